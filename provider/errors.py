@@ -1,0 +1,116 @@
+"""The exceptions an operator can meet, and how their messages are written.
+
+Every message names the client it is about, the cause, and the fix in the ERP's own UI words. No message
+ever contains a secret: callers pass labels and identifiers, never keys, tokens or request bodies.
+
+    FabricaiRosterError
+    ├── RosterInvalid            the roster in stack config has problems (all of them, listed)
+    ├── ConfigurationError       a provider-wide setting is missing or malformed
+    ├── ServiceError             a remote service could not be used (transport, 5xx after retries, bad answer)
+    │   ├── PortalError
+    │   │   └── AlreadyRegistered   the business ID is registered in the portal already (409)
+    │   ├── ProcountorError
+    │   └── NetvisorError
+    └── PrerequisiteFailed       a step of the onboarding guide does not hold for a client (fix in the ERP)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class FabricaiRosterError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+@dataclass(frozen=True)
+class RosterProblem:
+    """One problem in the roster: where it is (entry and field) and what is wrong."""
+
+    entry: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.entry}: {self.field}: {self.message}" if self.field else f"{self.entry}: {self.message}"
+        )
+
+
+class RosterInvalid(FabricaiRosterError):
+    """The whole roster was validated and these problems were found; nothing was declared."""
+
+    def __init__(self, problems: list[RosterProblem]) -> None:
+        self.problems = list(problems)
+        count = len(self.problems)
+        lines = [f"The roster has {count} problem{'s' if count != 1 else ''}:"]
+        lines += [f"  - {problem}" for problem in self.problems]
+        super().__init__("\n".join(lines))
+
+
+class ConfigurationError(FabricaiRosterError):
+    """A provider-wide setting (stack config such as ``procountor:clientId``) is missing or malformed."""
+
+
+class ServiceError(FabricaiRosterError):
+    """A remote service could not be used: unreachable, failing after retries, or answering nonsense.
+
+    ``retryable`` says whether running ``pulumi up`` again later may succeed without changing anything.
+    """
+
+    service = "service"
+
+    def __init__(self, message: str, *, status_code: int | None = None, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.retryable = retryable
+
+
+class PortalError(ServiceError):
+    """The FabricAI portal refused or failed a request."""
+
+    service = "FabricAI portal"
+
+
+class AlreadyRegistered(PortalError):
+    """The portal already has a client with this business ID; ``existing_id`` is its id."""
+
+    def __init__(self, message: str, *, existing_id: int) -> None:
+        super().__init__(message, status_code=409)
+        self.existing_id = existing_id
+
+
+class ProcountorError(ServiceError):
+    """Procountor refused or failed a request."""
+
+    service = "Procountor"
+
+
+class NetvisorError(ServiceError):
+    """Netvisor refused or failed a request; ``code`` is its error code, e.g. AUTHENTICATION_FAILED."""
+
+    service = "Netvisor"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status_code: int | None = None,
+        retryable: bool = False,
+    ) -> None:
+        super().__init__(message, status_code=status_code, retryable=retryable)
+        self.code = code
+
+
+class PrerequisiteFailed(FabricaiRosterError):
+    """A prerequisite of the onboarding guide does not hold for one client.
+
+    The message reads: ``<client>: <cause>`` and then ``Fix: <steps in the ERP's UI words>``.
+    """
+
+    def __init__(self, client: str, cause: str, fix: str) -> None:
+        self.client = client
+        self.cause = cause
+        self.fix = fix
+        super().__init__(f"{client}: {cause}\n  Fix: {fix}")

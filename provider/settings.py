@@ -1,0 +1,118 @@
+"""Provider-wide settings, read from stack config in ``ResourceProvider.configure``.
+
+They never become resource inputs, so partner secrets stay out of resource state. Each ERP's settings are
+required only when a resource of that ERP runs: a Netvisor-only firm needs no Procountor partner app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+from provider.errors import ConfigurationError
+
+DEFAULT_PORTAL_URL = "https://ai.fabricai.io"
+DEFAULT_PROCOUNTOR_URL = "https://api.procountor.com/api"
+DEFAULT_NETVISOR_URL = "https://integration.netvisor.fi"
+DEFAULT_NETVISOR_SENDER = "FabricAI roster"
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class PortalSettings(_Settings):
+    url: str
+    api_key: SecretStr
+
+
+class ProcountorSettings(_Settings):
+    base_url: str
+    client_id: str
+    client_secret: SecretStr
+
+
+class NetvisorSettings(_Settings):
+    base_url: str
+    partner_id: str
+    partner_key: SecretStr
+    sender: str
+    language: str = "FI"
+
+
+def _missing(key: str, secret: bool) -> ConfigurationError:
+    flag = " --secret" if secret else ""
+    return ConfigurationError(
+        f"Stack config '{key}' is not set. Set it with: pulumi config set{flag} {key} <value>"
+    )
+
+
+class ProviderSettings(_Settings):
+    """Everything ``configure`` received, as optional values; the ``*_settings`` accessors require them."""
+
+    portal_url: str = DEFAULT_PORTAL_URL
+    portal_api_key: SecretStr | None = None
+    procountor_base_url: str = DEFAULT_PROCOUNTOR_URL
+    procountor_client_id: str | None = None
+    procountor_client_secret: SecretStr | None = None
+    netvisor_base_url: str = DEFAULT_NETVISOR_URL
+    netvisor_partner_id: str | None = None
+    netvisor_partner_key: SecretStr | None = None
+    netvisor_sender: str = DEFAULT_NETVISOR_SENDER
+    netvisor_language: str = "FI"
+
+    @classmethod
+    def from_config(cls, get: Callable[[str], Any]) -> ProviderSettings:
+        """Build from a config getter such as ``ConfigureRequest.config.get`` (``fabricai:apiKey``...)."""
+        keys = {
+            "portal_url": "fabricai:portalUrl",
+            "portal_api_key": "fabricai:apiKey",
+            "procountor_base_url": "procountor:baseUrl",
+            "procountor_client_id": "procountor:clientId",
+            "procountor_client_secret": "procountor:clientSecret",
+            "netvisor_base_url": "netvisor:baseUrl",
+            "netvisor_partner_id": "netvisor:partnerId",
+            "netvisor_partner_key": "netvisor:partnerKey",
+            "netvisor_sender": "netvisor:sender",
+            "netvisor_language": "netvisor:language",
+        }
+        values: dict[str, Any] = {}
+        for field, key in keys.items():
+            value = get(key)
+            if value is None or value == "":
+                continue
+            if not isinstance(value, str):
+                raise ConfigurationError(f"Stack config '{key}' must be a string.")
+            values[field] = value.strip()
+        return cls(**values)
+
+    def portal(self) -> PortalSettings:
+        if self.portal_api_key is None:
+            raise _missing("fabricai:apiKey", secret=True)
+        return PortalSettings(url=self.portal_url.rstrip("/"), api_key=self.portal_api_key)
+
+    def procountor(self) -> ProcountorSettings:
+        if self.procountor_client_id is None:
+            raise _missing("procountor:clientId", secret=False)
+        if self.procountor_client_secret is None:
+            raise _missing("procountor:clientSecret", secret=True)
+        return ProcountorSettings(
+            base_url=self.procountor_base_url.rstrip("/"),
+            client_id=self.procountor_client_id,
+            client_secret=self.procountor_client_secret,
+        )
+
+    def netvisor(self) -> NetvisorSettings:
+        if self.netvisor_partner_id is None:
+            raise _missing("netvisor:partnerId", secret=False)
+        if self.netvisor_partner_key is None:
+            raise _missing("netvisor:partnerKey", secret=True)
+        return NetvisorSettings(
+            base_url=self.netvisor_base_url.rstrip("/"),
+            partner_id=self.netvisor_partner_id,
+            partner_key=self.netvisor_partner_key,
+            sender=self.netvisor_sender,
+            language=self.netvisor_language,
+        )
