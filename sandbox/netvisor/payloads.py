@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sandbox.netvisor.responses import ErrorCode, NetvisorFailure, decimal_comma, sub
@@ -27,6 +28,21 @@ CHART_OF_ACCOUNTS: tuple[tuple[str, str, str], ...] = (
     ("8380", "Muut kulut", "profitandloss"),
 )
 PAYABLES_ACCOUNT = "2871"
+DEFAULT_ACCOUNTS = (
+    ("TradePayables", PAYABLES_ACCOUNT),
+    ("SalesReceivables", "1700"),
+    ("SalesVATDebt", "2939"),
+    ("PurchaseDomesticDefault", "4000"),
+    ("SalesDomesticDefault", "3000"),
+)
+
+
+@dataclass(frozen=True)
+class ResourceQuery:
+    """What a payload may depend on besides the company: query parameters and the service's base URL."""
+
+    params: Mapping[str, str]
+    base_url: str
 
 
 def _ansi_date(parent: ET.Element, tag: str, value: dt.date) -> ET.Element:
@@ -48,11 +64,11 @@ def _within(value: dt.date, start: dt.date | None, end: dt.date | None) -> bool:
     return (start is None or value >= start) and (end is None or value <= end)
 
 
-def purchase_invoice_list(company: NetvisorCompany, params: Mapping[str, str]) -> ET.Element:
+def purchase_invoice_list(company: NetvisorCompany, query: ResourceQuery) -> ET.Element:
     """``purchaseinvoicelist.nv``: optional ``begininvoicedate``, ``endinvoicedate``, ``invoicestatus``."""
-    begin = parse_date(params, "begininvoicedate")
-    end = parse_date(params, "endinvoicedate")
-    status = params.get("invoicestatus")
+    begin = parse_date(query.params, "begininvoicedate")
+    end = parse_date(query.params, "endinvoicedate")
+    status = query.params.get("invoicestatus")
     listing = ET.Element("PurchaseInvoiceList")
     for key, invoice in enumerate(company.purchase_invoices, start=1):
         if not _within(invoice.date, begin, end) or (status and invoice.status != status):
@@ -61,39 +77,41 @@ def purchase_invoice_list(company: NetvisorCompany, params: Mapping[str, str]) -
         sub(item, "NetvisorKey", str(key))
         sub(item, "InvoiceNumber", invoice.number)
         _ansi_date(item, "InvoiceDate", invoice.date)
-        sub(item, "VendorName", invoice.vendor)
+        sub(item, "Vendor", invoice.vendor)
+        sub(item, "VendorOrganizationIdentifier", invoice.vendor_business_id)
         sub(item, "Sum", decimal_comma(invoice.sum))
         sub(item, "Payments", decimal_comma(Decimal(0)))
         sub(item, "OpenSum", decimal_comma(invoice.sum))
-        sub(item, "Status", invoice.status)
+        sub(item, "Uri", f"{query.base_url}/getpurchaseinvoice.nv?netvisorkey={key}")
     return listing
 
 
-def _voucher(vouchers: ET.Element, key: int, invoice: NetvisorPurchaseInvoice) -> None:
+def _voucher(vouchers: ET.Element, key: int, invoice: NetvisorPurchaseInvoice, base_url: str) -> None:
     """A purchase invoice as booked: the expense on its account against trade payables."""
-    voucher = sub(vouchers, "Voucher")
-    sub(voucher, "Status", "valid")
+    voucher = sub(vouchers, "Voucher", Status="valid")
     sub(voucher, "NetvisorKey", str(key))
     _ansi_date(voucher, "VoucherDate", invoice.date)
     sub(voucher, "VoucherNumber", str(key))
     sub(voucher, "VoucherDescription", f"{invoice.vendor} {invoice.number}")
-    sub(voucher, "VoucherClass", "Ostolasku")
+    sub(voucher, "VoucherClass", "OL Ostolasku")
     sub(voucher, "LinkedSourceNetvisorKey", str(key), type="purchaseinvoice")
+    sub(voucher, "VoucherNetvisorURI", f"{base_url}/voucher.nv?netvisorkey={key}")
     for line_key, (account, amount) in enumerate(
         ((invoice.account, invoice.sum), (PAYABLES_ACCOUNT, -invoice.sum)), start=1
     ):
         line = sub(voucher, "VoucherLine")
         sub(line, "NetvisorKey", str(key * 10 + line_key))
-        sub(line, "LineSum", decimal_comma(amount), type="net")
+        sub(line, "LineSum", decimal_comma(amount))
         sub(line, "Description", invoice.vendor)
         sub(line, "AccountNumber", account)
-        sub(line, "VatPercent", "0", vatcode="NONE")
+        sub(line, "VatPercent", "0")
+        sub(line, "VatCode", "-")
 
 
-def accounting_ledger(company: NetvisorCompany, params: Mapping[str, str]) -> ET.Element:
+def accounting_ledger(company: NetvisorCompany, query: ResourceQuery) -> ET.Element:
     """``accountingledger.nv``: ``startdate`` and ``enddate`` are required."""
-    start = parse_date(params, "startdate")
-    end = parse_date(params, "enddate")
+    start = parse_date(query.params, "startdate")
+    end = parse_date(query.params, "enddate")
     if start is None or end is None:
         raise NetvisorFailure(ErrorCode.INVALID_DATA, "startdate and enddate are required")
     if start > end:
@@ -101,14 +119,17 @@ def accounting_ledger(company: NetvisorCompany, params: Mapping[str, str]) -> ET
     vouchers = ET.Element("Vouchers")
     for key, invoice in enumerate(company.purchase_invoices, start=1):
         if _within(invoice.date, start, end):
-            _voucher(vouchers, key, invoice)
+            _voucher(vouchers, key, invoice, query.base_url)
     return vouchers
 
 
-def account_list(company: NetvisorCompany, params: Mapping[str, str]) -> ET.Element:
-    """``accountlist.nv``: the chart of accounts."""
-    del company, params  # every sandbox company shares the same chart and the resource has no filters
+def account_list(company: NetvisorCompany, query: ResourceQuery) -> ET.Element:
+    """``accountlist.nv``: the company's default accounts and its chart of accounts."""
+    del company, query  # every sandbox company shares one chart and the resource takes no parameters
     listing = ET.Element("AccountList")
+    defaults = sub(listing, "CompanyDefaultAccounts")
+    for tag, number in DEFAULT_ACCOUNTS:
+        sub(defaults, tag, number)
     accounts = sub(listing, "Accounts")
     for key, (number, name, account_type) in enumerate(CHART_OF_ACCOUNTS, start=1):
         account = sub(accounts, "Account")
@@ -116,13 +137,18 @@ def account_list(company: NetvisorCompany, params: Mapping[str, str]) -> ET.Elem
         sub(account, "Number", number)
         sub(account, "Name", name)
         sub(account, "AccountType", account_type)
+        sub(account, "FatherNetvisorKey", "0")
         sub(account, "IsActive", "1")
+        sub(account, "IsCumulative", "0")
+        sub(account, "Sort", str(key))
+        sub(account, "EndSort", str(key))
+        sub(account, "IsNaturalNegative", "1" if number.startswith(("2", "3")) else "0")
     return listing
 
 
-def dimension_list(company: NetvisorCompany, params: Mapping[str, str]) -> ET.Element:
+def dimension_list(company: NetvisorCompany, query: ResourceQuery) -> ET.Element:
     """``dimensionlist.nv``: hidden dimension names only with ``showhidden=1``."""
-    show_hidden = params.get("showhidden") == "1"
+    show_hidden = query.params.get("showhidden") == "1"
     listing = ET.Element("DimensionNameList")
     key = 0
     for dimension in company.dimensions:
@@ -134,6 +160,7 @@ def dimension_list(company: NetvisorCompany, params: Mapping[str, str]) -> ET.El
         sub(name, "Netvisorkey", str(key))
         sub(name, "Name", dimension.name)
         sub(name, "IsHidden", str(dimension.hidden))
+        sub(name, "LinkType", "0")
         details = sub(name, "DimensionDetails")
         for sort, item in enumerate(dimension.items, start=1):
             key += 1
@@ -143,5 +170,6 @@ def dimension_list(company: NetvisorCompany, params: Mapping[str, str]) -> ET.El
             sub(detail, "IsHidden", "False")
             sub(detail, "Level", "1")
             sub(detail, "Sort", str(sort))
+            sub(detail, "EndSort", str(sort))
             sub(detail, "FatherID", "0")
     return listing

@@ -29,7 +29,8 @@ Example (YAML)::
               items: [Hallinto, Myynti]
             - {name: Projekti, hidden: true, items: [P1]}
           purchaseInvoices:
-            - {number: "1001", date: 2025-01-15, vendor: Toimittaja Oy, sum: "124.00", account: "4000"}
+            - {number: "1001", date: 2025-01-15, vendor: Toimittaja Oy, vendorBusinessId: 0174592-8,
+               sum: "124.00", account: "4000", status: open}
 
 Resource rights guard the resources as in Netvisor's "API resource rights" page:
 ``purchaseInvoices`` -> ``purchaseinvoicelist.nv``; ``accountingMaterial`` -> ``accountingledger.nv`` and
@@ -101,6 +102,7 @@ class NetvisorPurchaseInvoice(_Strict):
     number: str = Field(min_length=1)
     date: dt.date
     vendor: str = Field(min_length=1)
+    vendor_business_id: str = ""
     sum: Decimal
     account: str = "4000"
     status: str = "open"

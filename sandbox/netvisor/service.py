@@ -13,7 +13,7 @@ import datetime as dt
 import threading
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS netvisor_transactions (
 );
 """
 
-PayloadBuilder = Callable[[NetvisorCompany, Mapping[str, str]], ET.Element]
+PayloadBuilder = Callable[[NetvisorCompany, payloads.ResourceQuery], ET.Element]
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,13 @@ def request_url(request: Request) -> str:
     path = raw_path.decode("latin-1") if raw_path else scope["path"]
     query = scope.get("query_string", b"").decode("latin-1")
     return f"{scope['scheme']}://{host}{path}" + (f"?{query}" if query else "")
+
+
+def base_url(request: Request) -> str:
+    """Where the service is mounted, as the client addressed it (for the URIs inside payloads)."""
+    return (
+        f"{request.scope['scheme']}://{request.headers.get('host', '')}{request.scope.get('root_path', '')}"
+    )
 
 
 def _utc_now() -> dt.datetime:
@@ -188,7 +195,7 @@ class NetvisorService:
                 f"'{RIGHT_UI_NAMES[resource.right]}' of this partner is not set to allowed "
                 f"in organisation {company.business_id}.",
             )
-        return resource.build(company, request.query_params)
+        return resource.build(company, payloads.ResourceQuery(request.query_params, base_url(request)))
 
     def _consume_transaction_id(self, auth: Authenticated) -> None:
         """Record the id; a second use by the same partner and customer is REQUEST_NOT_UNIQUE."""
