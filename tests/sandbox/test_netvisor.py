@@ -1,0 +1,586 @@
+"""Conformance of the sandbox's Netvisor service, driven over HTTP the way Netvisor's docs describe.
+
+Requests are signed by a helper written here from Netvisor's documentation (not the provider's
+code), sent with plain httpx to a uvicorn server on 127.0.0.1, and answers are read as XML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from xml.etree.ElementTree import Element
+
+import httpx
+import pytest
+import uvicorn
+from defusedxml import ElementTree
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from sandbox.db import Database
+from sandbox.netvisor import NetvisorScenario, NetvisorService
+from sandbox.netvisor.mac import SignedFields, compute_mac
+
+PARTNER_ID = "FabricAI_test"
+PARTNER_KEY = "partner-key-5b1c0e"
+OTHER_PARTNER_ID = "Other_partner"
+OTHER_PARTNER_KEY = "other-partner-key-77ad"
+FIRM_ID = "firm-api-user"
+FIRM_KEY = "firm-customer-key-a81f"
+SECOND_ID = "second-api-user"
+SECOND_KEY = "second-customer-key-03be"
+SECRETS = (PARTNER_KEY, OTHER_PARTNER_KEY, FIRM_KEY, SECOND_KEY)
+
+HEALTHY = "1572860-0"
+NO_PURCHASE_INVOICES = "2077474-0"
+NO_ACCOUNTING_MATERIAL = "0174592-8"
+NO_CALCULATION_TARGETS = "1234567-1"
+UNREACHED = "7654321-9"
+ALL_RIGHTS = ["purchaseInvoices", "accountingMaterial", "calculationTargets"]
+
+
+def scenario_data(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "partners": [
+            {"id": PARTNER_ID, "key": PARTNER_KEY, "accessKey": "E2DCB2FF20700782F1EA878EDC19DC27"},
+            {"id": OTHER_PARTNER_ID, "key": OTHER_PARTNER_KEY},
+        ],
+        "customers": [
+            {
+                "id": FIRM_ID,
+                "key": FIRM_KEY,
+                "userName": "Generic API user",
+                "companies": [HEALTHY, NO_PURCHASE_INVOICES, NO_ACCOUNTING_MATERIAL, NO_CALCULATION_TARGETS],
+            },
+            {"id": SECOND_ID, "key": SECOND_KEY, "userName": "Second API user", "companies": [HEALTHY]},
+        ],
+        "companies": [
+            {
+                "businessId": HEALTHY,
+                "name": "Beta Oy",
+                "resourceRights": {PARTNER_ID: ALL_RIGHTS},
+                "dimensions": [
+                    {"name": "Kustannuspaikka", "items": ["Hallinto", "Myynti"]},
+                    {"name": "Projekti", "hidden": True, "items": ["P-100"]},
+                ],
+                "purchaseInvoices": [
+                    {"number": "1001", "date": "2025-01-15", "vendor": "Toimittaja Oy", "sum": "124.00"},
+                    {
+                        "number": "1002",
+                        "date": "2025-03-02",
+                        "vendor": "Vuokra Oy",
+                        "sum": "990.50",
+                        "account": "6800",
+                    },
+                ],
+            },
+            {
+                "businessId": NO_PURCHASE_INVOICES,
+                "name": "Gamma Oy",
+                "resourceRights": {
+                    PARTNER_ID: {
+                        "purchaseInvoices": "denied",
+                        "accountingMaterial": "allowed",
+                        "calculationTargets": "allowed",
+                    }
+                },
+            },
+            {
+                "businessId": NO_ACCOUNTING_MATERIAL,
+                "name": "Delta Oy",
+                "resourceRights": {PARTNER_ID: ["purchaseInvoices", "calculationTargets"]},
+            },
+            {
+                "businessId": NO_CALCULATION_TARGETS,
+                "name": "Epsilon Oy",
+                "resourceRights": {
+                    PARTNER_ID: ["purchaseInvoices", "accountingMaterial"],
+                    OTHER_PARTNER_ID: ALL_RIGHTS,
+                },
+            },
+            {"businessId": UNREACHED, "name": "Zeta Oy", "resourceRights": {PARTNER_ID: ALL_RIGHTS}},
+        ],
+    }
+    data.update(overrides)
+    return data
+
+
+# --- a client written from Netvisor's documentation -------------------------------------------------
+
+
+def documented_mac(values: list[str], customer_key: str, partner_key: str) -> str:
+    """HMAC-SHA256 keyed with ``customer_key&partner_key`` over the values and both keys, ISO-8859-1."""
+    key = f"{customer_key}&{partner_key}".encode("latin-1")
+    message = "&".join([*values, customer_key, partner_key]).encode("latin-1")
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class Signer:
+    customer_id: str = FIRM_ID
+    customer_key: str = FIRM_KEY
+    partner_id: str = PARTNER_ID
+    partner_key: str = PARTNER_KEY
+    organisation_id: str = HEALTHY
+    sender: str = "FabricAI roster tests"
+    language: str = "FI"
+
+    def headers(
+        self, url: str, *, now: dt.datetime | None = None, transaction_id: str | None = None
+    ) -> dict[str, str]:
+        now = now or dt.datetime.now(dt.UTC)
+        timestamp = now.strftime("%Y-%m-%d %H:%M:%S.") + f"{now.microsecond // 1000:03d}"
+        unix = str(int(now.timestamp()))
+        transaction_id = transaction_id or uuid.uuid4().hex
+        values = [
+            url,
+            self.sender,
+            self.customer_id,
+            timestamp,
+            self.language,
+            self.organisation_id,
+            transaction_id,
+            unix,
+        ]
+        return {
+            "X-Netvisor-Authentication-Sender": self.sender,
+            "X-Netvisor-Authentication-CustomerId": self.customer_id,
+            "X-Netvisor-Authentication-PartnerId": self.partner_id,
+            "X-Netvisor-Authentication-Timestamp": timestamp,
+            "X-Netvisor-Authentication-TimestampUnix": unix,
+            "X-Netvisor-Authentication-TransactionId": transaction_id,
+            "X-Netvisor-Interface-Language": self.language,
+            "X-Netvisor-Organisation-ID": self.organisation_id,
+            "X-Netvisor-Authentication-MAC": documented_mac(values, self.customer_key, self.partner_key),
+            "X-Netvisor-Authentication-MACHashCalculationAlgorithm": "HMACSHA256",
+            "X-Netvisor-Authentication-UseHTTPResponseStatusCodes": "1",
+        }
+
+
+@dataclass
+class Answer:
+    status_code: int
+    root: Element
+    text: str
+
+    @property
+    def statuses(self) -> list[str]:
+        return [status.text or "" for status in self.root.findall("ResponseStatus/Status")]
+
+    @property
+    def ok(self) -> bool:
+        return self.statuses == ["OK"]
+
+    @property
+    def error(self) -> str:
+        assert self.statuses[0] == "FAILED", self.text
+        return self.statuses[1]
+
+
+@dataclass
+class Sandbox:
+    base_url: str
+    service: NetvisorService
+
+    def url(self, resource: str) -> str:
+        return f"{self.base_url}/netvisor/{resource}"
+
+    def send(self, url: str, headers: dict[str, str]) -> Answer:
+        response = httpx.get(url, headers=headers, timeout=10)
+        everything = response.text + repr(dict(response.headers))
+        for secret in SECRETS:
+            assert secret not in everything, "a key leaked into a response"
+        root = ElementTree.fromstring(response.content)
+        return Answer(response.status_code, root, response.text)
+
+    def get(self, resource: str, signer: Signer | None = None, **kwargs: Any) -> Answer:
+        url = self.url(resource)
+        return self.send(url, (signer or Signer()).headers(url, **kwargs))
+
+
+@contextmanager
+def serve(service: NetvisorService) -> Iterator[Sandbox]:
+    """The service mounted at /netvisor, as the sandbox app mounts it, on an ephemeral port."""
+    app = Starlette(routes=[Mount("/netvisor", app=service.app)])
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.005)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield Sandbox(f"http://127.0.0.1:{port}", service)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+
+
+def make_service(tmp_path: Path, **overrides: Any) -> NetvisorService:
+    scenario = NetvisorScenario.model_validate(scenario_data(**overrides))
+    return NetvisorService(scenario, Database(tmp_path / "state.db"))
+
+
+@pytest.fixture(scope="module")
+def module_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    with serve(make_service(tmp_path_factory.mktemp("netvisor"))) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def sandbox(module_sandbox: Sandbox) -> Sandbox:
+    module_sandbox.service.reset()
+    return module_sandbox
+
+
+# --- the MAC ----------------------------------------------------------------------------------------
+
+DOCUMENTED_FIELDS = SignedFields(
+    url="https://isvapi.netvisor.fi/accounting.nv",
+    sender="ClientName",
+    customer_id="Integration user identifier",
+    timestamp="2023-05-04 12:00:00.000",
+    language="FI",
+    organisation_id="1967543-8",
+    transaction_id="123456",
+    timestamp_unix="1683147600",
+)
+DOCUMENTED_MAC = "86b8f6510744913deab32da404d7668eba2a75775b3ac78c9c48bca65e0fbd27"
+
+
+def test_documented_mac_example_verifies() -> None:
+    customer_key, partner_key = "7cd680e89e880553358bc07cd28b0ee2", "7f94228d149a96b2f25e3edad55096e"
+    assert compute_mac(DOCUMENTED_FIELDS, customer_key, partner_key) == DOCUMENTED_MAC
+    values = DOCUMENTED_FIELDS.joined().split("&")
+    assert documented_mac(values, customer_key, partner_key) == DOCUMENTED_MAC
+
+
+def test_mac_covers_every_signed_value() -> None:
+    keys = ("7cd680e89e880553358bc07cd28b0ee2", "7f94228d149a96b2f25e3edad55096e")
+    for name in DOCUMENTED_FIELDS.__dataclass_fields__:
+        changed = SignedFields(**{**DOCUMENTED_FIELDS.__dict__, name: "x"})
+        assert compute_mac(changed, *keys) != DOCUMENTED_MAC, name
+
+
+# --- payloads ---------------------------------------------------------------------------------------
+
+
+def test_purchase_invoice_list(sandbox: Sandbox) -> None:
+    answer = sandbox.get("purchaseinvoicelist.nv")
+    assert answer.status_code == 200 and answer.ok, answer.text
+    stamp = answer.root.findtext("ResponseStatus/TimeStamp") or ""
+    dt.datetime.strptime(stamp, "%d.%m.%Y %H:%M:%S")  # Netvisor's dd.mm.yyyy HH:MM:SS
+    invoices = answer.root.findall("PurchaseInvoiceList/PurchaseInvoice")
+    assert [i.findtext("InvoiceNumber") for i in invoices] == ["1001", "1002"]
+    first = invoices[0]
+    assert first.findtext("NetvisorKey") == "1"
+    invoice_date = first.find("InvoiceDate")
+    assert invoice_date is not None and invoice_date.get("format") == "ansi"
+    assert first.findtext("InvoiceDate") == "2025-01-15"
+    assert first.findtext("Vendor") == "Toimittaja Oy"
+    assert first.findtext("Sum") == "124,00"
+    assert first.findtext("OpenSum") == "124,00"
+    assert (first.findtext("Uri") or "").startswith(sandbox.url("getpurchaseinvoice.nv"))
+
+
+def test_purchase_invoice_list_filters_by_invoice_date(sandbox: Sandbox) -> None:
+    answer = sandbox.get("purchaseinvoicelist.nv?begininvoicedate=2025-02-01&endinvoicedate=2025-12-31")
+    assert [i.findtext("InvoiceNumber") for i in answer.root.iter("PurchaseInvoice")] == ["1002"]
+
+
+def test_accounting_ledger_lists_vouchers_in_the_period(sandbox: Sandbox) -> None:
+    answer = sandbox.get("accountingledger.nv?startdate=2025-01-01&enddate=2025-01-31")
+    assert answer.ok, answer.text
+    vouchers = answer.root.findall("Vouchers/Voucher")
+    assert len(vouchers) == 1
+    lines = vouchers[0].findall("VoucherLine")
+    assert [line.findtext("AccountNumber") for line in lines] == ["4000", "2871"]
+    assert [line.findtext("LineSum") for line in lines] == ["124,00", "-124,00"]
+
+
+@pytest.mark.parametrize(
+    "query", ["", "?startdate=2025-01-01", "?enddate=2025-01-01", "?startdate=1.1.2025&enddate=2025-02-01"]
+)
+def test_accounting_ledger_without_valid_dates_is_invalid_data(sandbox: Sandbox, query: str) -> None:
+    answer = sandbox.get(f"accountingledger.nv{query}")
+    assert answer.status_code == 400
+    assert answer.error.startswith("INVALID_DATA :: ")
+
+
+def test_account_list_is_the_chart_of_accounts(sandbox: Sandbox) -> None:
+    answer = sandbox.get("accountlist.nv")
+    assert answer.ok
+    assert answer.root.findtext("AccountList/CompanyDefaultAccounts/TradePayables") == "2871"
+    numbers = [a.findtext("Number") for a in answer.root.findall("AccountList/Accounts/Account")]
+    assert "4000" in numbers and "2871" in numbers
+
+
+def test_dimension_list_shows_hidden_names_only_when_asked(sandbox: Sandbox) -> None:
+    shown = sandbox.get("dimensionlist.nv?showhidden=1")
+    assert shown.ok
+    names = shown.root.findall("DimensionNameList/DimensionName")
+    assert [(n.findtext("Name"), n.findtext("IsHidden")) for n in names] == [
+        ("Kustannuspaikka", "False"),
+        ("Projekti", "True"),
+    ]
+    details = names[0].findall("DimensionDetails/DimensionDetail")
+    assert [d.findtext("Name") for d in details] == ["Hallinto", "Myynti"]
+    assert all(d.findtext("Netvisorkey") for d in details)
+    visible = sandbox.get("dimensionlist.nv")
+    assert [n.findtext("Name") for n in visible.root.iter("DimensionName")] == ["Kustannuspaikka"]
+
+
+# --- authentication ---------------------------------------------------------------------------------
+
+REQUIRED = [
+    "X-Netvisor-Authentication-Sender",
+    "X-Netvisor-Authentication-CustomerId",
+    "X-Netvisor-Authentication-PartnerId",
+    "X-Netvisor-Authentication-Timestamp",
+    "X-Netvisor-Authentication-TimestampUnix",
+    "X-Netvisor-Authentication-TransactionId",
+    "X-Netvisor-Interface-Language",
+    "X-Netvisor-Organisation-ID",
+    "X-Netvisor-Authentication-MAC",
+    "X-Netvisor-Authentication-MACHashCalculationAlgorithm",
+]
+
+
+@pytest.mark.parametrize("header", REQUIRED)
+def test_each_missing_header_fails_authentication(sandbox: Sandbox, header: str) -> None:
+    url = sandbox.url("dimensionlist.nv")
+    headers = Signer().headers(url)
+    del headers[header]
+    answer = sandbox.send(url, headers)
+    assert answer.status_code == 401
+    assert answer.error.startswith("AUTHENTICATION_FAILED :: ")
+    assert header in answer.error
+
+
+def test_old_mac_algorithms_are_refused(sandbox: Sandbox) -> None:
+    url = sandbox.url("dimensionlist.nv")
+    headers = {**Signer().headers(url), "X-Netvisor-Authentication-MACHashCalculationAlgorithm": "SHA256"}
+    assert sandbox.send(url, headers).error.startswith("AUTHENTICATION_FAILED :: ")
+
+
+def test_wrong_mac_echoes_the_signed_string_without_keys(sandbox: Sandbox) -> None:
+    url = sandbox.url("dimensionlist.nv?showhidden=1")
+    headers = Signer().headers(url)
+    headers["X-Netvisor-Authentication-MAC"] = "0" * 64
+    answer = sandbox.send(url, headers)
+    assert answer.status_code == 401
+    assert answer.error.startswith("AUTHENTICATION_FAILED :: ")
+    # The echo shows exactly what was signed, so a client can diff it against its own string.
+    assert f"{url}&FabricAI roster tests&{FIRM_ID}&" in answer.error
+    assert "<customer key>&<partner key>" in answer.error
+
+
+def test_mac_over_a_different_url_fails(sandbox: Sandbox) -> None:
+    url = sandbox.url("dimensionlist.nv")
+    headers = Signer().headers(url.replace("/netvisor/", "/"))  # signed without the mount prefix
+    assert sandbox.send(url, headers).error.startswith("AUTHENTICATION_FAILED :: ")
+
+
+@pytest.mark.parametrize(
+    "signer",
+    [
+        Signer(customer_key="not-the-customer-key"),
+        Signer(partner_key="not-the-partner-key"),
+        Signer(customer_id="unknown-user"),
+        Signer(partner_id="Unknown_partner"),
+        Signer(customer_id=SECOND_ID, customer_key=FIRM_KEY),  # a rotated pair mixed up
+    ],
+    ids=["wrong customer key", "wrong partner key", "unknown customer", "unknown partner", "mixed pair"],
+)
+def test_bad_credentials_fail_authentication(sandbox: Sandbox, signer: Signer) -> None:
+    answer = sandbox.get("accountlist.nv", signer)
+    assert answer.status_code == 401
+    assert answer.error.startswith("AUTHENTICATION_FAILED :: ")
+
+
+def test_second_credential_pair_works_too(sandbox: Sandbox) -> None:
+    assert sandbox.get("accountlist.nv", Signer(customer_id=SECOND_ID, customer_key=SECOND_KEY)).ok
+
+
+@pytest.mark.parametrize("skew_seconds", [-900, 900])
+def test_timestamp_outside_the_window_fails(sandbox: Sandbox, skew_seconds: int) -> None:
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=skew_seconds)
+    answer = sandbox.get("accountlist.nv", now=now)
+    assert answer.status_code == 401
+    assert "Timestamp" in answer.error
+
+
+def test_failures_are_http_200_without_the_status_code_header(sandbox: Sandbox) -> None:
+    url = sandbox.url("accountlist.nv")
+    headers = Signer(customer_key="wrong").headers(url)
+    del headers["X-Netvisor-Authentication-UseHTTPResponseStatusCodes"]
+    answer = sandbox.send(url, headers)
+    assert answer.status_code == 200
+    assert answer.error.startswith("AUTHENTICATION_FAILED :: ")
+
+
+# --- transaction ids --------------------------------------------------------------------------------
+
+
+def test_reused_transaction_id_is_not_unique(sandbox: Sandbox) -> None:
+    assert sandbox.get("accountlist.nv", transaction_id="tx-1").ok
+    again = sandbox.get("accountlist.nv", transaction_id="tx-1")
+    assert again.status_code == 409
+    assert again.error.startswith("REQUEST_NOT_UNIQUE :: ")
+    assert sandbox.get("accountlist.nv", transaction_id="tx-2").ok
+
+
+def test_reset_forgets_used_transaction_ids(sandbox: Sandbox) -> None:
+    assert sandbox.get("accountlist.nv", transaction_id="tx-reset").ok
+    sandbox.service.reset()
+    assert sandbox.get("accountlist.nv", transaction_id="tx-reset").ok
+
+
+def test_used_transaction_ids_survive_a_restart(tmp_path: Path) -> None:
+    with serve(make_service(tmp_path)) as first:
+        assert first.get("accountlist.nv", transaction_id="tx-restart").ok
+    with serve(make_service(tmp_path)) as second:
+        assert second.get("accountlist.nv", transaction_id="tx-restart").error.startswith(
+            "REQUEST_NOT_UNIQUE"
+        )
+
+
+# --- organisation and resource rights ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("organisation", [UNREACHED, "9999999-9"])
+def test_organisation_the_user_cannot_reach(sandbox: Sandbox, organisation: str) -> None:
+    answer = sandbox.get("accountlist.nv", Signer(organisation_id=organisation))
+    assert answer.status_code == 401
+    assert answer.error.startswith("AUTHENTICATION_FAILED :: ")
+    assert organisation in answer.error
+
+
+@pytest.mark.parametrize(
+    ("organisation", "resource", "right"),
+    [
+        (NO_PURCHASE_INVOICES, "purchaseinvoicelist.nv", "purchase invoices"),
+        (
+            NO_ACCOUNTING_MATERIAL,
+            "accountingledger.nv?startdate=2025-01-01&enddate=2025-12-31",
+            "accounting material",
+        ),
+        (NO_ACCOUNTING_MATERIAL, "accountlist.nv", "accounting material"),
+        (NO_CALCULATION_TARGETS, "dimensionlist.nv?showhidden=1", "calculation targets"),
+    ],
+)
+def test_denied_resource_right_is_a_service_access_error(
+    sandbox: Sandbox, organisation: str, resource: str, right: str
+) -> None:
+    answer = sandbox.get(resource, Signer(organisation_id=organisation))
+    assert answer.status_code == 403
+    assert answer.error.startswith("SERVICE_ACCESS_ERROR :: ")
+    assert resource.split("?")[0] in answer.error and right in answer.error
+
+
+def test_rights_are_per_partner(sandbox: Sandbox) -> None:
+    other = Signer(
+        partner_id=OTHER_PARTNER_ID, partner_key=OTHER_PARTNER_KEY, organisation_id=NO_CALCULATION_TARGETS
+    )
+    assert sandbox.get("dimensionlist.nv", other).ok
+    assert sandbox.get("dimensionlist.nv", Signer(organisation_id=NO_CALCULATION_TARGETS)).status_code == 403
+
+
+def test_other_rights_of_a_broken_company_still_work(sandbox: Sandbox) -> None:
+    assert sandbox.get("dimensionlist.nv", Signer(organisation_id=NO_PURCHASE_INVOICES)).ok
+
+
+# --- stats and the in-flight rule -------------------------------------------------------------------
+
+
+def test_stats_count_requests_per_resource_and_customer(sandbox: Sandbox) -> None:
+    sandbox.get("accountlist.nv")
+    sandbox.get("accountlist.nv", Signer(customer_id=SECOND_ID, customer_key=SECOND_KEY))
+    sandbox.get("dimensionlist.nv")
+    stats = sandbox.service.stats()
+    assert stats["requests"] == {"accountlist.nv": 2, "dimensionlist.nv": 1}
+    assert stats["customers"][FIRM_ID]["requests"] == 2
+    assert stats["customers"][SECOND_ID]["requests"] == 1
+    assert stats["concurrencyViolations"] == 0
+    assert stats["maxInFlightPerCustomer"] == 1
+
+
+@pytest.fixture(scope="module")
+def slow_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    service = make_service(tmp_path_factory.mktemp("netvisor-slow"), processingDelayMs=400)
+    with serve(service) as sandbox:
+        yield sandbox
+
+
+def _overlapping(sandbox: Sandbox, first: Signer, second: Signer) -> tuple[Answer, Answer]:
+    """Send ``second`` while ``first`` is being processed (once the service has counted ``first``)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(sandbox.get, "accountlist.nv", first)
+        while sandbox.service.stats()["customers"].get(first.customer_id, {}).get("requests", 0) < 1:
+            time.sleep(0.002)
+        second_answer = sandbox.get("accountlist.nv", second)
+        return pending.result(), second_answer
+
+
+def test_second_request_in_flight_for_the_same_customer_is_refused(slow_sandbox: Sandbox) -> None:
+    slow_sandbox.service.reset()
+    first, second = _overlapping(slow_sandbox, Signer(), Signer(organisation_id=NO_PURCHASE_INVOICES))
+    assert first.ok, first.text
+    assert second.status_code == 429
+    assert second.error.startswith("TECHNICAL_ERROR :: ")
+    assert "one request at a time" in second.error
+    stats = slow_sandbox.service.stats()
+    assert stats["concurrencyViolations"] == 1
+    assert stats["maxInFlightPerCustomer"] == 2
+    assert stats["customers"][FIRM_ID]["concurrencyViolations"] == 1
+
+
+def test_two_customers_in_parallel_are_both_served(slow_sandbox: Sandbox) -> None:
+    slow_sandbox.service.reset()
+    first, second = _overlapping(
+        slow_sandbox, Signer(), Signer(customer_id=SECOND_ID, customer_key=SECOND_KEY)
+    )
+    assert first.ok and second.ok
+    stats = slow_sandbox.service.stats()
+    assert stats["concurrencyViolations"] == 0
+    assert stats["maxInFlightPerCustomer"] == 1
+
+
+# --- the scenario model -----------------------------------------------------------------------------
+
+
+def test_empty_scenario_is_valid() -> None:
+    assert NetvisorScenario().companies == []
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"unknownField": 1},
+        {"customers": [{"id": "c", "key": "k", "userName": "u", "companies": ["0000000-0"]}]},
+        {"companies": [{"businessId": HEALTHY, "name": "x", "resourceRights": {"Nobody": ALL_RIGHTS}}]},
+        {"companies": [{"businessId": HEALTHY, "name": "x", "resourceRights": {PARTNER_ID: ["everything"]}}]},
+        {"partners": [{"id": "p", "key": "k"}, {"id": "p", "key": "k2"}]},
+    ],
+    ids=["unknown field", "unknown company", "unknown partner", "unknown right", "duplicate id"],
+)
+def test_scenario_mistakes_are_errors(broken: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        NetvisorScenario.model_validate(broken)
+
+
+def test_scenario_repr_hides_keys() -> None:
+    scenario = NetvisorScenario.model_validate(scenario_data())
+    assert not any(secret in repr(scenario) for secret in SECRETS)
