@@ -1,0 +1,55 @@
+"""``python -m sandbox --port 8765 --scenario examples/sandbox.yaml --state sandbox-state.db``
+
+Serves /procountor, /netvisor, /portal and /admin on 127.0.0.1. The first stdout line is
+``sandbox listening on http://HOST:PORT`` (useful with ``--port 0``). The state file keeps what the
+services wrote across restarts; a new state file starts from the scenario's seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from uvicorn.config import LOGGING_CONFIG
+
+from sandbox.app import Sandbox
+from sandbox.db import Database
+from sandbox.scenario import EXAMPLE_SCENARIO_PATH, ScenarioError, load_scenario
+from sandbox.server import bind_socket, socket_url, uvicorn_server
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one (default 8765)")
+    parser.add_argument("--scenario", type=Path, default=EXAMPLE_SCENARIO_PATH, help="scenario YAML file")
+    parser.add_argument("--state", type=Path, default=Path("sandbox-state.db"), help="SQLite state file")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    try:
+        scenario = load_scenario(args.scenario)
+    except ScenarioError as error:
+        print(error, file=sys.stderr)
+        return 2
+    try:
+        sock = bind_socket(args.host, args.port)
+    except OSError as error:
+        print(f"cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
+        return 1
+    db = Database(args.state)
+    sandbox = Sandbox(scenario, db)
+    print(f"sandbox listening on {socket_url(sock)}", flush=True)
+    try:
+        uvicorn_server(sandbox, log_config=LOGGING_CONFIG).run(sockets=[sock])
+    finally:
+        sock.close()
+        db.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,445 @@
+"""The Procountor REST API stand-in: M2M tokens from API keys, company, rights and bookkeeping reads.
+
+Served under ``/api`` and the versioned prefixes ``/{latest|supported|vYYMM}/api``, as Procountor does.
+What it enforces, like the real service:
+
+- ``POST oauth/token`` takes its credentials only as an ``application/x-www-form-urlencoded`` body;
+  credentials in the query string are refused (400). Bad client credentials or an unknown, revoked or
+  other application's API key answer 401 with Procountor's ``{"errors": [...]}`` body.
+- Every other call needs ``Authorization: Bearer <token>``; missing, unknown and expired tokens get 401.
+- A company whose billable interfaces are off answers every API call after the token with nginx's HTML
+  500 page (the guide's "Internal server error").
+- Each endpoint needs the rights the Procountor UI grants for it (``ENDPOINT_RIGHTS``); 403 otherwise.
+- Optionally, at most ``rateLimitPerSecond`` requests per second per client application (429 beyond,
+  counted in stats).
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import hashlib
+import hmac
+import math
+import re
+import secrets
+import threading
+import time
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from sandbox.db import Database
+from sandbox.procountor_rights import RightLevel, grants, rights_document
+from sandbox.scenario import ProcountorApiKey, ProcountorCompany, ProcountorScenario, ProcountorUser
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+MAX_PAGE_SIZE = 200
+_VERSION = re.compile(r"latest|supported|v\d{4}")
+_CREDENTIAL_PARAMS = ("client_id", "client_secret", "api_key", "grant_type", "redirect_uri")
+
+BILLABLE_INTERFACES_OFF_PAGE = (
+    "<html>\r\n<head><title>500 Internal Server Error</title></head>\r\n<body>\r\n"
+    "<center><h1>500 Internal Server Error</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+
+V = RightLevel.VIEWING_RIGHTS
+# The rights each endpoint needs, by the path after /api (invoice and partner types refine them).
+ENDPOINT_RIGHTS: dict[str, list[tuple[str, RightLevel]]] = {
+    "company": [("management.basicCompanyInfo", V)],
+    "sessioninfo": [],
+    "users/rights": [],
+    "dimensions": [("management.basicAccountingInfo", V)],
+    "coa": [("management.chartOfAccountsAndDefaultReports", V)],
+    "ledgerreceipts": [("accounting.journalReceipts", V), ("accounting.journalReceiptSearch", V)],
+    "invoices:PURCHASE_INVOICE": [("purchases.purchaseInvoices", V), ("purchases.purchaseInvoiceSearch", V)],
+    "invoices:SALES_INVOICE": [("sales.salesInvoices", V), ("sales.salesInvoiceSearch", V)],
+    "businesspartners:SUPPLIER": [("purchases.supplierRegister", V)],
+    "businesspartners:CUSTOMER": [("sales.customerRegister", V)],
+    "products:PURCHASE": [("purchases.productRegister", V)],
+    "products:SALES": [("sales.salesInvoices", V)],
+}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS procountor_tokens (
+    token_hash TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    company_id INTEGER NOT NULL,
+    user_name TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+"""
+
+
+class ProcountorError(Exception):
+    def __init__(self, status: int, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+
+
+class BillableInterfacesOff(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Session:
+    client_id: str
+    company: ProcountorCompany
+    user: ProcountorUser
+
+
+def _error_response(status: int, message: str, field: str = "") -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"status": status, "field": field, "message": message}]}, status_code=status
+    )
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class _RateWindow:
+    """Requests per client application over the last second."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._recent: dict[str, collections.deque[float]] = collections.defaultdict(collections.deque)
+        self.peak: collections.Counter[str] = collections.Counter()
+        self.refused: collections.Counter[str] = collections.Counter()
+        self.admitted: collections.Counter[str] = collections.Counter()
+
+    def admit(self, client_id: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            recent = self._recent[client_id]
+            while recent and recent[0] <= now - 1:
+                recent.popleft()
+            if self.limit is not None and len(recent) >= self.limit:
+                self.refused[client_id] += 1
+                return False
+            recent.append(now)
+            self.admitted[client_id] += 1
+            self.peak[client_id] = max(self.peak[client_id], len(recent))
+            return True
+
+    def clear(self) -> None:
+        with self._lock:
+            self._recent.clear()
+            self.peak.clear()
+            self.refused.clear()
+            self.admitted.clear()
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class ProcountorService:
+    name = "procountor"
+
+    def __init__(self, scenario: ProcountorScenario, db: Database) -> None:
+        self.scenario = scenario
+        self.db = db
+        db.migrate(_SCHEMA)
+        self._apps = {app.client_id: app for app in scenario.apps}
+        self._keys: dict[str, tuple[ProcountorCompany, ProcountorApiKey]] = {
+            key.key: (company, key) for company in scenario.companies for key in company.api_keys
+        }
+        self._companies = {company.id: company for company in scenario.companies}
+        self._window = _RateWindow(scenario.rate_limit_per_second)
+        self._counters: collections.Counter[str] = collections.Counter()
+        routes: list[Route] = []
+        for path, endpoint, method in (
+            ("/oauth/token", self._token, "POST"),
+            ("/company", self._company, "GET"),
+            ("/sessioninfo", self._sessioninfo, "GET"),
+            ("/users/rights", self._rights, "GET"),
+            ("/dimensions", self._dimensions, "GET"),
+            ("/invoices", self._invoices, "GET"),
+            ("/ledgerreceipts", self._ledgerreceipts, "GET"),
+            ("/coa", self._coa, "GET"),
+            ("/businesspartners", self._businesspartners, "GET"),
+            ("/products", self._products, "GET"),
+        ):
+            routes.append(Route(f"/api{path}", endpoint, methods=[method]))
+            routes.append(Route(f"/{{version}}/api{path}", self._versioned(endpoint), methods=[method]))
+        self.app = Starlette(
+            routes=routes,
+            exception_handlers={
+                ProcountorError: self._procountor_error,
+                BillableInterfacesOff: self._billable_off,
+                HTTPException: self._http_error,
+            },
+        )
+
+    # ---- lifecycle ----
+
+    def reset(self) -> None:
+        self.db.execute("DELETE FROM procountor_tokens")
+        self._window.clear()
+        self._counters.clear()
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            **self._counters,
+            "requestsByApp": dict(self._window.admitted),
+            "rateLimited": dict(self._window.refused),
+            "peakRequestsPerSecond": dict(self._window.peak),
+        }
+
+    # ---- plumbing ----
+
+    @staticmethod
+    def _versioned(endpoint: Endpoint) -> Endpoint:
+        async def versioned(request: Request) -> Response:
+            if not _VERSION.fullmatch(request.path_params["version"]):
+                raise ProcountorError(404, "Not found")
+            return await endpoint(request)
+
+        return versioned
+
+    async def _procountor_error(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ProcountorError)
+        return _error_response(exc.status, exc.message, exc.field)
+
+    async def _billable_off(self, request: Request, exc: Exception) -> Response:
+        return HTMLResponse(BILLABLE_INTERFACES_OFF_PAGE, status_code=500)
+
+    async def _http_error(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return _error_response(exc.status_code, str(exc.detail))
+
+    def _admit(self, client_id: str) -> None:
+        if not self._window.admit(client_id):
+            raise ProcountorError(429, "Too many requests for this client application")
+
+    def _session(self, request: Request, *rights_keys: str) -> Session:
+        """Authenticate the bearer token, then apply the rate limit, billable interfaces and rights."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise ProcountorError(401, "Unauthorized: bearer token required")
+        row = self.db.query_one("SELECT * FROM procountor_tokens WHERE token_hash = ?", (_token_hash(token),))
+        if row is None:
+            raise ProcountorError(401, "Unauthorized: invalid access token")
+        if row["expires_at"] <= time.time():
+            raise ProcountorError(401, "Unauthorized: access token expired")
+        company = self._companies[row["company_id"]]
+        session = Session(row["client_id"], company, company.user(row["user_name"]))
+        self._admit(session.client_id)
+        if not company.billable_interfaces:
+            raise BillableInterfacesOff
+        rights = session.user.effective_rights()
+        for dotted, needed in (need for key in rights_keys for need in ENDPOINT_RIGHTS[key]):
+            if not grants(rights, dotted, needed):
+                raise ProcountorError(403, "Insufficient user or company rights", field=dotted)
+        return session
+
+    # ---- oauth ----
+
+    async def _token(self, request: Request) -> Response:
+        if any(param in request.query_params for param in _CREDENTIAL_PARAMS):
+            raise ProcountorError(400, "Credentials must be sent in the request body, not in the URL")
+        content_type = request.headers.get("content-type", "").strip().lower()
+        if content_type != FORM_CONTENT_TYPE:
+            raise ProcountorError(400, f"Content-Type must be {FORM_CONTENT_TYPE}", field="Content-Type")
+        form = urllib.parse.parse_qs((await request.body()).decode("utf-8", "replace"))
+        fields = {
+            name: form.get(name, [""])[0] for name in ("grant_type", "client_id", "client_secret", "api_key")
+        }
+        if fields["grant_type"] != "client_credentials":
+            raise ProcountorError(400, "Unsupported grant_type", field="grant_type")
+        for name, value in fields.items():
+            if not value:
+                raise ProcountorError(400, f"Missing {name}", field=name)
+        client_id, client_secret, api_key = fields["client_id"], fields["client_secret"], fields["api_key"]
+        app = self._apps.get(client_id)
+        if app is None or not hmac.compare_digest(app.client_secret.encode(), client_secret.encode()):
+            self._counters["tokensRefused"] += 1
+            raise ProcountorError(401, "Invalid client credentials", field="client_id")
+        self._admit(client_id)
+        found = self._keys.get(api_key)
+        if found is None or found[1].revoked or found[1].client_id != client_id:
+            self._counters["tokensRefused"] += 1
+            raise ProcountorError(401, "Invalid API key", field="api_key")
+        company, key = found
+        token = secrets.token_urlsafe(32)
+        lifetime = self.scenario.token_lifetime_seconds
+        self.db.execute(
+            "INSERT INTO procountor_tokens (token_hash, client_id, company_id, user_name, expires_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (_token_hash(token), client_id, company.id, key.user_name, time.time() + lifetime),
+        )
+        self._counters["tokensIssued"] += 1
+        return JSONResponse(
+            {"access_token": token, "token_type": "bearer", "expires_in": max(1, math.ceil(lifetime))},
+            headers={"Cache-Control": "no-store"},
+        )
+
+    # ---- company and user ----
+
+    async def _company(self, request: Request) -> Response:
+        company = self._session(request, "company").company
+        return JSONResponse(
+            {
+                "id": company.id,
+                "name": company.name,
+                "businessIdentifier": {"brnType": "FI", "code": company.business_id},
+                "country": "FINLAND",
+                "companyCurrency": "EUR",
+                "accountingOfficeName": "Sandbox Tilitoimisto Oy",
+                "accountingOfficeId": 1,
+                "billingAddress": {"name": company.name, "city": "Helsinki", "country": "FINLAND"},
+            }
+        )
+
+    async def _sessioninfo(self, request: Request) -> Response:
+        session = self._session(request, "sessioninfo")
+        company = session.company
+        return JSONResponse(
+            {
+                "companyId": company.id,
+                "name": company.name,
+                "country": "FINLAND",
+                "productVersion": "PROCOUNTOR",
+                "userId": company.users.index(session.user) + 1,
+                "userName": session.user.user_name,
+                "companySettings": {"billableInterfacesAllowed": company.billable_interfaces},
+            }
+        )
+
+    async def _rights(self, request: Request) -> Response:
+        user = self._session(request, "users/rights").user
+        return JSONResponse(rights_document(user.role, user.effective_rights()))
+
+    async def _dimensions(self, request: Request) -> Response:
+        company = self._session(request, "dimensions").company
+        dimensions = []
+        for index, dimension in enumerate(company.dimensions, start=1):
+            dimension_id = dimension.id if dimension.id is not None else company.id * 100 + index
+            items = [
+                {
+                    "id": dimension_id * 1000 + number,
+                    "codeName": item.code_name,
+                    "status": item.status,
+                    "description": item.description,
+                }
+                for number, item in enumerate(dimension.items, start=1)
+            ]
+            dimensions.append({"id": dimension_id, "name": dimension.name, "items": items})
+        return JSONResponse(dimensions)
+
+    # ---- bookkeeping reads (generated, deterministic per company) ----
+
+    async def _invoices(self, request: Request) -> Response:
+        requested = request.query_params.get("types", "PURCHASE_INVOICE,SALES_INVOICE")
+        types = [t.strip() for t in requested.split(",") if t.strip()]
+        for invoice_type in types:
+            if f"invoices:{invoice_type}" not in ENDPOINT_RIGHTS:
+                raise ProcountorError(400, f"Unsupported invoice type {invoice_type}", field="types")
+        if not types:
+            raise ProcountorError(400, "types must name at least one invoice type", field="types")
+        session = self._session(request, *(f"invoices:{invoice_type}" for invoice_type in types))
+        rows = _purchase_invoices(session.company) if "PURCHASE_INVOICE" in types else []
+        return _page(request, rows)
+
+    async def _ledgerreceipts(self, request: Request) -> Response:
+        company = self._session(request, "ledgerreceipts").company
+        rows = [
+            {
+                "receiptId": invoice["id"] + 500000,
+                "invoiceId": invoice["id"],
+                "receiptDate": invoice["date"],
+                "receiptType": "PURCHASE_INVOICE",
+                "name": invoice["counterParty"]["counterPartyAddress"]["name"],
+                "status": "APPROVED",
+            }
+            for invoice in _purchase_invoices(company)
+        ]
+        return _page(request, rows)
+
+    async def _coa(self, request: Request) -> Response:
+        self._session(request, "coa")
+        accounts = [
+            ("1910", "Pankkitili"),
+            ("2871", "Ostovelat"),
+            ("4000", "Ostot"),
+            ("7680", "Toimistotarvikkeet"),
+        ]
+        return JSONResponse(
+            {"ledgerAccounts": [{"ledgerAccountCode": code, "name": name} for code, name in accounts]}
+        )
+
+    async def _businesspartners(self, request: Request) -> Response:
+        partner_type = request.query_params.get("type", "SUPPLIER")
+        if f"businesspartners:{partner_type}" not in ENDPOINT_RIGHTS:
+            raise ProcountorError(400, f"Unsupported partner type {partner_type}", field="type")
+        company = self._session(request, f"businesspartners:{partner_type}").company
+        rows = []
+        if partner_type == "SUPPLIER":
+            names = sorted(
+                {i["counterParty"]["counterPartyAddress"]["name"] for i in _purchase_invoices(company)}
+            )
+            rows = [{"id": n, "type": "SUPPLIER", "name": name} for n, name in enumerate(names, start=1)]
+        return _page(request, rows)
+
+    async def _products(self, request: Request) -> Response:
+        product_type = request.query_params.get("type", "PURCHASE")
+        if f"products:{product_type}" not in ENDPOINT_RIGHTS:
+            raise ProcountorError(400, f"Unsupported product type {product_type}", field="type")
+        self._session(request, f"products:{product_type}")
+        rows = [{"id": 1, "type": product_type, "name": "Toimistotarvike", "unit": "PIECE"}]
+        return _page(request, rows)
+
+
+_SUPPLIERS = ("Toimittaja Oy", "Paperi ja Kynä Ky", "Sähkö-Salama Oy")
+
+
+def _purchase_invoices(company: ProcountorCompany) -> list[dict[str, Any]]:
+    start = dt.date(2025, 1, 2)
+    invoices = []
+    for number in range(1, company.purchase_invoice_count + 1):
+        day = start + dt.timedelta(days=7 * (number - 1))
+        invoices.append(
+            {
+                "id": company.id * 10000 + number,
+                "type": "PURCHASE_INVOICE",
+                "status": "RECEIVED",
+                "date": day.isoformat(),
+                "dueDate": (day + dt.timedelta(days=14)).isoformat(),
+                "currency": "EUR",
+                "totalAmount": round(100 + 37.5 * number, 2),
+                "counterParty": {"counterPartyAddress": {"name": _SUPPLIERS[number % len(_SUPPLIERS)]}},
+            }
+        )
+    return invoices
+
+
+def _int_param(request: Request, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ProcountorError(400, f"{name} must be an integer", field=name) from None
+
+
+def _page(request: Request, rows: list[dict[str, Any]]) -> Response:
+    """Procountor's paging: ``page`` from 0, ``size`` up to 200."""
+    page = _int_param(request, "page", 0)
+    size = _int_param(request, "size", 50)
+    if page < 0 or not 1 <= size <= MAX_PAGE_SIZE:
+        raise ProcountorError(400, f"page must be >= 0 and size between 1 and {MAX_PAGE_SIZE}", field="size")
+    chunk = rows[page * size : (page + 1) * size]
+    meta = {"pageNumber": page, "pageSize": size, "resultCount": len(chunk), "totalCount": len(rows)}
+    return JSONResponse({"results": chunk, "meta": meta})
