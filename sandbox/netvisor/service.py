@@ -107,12 +107,9 @@ class NetvisorService:
 
     name = "netvisor"
 
-    def __init__(
-        self, scenario: NetvisorScenario, db: Database, *, clock: Callable[[], dt.datetime] = _utc_now
-    ) -> None:
+    def __init__(self, scenario: NetvisorScenario, db: Database) -> None:
         self._scenario = scenario
         self._db = db
-        self._clock = clock
         self._db.migrate(SCHEMA)
         self._lock = threading.Lock()
         self._in_flight: Counter[str] = Counter()
@@ -161,10 +158,9 @@ class NetvisorService:
         environment = customer_id if self._scenario.customer(customer_id) else None
         with self._lock:
             self._stats.requests[resource.path] += 1
-        if environment is not None:
-            self._enter(environment)
+        in_flight = self._enter(environment) if environment is not None else 0
         try:
-            if environment is not None and self._in_flight[environment] > 1:
+            if environment is not None and in_flight > 1:
                 self._count_violation(environment)
                 raise NetvisorFailure(
                     ErrorCode.TECHNICAL_ERROR,
@@ -175,17 +171,17 @@ class NetvisorService:
             if self._scenario.processing_delay_ms:
                 await asyncio.sleep(self._scenario.processing_delay_ms / 1000)
             payload = self._process(resource, request)
-            return ok_response([payload], self._clock())
+            return ok_response([payload], _utc_now())
         except NetvisorFailure as failure:
             with self._lock:
                 self._stats.failures[failure.code.value] += 1
-            return failed_response(failure, self._clock(), use_http_status=use_http_status)
+            return failed_response(failure, _utc_now(), use_http_status=use_http_status)
         finally:
             if environment is not None:
                 self._leave(environment)
 
     def _process(self, resource: Resource, request: Request) -> ET.Element:
-        auth = authenticate(request.headers, request_url(request), self._scenario, self._clock())
+        auth = authenticate(request.headers, request_url(request), self._scenario, _utc_now())
         self._consume_transaction_id(auth)
         company = self._reachable_company(auth)
         if not company.allows(auth.partner.id, resource.right):
@@ -210,7 +206,7 @@ class NetvisorService:
                 conn.execute(
                     "INSERT INTO netvisor_transactions (partner_id, customer_id, transaction_id, received_at)"
                     " VALUES (?, ?, ?, ?)",
-                    (*key, self._clock().isoformat()),
+                    (*key, _utc_now().isoformat()),
                 )
         if seen is not None:
             raise NetvisorFailure(
@@ -227,7 +223,8 @@ class NetvisorService:
             )
         return company
 
-    def _enter(self, environment: str) -> None:
+    def _enter(self, environment: str) -> int:
+        """Count a request of this customer environment as in flight; returns how many now are."""
         with self._lock:
             self._in_flight[environment] += 1
             in_flight = self._in_flight[environment]
@@ -235,6 +232,7 @@ class NetvisorService:
             customer.requests += 1
             customer.max_in_flight = max(customer.max_in_flight, in_flight)
             self._stats.max_in_flight_per_customer = max(self._stats.max_in_flight_per_customer, in_flight)
+            return in_flight
 
     def _leave(self, environment: str) -> None:
         with self._lock:
@@ -243,4 +241,4 @@ class NetvisorService:
     def _count_violation(self, environment: str) -> None:
         with self._lock:
             self._stats.concurrency_violations += 1
-            self._stats.customers[environment].concurrency_violations += 1
+            self._stats.customers.setdefault(environment, _CustomerStats()).concurrency_violations += 1
