@@ -250,7 +250,10 @@ def parse_roster(clients: object, procountor_api_keys: object, netvisor_credenti
 # --- sections -------------------------------------------------------------------------------------
 
 
-def _parse_clients(raw: object, problems: list[RosterProblem]) -> tuple[list[ClientEntry], list[_Identity]]:
+def _parse_clients(
+    raw: object, problems: list[RosterProblem]
+) -> tuple[list[ClientEntry], list[_Identity] | None]:
+    """The valid entries, and what could be read of every entry (None if the section is unreadable)."""
     if raw is None:
         return [], []
     if not isinstance(raw, list):
@@ -259,7 +262,7 @@ def _parse_clients(raw: object, problems: list[RosterProblem]) -> tuple[list[Cli
                 CLIENTS, "", f"expected a list of client entries, got {_describe(raw, reveal=True)}"
             )
         )
-        return [], []
+        return [], None
     entries: list[ClientEntry] = []
     identities: list[_Identity] = []
     for index, item in enumerate(raw):
@@ -267,7 +270,7 @@ def _parse_clients(raw: object, problems: list[RosterProblem]) -> tuple[list[Cli
             entry = ClientEntry.model_validate(item)
         except ValidationError as error:
             identity = _Identity.of_raw(index, item)
-            problems += _problems_from(error, identity.entry, ClientEntry, reveal=True)
+            problems += _problems_from(error, item, identity.entry, ClientEntry, reveal=True)
         else:
             identity = _Identity.of_entry(index, entry)
             entries.append(entry)
@@ -277,7 +280,7 @@ def _parse_clients(raw: object, problems: list[RosterProblem]) -> tuple[list[Cli
 
 def _parse_api_keys(
     raw: object, problems: list[RosterProblem]
-) -> tuple[dict[BusinessId, SecretStr], dict[BusinessId, str]]:
+) -> tuple[dict[BusinessId, SecretStr], dict[BusinessId, str] | None]:
     """The valid keys, and how each business ID that has a key (valid or not) was written."""
     if raw is None:
         return {}, {}
@@ -289,7 +292,7 @@ def _parse_api_keys(
                 f"expected a mapping of business ID: API key, got {_describe(raw, reveal=False)}",
             )
         )
-        return {}, {}
+        return {}, None
     keys: dict[BusinessId, SecretStr] = {}
     spellings: dict[BusinessId, str] = {}
     for written, value in raw.items():
@@ -329,7 +332,7 @@ def _parse_api_keys(
 
 def _parse_netvisor_credentials(
     raw: object, problems: list[RosterProblem]
-) -> tuple[dict[str, NetvisorCredentialSet], set[str]]:
+) -> tuple[dict[str, NetvisorCredentialSet], set[str] | None]:
     """The valid credential sets, and the names of all sets (valid or not) a client may refer to."""
     if raw is None:
         return {}, set()
@@ -342,7 +345,7 @@ def _parse_netvisor_credentials(
                 f"got {_describe(raw, reveal=False)}",
             )
         )
-        return {}, set()
+        return {}, None
     credentials: dict[str, NetvisorCredentialSet] = {}
     names: set[str] = set()
     for name, value in raw.items():
@@ -354,7 +357,7 @@ def _parse_netvisor_credentials(
             credentials[name] = NetvisorCredentialSet.model_validate(value)
         except ValidationError as error:
             entry = f"{NETVISOR_CREDENTIALS}.{name}"
-            problems += _problems_from(error, entry, NetvisorCredentialSet, reveal=False)
+            problems += _problems_from(error, value, entry, NetvisorCredentialSet, reveal=False)
     return credentials, names
 
 
@@ -417,8 +420,13 @@ def _read_field(fields: Mapping[Any, Any], name: str) -> object:
 
 
 def _cross_entry_problems(
-    identities: list[_Identity], key_spellings: Mapping[BusinessId, str], credential_names: set[str]
+    identities: list[_Identity] | None,
+    key_spellings: Mapping[BusinessId, str] | None,
+    credential_names: set[str] | None,
 ) -> list[RosterProblem]:
+    """Problems between entries and sections; a section of the wrong type (None) is left out of them."""
+    if identities is None:
+        return []
     problems: list[RosterProblem] = []
     first_by_id: dict[BusinessId, _Identity] = {}
     for identity in identities:
@@ -434,33 +442,35 @@ def _cross_entry_problems(
                     "the portal counts a company only once, keep one entry",
                 )
             )
-    keyless = [
-        identity
-        for identity in first_by_id.values()
-        if identity.erp is Erp.PROCOUNTOR and identity.business_id not in key_spellings
-    ]
-    for identity in keyless:
-        assert identity.business_id is not None  # keyless holds identified clients only
-        problems.append(
-            RosterProblem(
-                identity.entry,
-                "businessId",
-                f"a Procountor client needs an API key in {PROCOUNTOR_API_KEYS} and there is none for "
-                f"{identity.business_id}; add it with {_set_api_key_command(identity.business_id)}",
+    if key_spellings is not None:
+        keyless = {
+            business_id: identity
+            for business_id, identity in first_by_id.items()
+            if identity.erp is Erp.PROCOUNTOR and business_id not in key_spellings
+        }
+        for business_id, identity in keyless.items():
+            problems.append(
+                RosterProblem(
+                    identity.entry,
+                    "businessId",
+                    f"a Procountor client needs an API key in {PROCOUNTOR_API_KEYS} and there is none for "
+                    f"{business_id}; add it with {_set_api_key_command(business_id)}",
+                )
             )
-        )
-    problems += _stray_key_problems(first_by_id, keyless, key_spellings)
-    problems += _unknown_credential_problems(identities, credential_names)
+        problems += _stray_key_problems(first_by_id, keyless, key_spellings)
+    if credential_names is not None:
+        problems += _unknown_credential_problems(identities, credential_names)
     return problems
 
 
 def _stray_key_problems(
     first_by_id: Mapping[BusinessId, _Identity],
-    keyless: list[_Identity],
+    keyless: Mapping[BusinessId, _Identity],
     key_spellings: Mapping[BusinessId, str],
 ) -> list[RosterProblem]:
+    """Keys no Procountor client uses; one close to a keyless client's business ID is a likely typo."""
     problems: list[RosterProblem] = []
-    keyless_by_id = {str(identity.business_id): identity for identity in keyless}
+    keyless_by_id = {str(business_id): identity for business_id, identity in keyless.items()}
     for business_id, written in key_spellings.items():
         owner = first_by_id.get(business_id)
         if owner is None:
@@ -568,19 +578,20 @@ _EXPECTED_BY_ERROR_TYPE: Final = {
 
 
 def _problems_from(
-    error: ValidationError, entry: str, model: type[BaseModel], *, reveal: bool
+    error: ValidationError, raw: object, entry: str, model: type[BaseModel], *, reveal: bool
 ) -> list[RosterProblem]:
     """RosterProblems for pydantic's errors, with YAML field paths and plain-language messages.
 
-    A missing field that an unknown field's suggestion points at is left out: the suggestion
-    (``bussinessId`` -> did you mean ``businessId``?) already says what to fix.
+    Problems with an unwritten field that an unknown field's suggestion points at are left out:
+    the suggestion (``bussinessId``: did you mean ``businessId``?) already says what to fix.
     """
     details = error.errors(include_url=False, include_input=reveal)
     problems: list[RosterProblem] = []
     suggested: set[tuple[str | int, ...]] = set()
     for detail in details:
         if detail["type"] == "extra_forbidden":
-            loc = _yaml_loc(model, detail["loc"])
+            # The unknown name stays as written, even when it is an attribute name (netvisor_credentials).
+            loc = (*_yaml_loc(model, detail["loc"][:-1]), detail["loc"][-1])
             known = _field_names(model, loc[:-1])
             likely = _closest(str(loc[-1]), known)
             if likely:
@@ -589,7 +600,7 @@ def _problems_from(
             problems.append(RosterProblem(entry, _field_path(loc), f"unknown field; {hint}"))
     for detail in details:
         loc = _yaml_loc(model, detail["loc"])
-        if detail["type"] == "extra_forbidden" or (detail["type"] == "missing" and loc in suggested):
+        if detail["type"] == "extra_forbidden" or (loc in suggested and not _is_written(raw, loc)):
             continue
         message = _message(detail, reveal=reveal)
         if loc[-1:] == ("[key]",):  # a mapping's key is wrong: ('tags', 'bad key', '[key]')
@@ -610,6 +621,14 @@ def _message(detail: ErrorDetails, *, reveal: bool) -> str:
     if kind in _EXPECTED_BY_ERROR_TYPE:
         return _EXPECTED_BY_ERROR_TYPE[kind] + (f", got {found}" if found else "")
     return detail["msg"]
+
+
+def _is_written(raw: object, loc: tuple[str | int, ...]) -> bool:
+    for part in loc:
+        if not isinstance(raw, dict) or part not in raw:
+            return False
+        raw = raw[part]
+    return True
 
 
 def _closest(word: str, candidates: Iterable[str]) -> str | None:
