@@ -17,6 +17,8 @@ DEFAULT_PORTAL_URL = "https://ai.fabricai.io"
 DEFAULT_PROCOUNTOR_URL = "https://api.procountor.com/api"
 DEFAULT_NETVISOR_URL = "https://integration.netvisor.fi"
 DEFAULT_NETVISOR_SENDER = "FabricAI roster"
+# FabricAI's access key in Netvisor's "API resource rights" page (from the onboarding guide).
+DEFAULT_NETVISOR_ACCESS_KEY = "E2DCB2FF20700782F1EA878EDC19DC27"
 
 
 class _Settings(BaseModel):
@@ -40,6 +42,7 @@ class NetvisorSettings(_Settings):
     partner_key: SecretStr
     sender: str
     language: str = "FI"
+    access_key: str = DEFAULT_NETVISOR_ACCESS_KEY
 
 
 def _missing(key: str, secret: bool) -> ConfigurationError:
@@ -62,6 +65,7 @@ class ProviderSettings(_Settings):
     netvisor_partner_key: SecretStr | None = None
     netvisor_sender: str = DEFAULT_NETVISOR_SENDER
     netvisor_language: str = "FI"
+    netvisor_access_key: str = DEFAULT_NETVISOR_ACCESS_KEY
 
     @classmethod
     def from_config(cls, get: Callable[[str], Any]) -> ProviderSettings:
@@ -77,6 +81,7 @@ class ProviderSettings(_Settings):
             "netvisor_partner_key": "netvisor:partnerKey",
             "netvisor_sender": "netvisor:sender",
             "netvisor_language": "netvisor:language",
+            "netvisor_access_key": "netvisor:accessKey",
         }
         values: dict[str, Any] = {}
         for field, key in keys.items():
@@ -115,4 +120,5 @@ class ProviderSettings(_Settings):
             partner_key=self.netvisor_partner_key,
             sender=self.netvisor_sender,
             language=self.netvisor_language,
+            access_key=self.netvisor_access_key,
         )
