@@ -1,0 +1,128 @@
+"""How long whole-roster validation takes for a large firm: 5,000 clients, valid and with problems.
+
+Run: ``python benchmarks/roster_validation.py``. Prints figures only; nothing here asserts on time.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from provider.business_id import check_digit
+from provider.errors import RosterInvalid
+from provider.roster import parse_roster
+
+CLIENTS = 5_000
+RUNS = 5
+CREDENTIAL_SETS = 20
+SEED = 20240601
+
+Config = tuple[list[dict[str, Any]], dict[str, str], dict[str, dict[str, str]]]
+
+
+def business_ids(count: int, rng: random.Random) -> list[str]:
+    """Distinct valid business IDs from random serials (those with remainder 1 have none)."""
+    found: dict[str, None] = {}
+    while len(found) < count:
+        serial = f"{rng.randrange(10_000_000):07d}"
+        digit = check_digit(serial)
+        if digit is not None:
+            found[f"{serial}-{digit}"] = None
+    return list(found)
+
+
+def valid_roster(rng: random.Random) -> Config:
+    """Two thirds Procountor with one key each, one third Netvisor sharing a few credential sets."""
+    clients: list[dict[str, Any]] = []
+    keys: dict[str, str] = {}
+    credentials = {
+        f"office-{number}": {"customerId": f"CUSTOMER_{number}", "customerKey": f"customer-key-{number:04d}"}
+        for number in range(CREDENTIAL_SETS)
+    }
+    processes = ["standard", "alternative", "alternative-with-circulation", "background"]
+    for number, business_id in enumerate(business_ids(CLIENTS, rng)):
+        entry: dict[str, Any] = {
+            "businessId": business_id,
+            "name": f"Asiakas {number} Oy",
+            "process": rng.choice(processes),
+            "dimensions": ["Kustannuspaikka", "Projekti"][: rng.randrange(3)],
+            "teams": [f"Tiimi {number % 7}"],
+        }
+        if number % 5 == 0:
+            entry["vat"] = {"mode": "partial", "deductionPercent": rng.randrange(1, 100)}
+        if number % 3 == 2:
+            entry |= {"erp": "netvisor", "netvisorCredentials": f"office-{number % CREDENTIAL_SETS}"}
+        else:
+            entry["erp"] = "procountor"
+            keys[business_id] = f"procountor-key-{number:05d}"
+        clients.append(entry)
+    return clients, keys, credentials
+
+
+def spoil(config: Config, rng: random.Random) -> int:
+    """Put typical mistakes into about 2% of the entries; returns how many mistakes were made."""
+    clients, keys, _ = config
+    mistakes = 0
+    for entry in rng.sample(clients, len(clients) // 50):
+        kind = rng.randrange(4)
+        if kind == 0:
+            entry["vat"] = {"mode": "partial"}
+        elif kind == 1:
+            entry["favorite"] = "yes"
+        elif kind == 2 and entry["erp"] == "procountor":
+            del keys[entry["businessId"]]
+        else:
+            entry["bussinessId"] = entry.pop("businessId")
+        mistakes += 1
+    return mistakes
+
+
+def timed(label: str, run: Callable[[], object]) -> None:
+    seconds = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        run()
+        seconds.append(time.perf_counter() - started)
+    median = statistics.median(seconds)
+    print(
+        f"{label:<34} median {median * 1000:8.1f} ms/run  {median / CLIENTS * 1e6:7.1f} µs/client  "
+        f"(best {min(seconds) * 1000:.1f} ms, worst {max(seconds) * 1000:.1f} ms, {RUNS} runs)"
+    )
+
+
+def main() -> None:
+    print(f"machine: {platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs")
+    print(f"python:  {sys.version.split()[0]} ({platform.python_implementation()})")
+    rng = random.Random(SEED)
+
+    valid = valid_roster(rng)
+    roster = parse_roster(*valid)
+    procountor = len(roster.procountor_api_keys)
+    print(
+        f"roster:  {len(roster.clients)} clients ({procountor} Procountor, "
+        f"{len(roster.clients) - procountor} Netvisor), {len(roster.netvisor_credentials)} credential sets"
+    )
+    timed("valid roster", lambda: parse_roster(*valid))
+
+    invalid = valid_roster(rng)
+    mistakes = spoil(invalid, rng)
+
+    def reject() -> int:
+        try:
+            parse_roster(*invalid)
+        except RosterInvalid as error:
+            return len(error.problems)
+        raise AssertionError("the spoiled roster was accepted")
+
+    print(f"invalid: {mistakes} mistakes -> {reject()} problems reported")
+    timed("invalid roster (all problems)", reject)
+
+
+if __name__ == "__main__":
+    main()
