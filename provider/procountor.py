@@ -1,0 +1,372 @@
+"""The Procountor REST client: M2M tokens per API key, company, the API user's rights, dimensions.
+
+- **Any base URL**: production (``https://api.procountor.com/api``), PTS, a versioned prefix
+  (``.../v2604/api``) or the sandbox; paths are relative to it.
+- **Tokens**: ``POST oauth/token`` with a form body (no credential ever in a URL). Cached per API key,
+  keyed by an HMAC fingerprint of the key (the raw key is never a dict key), renewed a little before
+  expiry and after a 401. One lock per key: 16 concurrent verifications of one key fetch one token.
+- **Rate limit**: Procountor allows 60 requests per second per client application and may suspend an
+  application that exceeds it. Every request (tokens included) first takes a slot from a process-wide
+  limiter shared by every client of the same application, so the four engine threads together stay
+  under ``requests_per_second`` (default 20).
+- **Errors** are typed (``TokenRefused``, ``ServerFailure``, ``AccessDenied``) so that the checks can
+  turn them into the guide's fixes; messages never hold a key or a token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic.alias_generators import to_camel
+
+from provider.errors import ProcountorError
+from provider.http import build_client, describe_transport_error
+from provider.retry import RetryableStatus, RetryPolicy
+from provider.settings import ProcountorSettings
+
+T = TypeVar("T")
+
+DEFAULT_REQUESTS_PER_SECOND = 20.0
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+# Renew a token this long before Procountor says it expires (at most a tenth of its lifetime).
+RENEW_MARGIN_SECONDS = 60.0
+
+
+# ---- errors ----
+
+
+class TokenRefused(ProcountorError):
+    """``oauth/token`` answered 401. ``field`` is ``api_key`` (the client's key) or ``client_id`` (ours)."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message, status_code=401)
+        self.field = field
+
+
+class ServerFailure(ProcountorError):
+    """An API call kept answering HTTP 500 (an HTML page or JSON) after the token was granted."""
+
+
+class AccessDenied(ProcountorError):
+    """403: the API user lacks a right; ``path`` is what it tried to read."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message, status_code=403)
+        self.path = path
+
+
+# ---- models ----
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+
+
+class BusinessIdentifier(_Model):
+    brn_type: str | None = None
+    code: str | None = None
+
+
+class Company(_Model):
+    id: int
+    name: str
+    business_identifier: BusinessIdentifier | None = None
+
+
+class DimensionItem(_Model):
+    id: int
+    code_name: str
+    status: str | None = None
+
+
+class Dimension(_Model):
+    id: int
+    name: str
+    items: list[DimensionItem] = []
+
+
+class UserRights(_Model):
+    role: str | None = None
+    rights: dict[str, dict[str, Any]]
+
+
+_COMPANY = TypeAdapter(Company)
+_USER_RIGHTS = TypeAdapter(UserRights)
+_DIMENSIONS = TypeAdapter(list[Dimension])
+
+
+# ---- rate limiting and tokens ----
+
+
+class RateLimiter:
+    """Spaces requests evenly: at most ``per_second`` slots per second, handed out in order."""
+
+    def __init__(self, per_second: float) -> None:
+        self._interval = 1.0 / per_second
+        self._lock = threading.Lock()
+        self._next = 0.0
+
+    def acquire(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self._interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+_limiters: dict[tuple[str, str], RateLimiter] = {}
+_limiters_lock = threading.Lock()
+
+
+def limiter_for(base_url: str, client_id: str, per_second: float) -> RateLimiter:
+    """The process-wide limiter of one client application at one Procountor host."""
+    with _limiters_lock:
+        key = (base_url, client_id)
+        if key not in _limiters:
+            _limiters[key] = RateLimiter(per_second)
+        return _limiters[key]
+
+
+@dataclass(frozen=True)
+class _Token:
+    value: str
+    renew_at: float
+
+
+class TokenCache:
+    """Access tokens by API-key fingerprint; one fetch per key at a time, whatever the number of threads."""
+
+    def __init__(self, fetch: Callable[[str], tuple[str, float]]) -> None:
+        self._fetch = fetch
+        self._salt = secrets.token_bytes(32)  # per process: fingerprints are useless outside it
+        self._tokens: dict[str, _Token] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def _fingerprint(self, api_key: str) -> str:
+        return hmac.new(self._salt, api_key.encode(), hashlib.sha256).hexdigest()
+
+    def get(self, api_key: str) -> str:
+        key = self._fingerprint(api_key)
+        with self._lock:
+            key_lock = self._locks.setdefault(key, threading.Lock())
+        with key_lock:
+            cached = self._tokens.get(key)
+            if cached is not None and time.monotonic() < cached.renew_at:
+                return cached.value
+            value, lifetime = self._fetch(api_key)
+            margin = min(RENEW_MARGIN_SECONDS, lifetime / 10)
+            self._tokens[key] = _Token(value, time.monotonic() + lifetime - margin)
+            return value
+
+    def discard(self, api_key: str, token: str) -> None:
+        """Forget ``token`` (refused with 401) unless another thread has already replaced it."""
+        key = self._fingerprint(api_key)
+        with self._lock:
+            cached = self._tokens.get(key)
+            if cached is not None and cached.value == token:
+                del self._tokens[key]
+
+
+# ---- the client ----
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """A call made in parallel with others: its value, or the Procountor error it ended in."""
+
+    value: T | None = None
+    error: ProcountorError | None = None
+
+
+@dataclass(frozen=True)
+class CompanyFacts:
+    """What one API key shows of its company, read concurrently after one token."""
+
+    company: Outcome[Company]
+    rights: Outcome[UserRights]
+    dimensions: Outcome[list[Dimension]] | None
+
+
+class ProcountorClient:
+    """One partner application (``procountor:clientId``) at one Procountor host; thread-safe, shared."""
+
+    default_retry: ClassVar[RetryPolicy] = RetryPolicy()
+
+    def __init__(
+        self,
+        settings: ProcountorSettings,
+        *,
+        retry: RetryPolicy | None = None,
+        http: httpx.Client | None = None,
+        requests_per_second: float = DEFAULT_REQUESTS_PER_SECOND,
+    ) -> None:
+        # Paths are joined to the base URL, so a versioned prefix such as .../v2604/api keeps working.
+        base_url = settings.base_url.rstrip("/") + "/"
+        self.client_id = settings.client_id
+        self._client_secret = settings.client_secret
+        self._retry = retry or self.default_retry
+        self._http = http or build_client(base_url)
+        self._limiter = limiter_for(base_url, settings.client_id, requests_per_second)
+        self._tokens = TokenCache(self._fetch_token)
+        self._pool = ThreadPoolExecutor(max_workers=12, thread_name_prefix="procountor")
+
+    def __repr__(self) -> str:
+        return f"ProcountorClient({self._http.base_url}, client_id={self.client_id!r})"
+
+    # ---- the calls ----
+
+    def token(self, api_key: str) -> str:
+        """A valid access token for the API key (cached); TokenRefused when Procountor refuses it."""
+        return self._tokens.get(api_key)
+
+    def company(self, api_key: str) -> Company:
+        return self._get(api_key, "company", _COMPANY)
+
+    def user_rights(self, api_key: str) -> UserRights:
+        return self._get(api_key, "users/rights", _USER_RIGHTS)
+
+    def dimensions(self, api_key: str) -> list[Dimension]:
+        return self._get(api_key, "dimensions", _DIMENSIONS)
+
+    def company_facts(self, api_key: str, *, with_dimensions: bool) -> CompanyFacts:
+        """Token first (its errors raise), then company, rights and dimensions at the same time."""
+        self.token(api_key)
+        company = self._pool.submit(_outcome, lambda: self.company(api_key))
+        rights = self._pool.submit(_outcome, lambda: self.user_rights(api_key))
+        dimensions = (
+            self._pool.submit(_outcome, lambda: self.dimensions(api_key)) if with_dimensions else None
+        )
+        return CompanyFacts(company.result(), rights.result(), dimensions.result() if dimensions else None)
+
+    # ---- plumbing ----
+
+    def _fetch_token(self, api_key: str) -> tuple[str, float]:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self.client_id,
+            "client_secret": self._client_secret.get_secret_value(),
+            "api_key": api_key,
+        }
+        # httpx would add "; charset=utf-8" to a dict body; Procountor wants the bare type.
+        response = self._send(
+            "POST",
+            "oauth/token",
+            what="requesting an access token",
+            content=urllib.parse.urlencode(form),
+            headers={"Content-Type": FORM_CONTENT_TYPE},
+        )
+        if response.status_code == 401:
+            field = _error_field(response)
+            raise TokenRefused(
+                "Procountor refused the partner application's client credentials"
+                if field == "client_id"
+                else "Procountor refused the API key (wrong, revoked, or created for another client id)",
+                field="client_id" if field == "client_id" else "api_key",
+            )
+        if not response.is_success:
+            raise _refused(response, "requesting an access token")
+        try:
+            payload = response.json()
+            return str(payload["access_token"]), float(payload.get("expires_in", 3600))
+        except (ValueError, KeyError, TypeError):
+            raise ProcountorError(
+                "Procountor answered the token request with something that is not a token; "
+                "check procountor:baseUrl.",
+                status_code=response.status_code,
+            ) from None
+
+    def _get(self, api_key: str, path: str, shape: TypeAdapter[T]) -> T:
+        what = f"reading {path}"
+        for renewing in (False, True):
+            token = self.token(api_key)
+            response = self._send("GET", path, what=what, headers={"Authorization": f"Bearer {token}"})
+            if response.status_code == 401 and not renewing:
+                self._tokens.discard(api_key, token)  # expired or revoked early: one fresh token, once
+                continue
+            break
+        if response.status_code == 403:
+            raise AccessDenied(f"Procountor denied the API user access to {path} (HTTP 403)", path=path)
+        if not response.is_success:
+            raise _refused(response, what)
+        try:
+            return shape.validate_python(response.json())
+        except (ValueError, ValidationError):
+            raise ProcountorError(
+                f"Procountor gave an unexpected answer while {what}; check procountor:baseUrl.",
+                status_code=response.status_code,
+            ) from None
+
+    def _send(
+        self, method: str, path: str, *, what: str, headers: dict[str, str], content: str | None = None
+    ) -> httpx.Response:
+        def attempt() -> httpx.Response:
+            self._limiter.acquire()
+            response = self._http.request(method, path, headers=headers, content=content)
+            if self._retry.should_retry_status(response.status_code):
+                raise RetryableStatus(response)
+            return response
+
+        try:
+            return self._retry.call(attempt, idempotent=True, describe=f"procountor {method} {path}")
+        except RetryableStatus as error:
+            status = error.response.status_code
+            if status == 500 and path != "oauth/token":
+                raise ServerFailure(
+                    f"Procountor kept answering 'Internal server error' (HTTP 500) while {what}",
+                    status_code=500,
+                ) from None
+            raise ProcountorError(
+                f"Procountor kept failing while {what} (last answer HTTP {status}); "
+                "run `pulumi up` again later.",
+                status_code=status,
+                retryable=True,
+            ) from None
+        except httpx.TransportError as error:
+            raise ProcountorError(
+                f"Procountor {describe_transport_error(error)} while {what}, also after retries; "
+                "check procountor:baseUrl and the network, then run `pulumi up` again.",
+                retryable=True,
+            ) from None
+
+
+def _outcome(call: Callable[[], T]) -> Outcome[T]:
+    try:
+        return Outcome(value=call())
+    except ProcountorError as error:
+        return Outcome(error=error)
+
+
+def _error_field(response: httpx.Response) -> str | None:
+    try:
+        errors = response.json().get("errors")
+        field = errors[0].get("field") if isinstance(errors, list) and errors else None
+    except (ValueError, AttributeError):
+        return None
+    return field if isinstance(field, str) else None
+
+
+def _refused(response: httpx.Response, what: str) -> ProcountorError:
+    message = None
+    try:
+        errors = response.json().get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            message = errors[0].get("message")
+    except (ValueError, AttributeError):
+        message = None
+    detail = f": {message}" if isinstance(message, str) else ""
+    return ProcountorError(
+        f"Procountor refused {what} (HTTP {response.status_code}){detail}", status_code=response.status_code
+    )
