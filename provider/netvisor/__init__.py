@@ -1,0 +1,1 @@
+"""Netvisor's integration API: request signing, hardened XML parsing, and the client that uses them."""
