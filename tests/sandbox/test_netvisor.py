@@ -1,7 +1,7 @@
 """Conformance of the sandbox's Netvisor service, driven over HTTP the way Netvisor's docs describe.
 
 Requests are signed by a helper written here from Netvisor's documentation (not the provider's
-code), sent with plain httpx to a uvicorn server on 127.0.0.1, and answers are read as XML.
+code), sent with plain httpx to the whole sandbox app on 127.0.0.1, and answers are read as XML.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,15 +21,12 @@ from xml.etree.ElementTree import Element
 
 import httpx
 import pytest
-import uvicorn
 from defusedxml import ElementTree
 from pydantic import ValidationError
-from starlette.applications import Starlette
-from starlette.routing import Mount
 
-from sandbox.db import Database
 from sandbox.netvisor import NetvisorScenario, NetvisorService
 from sandbox.netvisor.mac import SignedFields, compute_mac
+from sandbox.server import RunningSandbox, run_in_thread
 
 PARTNER_ID = "FabricAI_test"
 PARTNER_KEY = "partner-key-5b1c0e"
@@ -189,12 +185,19 @@ class Answer:
 
 
 @dataclass
-class Sandbox:
-    base_url: str
-    service: NetvisorService
+class NetvisorEndpoint:
+    """The Netvisor service of one running sandbox, reached at ``/netvisor`` like the real host."""
+
+    running: RunningSandbox
+
+    @property
+    def service(self) -> NetvisorService:
+        service = self.running.sandbox.services["netvisor"]
+        assert isinstance(service, NetvisorService)
+        return service
 
     def url(self, resource: str) -> str:
-        return f"{self.base_url}/netvisor/{resource}"
+        return f"{self.running.service_url('netvisor')}/{resource}"
 
     def send(self, url: str, headers: dict[str, str]) -> Answer:
         response = httpx.get(url, headers=headers, timeout=10)
@@ -210,39 +213,22 @@ class Sandbox:
 
 
 @contextmanager
-def serve(service: NetvisorService) -> Iterator[Sandbox]:
-    """The service mounted at /netvisor, as the sandbox app mounts it, on an ephemeral port."""
-    app = Starlette(routes=[Mount("/netvisor", app=service.app)])
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.005)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield Sandbox(f"http://127.0.0.1:{port}", service)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
-
-
-def make_service(tmp_path: Path, **overrides: Any) -> NetvisorService:
-    scenario = NetvisorScenario.model_validate(scenario_data(**overrides))
-    return NetvisorService(scenario, Database(tmp_path / "state.db"))
+def serve(state_path: Path, **overrides: Any) -> Iterator[NetvisorEndpoint]:
+    """The whole sandbox app (mounts, fault middleware) with this module's Netvisor scenario."""
+    with run_in_thread({"netvisor": scenario_data(**overrides)}, state_path) as running:
+        yield NetvisorEndpoint(running)
 
 
 @pytest.fixture(scope="module")
-def module_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    with serve(make_service(tmp_path_factory.mktemp("netvisor"))) as sandbox:
-        yield sandbox
+def shared_netvisor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NetvisorEndpoint]:
+    with serve(tmp_path_factory.mktemp("netvisor") / "state.db") as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
-def sandbox(module_sandbox: Sandbox) -> Sandbox:
-    module_sandbox.service.reset()
-    return module_sandbox
+def netvisor(shared_netvisor: NetvisorEndpoint) -> NetvisorEndpoint:
+    shared_netvisor.service.reset()
+    return shared_netvisor
 
 
 # --- the MAC ----------------------------------------------------------------------------------------
@@ -277,8 +263,8 @@ def test_mac_covers_every_signed_value() -> None:
 # --- payloads ---------------------------------------------------------------------------------------
 
 
-def test_purchase_invoice_list(sandbox: Sandbox) -> None:
-    answer = sandbox.get("purchaseinvoicelist.nv")
+def test_purchase_invoice_list(netvisor: NetvisorEndpoint) -> None:
+    answer = netvisor.get("purchaseinvoicelist.nv")
     assert answer.status_code == 200 and answer.ok, answer.text
     stamp = answer.root.findtext("ResponseStatus/TimeStamp") or ""
     dt.datetime.strptime(stamp, "%d.%m.%Y %H:%M:%S")  # Netvisor's dd.mm.yyyy HH:MM:SS
@@ -292,16 +278,16 @@ def test_purchase_invoice_list(sandbox: Sandbox) -> None:
     assert first.findtext("Vendor") == "Toimittaja Oy"
     assert first.findtext("Sum") == "124,00"
     assert first.findtext("OpenSum") == "124,00"
-    assert (first.findtext("Uri") or "").startswith(sandbox.url("getpurchaseinvoice.nv"))
+    assert (first.findtext("Uri") or "").startswith(netvisor.url("getpurchaseinvoice.nv"))
 
 
-def test_purchase_invoice_list_filters_by_invoice_date(sandbox: Sandbox) -> None:
-    answer = sandbox.get("purchaseinvoicelist.nv?begininvoicedate=2025-02-01&endinvoicedate=2025-12-31")
+def test_purchase_invoice_list_filters_by_invoice_date(netvisor: NetvisorEndpoint) -> None:
+    answer = netvisor.get("purchaseinvoicelist.nv?begininvoicedate=2025-02-01&endinvoicedate=2025-12-31")
     assert [i.findtext("InvoiceNumber") for i in answer.root.iter("PurchaseInvoice")] == ["1002"]
 
 
-def test_accounting_ledger_lists_vouchers_in_the_period(sandbox: Sandbox) -> None:
-    answer = sandbox.get("accountingledger.nv?startdate=2025-01-01&enddate=2025-01-31")
+def test_accounting_ledger_lists_vouchers_in_the_period(netvisor: NetvisorEndpoint) -> None:
+    answer = netvisor.get("accountingledger.nv?startdate=2025-01-01&enddate=2025-01-31")
     assert answer.ok, answer.text
     vouchers = answer.root.findall("Vouchers/Voucher")
     assert len(vouchers) == 1
@@ -313,22 +299,24 @@ def test_accounting_ledger_lists_vouchers_in_the_period(sandbox: Sandbox) -> Non
 @pytest.mark.parametrize(
     "query", ["", "?startdate=2025-01-01", "?enddate=2025-01-01", "?startdate=1.1.2025&enddate=2025-02-01"]
 )
-def test_accounting_ledger_without_valid_dates_is_invalid_data(sandbox: Sandbox, query: str) -> None:
-    answer = sandbox.get(f"accountingledger.nv{query}")
+def test_accounting_ledger_without_valid_dates_is_invalid_data(
+    netvisor: NetvisorEndpoint, query: str
+) -> None:
+    answer = netvisor.get(f"accountingledger.nv{query}")
     assert answer.status_code == 400
     assert answer.error.startswith("INVALID_DATA :: ")
 
 
-def test_account_list_is_the_chart_of_accounts(sandbox: Sandbox) -> None:
-    answer = sandbox.get("accountlist.nv")
+def test_account_list_is_the_chart_of_accounts(netvisor: NetvisorEndpoint) -> None:
+    answer = netvisor.get("accountlist.nv")
     assert answer.ok
     assert answer.root.findtext("AccountList/CompanyDefaultAccounts/TradePayables") == "2871"
     numbers = [a.findtext("Number") for a in answer.root.findall("AccountList/Accounts/Account")]
     assert "4000" in numbers and "2871" in numbers
 
 
-def test_dimension_list_shows_hidden_names_only_when_asked(sandbox: Sandbox) -> None:
-    shown = sandbox.get("dimensionlist.nv?showhidden=1")
+def test_dimension_list_shows_hidden_names_only_when_asked(netvisor: NetvisorEndpoint) -> None:
+    shown = netvisor.get("dimensionlist.nv?showhidden=1")
     assert shown.ok
     names = shown.root.findall("DimensionNameList/DimensionName")
     assert [(n.findtext("Name"), n.findtext("IsHidden")) for n in names] == [
@@ -338,7 +326,7 @@ def test_dimension_list_shows_hidden_names_only_when_asked(sandbox: Sandbox) -> 
     details = names[0].findall("DimensionDetails/DimensionDetail")
     assert [d.findtext("Name") for d in details] == ["Hallinto", "Myynti"]
     assert all(d.findtext("Netvisorkey") for d in details)
-    visible = sandbox.get("dimensionlist.nv")
+    visible = netvisor.get("dimensionlist.nv")
     assert [n.findtext("Name") for n in visible.root.iter("DimensionName")] == ["Kustannuspaikka"]
 
 
@@ -359,27 +347,27 @@ REQUIRED = [
 
 
 @pytest.mark.parametrize("header", REQUIRED)
-def test_each_missing_header_fails_authentication(sandbox: Sandbox, header: str) -> None:
-    url = sandbox.url("dimensionlist.nv")
+def test_each_missing_header_fails_authentication(netvisor: NetvisorEndpoint, header: str) -> None:
+    url = netvisor.url("dimensionlist.nv")
     headers = Signer().headers(url)
     del headers[header]
-    answer = sandbox.send(url, headers)
+    answer = netvisor.send(url, headers)
     assert answer.status_code == 401
     assert answer.error.startswith("AUTHENTICATION_FAILED :: ")
     assert header in answer.error
 
 
-def test_old_mac_algorithms_are_refused(sandbox: Sandbox) -> None:
-    url = sandbox.url("dimensionlist.nv")
+def test_old_mac_algorithms_are_refused(netvisor: NetvisorEndpoint) -> None:
+    url = netvisor.url("dimensionlist.nv")
     headers = {**Signer().headers(url), "X-Netvisor-Authentication-MACHashCalculationAlgorithm": "SHA256"}
-    assert sandbox.send(url, headers).error.startswith("AUTHENTICATION_FAILED :: ")
+    assert netvisor.send(url, headers).error.startswith("AUTHENTICATION_FAILED :: ")
 
 
-def test_wrong_mac_echoes_the_signed_string_without_keys(sandbox: Sandbox) -> None:
-    url = sandbox.url("dimensionlist.nv?showhidden=1")
+def test_wrong_mac_echoes_the_signed_string_without_keys(netvisor: NetvisorEndpoint) -> None:
+    url = netvisor.url("dimensionlist.nv?showhidden=1")
     headers = Signer().headers(url)
     headers["X-Netvisor-Authentication-MAC"] = "0" * 64
-    answer = sandbox.send(url, headers)
+    answer = netvisor.send(url, headers)
     assert answer.status_code == 401
     assert answer.error.startswith("AUTHENTICATION_FAILED :: ")
     # The echo shows exactly what was signed, so a client can diff it against its own string.
@@ -387,10 +375,10 @@ def test_wrong_mac_echoes_the_signed_string_without_keys(sandbox: Sandbox) -> No
     assert "<customer key>&<partner key>" in answer.error
 
 
-def test_mac_over_a_different_url_fails(sandbox: Sandbox) -> None:
-    url = sandbox.url("dimensionlist.nv")
+def test_mac_over_a_different_url_fails(netvisor: NetvisorEndpoint) -> None:
+    url = netvisor.url("dimensionlist.nv")
     headers = Signer().headers(url.replace("/netvisor/", "/"))  # signed without the mount prefix
-    assert sandbox.send(url, headers).error.startswith("AUTHENTICATION_FAILED :: ")
+    assert netvisor.send(url, headers).error.startswith("AUTHENTICATION_FAILED :: ")
 
 
 @pytest.mark.parametrize(
@@ -404,29 +392,29 @@ def test_mac_over_a_different_url_fails(sandbox: Sandbox) -> None:
     ],
     ids=["wrong customer key", "wrong partner key", "unknown customer", "unknown partner", "mixed pair"],
 )
-def test_bad_credentials_fail_authentication(sandbox: Sandbox, signer: Signer) -> None:
-    answer = sandbox.get("accountlist.nv", signer)
+def test_bad_credentials_fail_authentication(netvisor: NetvisorEndpoint, signer: Signer) -> None:
+    answer = netvisor.get("accountlist.nv", signer)
     assert answer.status_code == 401
     assert answer.error.startswith("AUTHENTICATION_FAILED :: ")
 
 
-def test_second_credential_pair_works_too(sandbox: Sandbox) -> None:
-    assert sandbox.get("accountlist.nv", Signer(customer_id=SECOND_ID, customer_key=SECOND_KEY)).ok
+def test_second_credential_pair_works_too(netvisor: NetvisorEndpoint) -> None:
+    assert netvisor.get("accountlist.nv", Signer(customer_id=SECOND_ID, customer_key=SECOND_KEY)).ok
 
 
 @pytest.mark.parametrize("skew_seconds", [-900, 900])
-def test_timestamp_outside_the_window_fails(sandbox: Sandbox, skew_seconds: int) -> None:
+def test_timestamp_outside_the_window_fails(netvisor: NetvisorEndpoint, skew_seconds: int) -> None:
     now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=skew_seconds)
-    answer = sandbox.get("accountlist.nv", now=now)
+    answer = netvisor.get("accountlist.nv", now=now)
     assert answer.status_code == 401
     assert "Timestamp" in answer.error
 
 
-def test_failures_are_http_200_without_the_status_code_header(sandbox: Sandbox) -> None:
-    url = sandbox.url("accountlist.nv")
+def test_failures_are_http_200_without_the_status_code_header(netvisor: NetvisorEndpoint) -> None:
+    url = netvisor.url("accountlist.nv")
     headers = Signer(customer_key="wrong").headers(url)
     del headers["X-Netvisor-Authentication-UseHTTPResponseStatusCodes"]
-    answer = sandbox.send(url, headers)
+    answer = netvisor.send(url, headers)
     assert answer.status_code == 200
     assert answer.error.startswith("AUTHENTICATION_FAILED :: ")
 
@@ -434,24 +422,24 @@ def test_failures_are_http_200_without_the_status_code_header(sandbox: Sandbox) 
 # --- transaction ids --------------------------------------------------------------------------------
 
 
-def test_reused_transaction_id_is_not_unique(sandbox: Sandbox) -> None:
-    assert sandbox.get("accountlist.nv", transaction_id="tx-1").ok
-    again = sandbox.get("accountlist.nv", transaction_id="tx-1")
+def test_reused_transaction_id_is_not_unique(netvisor: NetvisorEndpoint) -> None:
+    assert netvisor.get("accountlist.nv", transaction_id="tx-1").ok
+    again = netvisor.get("accountlist.nv", transaction_id="tx-1")
     assert again.status_code == 409
     assert again.error.startswith("REQUEST_NOT_UNIQUE :: ")
-    assert sandbox.get("accountlist.nv", transaction_id="tx-2").ok
+    assert netvisor.get("accountlist.nv", transaction_id="tx-2").ok
 
 
-def test_reset_forgets_used_transaction_ids(sandbox: Sandbox) -> None:
-    assert sandbox.get("accountlist.nv", transaction_id="tx-reset").ok
-    sandbox.service.reset()
-    assert sandbox.get("accountlist.nv", transaction_id="tx-reset").ok
+def test_reset_forgets_used_transaction_ids(netvisor: NetvisorEndpoint) -> None:
+    assert netvisor.get("accountlist.nv", transaction_id="tx-reset").ok
+    netvisor.service.reset()
+    assert netvisor.get("accountlist.nv", transaction_id="tx-reset").ok
 
 
 def test_used_transaction_ids_survive_a_restart(tmp_path: Path) -> None:
-    with serve(make_service(tmp_path)) as first:
+    with serve(tmp_path / "state.db") as first:
         assert first.get("accountlist.nv", transaction_id="tx-restart").ok
-    with serve(make_service(tmp_path)) as second:
+    with serve(tmp_path / "state.db") as second:
         assert second.get("accountlist.nv", transaction_id="tx-restart").error.startswith(
             "REQUEST_NOT_UNIQUE"
         )
@@ -461,8 +449,8 @@ def test_used_transaction_ids_survive_a_restart(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("organisation", [UNREACHED, "9999999-9"])
-def test_organisation_the_user_cannot_reach(sandbox: Sandbox, organisation: str) -> None:
-    answer = sandbox.get("accountlist.nv", Signer(organisation_id=organisation))
+def test_organisation_the_user_cannot_reach(netvisor: NetvisorEndpoint, organisation: str) -> None:
+    answer = netvisor.get("accountlist.nv", Signer(organisation_id=organisation))
     assert answer.status_code == 401
     assert answer.error.startswith("AUTHENTICATION_FAILED :: ")
     assert organisation in answer.error
@@ -482,34 +470,34 @@ def test_organisation_the_user_cannot_reach(sandbox: Sandbox, organisation: str)
     ],
 )
 def test_denied_resource_right_is_a_service_access_error(
-    sandbox: Sandbox, organisation: str, resource: str, right: str
+    netvisor: NetvisorEndpoint, organisation: str, resource: str, right: str
 ) -> None:
-    answer = sandbox.get(resource, Signer(organisation_id=organisation))
+    answer = netvisor.get(resource, Signer(organisation_id=organisation))
     assert answer.status_code == 403
     assert answer.error.startswith("SERVICE_ACCESS_ERROR :: ")
     assert resource.split("?")[0] in answer.error and right in answer.error
 
 
-def test_rights_are_per_partner(sandbox: Sandbox) -> None:
+def test_rights_are_per_partner(netvisor: NetvisorEndpoint) -> None:
     other = Signer(
         partner_id=OTHER_PARTNER_ID, partner_key=OTHER_PARTNER_KEY, organisation_id=NO_CALCULATION_TARGETS
     )
-    assert sandbox.get("dimensionlist.nv", other).ok
-    assert sandbox.get("dimensionlist.nv", Signer(organisation_id=NO_CALCULATION_TARGETS)).status_code == 403
+    assert netvisor.get("dimensionlist.nv", other).ok
+    assert netvisor.get("dimensionlist.nv", Signer(organisation_id=NO_CALCULATION_TARGETS)).status_code == 403
 
 
-def test_other_rights_of_a_broken_company_still_work(sandbox: Sandbox) -> None:
-    assert sandbox.get("dimensionlist.nv", Signer(organisation_id=NO_PURCHASE_INVOICES)).ok
+def test_other_rights_of_a_broken_company_still_work(netvisor: NetvisorEndpoint) -> None:
+    assert netvisor.get("dimensionlist.nv", Signer(organisation_id=NO_PURCHASE_INVOICES)).ok
 
 
 # --- stats and the in-flight rule -------------------------------------------------------------------
 
 
-def test_stats_count_requests_per_resource_and_customer(sandbox: Sandbox) -> None:
-    sandbox.get("accountlist.nv")
-    sandbox.get("accountlist.nv", Signer(customer_id=SECOND_ID, customer_key=SECOND_KEY))
-    sandbox.get("dimensionlist.nv")
-    stats = sandbox.service.stats()
+def test_stats_count_requests_per_resource_and_customer(netvisor: NetvisorEndpoint) -> None:
+    netvisor.get("accountlist.nv")
+    netvisor.get("accountlist.nv", Signer(customer_id=SECOND_ID, customer_key=SECOND_KEY))
+    netvisor.get("dimensionlist.nv")
+    stats = netvisor.service.stats()
     assert stats["requests"] == {"accountlist.nv": 2, "dimensionlist.nv": 1}
     assert stats["customers"][FIRM_ID]["requests"] == 2
     assert stats["customers"][SECOND_ID]["requests"] == 1
@@ -518,42 +506,41 @@ def test_stats_count_requests_per_resource_and_customer(sandbox: Sandbox) -> Non
 
 
 @pytest.fixture(scope="module")
-def slow_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    service = make_service(tmp_path_factory.mktemp("netvisor-slow"), processingDelayMs=400)
-    with serve(service) as sandbox:
-        yield sandbox
+def slow_netvisor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NetvisorEndpoint]:
+    with serve(tmp_path_factory.mktemp("netvisor-slow") / "state.db", processingDelayMs=400) as endpoint:
+        yield endpoint
 
 
-def _overlapping(sandbox: Sandbox, first: Signer, second: Signer) -> tuple[Answer, Answer]:
+def _overlapping(netvisor: NetvisorEndpoint, first: Signer, second: Signer) -> tuple[Answer, Answer]:
     """Send ``second`` while ``first`` is being processed (once the service has counted ``first``)."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(sandbox.get, "accountlist.nv", first)
-        while sandbox.service.stats()["customers"].get(first.customer_id, {}).get("requests", 0) < 1:
+        pending = pool.submit(netvisor.get, "accountlist.nv", first)
+        while netvisor.service.stats()["customers"].get(first.customer_id, {}).get("requests", 0) < 1:
             time.sleep(0.002)
-        second_answer = sandbox.get("accountlist.nv", second)
+        second_answer = netvisor.get("accountlist.nv", second)
         return pending.result(), second_answer
 
 
-def test_second_request_in_flight_for_the_same_customer_is_refused(slow_sandbox: Sandbox) -> None:
-    slow_sandbox.service.reset()
-    first, second = _overlapping(slow_sandbox, Signer(), Signer(organisation_id=NO_PURCHASE_INVOICES))
+def test_second_request_in_flight_for_the_same_customer_is_refused(slow_netvisor: NetvisorEndpoint) -> None:
+    slow_netvisor.service.reset()
+    first, second = _overlapping(slow_netvisor, Signer(), Signer(organisation_id=NO_PURCHASE_INVOICES))
     assert first.ok, first.text
     assert second.status_code == 429
     assert second.error.startswith("TECHNICAL_ERROR :: ")
     assert "one request at a time" in second.error
-    stats = slow_sandbox.service.stats()
+    stats = slow_netvisor.service.stats()
     assert stats["concurrencyViolations"] == 1
     assert stats["maxInFlightPerCustomer"] == 2
     assert stats["customers"][FIRM_ID]["concurrencyViolations"] == 1
 
 
-def test_two_customers_in_parallel_are_both_served(slow_sandbox: Sandbox) -> None:
-    slow_sandbox.service.reset()
+def test_two_customers_in_parallel_are_both_served(slow_netvisor: NetvisorEndpoint) -> None:
+    slow_netvisor.service.reset()
     first, second = _overlapping(
-        slow_sandbox, Signer(), Signer(customer_id=SECOND_ID, customer_key=SECOND_KEY)
+        slow_netvisor, Signer(), Signer(customer_id=SECOND_ID, customer_key=SECOND_KEY)
     )
     assert first.ok and second.ok
-    stats = slow_sandbox.service.stats()
+    stats = slow_netvisor.service.stats()
     assert stats["concurrencyViolations"] == 0
     assert stats["maxInFlightPerCustomer"] == 1
 

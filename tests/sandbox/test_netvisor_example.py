@@ -11,18 +11,15 @@ import datetime as dt
 import hashlib
 import hmac
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from defusedxml import ElementTree
 
-from sandbox.scenario import load_scenario
-from sandbox.server import RunningSandbox, run_in_thread
+from sandbox.scenario import EXAMPLE_SCENARIO_PATH, load_scenario
+from sandbox.server import RunningSandbox
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sandbox.yaml"
-SCENARIO = load_scenario(EXAMPLE).netvisor
+SCENARIO = load_scenario(EXAMPLE_SCENARIO_PATH).netvisor
 PARTNER = SCENARIO.partners[0]
 FIRM, ROTATED = SCENARIO.customers[0], SCENARIO.customers[1]
 SECRETS = [PARTNER.key, *(customer.key for customer in SCENARIO.customers)]
@@ -70,10 +67,9 @@ def fetch(running: RunningSandbox, resource: str, organisation: str, *, rotated:
     return [status.text or "" for status in root.findall("ResponseStatus/Status")]
 
 
-@pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
-    with run_in_thread(EXAMPLE, tmp_path_factory.mktemp("example") / "state.db") as running:
-        yield running
+@pytest.fixture
+def running(example_sandbox: RunningSandbox) -> RunningSandbox:
+    return example_sandbox
 
 
 @pytest.mark.parametrize("organisation", HEALTHY)
