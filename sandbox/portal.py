@@ -294,9 +294,9 @@ class PortalService:
         return "TRAINING" if time.time() - started < self.scenario.training_seconds else "PRODUCTION"
 
     def _client_json(self, row: Row) -> dict[str, Any]:
-        connection = self.db.query_one(
-            "SELECT system FROM portal_connections WHERE client_id = ?", (row["id"],)
-        )
+        # The connection summary is embedded so one page of clients is enough to refresh clients and
+        # integrations alike (a refresh of N resources costs about N/50 requests); never credentials.
+        connection = self.db.query_one("SELECT * FROM portal_connections WHERE client_id = ?", (row["id"],))
         digits = row["business_id"].replace("-", "")
         return {
             "id": row["id"],
@@ -314,6 +314,7 @@ class PortalService:
             "system": connection["system"] if connection else None,
             "createdAt": _timestamp(row["created_at"]),
             "updatedAt": _timestamp(row["updated_at"]),
+            "connection": self._connection_json(connection) if connection else None,
         }
 
     @staticmethod
