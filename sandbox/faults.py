@@ -13,7 +13,8 @@ Settings (scenario ``faults.<service>`` or ``PUT /admin/faults/<service>``, came
 Every request draws exactly three numbers from the service's RNG (error, rate limit, drop), so a seeded
 sequence of requests meets the same faults whatever the rates. A dropped GET never reaches the service;
 a dropped request of any other method is processed first and only then loses its answer: the client
-cannot tell whether its change happened, the case that tests idempotency.
+cannot tell whether its change happened, the case that tests idempotency. ``injected`` counts the faults
+dealt since the settings were last set (scenario, reset or admin).
 """
 
 from __future__ import annotations
