@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# The walk-through: a whole roster against the local sandbox, through the real Pulumi CLI.
+#
+#   examples/walkthrough.sh
+#
+# What it does, step by step (each step prints a banner):
+#   1. sets up .venv (pip install -e '.[sandbox]') and finds the Pulumi CLI, installing it with
+#      Pulumi's official installer into .work/pulumi-cli when it is missing;
+#   2. starts the sandbox (examples/sandbox.yaml) on a free local port, its state in .work/walkthrough/;
+#   3. uses a local file backend and a passphrase secrets provider, both under .work/walkthrough/
+#      (PULUMI_HOME too, so your own Pulumi login is left alone);
+#   4. creates the stack `sandbox` from examples/Pulumi.sandbox.yaml (copied to stacks/Pulumi.sandbox.yaml,
+#      where the CLI reads stack settings), points it at the sandbox and stores the demo keys of
+#      examples/sandbox-secrets.yaml with `pulumi config set --secret`; then `pulumi up`;
+#   5. rotates a Procountor key and the shared Netvisor credentials, shows `pulumi preview --diff`, applies;
+#   6. changes and deletes things in the portal behind Pulumi's back and runs `pulumi refresh`;
+#   7. runs the clients that reproduce every "possible issue" of the guides (stack `sandbox-broken`,
+#      examples/Pulumi.sandbox-broken.yaml): their `pulumi up` fails ON PURPOSE, one message per client;
+#   8. `pulumi destroy` of both stacks (after lifting `protect` from the one protected client); the
+#      sandbox stops when the script ends, whatever happens.
+#
+# Re-running starts from scratch: .work/walkthrough/ and stacks/Pulumi.sandbox*.yaml belong to it.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+WORK="$ROOT/.work/walkthrough"
+CLI_ROOT="$ROOT/.work/pulumi-cli"
+STACK=sandbox
+BROKEN_STACK=sandbox-broken
+SANDBOX_PID=""
+
+# DEMO ONLY: this passphrase protects the fake sandbox keys of this walk-through and nothing else.
+# For a real roster use your own passphrase (or a cloud KMS secrets provider) and keep it out of files.
+export PULUMI_CONFIG_PASSPHRASE="fabricai-roster-walkthrough-demo-only"
+export PULUMI_HOME="$WORK/pulumi-home"
+export PULUMI_SKIP_UPDATE_CHECK=true
+export PULUMI_SKIP_CONFIRMATIONS=true
+
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+say() { printf '    %s\n' "$*"; }
+fail() { printf 'walkthrough: %s\n' "$*" >&2; exit 1; }
+
+stop_sandbox() {
+    if [[ -n "$SANDBOX_PID" ]] && kill -0 "$SANDBOX_PID" 2>/dev/null; then
+        kill "$SANDBOX_PID" 2>/dev/null || true
+        wait "$SANDBOX_PID" 2>/dev/null || true
+    fi
+}
+trap stop_sandbox EXIT
+
+find_pulumi() {
+    if command -v pulumi >/dev/null 2>&1; then
+        command -v pulumi
+    elif [[ -x "$CLI_ROOT/bin/pulumi" ]]; then
+        echo "$CLI_ROOT/bin/pulumi"
+    fi
+}
+
+install_pulumi() {
+    local installer="$ROOT/.work/get-pulumi.sh"
+    mkdir -p "$ROOT/.work"
+    if ! curl -fsSL --connect-timeout 10 https://get.pulumi.com -o "$installer" 2>/dev/null \
+        || ! sh "$installer" --install-root "$CLI_ROOT" --no-edit-path >"$ROOT/.work/get-pulumi.log" 2>&1; then
+        fail "the Pulumi CLI is not installed and could not be installed from https://get.pulumi.com (no internet?); install it (https://www.pulumi.com/docs/install/) and run again."
+    fi
+}
+
+# -- 1. tools ---------------------------------------------------------------------------------------
+step "1. Tools: the Pulumi CLI and the project's virtualenv (.venv)"
+PULUMI="$(find_pulumi)"
+if [[ -z "$PULUMI" ]]; then
+    say "The Pulumi CLI is missing: installing it with Pulumi's installer into .work/pulumi-cli"
+    install_pulumi
+    PULUMI="$CLI_ROOT/bin/pulumi"
+fi
+PATH="$(dirname "$PULUMI"):$PATH"
+export PATH
+say "$("$PULUMI" version) at $PULUMI"
+
+if [[ ! -x "$ROOT/.venv/bin/python" ]]; then
+    python3 -m venv "$ROOT/.venv"
+fi
+PYTHON="$ROOT/.venv/bin/python"
+if ! "$PYTHON" -c 'import provider, sandbox, uvicorn' 2>/dev/null; then
+    "$PYTHON" -m pip install --quiet --upgrade pip
+    "$PYTHON" -m pip install --quiet -e "${ROOT}[sandbox]"
+fi
+say "$("$PYTHON" --version) in .venv"
+
+cd "$ROOT"
+rm -rf "$WORK"
+rm -f "stacks/Pulumi.$STACK.yaml" "stacks/Pulumi.$BROKEN_STACK.yaml"
+mkdir -p "$WORK/state" "$PULUMI_HOME"
+
+# -- 2. the sandbox -----------------------------------------------------------------------------------
+step "2. The sandbox: local stand-ins for Procountor, Netvisor and the FabricAI portal"
+"$PYTHON" -m sandbox --port 0 --scenario examples/sandbox.yaml --state "$WORK/sandbox.db" \
+    >"$WORK/sandbox.log" 2>&1 &
+SANDBOX_PID=$!
+SANDBOX_URL=""
+for _ in $(seq 100); do
+    SANDBOX_URL="$(sed -n 's/^sandbox listening on \(http[^ ]*\).*/\1/p' "$WORK/sandbox.log")"
+    [[ -n "$SANDBOX_URL" ]] && break
+    kill -0 "$SANDBOX_PID" 2>/dev/null || fail "the sandbox did not start; see $WORK/sandbox.log"
+    sleep 0.1
+done
+[[ -n "$SANDBOX_URL" ]] || fail "the sandbox did not start within 10 s; see $WORK/sandbox.log"
+say "listening on $SANDBOX_URL (log: .work/walkthrough/sandbox.log)"
+
+# -- 3. backend and secrets provider --------------------------------------------------------------
+step "3. A local state backend and a passphrase secrets provider (demo only)"
+"$PULUMI" login "file://$WORK/state"
+
+# Creates a stack from its example settings, points it at the sandbox, stores its demo secrets.
+create_stack() {
+    local stack="$1"
+    cp "examples/Pulumi.$stack.yaml" "stacks/Pulumi.$stack.yaml"
+    "$PULUMI" stack init "$stack" --secrets-provider passphrase
+    "$PULUMI" config set --stack "$stack" fabricai:portalUrl "$SANDBOX_URL/portal"
+    "$PULUMI" config set --stack "$stack" procountor:baseUrl "$SANDBOX_URL/procountor/api"
+    "$PULUMI" config set --stack "$stack" netvisor:baseUrl "$SANDBOX_URL/netvisor"
+    # Each demo secret goes in through stdin, so it never shows in the process list.
+    local path value
+    while IFS= read -r -d '' path && IFS= read -r -d '' value; do
+        printf '%s' "$value" | "$PULUMI" config set --stack "$stack" --secret --path "$path"
+    done < <("$PYTHON" -m scripts.example_config secret-paths "$stack")
+}
+
+# -- 4. the roster, applied -------------------------------------------------------------------------
+step "4. The roster of examples/Pulumi.sandbox.yaml: 4 Procountor and 3 Netvisor clients"
+create_stack "$STACK"
+say "The stack settings (secrets encrypted): stacks/Pulumi.$STACK.yaml"
+"$PULUMI" config --stack "$STACK"
+"$PULUMI" up --stack "$STACK" --yes
+
+# -- 5. rotation ------------------------------------------------------------------------------------
+step "5. Rotate Öljy-Äijät Oy's Procountor API key and the firm's shared Netvisor credentials"
+printf '%s' FAKE-pc-key-oljy-aijat-2 \
+    | "$PULUMI" config set --stack "$STACK" --secret --path 'roster:procountorApiKeys["2925630-9"]'
+"$PULUMI" config set --stack "$STACK" --path 'roster:netvisorCredentials["firm"]["customerId"]' TT_tase_api_2
+printf '%s' FAKE-nv-customer-key-tase-2 \
+    | "$PULUMI" config set --stack "$STACK" --secret --path 'roster:netvisorCredentials["firm"]["customerKey"]'
+say "What would change: only the rotated integrations and the credential set (keys never shown)"
+"$PULUMI" preview --stack "$STACK" --diff
+"$PULUMI" up --stack "$STACK" --yes --skip-preview
+
+# -- 6. drift -------------------------------------------------------------------------------------
+step "6. Someone edits the portal by hand: one client changed, one deleted; pulumi refresh finds both"
+"$PYTHON" -m scripts.portal_drift "$SANDBOX_URL/portal" --change 2077474-0 --delete 0174592-8
+"$PULUMI" refresh --stack "$STACK" --yes
+say "pulumi up puts the roster back: the changed client is patched, the deleted one registered again"
+"$PULUMI" up --stack "$STACK" --yes --skip-preview
+
+# -- 7. the broken clients --------------------------------------------------------------------------
+step "7. Clients with every 'possible issue' of the guides (stack $BROKEN_STACK): failures ON PURPOSE"
+say "Each failure below names the client, the cause and the fix in Procountor's or Netvisor's own words."
+create_stack "$BROKEN_STACK"
+if "$PULUMI" up --stack "$BROKEN_STACK" --yes --skip-preview --continue-on-error; then
+    fail "the broken clients were expected to fail, and they did not"
+fi
+say "As expected: every client of $BROKEN_STACK failed with its fix. Nothing else was touched."
+
+# -- 8. clean up ------------------------------------------------------------------------------------
+step "8. Destroy both stacks (Sauna-Saarinen Oy is protected: lift that first, as a firm would)"
+"$PULUMI" config set --stack "$STACK" --path 'roster:clients[3].protect' false
+"$PULUMI" up --stack "$STACK" --yes --skip-preview
+"$PULUMI" destroy --stack "$STACK" --yes --skip-preview
+"$PULUMI" destroy --stack "$BROKEN_STACK" --yes --skip-preview
+"$PULUMI" stack rm "$BROKEN_STACK" --yes
+"$PULUMI" stack rm "$STACK" --yes
+
+step "Done. The sandbox stops now; its log and state stay in .work/walkthrough/."

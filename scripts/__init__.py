@@ -1,0 +1,1 @@
+"""Helper scripts for the walk-through, the tests and the benchmarks."""
