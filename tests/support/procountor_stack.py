@@ -1,0 +1,113 @@
+"""A stack of ClientCompany and ProcountorIntegration resources driven through the engine harness.
+
+``stack`` (a fixture: import it into a test module) gives an ``Engine`` configured for the example sandbox,
+provider clients with tiny retry waits, and a fresh process-wide client context, as a new provider process
+would have. Every secret the stack uses is listed in ``SECRETS`` for the scans.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from provider.context import ProviderContext
+from provider.portal import PortalClient
+from provider.procountor import ProcountorClient
+from provider.resources.client_company import ClientCompanyProvider
+from provider.resources.procountor_integration import ProcountorIntegrationProvider
+from provider.retry import RetryPolicy
+from sandbox.server import RunningSandbox
+from tests.support.engine import Engine, ResourceState, Secret
+
+PORTAL_KEY = "FAKE-portal-org-key-0001"
+APP_ID = "fabricai-roster-sandbox"
+APP_SECRET = "FAKE-procountor-client-secret"
+FAST_RETRY = RetryPolicy(max_attempts=4, initial_wait=0.001, max_wait=0.01, max_retry_after=0.02)
+
+# The healthy Procountor companies of examples/sandbox.yaml: business ID -> (name, API key, dimensions).
+HEALTHY = {
+    "2925630-9": ("Öljy-Äijät Oy", "FAKE-pc-key-oljy-aijat-1", ["Kustannuspaikka", "Projekti"]),
+    "2077474-0": ("Kahvila Kuppi Oy", "FAKE-pc-key-kahvila-kuppi", ["Kustannuspaikka"]),
+    "0174592-8": ("Metsä-Mökit Ky", "FAKE-pc-key-metsa-mokit", ["Projekti"]),
+    "2358253-3": ("Sauna-Saarinen Oy", "FAKE-pc-key-sauna-saarinen", ["Kustannuspaikka"]),
+}
+SECOND_KEY = "FAKE-pc-key-oljy-aijat-2"
+SECRETS = [
+    PORTAL_KEY,
+    APP_SECRET,
+    SECOND_KEY,
+    *(key for _, key, _ in HEALTHY.values()),
+    "FAKE-pc-key-lasku-laiska",
+    "FAKE-pc-key-johto-puute",
+    "FAKE-pc-key-osto-esto",
+    "FAKE-pc-key-kirjanpito-kato",
+    "FAKE-pc-key-kaikki-vinossa",
+    "FAKE-pc-key-peruttu-avain",
+    "FAKE-pc-key-vaara-sovellus",
+]
+
+
+def engine_config(running: RunningSandbox) -> dict[str, Any]:
+    return {
+        "fabricai:portalUrl": running.service_url("portal"),
+        "fabricai:apiKey": Secret(PORTAL_KEY),
+        "procountor:baseUrl": f"{running.service_url('procountor')}/api",
+        "procountor:clientId": APP_ID,
+        "procountor:clientSecret": Secret(APP_SECRET),
+    }
+
+
+def company_inputs(business_id: str, name: str, **fields: Any) -> dict[str, Any]:
+    return {"business_id": business_id, "name": name, **fields}
+
+
+@dataclass
+class Stack:
+    running: RunningSandbox
+    engine: Engine
+
+    def company(self, business_id: str, name: str, **fields: Any) -> ResourceState:
+        return self.engine.up(ClientCompanyProvider(), company_inputs(business_id, name, **fields))
+
+    def integration(
+        self,
+        company: ResourceState,
+        api_key: str,
+        dimensions: list[str] | None = None,
+        state: ResourceState | None = None,
+    ) -> ResourceState:
+        inputs = {
+            "client_id": company.outputs["portal_id"],
+            "business_id": company.outputs["business_id"],
+            "client_name": company.outputs["name"],
+            "api_key": Secret(api_key),
+            "dimensions": dimensions or [],
+        }
+        return self.engine.up(ProcountorIntegrationProvider(), inputs, state)
+
+    def connect(self, business_id: str) -> tuple[ResourceState, ResourceState]:
+        name, key, dimensions = HEALTHY[business_id]
+        company = self.company(business_id, name, dimensions=dimensions)
+        return company, self.integration(company, key, dimensions)
+
+    def stats(self) -> dict[str, Any]:
+        return self.running.admin.stats()
+
+    def credentials_fingerprint(self, company: ResourceState) -> str | None:
+        return self.running.admin.credentials_fingerprint(int(company.outputs["portal_id"]))
+
+
+def fresh_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a new provider process starts with: no shared clients, and (for tests) tiny retry waits."""
+    monkeypatch.setattr(ProviderContext, "_instances", {})
+    monkeypatch.setattr(PortalClient, "default_retry", FAST_RETRY)
+    monkeypatch.setattr(ProcountorClient, "default_retry", FAST_RETRY)
+
+
+@pytest.fixture
+def stack(example_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    fresh_process(monkeypatch)
+    yield Stack(example_sandbox, Engine(engine_config(example_sandbox)))
