@@ -1,0 +1,288 @@
+"""ProcountorIntegration through the engine's path against the sandbox (Procountor and portal over HTTP)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import httpx
+import pytest
+
+from provider.resources.procountor_integration import ProcountorIntegrationProvider
+from tests.sandbox.conftest import business_ids
+from tests.support.engine import Engine, EngineCallFailed, ResourceState
+from tests.support.procountor_stack import (
+    APP_ID,
+    HEALTHY,
+    PORTAL_KEY,
+    SECOND_KEY,
+    Stack,
+    engine_config,
+    fresh_process,
+    stack,
+)
+
+__all__ = ["stack"]
+
+ACME = "2925630-9"
+ACME_LABEL = "Öljy-Äijät Oy (2925630-9)"
+
+# The broken companies of examples/sandbox.yaml and the guide wording each error must carry.
+BROKEN: dict[str, tuple[str, str, list[str]]] = {
+    "1202527-2": (
+        "Lasku-Laiska Oy",
+        "FAKE-pc-key-lasku-laiska",
+        [
+            '"Internal server error"',
+            "most likely cause",
+            "Company information -> Usage settings -> Integration settings",
+            '"Allow the use of billable interfaces"',
+            "save",
+        ],
+    ),
+    "1303819-8": (
+        "Johto-Puute Oy",
+        "FAKE-pc-key-johto-puute",
+        [
+            "lacks 1 of the rights",
+            "Management > Basic company info: Viewing rights",
+            "Users and access rights",
+        ],
+    ),
+    "3247652-1": (
+        "Osto-Esto Oy",
+        "FAKE-pc-key-osto-esto",
+        ["Purchases > Product register: All rights (now: Viewing rights)", "the API user"],
+    ),
+    "1394810-8": (
+        "Kirjanpito-Kato Oy",
+        "FAKE-pc-key-kirjanpito-kato",
+        ["Accounting > Rights for journal receipts: Viewing rights", "management gear"],
+    ),
+    "2533810-4": (
+        "Kaikki-Vinossa Oy",
+        "FAKE-pc-key-kaikki-vinossa",
+        [
+            "lacks 5 of the rights",
+            "Management > Chart of accounts and default reports: Viewing rights",
+            "User > Edit personal info: Viewing rights",
+            "Purchases > Rights for purchase invoices: All rights",
+            "Purchases > Supplier register: Viewing rights",
+            "Accounting > Search journal receipts: All rights",
+        ],
+    ),
+    "1243265-2": (
+        "Peruttu Avain Oy",
+        "FAKE-pc-key-peruttu-avain",
+        ["wrong or has been revoked", "Basics -> API client keys -> New API key", f"'{APP_ID}'"],
+    ),
+    "1900509-8": (
+        "Väärä Sovellus Oy",
+        "FAKE-pc-key-vaara-sovellus",
+        ["wrong or has been revoked", "Basics -> API client keys -> New API key", f"'{APP_ID}'"],
+    ),
+}
+
+
+def portal(stack: Stack) -> httpx.Client:
+    return httpx.Client(
+        base_url=stack.running.service_url("portal"), headers={"Authorization": f"Bearer {PORTAL_KEY}"}
+    )
+
+
+def failure_of(call: Any) -> str:
+    with pytest.raises(EngineCallFailed) as failure:
+        call()
+    details: str = failure.value.details
+    return details
+
+
+@pytest.mark.parametrize("business_id", sorted(HEALTHY))
+def test_every_healthy_client_connects(stack: Stack, business_id: str) -> None:
+    company, integration = stack.connect(business_id)
+    name, key, _ = HEALTHY[business_id]
+    outputs = integration.outputs
+    assert integration.id == outputs["connection_id"]
+    assert outputs["erp_company_name"] == name
+    assert "Purchases > Product register: All rights" in outputs["verified_rights"]
+    assert outputs["status"] == "ACTIVE" and outputs["connected_at"]
+    assert "api_key" not in outputs and key not in repr(outputs)
+    assert stack.credentials_fingerprint(company) == stack.running.admin.fingerprint({"apiKey": key})
+
+
+@pytest.mark.parametrize("business_id", sorted(BROKEN))
+def test_every_broken_client_fails_with_the_guide_fix(stack: Stack, business_id: str) -> None:
+    name, key, pieces = BROKEN[business_id]
+    company = stack.company(business_id, name)
+    details = failure_of(lambda: stack.integration(company, key))
+    assert f"{name} ({business_id})" in details
+    for piece in pieces:
+        assert piece in details
+    assert key not in details
+    assert stack.stats()["services"]["portal"]["connections"] == 0
+
+
+def test_a_key_of_another_company_names_that_company(stack: Stack) -> None:
+    company = stack.company("1632707-5", "Harhautettu Oy")
+    details = failure_of(lambda: stack.integration(company, HEALTHY["2358253-3"][1]))
+    assert (
+        "Harhautettu Oy (1632707-5): the API key for 1632707-5 belongs to Sauna-Saarinen Oy (2358253-3)"
+        in details
+    )
+
+
+def test_a_missing_dimension_names_it_and_the_existing_ones(stack: Stack) -> None:
+    company = stack.company(ACME, "Öljy-Äijät Oy")
+    details = failure_of(lambda: stack.integration(company, HEALTHY[ACME][1], ["Kustannuspaikka", "Projekt"]))
+    assert f"{ACME_LABEL}: Procountor has no dimension named 'Projekt'" in details
+    assert "it has: Kustannuspaikka, Projekti" in details
+
+
+def test_partner_credentials_refused_is_a_configuration_error(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    company = stack.company(ACME, "Öljy-Äijät Oy")
+    fresh_process(monkeypatch)
+    config = {**engine_config(stack.running), "procountor:clientId": "unknown-app"}
+    engine = Engine(config)
+    inputs = {
+        "client_id": company.outputs["portal_id"],
+        "business_id": ACME,
+        "client_name": "Öljy-Äijät Oy",
+        "api_key": HEALTHY[ACME][1],
+    }
+    details = failure_of(lambda: engine.up(ProcountorIntegrationProvider(), inputs))
+    assert "ConfigurationError" in details and "procountor:clientId 'unknown-app'" in details
+
+
+def test_rotation_verifies_the_new_key_then_patches_the_same_connection(stack: Stack) -> None:
+    company, integration = stack.connect(ACME)
+    rotated = stack.integration(company, SECOND_KEY, HEALTHY[ACME][2], state=integration)
+    assert rotated.id == integration.id
+    assert rotated.outputs["credentials_rotated_at"]
+    assert rotated.outputs["api_key_fingerprint"] != integration.outputs["api_key_fingerprint"]
+    assert stack.credentials_fingerprint(company) == stack.running.admin.fingerprint({"apiKey": SECOND_KEY})
+    assert stack.stats()["services"]["portal"]["connectionsPut"] == 1
+
+
+@pytest.mark.parametrize(
+    ("new_key", "expected"),
+    [
+        ("FAKE-pc-key-peruttu-avain", "wrong or has been revoked"),
+        (HEALTHY["2077474-0"][1], "belongs to Kahvila Kuppi Oy (2077474-0)"),
+    ],
+    ids=["revoked-key", "key-of-another-company"],
+)
+def test_failed_rotation_changes_nothing(stack: Stack, new_key: str, expected: str) -> None:
+    company, integration = stack.connect(ACME)
+    before = stack.credentials_fingerprint(company)
+    details = failure_of(lambda: stack.integration(company, new_key, HEALTHY[ACME][2], state=integration))
+    assert expected in details
+    assert stack.credentials_fingerprint(company) == before
+    assert stack.stats()["services"]["portal"].get("credentialRotations", 0) == 0
+    # State is what it was: the same old key still shows no change.
+    same = stack.integration(company, HEALTHY[ACME][1], HEALTHY[ACME][2], state=integration)
+    assert same is integration
+
+
+def test_rotation_after_the_connection_was_replaced_says_so(stack: Stack) -> None:
+    company, integration = stack.connect(ACME)
+    with portal(stack) as client:
+        body = {"system": "procountor", "erpCompanyId": "101", "credentials": {"apiKey": "FAKE-someone-else"}}
+        client.put(f"/clients/{company.id}/connection", json=body)
+    details = failure_of(lambda: stack.integration(company, SECOND_KEY, HEALTHY[ACME][2], state=integration))
+    assert (
+        f"{ACME_LABEL}: the portal connection {integration.id} that this stack made no longer exists"
+        in details
+    )
+    assert "pulumi refresh" in details
+    assert stack.credentials_fingerprint(company) == stack.running.admin.fingerprint(
+        {"apiKey": "FAKE-someone-else"}
+    )
+
+
+def test_deregistration_disconnects_and_tells_to_revoke_the_key(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    company, integration = stack.connect(ACME)
+    with caplog.at_level(logging.WARNING):
+        stack.engine.destroy(integration)
+        stack.engine.destroy(company)
+    assert stack.stats()["services"]["portal"]["clients"] == 0
+    warning = "\n".join(record.getMessage() for record in caplog.records)
+    assert f"{ACME_LABEL}: disconnected from the FabricAI portal" in warning
+    assert "Basics -> API client keys" in warning
+    stack.engine.destroy(integration)  # already gone: success
+    stack.engine.destroy(company)
+
+
+def test_delete_spares_a_newer_connection(stack: Stack) -> None:
+    company, old = stack.connect(ACME)
+    # A second integration of the same client (e.g. the replacement Pulumi creates first) connects anew.
+    newer = stack.integration(company, SECOND_KEY, HEALTHY[ACME][2])
+    assert newer.id != old.id
+    stack.engine.destroy(old)
+    connection = stack.running.admin.portal_connection(int(company.outputs["portal_id"]))
+    assert connection is not None and connection["id"] == newer.id
+
+
+def test_refresh_reports_status_and_drops_a_removed_connection(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    company, integration = stack.connect(ACME)
+    fresh_process(monkeypatch)
+    engine = Engine(engine_config(stack.running))
+    refreshed = engine.refresh(integration)
+    assert refreshed is not None and refreshed.outputs["status"] == "ACTIVE"
+    with portal(stack) as client:
+        client.delete(f"/clients/{company.id}/connection/{integration.id}")
+    fresh_process(monkeypatch)
+    assert Engine(engine_config(stack.running)).refresh(integration) is None
+
+
+def test_refresh_of_companies_and_integrations_shares_one_listing(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pairs = [stack.connect(business_id) for business_id in sorted(HEALTHY)]
+    fresh_process(monkeypatch)
+    engine = Engine(engine_config(stack.running))
+    before = stack.stats()["requests"]["portal"]["total"]
+    for company, integration in pairs:
+        assert engine.refresh(company) is not None
+        assert engine.refresh(integration) is not None
+    assert stack.stats()["requests"]["portal"]["total"] - before == 1
+
+
+def test_sixteen_creates_at_once(stack: Stack) -> None:
+    """16 clients registered from 16 threads, and 16 verifications of one key fetching one token."""
+    companies: list[ResourceState] = []
+    integrations: list[ResourceState] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    acme = stack.company(ACME, "Öljy-Äijät Oy")
+    stack.running.admin.set_faults("portal", dropRate=0.2, seed=3)  # lost answers: retried creates
+
+    def run(business_id: str) -> None:
+        try:
+            company = stack.company(business_id, f"Asiakas {business_id}")
+            integration = stack.integration(acme, HEALTHY[ACME][1])
+            with lock:
+                companies.append(company)
+                integrations.append(integration)
+        except BaseException as error:  # noqa: BLE001 - collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(b,)) for b in business_ids(16, start=3000000)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    stats = stack.stats()["services"]
+    assert stats["portal"]["clients"] == 17
+    assert stats["portal"].get("duplicateRegistrations", 0) == 0
+    assert len({state.id for state in companies}) == 16
+    assert stats["procountor"]["tokensIssued"] == 1
+    assert stats["procountor"]["rateLimited"] == {}
+    assert stack.stats()["faults"]["portal"]["injected"]["drop"] > 0
