@@ -169,7 +169,8 @@ class Engine:
     def update(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
         request = proto.UpdateRequest(id=id_, olds=_struct(olds), news=_struct(news))
         response = self.servicer.Update(request, _CallContext("Update"))
-        return rpc.deserialize_properties(response.properties)
+        outputs: dict[str, Any] = rpc.deserialize_properties(response.properties)
+        return outputs
 
     def read(
         self, id_: str, outputs: Mapping[str, Any], inputs: Mapping[str, Any]
