@@ -14,7 +14,8 @@ runtime, ``run_in_stack``), under a mock resource monitor that plays the engine:
   it are skipped, and a failed update keeps the old state (``pulumi up --continue-on-error``);
 - what the program no longer declares is deleted after the program is done, dependents first, unless it
   is protected: then the delete fails loudly with Pulumi's message and the resource stays in state;
-- components (``fabricai:roster:Client``) just register.
+- ``ignore_changes`` keeps the previous value of those inputs; components (``fabricai:roster:Client``)
+  just register.
 
 ``preview`` runs Check and Diff only; ``refresh`` runs Read on every resource (4 at a time); ``destroy``
 deletes everything. Each command returns a ``RunReport`` that can print a Pulumi-like summary.
@@ -321,6 +322,11 @@ class _Run:
             return self._give_up(entry, old, "skipped", f"depends on {', '.join(blocked)}, which failed")
         plain, secret_keys = _unwrap_secrets(inputs)
         provider = plain.pop(PROVIDER_KEY)
+        if old is not None and old.resource is not None:
+            # ignore_changes: the engine keeps the previous run's value of those inputs.
+            for key in request.ignoreChanges:
+                if key in old.resource.inputs:
+                    plain[key] = old.resource.inputs[key]
         news = {key: (Secret(value) if key in secret_keys else value) for key, value in plain.items()}
         # Outputs are secret where the input of the same key was, or where the resource asks for it.
         secret_outputs = secret_keys | set(request.additionalSecretOutputs)

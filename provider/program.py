@@ -1,0 +1,192 @@
+"""The roster program: the whole roster from stack config, declared as one component per client.
+
+``run()`` is what ``stacks/__main__.py`` calls. It reads ``roster:clients``, ``roster:procountorApiKeys`` and
+``roster:netvisorCredentials``, validates the whole roster first (every problem at once) and only then
+declares resources:
+
+- per client a ``fabricai:roster:Client`` component named by business ID (the URN stays when the name
+  changes) holding its ``ClientCompany`` and its integration (``ProcountorIntegration`` or
+  ``NetvisorIntegration``, whose ``client_id`` is the company's portal id);
+- per Netvisor credential set that a client uses, one ``NetvisorCredentials``; each Netvisor integration
+  takes its ``customer_key_fingerprint`` as ``credentials_fingerprint`` and depends on it, so a rotated key
+  is verified once, there, before any integration is touched.
+
+Secrets: config values arrive decrypted in the program (that is how Pulumi hands config to it), so the
+roster is validated from plain values; every API key and customer key is then passed on only inside
+``pulumi.Output.secret``. Business IDs and names stay plain, so previews and diffs remain readable.
+
+An invalid roster declares nothing: its message is logged as one error and the program exits with the
+language host's "message already shown" code, so the CLI prints that message and no traceback.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import pulumi
+
+from provider.errors import RosterInvalid
+from provider.resources.client_company import ClientCompany
+from provider.resources.netvisor_credentials import NetvisorCredentials
+from provider.resources.netvisor_integration import NetvisorIntegration
+from provider.resources.procountor_integration import ProcountorIntegration
+from provider.roster import ClientEntry, Erp, Roster, parse_roster
+
+CLIENT_TYPE: Final = "fabricai:roster:Client"
+# pulumi-language-python-exec exits with this code to tell the CLI "the error was shown already": the CLI
+# then prints the logged message only, without "program exited with non-zero exit code" or a traceback.
+MESSAGE_SHOWN_EXIT_CODE: Final = 32
+
+Integration = ProcountorIntegration | NetvisorIntegration
+# The NetvisorCredentials inputs naming the company a credential set is verified against.
+VERIFY_WITH: Final = ("verify_business_id", "verify_client_name")
+
+
+class RosterClient(pulumi.ComponentResource):
+    """One client of the roster: its portal record and its ERP integration, shown as one tree."""
+
+    company: ClientCompany
+    integration: Integration
+
+    def __init__(
+        self,
+        client: ClientEntry,
+        roster: Roster,
+        credentials: Mapping[str, NetvisorCredentials],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        business_id = str(client.business_id)
+        super().__init__(CLIENT_TYPE, business_id, None, opts)
+        # Children inherit protect from this component.
+        child = pulumi.ResourceOptions(parent=self)
+        self.company = ClientCompany(
+            f"{business_id}-company",
+            business_id=business_id,
+            name=client.name,
+            process=client.process.value,
+            vat=client.vat.model_dump(mode="json"),
+            dimensions=list(client.dimensions),
+            favorite=client.favorite,
+            teams=list(client.teams),
+            tags=dict(client.tags),
+            adopt=client.adopt,
+            opts=child,
+        )
+        if client.erp is Erp.PROCOUNTOR:
+            self.integration = ProcountorIntegration(
+                f"{business_id}-procountor",
+                client_id=self.company.portal_id,
+                business_id=business_id,
+                client_name=client.name,
+                api_key=pulumi.Output.secret(roster.api_key_for(client).get_secret_value()),
+                dimensions=list(client.dimensions),
+                opts=child,
+            )
+        else:
+            credential_set = roster.credentials_for(client)
+            verified = credentials[str(client.netvisor_credentials)]
+            self.integration = NetvisorIntegration(
+                f"{business_id}-netvisor",
+                client_id=self.company.portal_id,
+                business_id=business_id,
+                client_name=client.name,
+                customer_id=credential_set.customer_id,
+                customer_key=pulumi.Output.secret(credential_set.customer_key.get_secret_value()),
+                credentials_fingerprint=verified.customer_key_fingerprint,
+                dimensions=list(client.dimensions),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[verified]),
+            )
+        self.register_outputs(self.summary())
+
+    def summary(self) -> dict[str, Any]:
+        """What the stack outputs say about this client.
+
+        ``status`` is the client's portal status (PENDING_CONNECTION, TRAINING, PRODUCTION, INACTIVE) as
+        of the last create or refresh; ``connection`` is the status of the ERP connection this stack made.
+        """
+        return {
+            "portalId": self.company.portal_id,
+            "erp": self.erp.value,
+            "status": self.company.status,
+            "connection": self.integration.status,
+        }
+
+    @property
+    def erp(self) -> Erp:
+        return Erp.PROCOUNTOR if isinstance(self.integration, ProcountorIntegration) else Erp.NETVISOR
+
+
+def declare_credentials(roster: Roster) -> dict[str, NetvisorCredentials]:
+    """One NetvisorCredentials per credential set a client uses, verified against its first client.
+
+    The verifying client is kept from the first run (``ignore_changes``): a rotation is verified against
+    the same company, and roster edits elsewhere leave the credential set alone.
+    """
+    first_user: dict[str, ClientEntry] = {}
+    for client in roster.clients:
+        if client.erp is Erp.NETVISOR and client.netvisor_credentials is not None:
+            first_user.setdefault(client.netvisor_credentials, client)
+    declared = {}
+    for name, client in first_user.items():
+        credential_set = roster.credentials_for(client)
+        declared[name] = NetvisorCredentials(
+            f"netvisor-credentials-{name}",
+            name=name,
+            customer_id=credential_set.customer_id,
+            customer_key=pulumi.Output.secret(credential_set.customer_key.get_secret_value()),
+            verify_business_id=str(client.business_id),
+            verify_client_name=client.name,
+            # Which client the set was first verified with does not matter later: adding or removing
+            # clients must not re-verify (and show as a change of) the shared credentials.
+            opts=pulumi.ResourceOptions(ignore_changes=list(VERIFY_WITH)),
+        )
+    return declared
+
+
+def declare_roster(roster: Roster) -> dict[str, RosterClient]:
+    """Declare every client of a validated roster; returns the components by business ID."""
+    credentials = declare_credentials(roster)
+    return {
+        str(client.business_id): RosterClient(
+            client, roster, credentials, pulumi.ResourceOptions(protect=client.protect)
+        )
+        for client in roster.clients
+    }
+
+
+def stack_outputs(clients: Mapping[str, RosterClient]) -> dict[str, Any]:
+    """Per client its portal id, ERP and status; counts by status and by ERP."""
+    by_erp = Counter(client.erp.value for client in clients.values())
+    statuses: Sequence[pulumi.Output[Any]] = [client.company.status for client in clients.values()]
+    return {
+        "clients": {business_id: client.summary() for business_id, client in clients.items()},
+        "clientsByStatus": pulumi.Output.all(*statuses).apply(_count),
+        "clientsByErp": dict(sorted(by_erp.items())),
+    }
+
+
+def _count(statuses: list[Any]) -> dict[str, int]:
+    return dict(sorted(Counter(str(status) for status in statuses if status is not None).items()))
+
+
+def read_roster(config: pulumi.Config | None = None) -> Roster:
+    """The validated roster from stack config; RosterInvalid lists every problem found."""
+    config = config or pulumi.Config("roster")
+    return parse_roster(
+        config.get_object("clients"),
+        config.get_object("procountorApiKeys"),
+        config.get_object("netvisorCredentials"),
+    )
+
+
+def run() -> None:
+    """The program: validate the roster, declare it, export the outputs; or show the problems and stop."""
+    try:
+        roster = read_roster()
+    except RosterInvalid as invalid:
+        pulumi.log.error(str(invalid))
+        raise SystemExit(MESSAGE_SHOWN_EXIT_CODE) from None
+    for name, value in stack_outputs(declare_roster(roster)).items():
+        pulumi.export(name, value)
