@@ -1,0 +1,434 @@
+"""NetvisorCredentials and NetvisorIntegration through the engine's path, against the sandbox over HTTP."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from provider.context import ProviderContext
+from provider.netvisor.client import NetvisorClient
+from provider.portal import PortalClient
+from provider.resources.client_company import ClientCompanyProvider
+from provider.resources.netvisor_credentials import NetvisorCredentialsProvider
+from provider.resources.netvisor_integration import NetvisorIntegrationProvider
+from provider.retry import RetryPolicy
+from sandbox.netvisor.scenario import NetvisorCustomer
+from sandbox.scenario import EXAMPLE_SCENARIO_PATH, load_scenario
+from sandbox.server import AdminClient, RunningSandbox
+from tests.conftest import SandboxFactory
+from tests.sandbox.conftest import business_ids
+from tests.support.engine import Engine, EngineCallFailed, ResourceState, Secret, all_text
+
+EXAMPLE = load_scenario(EXAMPLE_SCENARIO_PATH)
+PARTNER = EXAMPLE.netvisor.partners[0]
+FIRM, SECOND = EXAMPLE.netvisor.customers
+PORTAL_KEY = EXAMPLE.portal.api_keys[0]
+SECRETS = [PORTAL_KEY, PARTNER.key, FIRM.key, SECOND.key, "FAKE-wrong-customer-key"]
+FAST_RETRY = RetryPolicy(max_attempts=4, initial_wait=0.001, max_wait=0.01, max_retry_after=0.02)
+THREE_RIGHTS = ["purchase invoices", "accounting material", "calculation targets"]
+ACCESS_KEY = "E2DCB2FF20700782F1EA878EDC19DC27"
+
+# The healthy Netvisor companies of examples/sandbox.yaml and a dimension each has.
+HEALTHY = {
+    "1572860-0": ("Beta Oy", ["Kustannuspaikka", "Projekti"]),
+    "1618033-3": ("Kirja-Kettu Oy", ["Kustannuspaikka"]),
+    "1414213-0": ("Tili-Tiira Oy", ["Asiakas"]),
+}
+
+
+def engine_config(running: RunningSandbox) -> dict[str, Any]:
+    return {
+        "fabricai:portalUrl": running.service_url("portal"),
+        "fabricai:apiKey": Secret(PORTAL_KEY),
+        "netvisor:baseUrl": running.service_url("netvisor"),
+        "netvisor:partnerId": PARTNER.id,
+        "netvisor:partnerKey": Secret(PARTNER.key),
+    }
+
+
+def fresh_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a new provider process starts with: no shared clients, and (for tests) tiny retry waits."""
+    monkeypatch.setattr(ProviderContext, "_instances", {})
+    monkeypatch.setattr(PortalClient, "default_retry", FAST_RETRY)
+    monkeypatch.setattr(NetvisorClient, "default_retry", FAST_RETRY)
+
+
+@dataclass
+class Stack:
+    running: RunningSandbox
+    engine: Engine
+
+    def company(self, business_id: str, name: str, dimensions: list[str] | None = None) -> ResourceState:
+        inputs = {"business_id": business_id, "name": name, "dimensions": dimensions or []}
+        return self.engine.up(ClientCompanyProvider(), inputs)
+
+    def credentials(
+        self, customer_id: str, key: str, state: ResourceState | None = None, name: str = "firm"
+    ) -> ResourceState:
+        inputs = {
+            "name": name,
+            "customer_id": customer_id,
+            "customer_key": Secret(key),
+            "verify_business_id": "1572860-0",
+            "verify_client_name": "Beta Oy",
+        }
+        return self.engine.up(NetvisorCredentialsProvider(), inputs, state)
+
+    def integration(
+        self,
+        company: ResourceState,
+        credentials: ResourceState | tuple[str, str],
+        dimensions: list[str] | None = None,
+        state: ResourceState | None = None,
+    ) -> ResourceState:
+        if isinstance(credentials, ResourceState):
+            pair = (credentials.outputs["customer_id"], credentials.inputs["customer_key"])
+            fingerprint = credentials.outputs["customer_key_fingerprint"]
+        else:
+            pair, fingerprint = credentials, None
+        inputs = {
+            "client_id": company.id,  # the ClientCompany's id, as the program passes it
+            "business_id": company.outputs["business_id"],
+            "client_name": company.outputs["name"],
+            "customer_id": pair[0],
+            "customer_key": Secret(pair[1]),
+            "credentials_fingerprint": fingerprint,
+            "dimensions": dimensions or [],
+        }
+        return self.engine.up(NetvisorIntegrationProvider(), inputs, state)
+
+    def portal_fingerprint(self, company: ResourceState) -> str | None:
+        return self.running.admin.credentials_fingerprint(int(company.id))
+
+    def netvisor_stats(self) -> dict[str, Any]:
+        stats: dict[str, Any] = self.running.admin.stats()["services"]["netvisor"]
+        return stats
+
+
+def held(customer: NetvisorCustomer) -> str:
+    """The fingerprint the sandbox portal reports when it holds this customer's pair."""
+    return AdminClient.fingerprint({"customerId": customer.id, "customerKey": customer.key})
+
+
+@pytest.fixture
+def stack(example_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    fresh_process(monkeypatch)
+    yield Stack(example_sandbox, Engine(engine_config(example_sandbox)))
+
+
+def connect(
+    stack: Stack, credentials: ResourceState, business_id: str
+) -> tuple[ResourceState, ResourceState]:
+    name, dimensions = HEALTHY[business_id]
+    company = stack.company(business_id, name, dimensions)
+    return company, stack.integration(company, credentials, dimensions)
+
+
+# ---- connecting ----------------------------------------------------------------------------------
+
+
+def test_credentials_are_verified_once_and_never_output(stack: Stack) -> None:
+    credentials = stack.credentials(FIRM.id, FIRM.key)
+    assert credentials.id == "firm"
+    assert credentials.outputs["customer_key_fingerprint"]
+    assert credentials.outputs["verified_at"].endswith("+00:00")
+    assert "customer_key" not in credentials.outputs
+    assert stack.netvisor_stats()["requests"] == {"accountlist.nv": 1}
+
+
+@pytest.mark.parametrize("business_id", list(HEALTHY))
+def test_every_healthy_netvisor_client_connects(stack: Stack, business_id: str) -> None:
+    credentials = stack.credentials(FIRM.id, FIRM.key)
+    company, integration = connect(stack, credentials, business_id)
+    outputs = integration.outputs
+    assert integration.id == outputs["connection_id"]
+    assert outputs["erp_company_id"] == business_id
+    assert outputs["verified_rights"] == THREE_RIGHTS
+    assert outputs["status"] == "ACTIVE"
+    assert outputs["customer_key_fingerprint"] == credentials.outputs["customer_key_fingerprint"]
+    assert "customer_key" not in outputs
+    assert stack.portal_fingerprint(company) == held(FIRM)
+    connection = stack.running.admin.portal_connection(int(company.id))
+    assert connection is not None and connection["system"] == "netvisor"
+
+
+BROKEN = {
+    "2236067-2": ("Osto-Ovi Kiinni Oy", ['not allowed in this company: "purchase invoices"', ACCESS_KEY]),
+    "2645751-9": (
+        "Kirjaamaton Oy",
+        ['not allowed in this company: "accounting material"', "Custom integrations"],
+    ),
+    "3316624-2": ("Laskentakohteeton Oy", ['"calculation targets"', "separately for each client company"]),
+    "2449489-3": (
+        "Ulkopuolinen Oy",
+        [
+            "cannot reach this company",
+            "accountant role",
+            "purchase invoice approval circulation setter",
+            "User Administrator (KH)",
+            "Accounting Firm's Main User (TPK)",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("business_id", list(BROKEN))
+def test_every_broken_netvisor_client_fails_with_its_fix(stack: Stack, business_id: str) -> None:
+    name, expected = BROKEN[business_id]
+    company = stack.company(business_id, name)
+    with pytest.raises(EngineCallFailed) as failed:
+        stack.integration(company, (FIRM.id, FIRM.key))
+    message = failed.value.details
+    assert f"{name} ({business_id}):" in message and "Fix:" in message
+    for words in expected:
+        assert words in message
+    assert stack.running.admin.portal_connection(int(company.id)) is None
+    assert not any(secret in message for secret in SECRETS)
+
+
+def test_all_missing_rights_are_listed_at_once(
+    sandbox: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scenario = EXAMPLE.model_dump(by_alias=True, mode="json")
+    beta = next(c for c in scenario["netvisor"]["companies"] if c["businessId"] == "1572860-0")
+    beta["resourceRights"] = {PARTNER.id: []}
+    running = sandbox(scenario)
+    fresh_process(monkeypatch)
+    stack = Stack(running, Engine(engine_config(running)))
+    company = stack.company("1572860-0", "Beta Oy")
+    with pytest.raises(EngineCallFailed) as failed:
+        stack.integration(company, (FIRM.id, FIRM.key))
+    assert '"purchase invoices", "accounting material", "calculation targets"' in failed.value.details
+    # Each right was probed, one request after another.
+    assert sum(stack.netvisor_stats()["requests"].values()) == 3
+
+
+def test_rejected_credentials_and_missing_dimensions(stack: Stack) -> None:
+    company = stack.company("1572860-0", "Beta Oy")
+    with pytest.raises(EngineCallFailed) as rejected:
+        stack.integration(company, (FIRM.id, "FAKE-wrong-customer-key"))
+    assert "Netvisor rejected the API credentials" in rejected.value.details
+    assert "Software interface > Software interface credentials" in rejected.value.details
+    assert "generic API user" in rejected.value.details
+    with pytest.raises(EngineCallFailed) as missing:
+        stack.integration(company, (FIRM.id, FIRM.key), ["Kustannuspaikka", "Kustanuspaikka"])
+    assert "'Kustanuspaikka' do not exist" in missing.value.details
+    assert "'Kustannuspaikka', 'Projekti', 'Vanha jaottelu' (hidden)" in missing.value.details
+    assert not any(secret in rejected.value.details + missing.value.details for secret in SECRETS)
+
+
+def test_a_wrong_key_fails_at_the_credentials(stack: Stack) -> None:
+    with pytest.raises(EngineCallFailed) as failed:
+        stack.credentials(FIRM.id, "FAKE-wrong-customer-key")
+    assert (
+        failed.value.details.count("Beta Oy (1572860-0): Netvisor rejected the API credentials 'firm'") == 1
+    )
+
+
+def test_check_refuses_a_pair_netvisor_cannot_sign(stack: Stack) -> None:
+    inputs = {
+        "name": "firm",
+        "customer_id": "käyttäjä€",
+        "customer_key": Secret("k€y-FAKE"),
+        "verify_business_id": "1572860-0",
+    }
+    _, failures = stack.engine.check(NetvisorCredentialsProvider(), inputs)
+    reasons = dict(failures)
+    assert "ISO-8859-1" in reasons["customer_id"] and "ISO-8859-1" in reasons["customer_key"]
+    assert "k€y" not in all_text(failures)
+    assert stack.netvisor_stats()["requests"] == {}
+
+
+# ---- rotation ------------------------------------------------------------------------------------
+
+
+def test_rotating_the_shared_pair_rotates_every_integration(stack: Stack) -> None:
+    credentials = stack.credentials(FIRM.id, FIRM.key)
+    connected = [connect(stack, credentials, business_id) for business_id in HEALTHY]
+    rotated = stack.credentials(SECOND.id, SECOND.key, credentials)
+    assert rotated.outputs["customer_key_fingerprint"] != credentials.outputs["customer_key_fingerprint"]
+    for company, integration in connected:
+        _, dimensions = HEALTHY[company.outputs["business_id"]]
+        after = stack.integration(company, rotated, dimensions, integration)
+        assert after.id == integration.id  # the same connection, new credentials
+        assert after.outputs["credentials_rotated_at"]
+        assert after.outputs["customer_key_fingerprint"] == rotated.outputs["customer_key_fingerprint"]
+        assert stack.portal_fingerprint(company) == held(SECOND)
+
+
+def test_a_bad_new_pair_fails_at_the_credentials_and_changes_nothing(stack: Stack) -> None:
+    credentials = stack.credentials(FIRM.id, FIRM.key)
+    connected = [connect(stack, credentials, business_id) for business_id in HEALTHY]
+    before = stack.running.admin.stats()["services"]["portal"]
+    with pytest.raises(EngineCallFailed) as failed:
+        stack.credentials(SECOND.id, "FAKE-wrong-customer-key", credentials)
+    assert "Netvisor rejected the API credentials 'firm' (customer id TT_tase_api_2)" in failed.value.details
+    # The engine runs no dependent integration after a failed NetvisorCredentials: the portal is untouched.
+    assert stack.running.admin.stats()["services"]["portal"] == before
+    for company, _ in connected:
+        assert stack.portal_fingerprint(company) == held(FIRM)
+
+
+def test_a_rotation_that_fails_verification_leaves_the_connection(stack: Stack) -> None:
+    credentials = stack.credentials(FIRM.id, FIRM.key)
+    company, integration = connect(stack, credentials, "1572860-0")
+    with pytest.raises(EngineCallFailed):
+        stack.integration(company, (SECOND.id, "FAKE-wrong-customer-key"), ["Kustannuspaikka"], integration)
+    assert stack.portal_fingerprint(company) == held(FIRM)
+
+
+# ---- one request at a time -----------------------------------------------------------------------
+
+
+def test_sixteen_integrations_on_one_pair_from_four_threads(
+    sandbox: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scenario = EXAMPLE.model_dump(by_alias=True, mode="json")
+    extra = business_ids(13, start=4000000)
+    scenario["netvisor"]["customers"][0]["companies"] += extra
+    template = next(c for c in scenario["netvisor"]["companies"] if c["businessId"] == "1618033-3")
+    scenario["netvisor"]["companies"] += [
+        {**template, "businessId": business_id, "name": f"Asiakas {n} Oy"}
+        for n, business_id in enumerate(extra)
+    ]
+    running = sandbox(scenario)
+    running.admin.set_faults("netvisor", latencyMs=2)
+    fresh_process(monkeypatch)
+    stack = Stack(running, Engine(engine_config(running)))
+    credentials = stack.credentials(FIRM.id, FIRM.key)
+    names = {**{b: n for b, (n, _) in HEALTHY.items()}, **{b: f"Asiakas {n} Oy" for n, b in enumerate(extra)}}
+
+    def client(business_id: str) -> ResourceState:
+        company = stack.company(business_id, names[business_id], ["Kustannuspaikka"])
+        return stack.integration(company, credentials, ["Kustannuspaikka"])
+
+    with ThreadPoolExecutor(max_workers=4) as pool:  # the engine's four provider threads
+        integrations = list(pool.map(client, names))
+    assert len({integration.id for integration in integrations}) == 16
+    stats = stack.netvisor_stats()
+    assert stats["customers"][FIRM.id]["requests"] == 1 + 16 * 3
+    assert stats["concurrencyViolations"] == 0
+    assert stats["maxInFlightPerCustomer"] == 1
+    assert running.admin.stats()["services"]["portal"]["connections"] == 16
+
+
+# ---- deregistration and refresh ------------------------------------------------------------------
+
+
+def test_deregistration_removes_only_this_connection(stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
+    credentials = stack.credentials(FIRM.id, FIRM.key)
+    company, integration = connect(stack, credentials, "1572860-0")
+    with caplog.at_level(logging.INFO):
+        stack.engine.destroy(integration)
+        assert stack.running.admin.portal_connection(int(company.id)) is None
+        stack.engine.destroy(integration)  # already gone: success
+        stack.engine.destroy(credentials)
+    assert (
+        "remove them in Netvisor (Software interface > Software interface credentials) only when no client"
+        in (caplog.text)
+    )
+    assert "was already gone" in caplog.text
+    assert "nothing was changed in Netvisor" in caplog.text
+    assert not any(secret in caplog.text for secret in SECRETS)
+
+
+def test_a_replaced_connection_survives_its_predecessors_delete(stack: Stack) -> None:
+    credentials = stack.credentials(FIRM.id, FIRM.key)
+    company, old = connect(stack, credentials, "1572860-0")
+    successor = stack.integration(company, credentials, ["Projekti"])  # create before delete, as on replace
+    stack.engine.destroy(old)
+    connection = stack.running.admin.portal_connection(int(company.id))
+    assert connection is not None and connection["id"] == successor.id
+    assert stack.engine.refresh(old) is None
+    refreshed = stack.engine.refresh(successor)
+    assert refreshed is not None and refreshed.outputs["status"] == "ACTIVE"
+
+
+def test_refresh_drops_a_connection_removed_outside_pulumi(stack: Stack) -> None:
+    credentials = stack.credentials(FIRM.id, FIRM.key)
+    company, integration = connect(stack, credentials, "1572860-0")
+    assert stack.engine.refresh(credentials) == credentials  # nothing remote to read: state as it is
+    with httpx.Client(headers={"Authorization": f"Bearer {PORTAL_KEY}"}) as portal:
+        url = f"{stack.running.service_url('portal')}/clients/{company.id}/connection/{integration.id}"
+        assert portal.delete(url).status_code == 204
+    assert stack.engine.refresh(integration) is None
+    with pytest.raises(EngineCallFailed) as failed:
+        stack.integration(company, credentials, ["Projekti"], integration)
+    assert "no longer exists" in failed.value.details and "pulumi refresh" in failed.value.details
+
+
+# ---- faults and secrets --------------------------------------------------------------------------
+
+
+def test_faults_converge_on_rerun(stack: Stack) -> None:
+    for service in ("netvisor", "portal"):
+        stack.running.admin.set_faults(
+            service,
+            latencyMs=1,
+            errorRate=0.25,
+            rateLimitRate=0.15,
+            retryAfterSeconds=1,
+            dropRate=0.15,
+            seed=11,
+        )
+    credentials = None
+    states: dict[str, tuple[ResourceState | None, ResourceState | None]] = dict.fromkeys(
+        HEALTHY, (None, None)
+    )
+    failures = 0
+    for _run in range(8):
+        try:
+            credentials = credentials or stack.credentials(FIRM.id, FIRM.key)
+            for business_id, (company, integration) in states.items():
+                name, dimensions = HEALTHY[business_id]
+                company = company or stack.company(business_id, name, dimensions)
+                states[business_id] = (company, None)
+                integration = integration or stack.integration(company, credentials, dimensions)
+                states[business_id] = (company, integration)
+            break
+        except EngineCallFailed as error:
+            failures += 1
+            # A short operator error, retryable by running again, with no chain of causes behind it.
+            assert "run `pulumi up` again" in error.details.strip().splitlines()[-1]
+            assert "During handling" not in error.details
+    assert all(integration is not None for _, integration in states.values())
+    assert failures > 0  # the faults did make runs fail; re-running converged
+    injected = stack.running.admin.stats()["faults"]
+    assert sum(injected["netvisor"]["injected"].values()) + sum(injected["portal"]["injected"].values()) > 0
+    portal = stack.running.admin.stats()["services"]["portal"]
+    assert portal["connections"] == 3 and portal.get("duplicateRegistrations", 0) == 0
+    assert stack.netvisor_stats()["concurrencyViolations"] == 0
+
+
+def test_no_secret_anywhere(
+    stack: Stack, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        credentials = stack.credentials(FIRM.id, FIRM.key)
+        company, integration = connect(stack, credentials, "1572860-0")
+        rotated = stack.credentials(SECOND.id, SECOND.key, credentials)
+        integration = stack.integration(company, rotated, ["Kustannuspaikka", "Projekti"], integration)
+        errors = []
+        attempts: list[Callable[[], ResourceState]] = [
+            lambda: stack.credentials(SECOND.id, "FAKE-wrong-customer-key", rotated),
+            lambda: stack.integration(stack.company("2449489-3", "Ulkopuolinen Oy"), rotated),
+            lambda: stack.integration(stack.company("2236067-2", "Osto-Ovi Kiinni Oy"), rotated),
+        ]
+        for attempt in attempts:
+            with pytest.raises(EngineCallFailed) as failed:
+                attempt()
+            errors.append(failed.value.details)
+        stack.engine.destroy(integration)
+        stack.engine.destroy(rotated)
+    out, err = capsys.readouterr()
+    published = [credentials.outputs, rotated.outputs, integration.outputs]
+    text = "\n".join([all_text(published), *errors, caplog.text, out, err])
+    assert "__provider" in all_text(published)  # the serialized provider is part of the scan
+    for secret in SECRETS:
+        assert secret not in text
