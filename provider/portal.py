@@ -197,6 +197,18 @@ class PortalClient:
                 idempotent=False,
                 recover=lambda: self.find_client(business_id),
             )
+        except PortalError as error:
+            # The last attempt may have registered the client before its answer was lost: look once more,
+            # or the next run would meet its own registration as a 409.
+            if not error.retryable or isinstance(error, AlreadyRegistered):
+                raise
+            try:
+                found = self.find_client(business_id)
+            except PortalError:
+                found = None
+            if found is None:
+                raise error from None
+            return found
         finally:
             self._invalidate()
 
