@@ -2,7 +2,8 @@
 
     python -m scripts.portal_drift PORTAL_URL --change 2077474-0 --delete 0174592-8
 
-``--change``: the client's process becomes ``background`` and it gets a tag ``edited: by hand``;
+``--change``: the client's process changes (to ``background``, or to ``standard`` if it was background)
+and it gets a tag ``edited: by hand``;
 ``--delete``: the client is deleted from the portal. Uses the demo organisation key of
 examples/sandbox-secrets.yaml, so it only works against the sandbox.
 """
@@ -11,21 +12,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 import httpx
 
 from scripts.example_config import demo_secrets
 
-HAND_EDIT = {"process": "background", "tags": {"edited": "by hand"}}
+HAND_TAGS = {"edited": "by hand"}
 
 
-def _client_id(portal: httpx.Client, business_id: str) -> int:
+def _client(portal: httpx.Client, business_id: str) -> dict[str, Any]:
     response = portal.get("/clients", params={"businessId": business_id})
     response.raise_for_status()
-    found = response.json()["data"]
+    found: list[dict[str, Any]] = response.json()["data"]
     if not found:
         raise SystemExit(f"portal_drift: no client {business_id} in the portal")
-    return int(found[0]["id"])
+    return found[0]
 
 
 def main(argv: list[str]) -> int:
@@ -41,10 +43,13 @@ def main(argv: list[str]) -> int:
         base_url=args.portal_url, headers={"Authorization": f"Bearer {key}"}, timeout=10
     ) as portal:
         for business_id in args.change:
-            portal.patch(f"/clients/{_client_id(portal, business_id)}", json=HAND_EDIT).raise_for_status()
-            print(f"    changed in the portal by hand: {business_id} (process: background, tag edited)")
+            client = _client(portal, business_id)
+            process = "standard" if client["process"] == "background" else "background"
+            edit = {"process": process, "tags": HAND_TAGS}
+            portal.patch(f"/clients/{client['id']}", json=edit).raise_for_status()
+            print(f"    changed in the portal by hand: {business_id} (process: {process}, tag edited)")
         for business_id in args.delete:
-            portal.delete(f"/clients/{_client_id(portal, business_id)}").raise_for_status()
+            portal.delete(f"/clients/{_client(portal, business_id)['id']}").raise_for_status()
             print(f"    deleted in the portal by hand: {business_id}")
     return 0
 
