@@ -162,11 +162,11 @@ def test_the_walkthrough_on_the_example_roster(
     assert report.names("update") == rotated
     assert not report.of_kind("create", "delete", "replace", "failed")
     for business_id in HEALTHY:
-        connection = portal.connection(business_id)
-        assert connection is not None and prints_before[business_id] is not None
-        changed = connection["credentialsFingerprint"] != prints_before[business_id]["credentialsFingerprint"]
+        connection, before = portal.connection(business_id), prints_before[business_id]
+        assert connection is not None and before is not None
+        changed = connection["credentialsFingerprint"] != before["credentialsFingerprint"]
         assert changed == (business_id in ["2925630-9", *NETVISOR]), business_id
-        assert connection["id"] == prints_before[business_id]["id"]  # rotated in place, not reconnected
+        assert connection["id"] == before["id"]  # rotated in place, not reconnected
     assert_no_secret_in(report, driver)
 
     # 3. one client's process and VAT change: only its ClientCompany updates.
