@@ -1,0 +1,152 @@
+"""What the roster benchmarks share: a generated firm (scenario + stack config), the machine, the sandbox.
+
+``generated_firm(procountor, netvisor)`` gives a sandbox scenario where every client is healthy (a Procountor
+company with the guide's rights and its own API key; Netvisor companies that one credential pair's user
+reaches, with FabricAI's resource rights) and the stack config of the roster that lists them all.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+from provider.business_id import check_digit
+from sandbox.server import RunningSandbox, run_in_thread
+from scripts.example_config import sandbox_urls
+from tests.support.engine import Secret
+
+APP = {"clientId": "fabricai-roster-bench", "clientSecret": "FAKE-bench-client-secret"}
+PARTNER = {"id": "FAI_fabricai", "key": "FAKE-bench-partner-key", "name": "FabricAI"}
+ACCESS_KEY = "E2DCB2FF20700782F1EA878EDC19DC27"
+CUSTOMER = {"id": "TT_bench", "key": "FAKE-bench-customer-key", "userName": "API Tilitoimisto Bench"}
+PORTAL_KEY = "FAKE-bench-portal-key"
+
+
+def business_ids(count: int) -> list[str]:
+    """``count`` distinct valid business IDs, the same on every run."""
+    found: list[str] = []
+    serial = 1_000_000
+    while len(found) < count:
+        digit = check_digit(f"{serial:07d}")
+        if digit is not None:
+            found.append(f"{serial:07d}-{digit}")
+        serial += 7
+    return found
+
+
+@dataclass(frozen=True)
+class Firm:
+    scenario: dict[str, Any]
+    clients: list[dict[str, Any]]
+    api_keys: dict[str, str]
+
+    @property
+    def size(self) -> int:
+        return len(self.clients)
+
+    def stack_config(self, sandbox_url: str) -> dict[str, Any]:
+        return {
+            **sandbox_urls(sandbox_url),
+            "fabricai:apiKey": Secret(PORTAL_KEY),
+            "procountor:clientId": APP["clientId"],
+            "procountor:clientSecret": Secret(APP["clientSecret"]),
+            "netvisor:partnerId": PARTNER["id"],
+            "netvisor:partnerKey": Secret(PARTNER["key"]),
+            "roster:clients": self.clients,
+            "roster:procountorApiKeys": Secret(self.api_keys),
+            "roster:netvisorCredentials": Secret(
+                {"firm": {"customerId": CUSTOMER["id"], "customerKey": CUSTOMER["key"]}}
+            ),
+        }
+
+
+def generated_firm(procountor: int, netvisor: int) -> Firm:
+    ids = business_ids(procountor + netvisor)
+    pc_ids, nv_ids = ids[:procountor], ids[procountor:]
+    clients: list[dict[str, Any]] = []
+    api_keys: dict[str, str] = {}
+    pc_companies = []
+    for number, business_id in enumerate(pc_ids):
+        key = f"FAKE-bench-pc-key-{number:05d}"
+        api_keys[business_id] = key
+        pc_companies.append(
+            {
+                "id": 10_000 + number,
+                "name": f"Procountor Asiakas {number} Oy",
+                "businessId": business_id,
+                "dimensions": [{"name": "Kustannuspaikka", "items": ["Hallinto"]}],
+                "users": [{"userName": "API Tilitoimisto Bench", "rights": "guide"}],
+                "apiKeys": [{"key": key, "clientId": APP["clientId"], "userName": "API Tilitoimisto Bench"}],
+            }
+        )
+        clients.append(
+            {
+                "businessId": business_id,
+                "name": f"Procountor Asiakas {number} Oy",
+                "erp": "procountor",
+                "dimensions": ["Kustannuspaikka"],
+            }
+        )
+    nv_companies = []
+    for number, business_id in enumerate(nv_ids):
+        nv_companies.append(
+            {
+                "businessId": business_id,
+                "name": f"Netvisor Asiakas {number} Oy",
+                "resourceRights": {
+                    PARTNER["id"]: ["purchaseInvoices", "accountingMaterial", "calculationTargets"]
+                },
+                "dimensions": [{"name": "Kustannuspaikka", "items": ["Hallinto"]}],
+            }
+        )
+        clients.append(
+            {
+                "businessId": business_id,
+                "name": f"Netvisor Asiakas {number} Oy",
+                "erp": "netvisor",
+                "netvisorCredentials": "firm",
+                "dimensions": ["Kustannuspaikka"],
+            }
+        )
+    scenario = {
+        "portal": {"apiKeys": [PORTAL_KEY], "trainingSeconds": 3600},
+        "procountor": {"apps": [APP], "companies": pc_companies},
+        "netvisor": {
+            "partners": [{**PARTNER, "accessKey": ACCESS_KEY}],
+            "customers": [{**CUSTOMER, "companies": nv_ids}],
+            "companies": nv_companies,
+        },
+    }
+    return Firm(scenario, clients, api_keys)
+
+
+@contextmanager
+def sandbox_for(firm: Firm) -> Iterator[RunningSandbox]:
+    with (
+        TemporaryDirectory(prefix="fabricai-bench-") as directory,
+        run_in_thread(firm.scenario, Path(directory) / "sandbox.db") as running,
+    ):
+        yield running
+
+
+def machine() -> str:
+    return (
+        f"{platform.platform()}; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}; "
+        f"pulumi {version('pulumi')}"
+    )
+
+
+def requests_by_service(stats: dict[str, Any]) -> dict[str, int]:
+    return {service: int(counts["total"]) for service, counts in stats["requests"].items()}
+
+
+def difference(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {service: after[service] - before.get(service, 0) for service in after}

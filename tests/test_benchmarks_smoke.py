@@ -1,0 +1,19 @@
+"""Every benchmark runs end to end with a tiny roster, so none can rot. No figures are checked."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import roster_scale, roster_up
+
+
+def test_up_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert roster_up.main(["--clients", "2", "--latency-ms", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "ratio to the largest bound" in printed and "violations 0" in printed
+
+
+def test_scale_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert roster_scale.main(["--clients", "4"]) == 0
+    printed = capsys.readouterr().out
+    assert "0 made by the preview" in printed and "peak RSS" in printed
