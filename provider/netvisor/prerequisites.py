@@ -35,6 +35,11 @@ RESOURCE_RIGHTS = (PURCHASE_INVOICES, ACCOUNTING_MATERIAL, CALCULATION_TARGETS)
 T = TypeVar("T")
 
 
+def describe_credentials(customer_id: str, name: str | None = None) -> str:
+    """How messages name a credential pair: ``'firm' (customer id X)``, or ``(customer id X)``."""
+    return f"'{name}' (customer id {customer_id})" if name else f"(customer id {customer_id})"
+
+
 @dataclass(frozen=True)
 class CompanyVerification:
     """What a full check proved: the three resource rights, and the company's dimensions."""
@@ -43,12 +48,10 @@ class CompanyVerification:
     dimensions: tuple[xml.Dimension, ...]
 
 
-def credentials_rejected(
-    company: Company, credentials_name: str, customer_id: str, detail: str
-) -> PrerequisiteFailed:
+def credentials_rejected(company: Company, credentials_name: str, detail: str) -> PrerequisiteFailed:
     return PrerequisiteFailed(
         company.label,
-        f"Netvisor rejected the API credentials '{credentials_name}' (customer id {customer_id}): {detail}",
+        f"Netvisor rejected the API credentials {credentials_name}: {detail}",
         f"In Netvisor, open {CREDENTIALS_PAGE} and check that the user identifier (customer id) and the API "
         "key (customer key) in stack config are copied exactly and still exist. The credentials belong to "
         "the user who created them: if that user was removed from Netvisor they stopped working, so create "
@@ -61,7 +64,7 @@ def credentials_rejected(
 def company_not_reachable(company: Company, credentials_name: str, detail: str) -> PrerequisiteFailed:
     return PrerequisiteFailed(
         company.label,
-        f"the user of the Netvisor API credentials '{credentials_name}' cannot reach this company: {detail}",
+        f"the user of the Netvisor API credentials {credentials_name} cannot reach this company: {detail}",
         f"In Netvisor, give that user in this company: {USER_RIGHTS}. Or have the User Administrator (KH) or "
         "the Accounting Firm's Main User (TPK) copy the API credentials to this company.",
     )
@@ -137,7 +140,7 @@ def _allowed(
         return None
     except CredentialsRejected as error:
         detail = _detail(error, company)
-        raise credentials_rejected(company, credentials_name, credentials.customer_id, detail) from None
+        raise credentials_rejected(company, credentials_name, detail) from None
     except CompanyNotReachable as error:
         raise company_not_reachable(company, credentials_name, _detail(error, company)) from None
 

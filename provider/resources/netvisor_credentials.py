@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from provider.business_id import BusinessId
 from provider.netvisor.client import Company
-from provider.netvisor.prerequisites import CREDENTIALS_PAGE, verify_credentials
+from provider.netvisor.prerequisites import CREDENTIALS_PAGE, describe_credentials, verify_credentials
 from provider.resources.base import RosterResourceProvider, fingerprint
 from provider.resources.client_company import client_label
 from provider.resources.netvisor_inputs import CustomerId, CustomerKey, credentials
@@ -72,7 +72,8 @@ class NetvisorCredentialsProvider(RosterResourceProvider):
 
     def _verify(self, inputs: NetvisorCredentialsInputs) -> dict[str, Any]:
         pair = credentials(inputs.customer_id, inputs.customer_key)
-        verify_credentials(self.context.netvisor, pair, inputs.company, inputs.name)
+        described = describe_credentials(inputs.customer_id, inputs.name)
+        verify_credentials(self.context.netvisor, pair, inputs.company, described)
         log.info("Netvisor credentials '%s' (customer id %s) verified", inputs.name, inputs.customer_id)
         return inputs.outputs()
 

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from provider.business_id import BusinessId
 from provider.netvisor.client import Company
-from provider.netvisor.prerequisites import CREDENTIALS_PAGE, verify_company
+from provider.netvisor.prerequisites import CREDENTIALS_PAGE, describe_credentials, verify_company
 from provider.portal import ConnectionInfo
 from provider.resources import portal_connection
 from provider.resources.base import RosterResourceProvider, fingerprint
@@ -73,7 +73,7 @@ class NetvisorIntegrationProvider(RosterResourceProvider):
             self.context.netvisor,
             credentials(inputs.customer_id, inputs.customer_key),
             inputs.company,
-            credentials_name=f"customer id {inputs.customer_id}",
+            credentials_name=describe_credentials(inputs.customer_id),
             dimensions=inputs.dimensions,
         )
         return verification.verified_rights
