@@ -151,7 +151,7 @@ class RunReport:
             ]
         if self.outputs:
             lines += ["", "Outputs:"] + [
-                f"    {key}: {json.dumps(value, ensure_ascii=False, sort_keys=True)}"
+                f"    {key}: {json.dumps(_whole_numbers(value), ensure_ascii=False, sort_keys=True)}"
                 for key, value in sorted(self.outputs.items())
             ]
         counts: dict[str, int] = {}
@@ -168,6 +168,15 @@ def without_traceback(details: str) -> str:
         return details
     start = next((i for i, line in enumerate(lines[1:], 1) if line and not line[0].isspace()), 0)
     return "\n".join(lines[start:])
+
+
+def _whole_numbers(value: Any) -> Any:
+    """Numbers as the CLI prints them (the wire turns every int into a float)."""
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(item) for item in value]
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _indent(text: str) -> str:
@@ -411,8 +420,7 @@ class _Run:
 
 
 def _changed(previous: ResourceState, checked: Mapping[str, Any], key: str) -> bool:
-    if key in previous.secret_keys:
-        return False  # secrets are compared by the provider's diff, by fingerprint; never shown
+    """Whether an input changed; reports name keys only, so a changed secret shows by name, never value."""
     return bool(previous.inputs.get(key) != checked.get(key))
 
 

@@ -1,0 +1,59 @@
+"""The steps of examples/walkthrough.sh without the Pulumi CLI: the engine driver and an in-process sandbox.
+
+    python -m scripts.driver_walkthrough
+
+Prints a Pulumi-like summary per step (tests/support/roster_driver.py plays the engine; the program, the
+providers and the sandbox are the real ones). docs/WALKTHROUGH.md quotes its output.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+from sandbox.server import run_in_thread
+from scripts import portal_drift
+from scripts.example_config import stack_config
+from tests.support.engine import Secret
+from tests.support.roster_driver import RosterDriver, RunReport
+
+
+def show(title: str, report: RunReport) -> None:
+    print(f"\n==> {title}\n{report.summary()}")
+
+
+def main() -> int:
+    with TemporaryDirectory() as directory, run_in_thread(None, Path(directory) / "sandbox.db") as running:
+        config: dict[str, Any] = stack_config("sandbox", running.url, Secret)
+        stack = RosterDriver(config)
+        show("4. pulumi up (examples/Pulumi.sandbox.yaml)", stack.up())
+
+        keys = {**config["roster:procountorApiKeys"].value, "2925630-9": "FAKE-pc-key-oljy-aijat-2"}
+        rotated = {"customerId": "TT_tase_api_2", "customerKey": "FAKE-nv-customer-key-tase-2"}
+        config = {
+            **config,
+            "roster:procountorApiKeys": Secret(keys),
+            "roster:netvisorCredentials": Secret({"firm": rotated}),
+        }
+        show("5. pulumi preview --diff (after rotating two keys)", stack.preview(config))
+        show("5. pulumi up", stack.up())
+
+        portal_drift.main([running.service_url("portal"), "--change", "2077474-0", "--delete", "0174592-8"])
+        show("6. pulumi refresh (after edits in the portal)", stack.refresh())
+        show("6. pulumi up", stack.up())
+
+        broken = RosterDriver(stack_config("sandbox-broken", running.url, Secret), stack="sandbox-broken")
+        show("7. pulumi up --continue-on-error (examples/Pulumi.sandbox-broken.yaml)", broken.up())
+
+        clients = [dict(client) for client in config["roster:clients"]]
+        clients[3]["protect"] = False
+        show("8. pulumi up (protect lifted)", stack.up({**config, "roster:clients": clients}))
+        show("8. pulumi destroy", stack.destroy())
+        show("8. pulumi destroy (sandbox-broken)", broken.destroy())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
