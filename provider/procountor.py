@@ -203,7 +203,9 @@ class CompanyFacts:
 class ProcountorClient:
     """One partner application (``procountor:clientId``) at one Procountor host; thread-safe, shared."""
 
+    # Tests replace these before the provider builds its clients (tiny waits, a faster pace).
     default_retry: ClassVar[RetryPolicy] = RetryPolicy()
+    default_requests_per_second: ClassVar[float] = DEFAULT_REQUESTS_PER_SECOND
 
     def __init__(
         self,
@@ -211,7 +213,7 @@ class ProcountorClient:
         *,
         retry: RetryPolicy | None = None,
         http: httpx.Client | None = None,
-        requests_per_second: float = DEFAULT_REQUESTS_PER_SECOND,
+        requests_per_second: float | None = None,
     ) -> None:
         # Paths are joined to the base URL, so a versioned prefix such as .../v2604/api keeps working.
         base_url = settings.base_url.rstrip("/") + "/"
@@ -219,7 +221,8 @@ class ProcountorClient:
         self._client_secret = settings.client_secret
         self._retry = retry or self.default_retry
         self._http = http or build_client(base_url)
-        self._limiter = limiter_for(base_url, settings.client_id, requests_per_second)
+        pace = requests_per_second or self.default_requests_per_second
+        self._limiter = limiter_for(base_url, settings.client_id, pace)
         self._tokens = TokenCache(self._fetch_token)
         self._pool = ThreadPoolExecutor(max_workers=12, thread_name_prefix="procountor")
 

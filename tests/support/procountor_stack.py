@@ -25,6 +25,7 @@ from tests.support.engine import Engine, ResourceState, Secret
 PORTAL_KEY = "FAKE-portal-org-key-0001"
 APP_ID = "fabricai-roster-sandbox"
 APP_SECRET = "FAKE-procountor-client-secret"
+TEST_REQUESTS_PER_SECOND = 50.0
 FAST_RETRY = RetryPolicy(max_attempts=4, initial_wait=0.001, max_wait=0.01, max_retry_after=0.02)
 
 # The healthy Procountor companies of examples/sandbox.yaml: business ID -> (name, API key, dimensions).
@@ -105,6 +106,8 @@ def fresh_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ProviderContext, "_instances", {})
     monkeypatch.setattr(PortalClient, "default_retry", FAST_RETRY)
     monkeypatch.setattr(ProcountorClient, "default_retry", FAST_RETRY)
+    # Still under the example sandbox's 60 requests per second, so tests also prove the limiter holds.
+    monkeypatch.setattr(ProcountorClient, "default_requests_per_second", TEST_REQUESTS_PER_SECOND)
 
 
 @pytest.fixture
