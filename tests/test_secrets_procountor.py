@@ -1,0 +1,110 @@
+"""No secret of a Procountor roster leaks; check and diff make no network call."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+import pytest
+
+from provider.resources.client_company import ClientCompany, ClientCompanyProvider
+from provider.resources.procountor_integration import ProcountorIntegration, ProcountorIntegrationProvider
+from tests.support.engine import EngineCallFailed, all_text
+from tests.support.procountor_stack import HEALTHY, SECOND_KEY, SECRETS, Stack, stack
+
+__all__ = ["stack"]
+
+ACME = "2925630-9"
+
+
+BROKEN = [
+    ("1243265-2", "Peruttu Avain Oy", "FAKE-pc-key-peruttu-avain"),
+    ("1202527-2", "Lasku-Laiska Oy", "FAKE-pc-key-lasku-laiska"),
+]
+
+
+def test_no_secret_in_outputs_errors_logs_output_or_the_provider(
+    stack: Stack, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    tokens: list[str] = []
+    original_fetch = httpx.Response.json
+
+    def spy(response: httpx.Response, **kwargs: Any) -> Any:
+        payload = original_fetch(response, **kwargs)
+        if isinstance(payload, dict) and "access_token" in payload:
+            tokens.append(payload["access_token"])
+        return payload
+
+    seen: list[Any] = []
+    with caplog.at_level(logging.DEBUG), pytest.MonkeyPatch.context() as patch:
+        patch.setattr(httpx.Response, "json", spy)
+        company, integration = stack.connect(ACME)
+        rotated = stack.integration(company, SECOND_KEY, HEALTHY[ACME][2], state=integration)
+        for business_id, name, key in BROKEN:
+            broken = stack.company(business_id, name)
+            with pytest.raises(EngineCallFailed) as failure:
+                stack.integration(broken, key)
+            seen.append(failure.value.details)
+        for state in (
+            rotated,
+            company,
+        ):  # inputs hold the key by design (the engine encrypts them): scan outputs
+            refreshed = stack.engine.refresh(state)
+            assert refreshed is not None
+            seen.append(refreshed.outputs)
+        stack.engine.destroy(rotated)
+        stack.engine.destroy(company)
+    assert tokens, "the spy saw no token, so the scan below would prove nothing"
+    assert len(tokens) == stack.stats()["services"]["procountor"]["tokensIssued"]
+    out, err = capfd.readouterr()
+    for state in (company, integration, rotated):
+        seen += [state.outputs, state.public_outputs(), state.outputs["__provider"]]
+        assert "api_key" not in state.outputs
+    text = "\n".join([all_text(seen), caplog.text, out, err])
+    for secret in [*SECRETS, *tokens]:
+        where = text.find(secret)
+        assert where < 0, text[max(0, where - 300) : where + 50]
+    # The fingerprint is the only trace of the key, and the resource marks it secret.
+    assert rotated.outputs["api_key_fingerprint"]
+
+
+def test_the_serialized_provider_is_a_reference_without_secrets(stack: Stack) -> None:
+    _, integration = stack.connect(ACME)
+    pickled = integration.outputs["__provider"]
+    assert len(pickled) < 2000  # by reference: a name, not a class body or captured state
+    assert ProcountorIntegrationProvider.serialize_as_secret_always is False
+    for secret in SECRETS:
+        assert secret not in pickled
+
+
+def test_the_resource_classes_have_their_type_tokens_and_mark_the_fingerprint_secret() -> None:
+    assert ClientCompany._resource_type_name == "dynamic/fabricai:ClientCompany"
+    assert ProcountorIntegration._resource_type_name == "dynamic/fabricai:ProcountorIntegration"
+    for cls, outputs in (
+        (ClientCompany, ["portal_id", "status", "created_at"]),
+        (ProcountorIntegration, ["api_key_fingerprint", "connection_id", "verified_rights"]),
+    ):
+        for output in outputs:
+            assert output in cls.__annotations__
+
+
+def test_check_and_diff_make_no_network_call(stack: Stack) -> None:
+    company, integration = stack.connect(ACME)
+    before = stack.stats()["requests"]
+    inputs = {**integration.inputs, "api_key": SECOND_KEY, "dimensions": ["Projekti"]}
+    checked, failures = stack.engine.check(ProcountorIntegrationProvider(), inputs, integration.inputs)
+    assert failures == []
+    outcome = stack.engine.diff(integration.id, integration.outputs, checked)
+    assert outcome.has_changes and outcome.replaces == []
+    moved = stack.engine.diff(integration.id, integration.outputs, {**checked, "business_id": "2077474-0"})
+    assert moved.replaces == ["business_id"]
+    same = stack.engine.diff(integration.id, integration.outputs, {**integration.inputs})
+    assert not same.has_changes
+    company_checked, _ = stack.engine.check(ClientCompanyProvider(), {**company.inputs, "favorite": True})
+    assert stack.engine.diff(company.id, company.outputs, company_checked).has_changes
+    bad, problems = stack.engine.check(
+        ClientCompanyProvider(), {**company.inputs, "vat": {"mode": "partial"}}
+    )
+    assert problems and bad
+    assert stack.stats()["requests"] == before
