@@ -46,7 +46,10 @@ class ProviderContext:
     def procountor(self) -> ProcountorClient:
         with self._lock:
             if self._procountor is None:
-                self._procountor = ProcountorClient(self.settings.procountor())
+                settings = self.settings.procountor()
+                self._procountor = ProcountorClient(
+                    settings, requests_per_second=settings.requests_per_second
+                )
             return self._procountor
 
     @property

@@ -34,6 +34,8 @@ class ProcountorSettings(_Settings):
     base_url: str
     client_id: str
     client_secret: SecretStr
+    # Requests per second for this partner app across the whole run (Procountor allows 60).
+    requests_per_second: float | None = None
 
 
 class NetvisorSettings(_Settings):
@@ -60,6 +62,7 @@ class ProviderSettings(_Settings):
     procountor_base_url: str = DEFAULT_PROCOUNTOR_URL
     procountor_client_id: str | None = None
     procountor_client_secret: SecretStr | None = None
+    procountor_requests_per_second: str | None = None
     netvisor_base_url: str = DEFAULT_NETVISOR_URL
     netvisor_partner_id: str | None = None
     netvisor_partner_key: SecretStr | None = None
@@ -76,6 +79,7 @@ class ProviderSettings(_Settings):
             "procountor_base_url": "procountor:baseUrl",
             "procountor_client_id": "procountor:clientId",
             "procountor_client_secret": "procountor:clientSecret",
+            "procountor_requests_per_second": "procountor:requestsPerSecond",
             "netvisor_base_url": "netvisor:baseUrl",
             "netvisor_partner_id": "netvisor:partnerId",
             "netvisor_partner_key": "netvisor:partnerKey",
@@ -107,7 +111,22 @@ class ProviderSettings(_Settings):
             base_url=self.procountor_base_url.rstrip("/"),
             client_id=self.procountor_client_id,
             client_secret=self.procountor_client_secret,
+            requests_per_second=self._requests_per_second(),
         )
+
+    def _requests_per_second(self) -> float | None:
+        if self.procountor_requests_per_second is None:
+            return None
+        try:
+            pace = float(self.procountor_requests_per_second)
+        except ValueError:
+            pace = 0.0
+        if not 0 < pace <= 60:
+            raise ConfigurationError(
+                "Stack config 'procountor:requestsPerSecond' must be a number above 0 and at most 60 "
+                "(Procountor's limit per client application)."
+            )
+        return pace
 
     def netvisor(self) -> NetvisorSettings:
         if self.netvisor_partner_id is None:

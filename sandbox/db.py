@@ -26,6 +26,8 @@ class Database:
         self._conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
+        # A sandbox may lose its last write in a power cut; it must not fsync on every request.
+        self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
 
     def migrate(self, schema: str) -> None:
