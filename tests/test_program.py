@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -89,9 +90,14 @@ class RecordingMonitor(mocks.MockMonitor):
 
 @pytest.fixture
 def monitor() -> Iterator[RecordingMonitor]:
+    # Pulumi's mocks run on the current event loop; give each test its own, whatever ran before.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     recording = RecordingMonitor()
     pulumi.runtime.set_mocks(RecordingMocks(), "fabricai-roster", "test", False, monitor=recording)
     yield recording
+    loop.close()
+    asyncio.set_event_loop(None)
 
 
 def under_mocks(program: Callable[[], Any]) -> None:
