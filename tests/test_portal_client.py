@@ -76,16 +76,35 @@ def test_connections_put_rotate_and_delete_only_their_own(example_sandbox: Runni
     assert portal.put_connection(999, "procountor", "1", {"apiKey": "x"}) is None
 
 
-def test_registration_under_lost_answers_never_registers_twice(example_sandbox: RunningSandbox) -> None:
-    example_sandbox.admin.set_faults("portal", dropRate=0.5, errorRate=0.2, seed=11)
+# Seed 11 registers every client on the first pass; under seed 12 a create runs out of attempts (the
+# client is then not registered: nothing half-done) and the second pass registers it.
+@pytest.mark.parametrize("seed", [11, 12])
+def test_registration_under_lost_answers_never_registers_twice(
+    example_sandbox: RunningSandbox, seed: int
+) -> None:
+    """Whatever the fault sequence: no second registration, and a run that failed converges when re-run.
+
+    A bounded retry policy may run out of attempts under 60 % faults (for about one seed in twenty), so the
+    test does not require every create to succeed; it requires what an operator relies on: a failed create
+    left nothing registered, so running it again (``pulumi up`` again) registers it without a 409."""
+    example_sandbox.admin.set_faults("portal", dropRate=0.5, errorRate=0.2, seed=seed)
     portal = client_for(
         example_sandbox, retry=RetryPolicy(max_attempts=8, initial_wait=0.001, max_wait=0.005)
     )
     ids = business_ids(12, start=4000000)
-    registered = {business_id: portal.create_client(business_id, FIELDS).id for business_id in ids}
+    registered: dict[str, int] = {}
+    for business_id in ids:
+        try:
+            registered[business_id] = portal.create_client(business_id, FIELDS).id
+        except PortalError as error:
+            assert error.retryable, error
     stats = example_sandbox.admin.stats()
     example_sandbox.admin.clear_faults("portal")
     assert stats["faults"]["portal"]["injected"]["drop"] > 0
+    assert stats["services"]["portal"]["clients"] == len(registered)
+    for business_id in set(ids) - set(registered):  # the second run
+        registered[business_id] = portal.create_client(business_id, FIELDS).id
+    stats = example_sandbox.admin.stats()
     assert stats["services"]["portal"]["clients"] == 12
     assert stats["services"]["portal"].get("duplicateRegistrations", 0) == 0
     assert {business_id: portal.find_client(business_id).id for business_id in ids} == registered  # type: ignore[union-attr]
