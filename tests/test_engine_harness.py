@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pulumi.dynamic import ConfigureRequest, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import (
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
 
 from tests.support.engine import Engine, EngineCallFailed, Secret
 
@@ -19,8 +26,12 @@ class EchoProvider(ResourceProvider):
         self.configured = {"token": req.config.get("test:token")}
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return DiffResult(changes=olds.get("value") != news.get("value"), replaces=[], stables=None,
-                          delete_before_replace=False)
+        return DiffResult(
+            changes=olds.get("value") != news.get("value"),
+            replaces=[],
+            stables=None,
+            delete_before_replace=False,
+        )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         if props.get("value") == "fail":

@@ -12,7 +12,7 @@ PROCOUNTOR = {"procountor:clientId": "app", "procountor:clientSecret": "pc-secre
 
 
 def test_defaults_point_at_production_hosts() -> None:
-    settings = ProviderSettings.from_config({}.get)
+    settings = ProviderSettings.from_config(dict[str, str]().get)
     assert settings.procountor_base_url == DEFAULT_PROCOUNTOR_URL
     assert settings.netvisor_base_url == "https://integration.netvisor.fi"
 

@@ -38,7 +38,7 @@ def load_servicer_module() -> types.ModuleType:
     assert separator, "pulumi/dynamic/__main__.py no longer ends by calling main()"
     module = types.ModuleType("pulumi_dynamic_servicer")
     module.__file__ = str(path)
-    exec(compile(head, str(path), "exec"), module.__dict__)
+    exec(compile(head, str(path), "exec"), module.__dict__)  # noqa: S102 - Pulumi's own servicer source
     return module
 
 
@@ -163,7 +163,9 @@ class Engine:
         return DiffOutcome(response.changes, list(response.replaces), response.deleteBeforeReplace)
 
     def create(self, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-        response = self.servicer.Create(proto.CreateRequest(properties=_struct(inputs)), _CallContext("Create"))
+        response = self.servicer.Create(
+            proto.CreateRequest(properties=_struct(inputs)), _CallContext("Create")
+        )
         return response.id, rpc.deserialize_properties(response.properties)
 
     def update(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
