@@ -14,10 +14,11 @@ it once per resource would only cost time on large rosters. A test proves the pi
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
+import pulumi
 from pulumi.dynamic import (
     CheckFailure,
     CheckResult,
@@ -64,6 +65,17 @@ def comparable(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+def resource_props(inputs: Mapping[str, Any], outputs: Iterable[str]) -> dict[str, Any]:
+    """The props a resource class declares: its inputs, and None for every output the provider fills in
+    (an output the engine is not told about at registration is no attribute of the resource)."""
+    return {**inputs, **dict.fromkeys(outputs)}
+
+
+def keep_secret(opts: pulumi.ResourceOptions | None, *outputs: str) -> pulumi.ResourceOptions:
+    """``opts`` with ``outputs`` marked secret (the fingerprints of secret inputs)."""
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=list(outputs)))
 
 
 @contextmanager

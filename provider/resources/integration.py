@@ -1,0 +1,193 @@
+"""The lifecycle every ERP integration shares: one client's live connection, held by the portal.
+
+An integration resource owns exactly one portal connection; its id is the connection's id, so it only ever
+touches that connection:
+- create verifies the credentials against the ERP (every prerequisite of the guide) and only then PUTs the
+  connection (which replaces any earlier one of the client);
+- update re-verifies everything with the new inputs first. A change of the credentials is a rotation: only
+  then does the portal get them (PATCH of this connection's credentials); a failed verification changes
+  nothing. If the connection was removed or replaced outside Pulumi the update fails and says so: an
+  update cannot change the resource id, and connecting again silently would hide that someone else changed
+  the portal. ``pulumi refresh`` then drops the resource and ``pulumi up`` connects again;
+- delete disconnects this connection only (already gone, or replaced by a newer one that survives, is
+  success) and tells the operator what is left to do in the ERP, which no API can do;
+- read reports the connection's status from the portal client's refresh snapshot (one page of 50 clients
+  serves 50 integrations) and drops the resource when its connection is gone or was replaced.
+
+Each ERP supplies (``IntegrationProvider`` subclass): its inputs model, how to verify credentials, the
+portal ``system`` and credentials payload, the secret fingerprint mapping and its operator hint.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
+from pydantic import BaseModel, ConfigDict, Field
+
+from provider.business_id import BusinessId
+from provider.errors import PortalError
+from provider.portal import ConnectionInfo, ErpSystem
+from provider.resources.base import RosterResourceProvider, fingerprint
+from provider.resources.client_company import about_client, client_label
+
+log = logging.getLogger(__name__)
+
+
+class IntegrationInputs(BaseModel):
+    """The inputs every integration has; each ERP adds its credentials."""
+
+    # Output seeds (None) may arrive with the inputs: ignore what is not an input.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    client_id: int = Field(gt=0)
+    business_id: BusinessId
+    client_name: str = Field(min_length=1)
+    dimensions: list[str] = []
+
+    @property
+    def label(self) -> str:
+        return client_label(self.client_name, self.business_id)
+
+
+@dataclass(frozen=True)
+class VerifiedCredentials:
+    """What verifying the credentials proved about the client's ERP company."""
+
+    erp_company_id: str
+    verified_rights: Sequence[str]
+    erp_company_name: str | None = None  # None when the ERP's API names no company (Netvisor)
+
+
+Inputs = TypeVar("Inputs", bound=IntegrationInputs)
+
+
+class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
+    """Create/read/update/delete of an integration; subclasses supply only what differs per ERP."""
+
+    replace_on = frozenset({"client_id", "business_id"})
+    system: ClassVar[ErpSystem]
+    erp_name: ClassVar[str]  # how messages name the ERP: "Procountor"
+    # Inputs whose change is a rotation of the connection's credentials.
+    credential_inputs: ClassVar[frozenset[str]]
+
+    def verify(self, inputs: Inputs) -> VerifiedCredentials:
+        """Every prerequisite of the guide, proven with these credentials; raises what the operator fixes."""
+        raise NotImplementedError
+
+    def portal_credentials(self, inputs: Inputs) -> dict[str, str]:
+        """The ``credentials`` object the portal receives for this ERP."""
+        raise NotImplementedError
+
+    def credentials_hint(self, props: Mapping[str, Any]) -> str:
+        """What the operator must do in the ERP about credentials no longer in use (no API can do it)."""
+        raise NotImplementedError
+
+    def _inputs(self, props: Mapping[str, Any]) -> Inputs:
+        inputs: Inputs = self.inputs_model.model_validate(props)  # type: ignore[assignment]
+        return inputs
+
+    def _outputs(
+        self, inputs: Inputs, verified: VerifiedCredentials, connection: ConnectionInfo
+    ) -> dict[str, Any]:
+        secrets = {
+            output: fingerprint(str(getattr(inputs, key))) for key, output in self.secret_fingerprints.items()
+        }
+        named = {} if verified.erp_company_name is None else {"erp_company_name": verified.erp_company_name}
+        return {
+            **inputs.model_dump(mode="json", exclude=set(self.secret_fingerprints)),
+            **secrets,
+            **named,
+            "verified_rights": list(verified.verified_rights),
+            **connection_outputs(connection),
+        }
+
+    def _create(self, props: dict[str, Any]) -> CreateResult:
+        inputs = self._inputs(props)
+        verified = self.verify(inputs)
+        with about_client(inputs.label):
+            connection = self.context.portal.put_connection(
+                inputs.client_id, self.system, verified.erp_company_id, self.portal_credentials(inputs)
+            )
+        if connection is None:
+            raise PortalError(
+                f"{inputs.label}: the portal has no client {inputs.client_id} to connect; run "
+                "`pulumi refresh` and `pulumi up` so that its ClientCompany is registered first."
+            )
+        log.info("%s: connected to %s (connection %s)", inputs.label, self.erp_name, connection.id)
+        return CreateResult(connection.id, self._outputs(inputs, verified, connection))
+
+    def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        inputs = self._inputs(news)
+        verified = self.verify(inputs)  # new credentials are proven in full before the portal sees them
+        portal = self.context.portal
+        rotating = bool(self.credential_inputs & set(self.changed_keys(olds, news)))
+        with about_client(inputs.label):
+            if rotating:
+                connection = portal.rotate_credentials(inputs.client_id, id_, self.portal_credentials(inputs))
+            else:  # dimensions or names changed: the connection stays as it is, if it is still ours
+                connection = portal.get_connection(inputs.client_id)
+        if connection is None or connection.id != id_:
+            raise PortalError(
+                f"{inputs.label}: the portal connection {id_} that this stack made no longer exists (it "
+                "was removed, or replaced by another connection, outside Pulumi); nothing was changed. Fix: "
+                "run `pulumi refresh` (it drops the integration from state), then `pulumi up` to connect "
+                "again."
+            )
+        if rotating:
+            log.warning(
+                "%s: %s credentials rotated on connection %s; for the old ones, %s.",
+                inputs.label,
+                self.erp_name,
+                id_,
+                self.credentials_hint(olds),
+            )
+        return UpdateResult(self._outputs(inputs, verified, connection))
+
+    def _read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        label = _label_of(props)
+        client_id = int(props["client_id"])
+        portal = self.context.portal
+        with about_client(label):
+            record = portal.client_from_snapshot(client_id)
+            if record is None:
+                connection = None
+            elif record.embeds_connection:
+                connection = record.connection
+            else:
+                connection = portal.get_connection(client_id)
+        if connection is None or connection.id != id_:
+            log.info("%s: portal connection %s is gone or was replaced; dropping it from state", label, id_)
+            return ReadResult("", {})
+        return ReadResult(id_, {**props, **connection_outputs(connection)})
+
+    def _delete(self, id_: str, props: dict[str, Any]) -> None:
+        label = _label_of(props)
+        with about_client(label):
+            removed = self.context.portal.delete_connection(int(props["client_id"]), id_)
+        log.warning(
+            "%s: %s; %s.",
+            label,
+            f"disconnected from the FabricAI portal ({self.erp_name} connection {id_} removed)"
+            if removed
+            else f"{self.erp_name} connection {id_} was already gone from the portal (or replaced)",
+            self.credentials_hint(props),
+        )
+
+
+def connection_outputs(connection: ConnectionInfo) -> dict[str, Any]:
+    """The outputs every integration has about its portal connection."""
+    return {
+        "connection_id": connection.id,
+        "erp_company_id": connection.erp_company_id,
+        "connected_at": connection.connected_at,
+        "credentials_rotated_at": connection.credentials_rotated_at,
+        "status": connection.status,
+    }
+
+
+def _label_of(props: Mapping[str, Any]) -> str:
+    return client_label(str(props.get("client_name", "?")), str(props.get("business_id", "?")))
