@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from provider.business_id import BusinessId
 from provider.errors import AlreadyRegistered, PortalError, ProcountorError
 from provider.portal import ClientFields, ClientRecord, VatSetting
-from provider.resources.base import RosterResourceProvider
+from provider.resources.base import RosterResourceProvider, comparable, resource_props
 from provider.roster import Process, VatMode
 
 log = logging.getLogger(__name__)
@@ -107,18 +107,7 @@ def _inputs_of(record: ClientRecord) -> dict[str, Any]:
 
 def _differing(inputs: ClientCompanyInputs, current: Mapping[str, Any]) -> tuple[str, ...]:
     wanted = inputs.model_dump(mode="json", include=set(PORTAL_FIELDS))
-    return tuple(key for key in PORTAL_FIELDS if _plain(wanted[key]) != _plain(current.get(key)))
-
-
-def _plain(value: Any) -> Any:
-    """Compare as the wire does: None entries dropped, integral floats as ints."""
-    if isinstance(value, Mapping):
-        return {key: _plain(item) for key, item in value.items() if item is not None}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+    return tuple(key for key in PORTAL_FIELDS if comparable(wanted[key]) != comparable(current.get(key)))
 
 
 def _outputs(inputs: Mapping[str, Any], record: ClientRecord, *, adopted: bool) -> dict[str, Any]:
@@ -258,7 +247,7 @@ class ClientCompany(pulumi.dynamic.Resource, module="fabricai", name="ClientComp
         adopt: pulumi.Input[bool] = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        props: dict[str, Any] = {
+        inputs = {
             "business_id": business_id,
             "name": name,
             "process": process,
@@ -268,11 +257,6 @@ class ClientCompany(pulumi.dynamic.Resource, module="fabricai", name="ClientComp
             "teams": teams if teams is not None else [],
             "tags": tags if tags is not None else {},
             "adopt": adopt,
-            "portal_id": None,
-            "vat_number": None,
-            "status": None,
-            "system": None,
-            "adopted": None,
-            "created_at": None,
         }
-        super().__init__(ClientCompanyProvider(), resource_name, props, opts)
+        outputs = ("portal_id", "vat_number", "status", "system", "adopted", "created_at")
+        super().__init__(ClientCompanyProvider(), resource_name, resource_props(inputs, outputs), opts)

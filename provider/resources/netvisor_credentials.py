@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from provider.business_id import BusinessId
 from provider.netvisor.client import Company
 from provider.netvisor.prerequisites import CREDENTIALS_PAGE, describe_credentials, verify_credentials
-from provider.resources.base import RosterResourceProvider, fingerprint
+from provider.resources.base import RosterResourceProvider, fingerprint, keep_secret, resource_props
 from provider.resources.client_company import client_label
 from provider.resources.netvisor_inputs import CustomerId, CustomerKey, credentials
 
@@ -126,19 +126,16 @@ class NetvisorCredentials(pulumi.dynamic.Resource, module="fabricai", name="Netv
         verify_client_name: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        props: dict[str, Any] = {
+        inputs = {
             "name": name,
             "customer_id": customer_id,
             "customer_key": pulumi.Output.secret(customer_key),
             "verify_business_id": verify_business_id,
             "verify_client_name": verify_client_name,
-            "customer_key_fingerprint": None,
-            "verified_at": None,
         }
-        secret_outputs = pulumi.ResourceOptions(additional_secret_outputs=["customer_key_fingerprint"])
         super().__init__(
             NetvisorCredentialsProvider(),
             resource_name,
-            props,
-            pulumi.ResourceOptions.merge(opts, secret_outputs),
+            resource_props(inputs, ("customer_key_fingerprint", "verified_at")),
+            keep_secret(opts, "customer_key_fingerprint"),
         )
