@@ -2,24 +2,30 @@
 
 ``generated_firm(procountor, netvisor)`` gives a sandbox scenario where every client is healthy (a Procountor
 company with the guide's rights and its own API key; Netvisor companies that one credential pair's user
-reaches, with FabricAI's resource rights) and the stack config of the roster that lists them all.
+reaches, with FabricAI's resource rights) and the stack config of the roster that lists them all, the two
+ERPs taking turns as in a mixed firm. ``sandbox_process`` serves it from ``python -m sandbox`` in its own
+process, as the real services are elsewhere: none of its work shares this process's interpreter.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
+from itertools import zip_longest
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
 from provider.business_id import check_digit
-from sandbox.server import RunningSandbox, run_in_thread
+from provider.roster import Roster, parse_roster
+from sandbox.server import AdminClient
 from scripts.example_config import sandbox_urls
 from tests.support.engine import Secret
 
@@ -28,6 +34,7 @@ PARTNER = {"id": "FAI_fabricai", "key": "FAKE-bench-partner-key", "name": "Fabri
 ACCESS_KEY = "E2DCB2FF20700782F1EA878EDC19DC27"
 CUSTOMER = {"id": "TT_bench", "key": "FAKE-bench-customer-key", "userName": "API Tilitoimisto Bench"}
 PORTAL_KEY = "FAKE-bench-portal-key"
+NETVISOR_CREDENTIALS = {"customerId": CUSTOMER["id"], "customerKey": CUSTOMER["key"]}
 
 
 def business_ids(count: int) -> list[str]:
@@ -52,8 +59,15 @@ class Firm:
     def size(self) -> int:
         return len(self.clients)
 
-    def stack_config(self, sandbox_url: str) -> dict[str, Any]:
+    def roster(self) -> Roster:
+        """The roster as the program validates it from the stack config."""
+        return parse_roster(self.clients, self.api_keys, {"firm": NETVISOR_CREDENTIALS})
+
+    def stack_config(self, sandbox_url: str, procountor_rps: float | None = None) -> dict[str, Any]:
+        """The stack config; ``procountor_rps`` sets ``procountor:requestsPerSecond`` (else the default)."""
+        pace = {} if procountor_rps is None else {"procountor:requestsPerSecond": f"{procountor_rps:g}"}
         return {
+            **pace,
             **sandbox_urls(sandbox_url),
             "fabricai:apiKey": Secret(PORTAL_KEY),
             "procountor:clientId": APP["clientId"],
@@ -62,16 +76,15 @@ class Firm:
             "netvisor:partnerKey": Secret(PARTNER["key"]),
             "roster:clients": self.clients,
             "roster:procountorApiKeys": Secret(self.api_keys),
-            "roster:netvisorCredentials": Secret(
-                {"firm": {"customerId": CUSTOMER["id"], "customerKey": CUSTOMER["key"]}}
-            ),
+            "roster:netvisorCredentials": Secret({"firm": NETVISOR_CREDENTIALS}),
         }
 
 
 def generated_firm(procountor: int, netvisor: int) -> Firm:
     ids = business_ids(procountor + netvisor)
     pc_ids, nv_ids = ids[:procountor], ids[procountor:]
-    clients: list[dict[str, Any]] = []
+    pc_clients: list[dict[str, Any]] = []
+    nv_clients: list[dict[str, Any]] = []
     api_keys: dict[str, str] = {}
     pc_companies = []
     for number, business_id in enumerate(pc_ids):
@@ -87,7 +100,7 @@ def generated_firm(procountor: int, netvisor: int) -> Firm:
                 "apiKeys": [{"key": key, "clientId": APP["clientId"], "userName": "API Tilitoimisto Bench"}],
             }
         )
-        clients.append(
+        pc_clients.append(
             {
                 "businessId": business_id,
                 "name": f"Procountor Asiakas {number} Oy",
@@ -107,7 +120,7 @@ def generated_firm(procountor: int, netvisor: int) -> Firm:
                 "dimensions": [{"name": "Kustannuspaikka", "items": ["Hallinto"]}],
             }
         )
-        clients.append(
+        nv_clients.append(
             {
                 "businessId": business_id,
                 "name": f"Netvisor Asiakas {number} Oy",
@@ -116,6 +129,8 @@ def generated_firm(procountor: int, netvisor: int) -> Firm:
                 "dimensions": ["Kustannuspaikka"],
             }
         )
+    turns = zip_longest(pc_clients, nv_clients)
+    clients = [client for pair in turns for client in pair if client is not None]
     scenario = {
         "portal": {"apiKeys": [PORTAL_KEY], "trainingSeconds": 3600},
         "procountor": {"apps": [APP], "companies": pc_companies},
@@ -129,12 +144,24 @@ def generated_firm(procountor: int, netvisor: int) -> Firm:
 
 
 @contextmanager
-def sandbox_for(firm: Firm) -> Iterator[RunningSandbox]:
-    with (
-        TemporaryDirectory(prefix="fabricai-bench-") as directory,
-        run_in_thread(firm.scenario, Path(directory) / "sandbox.db") as running,
-    ):
-        yield running
+def sandbox_process(firm: Firm) -> Iterator[tuple[str, AdminClient]]:
+    """``python -m sandbox`` on a free port serving the firm's scenario: URL and admin; stopped on exit."""
+    with TemporaryDirectory(prefix="fabricai-bench-") as directory:
+        scenario = Path(directory) / "scenario.yaml"
+        scenario.write_text(json.dumps(firm.scenario), encoding="utf-8")  # JSON is YAML too
+        command = [sys.executable, "-m", "sandbox", "--port", "0", "--scenario", str(scenario)]
+        command += ["--state", str(Path(directory) / "state.db")]
+        with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+            try:
+                assert process.stdout is not None
+                first_line = process.stdout.readline().strip()
+                if not first_line.startswith("sandbox listening on "):
+                    raise RuntimeError(f"the sandbox did not start (exit code {process.wait(timeout=10)})")
+                url = first_line.rsplit(" ", 1)[-1]
+                yield url, AdminClient(url)
+            finally:
+                process.terminate()  # uvicorn shuts down gracefully on SIGTERM
+                process.wait(timeout=10)
 
 
 def machine() -> str:
