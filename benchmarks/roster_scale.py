@@ -1,115 +1,122 @@
-"""A large roster: no-op preview and refresh of 2,000 clients, and the peak memory it takes.
+"""A large roster: no-op preview and refresh of 2,000 clients, and the peak memory of the provider side.
 
     python -m benchmarks.roster_scale [--clients 2000]
 
-Half the clients are Procountor, half Netvisor. The sandbox runs in its own process (so the memory figure
-is ours alone); the program, the engine driver and the dynamic-provider servicer run here, in one process
-(under the CLI they are two, so the peak RSS printed is an upper bound for the provider process).
-First an ``up`` creates the roster (setup, timed too); then:
-- a no-op ``preview`` (Check + Diff only): total and per-resource time, and the sandbox's request counts
-  before and after, proving no request left the provider;
-- a ``refresh``: wall time and portal requests per client.
+Half the clients are Procountor, half Netvisor (one shared credential set), taking turns in the roster.
+Three processes, as in a real run the provider, the engine and the services are apart: this one (starts
+the others, prints), the sandbox (``python -m sandbox``, no latency), and the provider side: the
+dynamic-provider servicer driven by 4 threads as the engine drives it (benchmarks/_engine_path.py), plus
+the engine's part of the harness (the stack's state, protobuf requests). Its peak RSS is printed, so the
+memory figure is the provider's and that harness's, not the sandbox's and not the program's.
+
+On the provider side:
+- setup: ``up`` of the whole roster with ``procountor:requestsPerSecond`` 60 (Procountor's own limit; the
+  stack keeps it for the later commands);
+- a no-op ``preview`` (Check + Diff of every resource): total and per-resource time, and the sandbox's
+  request counts before and after, proving no request left the provider;
+- a ``refresh`` (Read of every resource): wall time, portal requests per client, drift found.
 Figures only; nothing asserts on time.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import resource
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from tempfile import TemporaryDirectory
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 
-import yaml
-
-from benchmarks._roster import Firm, difference, generated_firm, machine, requests_by_service
+from benchmarks._engine_path import PROVIDER_THREADS, EnginePath, PhaseReport
+from benchmarks._roster import difference, generated_firm, machine, requests_by_service, sandbox_process
 from sandbox.server import AdminClient
-from tests.support.roster_driver import RosterDriver
+
+SETUP_PROCOUNTOR_RPS = 60.0
 
 
-@contextmanager
-def sandbox_process(firm: Firm) -> Iterator[tuple[str, AdminClient]]:
-    """``python -m sandbox`` on a free port with the firm's scenario; stopped on exit."""
-    with TemporaryDirectory(prefix="fabricai-bench-") as directory:
-        scenario = Path(directory) / "scenario.yaml"
-        scenario.write_text(yaml.safe_dump(firm.scenario), encoding="utf-8")
-        command = [
-            sys.executable,
-            "-m",
-            "sandbox",
-            "--port",
-            "0",
-            "--scenario",
-            str(scenario),
-            "--state",
-            str(Path(directory) / "state.db"),
-        ]
-        with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
-            try:
-                assert process.stdout is not None
-                url = process.stdout.readline().strip().rsplit(" ", 1)[-1]
-                yield url, AdminClient(url)
-            finally:
-                process.terminate()
-                process.wait(timeout=10)
+@dataclass(frozen=True)
+class ProviderSideOutcome:
+    """What the provider-side process reports back: its printed figures, and whether all went as expected."""
+
+    lines: list[str]
+    succeeded: bool
 
 
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
+def _phase_line(report: PhaseReport, what: str) -> str:
+    resources = max(report.resources, 1)
+    return (
+        f"{report.command}: {report.wall:.1f} s wall for {report.resources} resources "
+        f"({1000 * report.wall / resources:.2f} ms per resource) with {PROVIDER_THREADS} threads; "
+        f"{len(report.failures)} failed; {report.changes} {what}"
+    )
+
+
+def provider_side(url: str, procountor: int, netvisor: int) -> ProviderSideOutcome:
+    """Set the roster up, preview it, refresh it; runs in its own process (the dynamic-provider's)."""
+    lines = [f"provider side: peak RSS after imports {peak_rss_mib():.0f} MiB"]
+    firm = generated_firm(procountor, netvisor)
+    admin = AdminClient(url)
+    path = EnginePath(firm.stack_config(url, SETUP_PROCOUNTOR_RPS), firm.roster())
+
+    setup = path.up()
+    lines.append(_phase_line(setup, "created") + f"; peak RSS {peak_rss_mib():.0f} MiB")
+    lines += [f"  failed: {failure}" for failure in setup.failures[:5]]
+
+    before = requests_by_service(admin.stats())
+    preview = path.preview()
+    after = requests_by_service(admin.stats())
+    lines.append(_phase_line(preview, "with changes"))
+    lines.append("  time per resource (Check + Diff):")
+    lines += preview.per_resource_lines()
+    made_by_preview = sum(difference(after, before).values())
+    lines.append(f"  sandbox requests before {before}, after {after}: {made_by_preview} made by the preview")
+
+    before = requests_by_service(admin.stats())
+    refresh = path.refresh()
+    made = difference(requests_by_service(admin.stats()), before)
+    lines.append(_phase_line(refresh, "with changed outputs (Pulumi shows them as refresh changes)"))
+    lines.append("  time per resource (Read):")
+    lines += refresh.per_resource_lines()
+    lines.append(
+        f"  {made['portal']} portal requests = {made['portal'] / firm.size:.3f} per client; "
+        f"ERP requests {made['procountor'] + made['netvisor']}"
+    )
+    lines.append(
+        f"peak RSS of the provider-side process (servicer + providers + the engine's state): "
+        f"{peak_rss_mib():.0f} MiB"
+    )
+    succeeded = not (
+        setup.failures or preview.failures or refresh.failures or preview.changes or made_by_preview
+    )
+    return ProviderSideOutcome(lines, succeeded)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=2000, help="clients in all (half per ERP)")
     args = parser.parse_args(argv)
-    firm = generated_firm(args.clients // 2, args.clients - args.clients // 2)
+    procountor, netvisor = args.clients // 2, args.clients - args.clients // 2
+    firm = generated_firm(procountor, netvisor)
     print(f"machine: {machine()}")
     print(
-        f"roster: {firm.size} clients ({args.clients // 2} Procountor, {args.clients - args.clients // 2} "
-        "Netvisor, one shared Netvisor credential set)"
+        f"roster: {firm.size} clients ({procountor} Procountor, {netvisor} Netvisor, one shared Netvisor "
+        f"credential set); sandbox in its own process, no latency; setup at Procountor pace "
+        f"{SETUP_PROCOUNTOR_RPS:g} requests/s"
     )
-    with sandbox_process(firm) as (url, admin):
-        driver = RosterDriver(firm.stack_config(url))
-        started = time.perf_counter()
-        up = driver.up()
-        print(
-            f"setup up: {time.perf_counter() - started:.1f} s, {len(up.of_kind('create'))} created, "
-            f"{len(up.of_kind('failed'))} failed; peak RSS so far {peak_rss_mib():.0f} MiB"
-        )
-        resources = sum(1 for entry in driver.state.values() if entry.resource is not None)
-
-        before = requests_by_service(admin.stats())
-        started = time.perf_counter()
-        preview = driver.preview()
-        elapsed = time.perf_counter() - started
-        after = requests_by_service(admin.stats())
-        changes = len(preview.of_kind("create", "update", "replace", "delete"))
-        print(
-            f"no-op preview: {elapsed:.1f} s for {resources} resources = {1000 * elapsed / resources:.2f} ms "
-            f"per resource; {changes} changes"
-        )
-        print(
-            f"  sandbox requests before {before}, after {after}: {sum(difference(after, before).values())} "
-            "made by the preview"
-        )
-
-        before = requests_by_service(admin.stats())
-        started = time.perf_counter()
-        refresh = driver.refresh()
-        elapsed = time.perf_counter() - started
-        made = difference(requests_by_service(admin.stats()), before)
-        print(
-            f"refresh: {elapsed:.1f} s for {resources} resources; {made['portal']} portal requests = "
-            f"{made['portal'] / firm.size:.3f} per client; "
-            f"ERP requests {made['procountor'] + made['netvisor']}; "
-            f"{len(refresh.of_kind('drift', 'gone'))} drifted"
-        )
-    print(f"peak RSS of the program + driver + provider process: {peak_rss_mib():.0f} MiB")
-    return 0 if up.succeeded and not changes else 1
+    started = time.perf_counter()
+    with (
+        sandbox_process(firm) as (url, _),
+        ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as provider_process,
+    ):
+        print(f"sandbox started in {time.perf_counter() - started:.1f} s")
+        outcome = provider_process.submit(provider_side, url, procountor, netvisor).result()
+    print("\n".join(outcome.lines))
+    return 0 if outcome.succeeded else 1
 
 
 if __name__ == "__main__":

@@ -8,12 +8,16 @@ from benchmarks import roster_scale, roster_up
 
 
 def test_up_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
-    assert roster_up.main(["--clients", "2", "--latency-ms", "1"]) == 0
+    assert (
+        roster_up.main(["--clients", "2", "--latency-ms", "1", "--procountor-rps", "60", "--whole-program"])
+        == 0
+    )
     printed = capsys.readouterr().out
-    assert "ratio to the largest bound" in printed and "violations 0" in printed
+    assert "0 failed" in printed and "ratio to the largest bound" in printed and "violations 0" in printed
+    assert "[whole program under mocks, SDK included] up" in printed
 
 
 def test_scale_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert roster_scale.main(["--clients", "4"]) == 0
     printed = capsys.readouterr().out
-    assert "0 made by the preview" in printed and "peak RSS" in printed
+    assert "0 made by the preview" in printed and "peak RSS of the provider-side process" in printed
