@@ -103,15 +103,23 @@ class RosterClient(pulumi.ComponentResource):
     def summary(self) -> dict[str, Any]:
         """What the stack outputs say about this client.
 
-        ``status`` is the client's portal status (PENDING_CONNECTION, TRAINING, PRODUCTION, INACTIVE) as
-        of the last create or refresh; ``connection`` is the status of the ERP connection this stack made.
+        ``status`` is the client's portal status (PENDING_CONNECTION, TRAINING, PRODUCTION, INACTIVE) as of
+        the last up or refresh; ``connection`` is the status of the ERP connection this stack made.
         """
         return {
             "portalId": self.company.portal_id,
             "erp": self.erp.value,
-            "status": self.company.status,
+            "status": self.status,
             "connection": self.integration.status,
         }
+
+    @property
+    def status(self) -> pulumi.Output[str]:
+        """The portal status the integration saw after connecting (or at refresh); until it has connected,
+        the one the company was registered with."""
+        return pulumi.Output.all(self.integration.client_status, self.company.status).apply(
+            lambda statuses: statuses[0] or statuses[1]
+        )
 
     @property
     def erp(self) -> Erp:
@@ -159,7 +167,7 @@ def declare_roster(roster: Roster) -> dict[str, RosterClient]:
 def stack_outputs(clients: Mapping[str, RosterClient]) -> dict[str, Any]:
     """Per client its portal id, ERP and status; counts by status and by ERP."""
     by_erp = Counter(client.erp.value for client in clients.values())
-    statuses: Sequence[pulumi.Output[Any]] = [client.company.status for client in clients.values()]
+    statuses: Sequence[pulumi.Output[Any]] = [client.status for client in clients.values()]
     return {
         "clients": {business_id: client.summary() for business_id, client in clients.items()},
         "clientsByStatus": pulumi.Output.all(*statuses).apply(_count),

@@ -151,6 +151,7 @@ def test_every_healthy_netvisor_client_connects(stack: Stack, business_id: str) 
     assert outputs["erp_company_id"] == business_id
     assert outputs["verified_rights"] == THREE_RIGHTS
     assert outputs["status"] == "ACTIVE"
+    assert outputs["client_status"] == "TRAINING"
     assert outputs["customer_key_fingerprint"] == credentials.outputs["customer_key_fingerprint"]
     assert "customer_key" not in outputs
     assert stack.portal_fingerprint(company) == held(FIRM)

@@ -107,6 +107,8 @@ def test_every_healthy_client_connects(stack: Stack, business_id: str) -> None:
     assert outputs["erp_company_name"] == name
     assert "Purchases > Product register: All rights" in outputs["verified_rights"]
     assert outputs["status"] == "ACTIVE" and outputs["connected_at"]
+    # Connecting started the training: the integration reports the client's new portal status.
+    assert outputs["client_status"] == "TRAINING"
     assert "api_key" not in outputs and key not in repr(outputs)
     assert stack.credentials_fingerprint(company) == stack.running.admin.fingerprint({"apiKey": key})
 
@@ -233,8 +235,11 @@ def test_refresh_reports_status_and_drops_a_removed_connection(
     company, integration = stack.connect(ACME)
     fresh_process(monkeypatch)
     engine = Engine(engine_config(stack.running))
+    with portal(stack) as client:
+        client.patch(f"/clients/{company.id}", json={"status": "INACTIVE"})
     refreshed = engine.refresh(integration)
     assert refreshed is not None and refreshed.outputs["status"] == "ACTIVE"
+    assert refreshed.outputs["client_status"] == "INACTIVE"
     with portal(stack) as client:
         client.delete(f"/clients/{company.id}/connection/{integration.id}")
     fresh_process(monkeypatch)

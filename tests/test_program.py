@@ -54,7 +54,10 @@ class RecordingMocks(mocks.Mocks):
             }
         if args.typ == DYNAMIC + "NetvisorCredentials":
             return str(args.inputs["name"]), {**outputs, "customer_key_fingerprint": "fp-" + args.name}
-        return f"connection-{args.name}", {**outputs, "status": "ACTIVE"}
+        # A Procountor integration reports the portal status it saw after connecting; the Netvisor mock
+        # reports none, so the company's status stands in.
+        seen = {"client_status": "TRAINING"} if args.name.endswith("-procountor") else {}
+        return f"connection-{args.name}", {**outputs, "status": "ACTIVE", **seen}
 
 
 class RecordingMonitor(mocks.MockMonitor):
@@ -203,12 +206,13 @@ def test_stack_outputs_per_client_and_counts(monitor: RecordingMonitor) -> None:
     assert seen["clients"]["2925630-9"] == {
         "portalId": 100 + len("2925630-9-company"),
         "erp": "procountor",
-        "status": "PENDING_CONNECTION",
+        "status": "TRAINING",
         "connection": "ACTIVE",
     }
     assert seen["clients"]["1572860-0"]["erp"] == "netvisor"
+    assert seen["clients"]["1572860-0"]["status"] == "PENDING_CONNECTION"
     assert seen["clientsByErp"] == {"netvisor": 3, "procountor": 4}
-    assert seen["clientsByStatus"] == {"PENDING_CONNECTION": 7}
+    assert seen["clientsByStatus"] == {"PENDING_CONNECTION": 3, "TRAINING": 4}
 
 
 def test_adding_and_removing_a_client_changes_only_that_clients_resources(monitor: RecordingMonitor) -> None:

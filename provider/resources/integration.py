@@ -14,6 +14,10 @@ touches that connection:
 - read reports the connection's status from the portal client's refresh snapshot (one page of 50 clients
   serves 50 integrations) and drops the resource when its connection is gone or was replaced.
 
+``client_status`` is the client's portal status (PENDING_CONNECTION, TRAINING, PRODUCTION, INACTIVE) as
+the portal reports it right after connecting, or at refresh: the ClientCompany was created before the
+connection existed, so only the integration can tell that connecting started the training.
+
 Each ERP supplies (``IntegrationProvider`` subclass): its inputs model, how to verify credentials, the
 portal ``system`` and credentials payload, the secret fingerprint mapping and its operator hint.
 """
@@ -91,7 +95,11 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
         return inputs
 
     def _outputs(
-        self, inputs: Inputs, verified: VerifiedCredentials, connection: ConnectionInfo
+        self,
+        inputs: Inputs,
+        verified: VerifiedCredentials,
+        connection: ConnectionInfo,
+        client_status: str | None,
     ) -> dict[str, Any]:
         secrets = {
             output: fingerprint(str(getattr(inputs, key))) for key, output in self.secret_fingerprints.items()
@@ -102,7 +110,7 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
             **secrets,
             **named,
             "verified_rights": list(verified.verified_rights),
-            **connection_outputs(connection),
+            **connection_outputs(connection, client_status),
         }
 
     def _create(self, props: dict[str, Any]) -> CreateResult:
@@ -118,7 +126,8 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
                 "`pulumi refresh` and `pulumi up` so that its ClientCompany is registered first."
             )
         log.info("%s: connected to %s (connection %s)", inputs.label, self.erp_name, connection.id)
-        return CreateResult(connection.id, self._outputs(inputs, verified, connection))
+        status = self._client_status(inputs)
+        return CreateResult(connection.id, self._outputs(inputs, verified, connection, status))
 
     def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         inputs = self._inputs(news)
@@ -145,7 +154,12 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
                 id_,
                 self.credentials_hint(olds),
             )
-        return UpdateResult(self._outputs(inputs, verified, connection))
+        return UpdateResult(self._outputs(inputs, verified, connection, self._client_status(inputs)))
+
+    def _client_status(self, inputs: Inputs) -> str | None:
+        with about_client(inputs.label):
+            record = self.context.portal.get_client(inputs.client_id)
+        return None if record is None else record.status
 
     def _read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         label = _label_of(props)
@@ -162,7 +176,8 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
         if connection is None or connection.id != id_:
             log.info("%s: portal connection %s is gone or was replaced; dropping it from state", label, id_)
             return ReadResult("", {})
-        return ReadResult(id_, {**props, **connection_outputs(connection)})
+        status = None if record is None else record.status
+        return ReadResult(id_, {**props, **connection_outputs(connection, status)})
 
     def _delete(self, id_: str, props: dict[str, Any]) -> None:
         label = _label_of(props)
@@ -178,14 +193,27 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
         )
 
 
-def connection_outputs(connection: ConnectionInfo) -> dict[str, Any]:
-    """The outputs every integration has about its portal connection."""
+# The outputs every integration has besides its inputs and its secrets' fingerprints.
+INTEGRATION_OUTPUTS = (
+    "connection_id",
+    "erp_company_id",
+    "verified_rights",
+    "connected_at",
+    "credentials_rotated_at",
+    "status",
+    "client_status",
+)
+
+
+def connection_outputs(connection: ConnectionInfo, client_status: str | None) -> dict[str, Any]:
+    """The outputs every integration has about its portal connection and the client's portal status."""
     return {
         "connection_id": connection.id,
         "erp_company_id": connection.erp_company_id,
         "connected_at": connection.connected_at,
         "credentials_rotated_at": connection.credentials_rotated_at,
         "status": connection.status,
+        "client_status": client_status,
     }
 
 

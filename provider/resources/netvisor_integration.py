@@ -24,7 +24,12 @@ import pulumi.dynamic
 from provider.netvisor.client import Company
 from provider.netvisor.prerequisites import CREDENTIALS_PAGE, describe_credentials, verify_company
 from provider.resources.base import keep_secret, resource_props
-from provider.resources.integration import IntegrationInputs, IntegrationProvider, VerifiedCredentials
+from provider.resources.integration import (
+    INTEGRATION_OUTPUTS,
+    IntegrationInputs,
+    IntegrationProvider,
+    VerifiedCredentials,
+)
 from provider.resources.netvisor_inputs import CustomerId, CustomerKey, credentials
 
 
@@ -87,6 +92,7 @@ class NetvisorIntegration(pulumi.dynamic.Resource, module="fabricai", name="Netv
     connected_at: pulumi.Output[str]
     credentials_rotated_at: pulumi.Output[str | None]
     status: pulumi.Output[str]
+    client_status: pulumi.Output[str | None]
 
     def __init__(
         self,
@@ -110,15 +116,7 @@ class NetvisorIntegration(pulumi.dynamic.Resource, module="fabricai", name="Netv
             "credentials_fingerprint": credentials_fingerprint,
             "dimensions": dimensions if dimensions is not None else [],
         }
-        outputs = (
-            "customer_key_fingerprint",
-            "connection_id",
-            "erp_company_id",
-            "verified_rights",
-            "connected_at",
-            "credentials_rotated_at",
-            "status",
-        )
+        outputs = ("customer_key_fingerprint", *INTEGRATION_OUTPUTS)
         super().__init__(
             NetvisorIntegrationProvider(),
             resource_name,

@@ -21,7 +21,12 @@ from pydantic import Field
 
 from provider.procountor_checks import verify_api_key
 from provider.resources.base import keep_secret, resource_props
-from provider.resources.integration import IntegrationInputs, IntegrationProvider, VerifiedCredentials
+from provider.resources.integration import (
+    INTEGRATION_OUTPUTS,
+    IntegrationInputs,
+    IntegrationProvider,
+    VerifiedCredentials,
+)
 
 
 class ProcountorIntegrationInputs(IntegrationInputs):
@@ -80,6 +85,7 @@ class ProcountorIntegration(pulumi.dynamic.Resource, module="fabricai", name="Pr
     connected_at: pulumi.Output[str]
     credentials_rotated_at: pulumi.Output[str | None]
     status: pulumi.Output[str]
+    client_status: pulumi.Output[str | None]
 
     def __init__(
         self,
@@ -99,16 +105,7 @@ class ProcountorIntegration(pulumi.dynamic.Resource, module="fabricai", name="Pr
             "api_key": pulumi.Output.secret(api_key),
             "dimensions": dimensions if dimensions is not None else [],
         }
-        outputs = (
-            "api_key_fingerprint",
-            "connection_id",
-            "erp_company_id",
-            "erp_company_name",
-            "verified_rights",
-            "connected_at",
-            "credentials_rotated_at",
-            "status",
-        )
+        outputs = ("api_key_fingerprint", "erp_company_name", *INTEGRATION_OUTPUTS)
         super().__init__(
             ProcountorIntegrationProvider(),
             resource_name,
