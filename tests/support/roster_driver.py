@@ -219,16 +219,6 @@ def _unwrap(value: Any) -> tuple[Any, bool]:
     return value, False
 
 
-def _has_unknown(value: Any) -> bool:
-    if value == rpc.UNKNOWN:
-        return True
-    if isinstance(value, dict):
-        return any(_has_unknown(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_has_unknown(item) for item in value)
-    return False
-
-
 def _for_program(outputs: Mapping[str, Any], secret_keys: set[str]) -> dict[str, Any]:
     """Outputs as the engine returns them to the program: secret keys wrapped, no provider blob."""
     return {
