@@ -2,7 +2,7 @@
 
 In a real run the program (the language host), the engine and the dynamic-provider process are separate
 processes, and the provider process serves the engine's calls on 4 gRPC worker threads. Here an ``Engine``
-(tests/support/engine.py: the real ``DynamicResourceProviderServicer``) gets its calls from a pool of 4
+(sandbox/engine.py: the real ``DynamicResourceProviderServicer``) gets its calls from a pool of 4
 threads, with the inputs provider/program.py declares, so the figures are the provider's and not those of
 Pulumi's Python SDK (whose cost falls on the language host, another process).
 
@@ -28,7 +28,7 @@ from provider.resources.netvisor_credentials import NetvisorCredentialsProvider
 from provider.resources.netvisor_integration import NetvisorIntegrationProvider
 from provider.resources.procountor_integration import ProcountorIntegrationProvider
 from provider.roster import ClientEntry, Erp, Roster
-from tests.support.engine import Engine, EngineCallFailed, ResourceState, Secret
+from sandbox.engine import Engine, EngineCallFailed, ResourceState, Secret
 
 # The dynamic-provider process serves the engine with 4 gRPC worker threads (pulumi/dynamic/__main__.py).
 PROVIDER_THREADS = 4

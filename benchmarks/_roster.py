@@ -25,9 +25,9 @@ from typing import Any
 
 from provider.business_id import check_digit
 from provider.roster import Roster, parse_roster
+from sandbox.engine import Secret
 from sandbox.server import AdminClient
 from scripts.example_config import sandbox_urls
-from tests.support.engine import Secret
 
 APP = {"clientId": "fabricai-roster-bench", "clientSecret": "FAKE-bench-client-secret"}
 PARTNER = {"id": "FAI_fabricai", "key": "FAKE-bench-partner-key", "name": "FabricAI"}

@@ -15,7 +15,7 @@ counted from the requests made) x latency x clients / 4 threads; Netvisor's one-
 the shared credentials; Procountor's pace.
 
 ``--whole-program`` also runs the real program (stacks/__main__.py) under Pulumi's mocks with the same
-servicer (tests/support/roster_driver.py) against a fresh sandbox, as a second, separately labelled figure.
+servicer (sandbox/roster_driver.py) against a fresh sandbox, as a second, separately labelled figure.
 That one includes the Python SDK's own cost (``wait_for_rpcs`` waits on every pending output at each
 completion, O(n^2)), which in a real run is spent in the language host, another process: it measures the
 SDK under mocks as much as the provider. Figures only; nothing asserts on time.
@@ -120,7 +120,7 @@ def _engine_run(firm: Firm, args: argparse.Namespace, pace: float) -> bool:
 
 
 def _whole_program_run(firm: Firm, args: argparse.Namespace) -> bool:
-    from tests.support.roster_driver import RosterDriver  # only this figure needs the SDK's runtime
+    from sandbox.roster_driver import RosterDriver  # only this figure needs the SDK's runtime
 
     with sandbox_process(firm) as (url, admin):
         before = _with_latency(admin, args.latency_ms)

@@ -2,7 +2,7 @@
 
     python -m scripts.driver_walkthrough
 
-Prints a Pulumi-like summary per step (tests/support/roster_driver.py plays the engine; the program, the
+Prints a Pulumi-like summary per step (sandbox/roster_driver.py plays the engine; the program, the
 providers and the sandbox are the real ones). docs/WALKTHROUGH.md quotes its output.
 """
 
@@ -13,11 +13,11 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
+from sandbox.engine import Secret
+from sandbox.roster_driver import RosterDriver, RunReport
 from sandbox.server import run_in_thread
 from scripts import portal_drift
 from scripts.example_config import stack_config
-from tests.support.engine import Secret
-from tests.support.roster_driver import RosterDriver, RunReport
 
 
 def show(title: str, report: RunReport) -> None:

@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from provider.resources.client_company import ClientCompanyProvider
+from sandbox.engine import Engine, EngineCallFailed, ResourceState
 from tests.conftest import SandboxFactory
 from tests.sandbox.conftest import business_ids
-from tests.support.engine import Engine, EngineCallFailed, ResourceState
 from tests.support.procountor_stack import (
     PORTAL_KEY,
     Stack,

@@ -14,7 +14,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from tests.support.engine import Engine, EngineCallFailed, Secret
+from sandbox.engine import Engine, EngineCallFailed, Secret
 
 
 class EchoProvider(ResourceProvider):

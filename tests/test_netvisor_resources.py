@@ -18,12 +18,12 @@ from provider.resources.client_company import ClientCompanyProvider
 from provider.resources.netvisor_credentials import NetvisorCredentialsProvider
 from provider.resources.netvisor_integration import NetvisorIntegrationProvider
 from provider.retry import RetryPolicy
+from sandbox.engine import Engine, EngineCallFailed, ResourceState, Secret, all_text
 from sandbox.netvisor.scenario import NetvisorCustomer
 from sandbox.scenario import EXAMPLE_SCENARIO_PATH, load_scenario
 from sandbox.server import AdminClient, RunningSandbox
 from tests.conftest import SandboxFactory
 from tests.sandbox.conftest import business_ids
-from tests.support.engine import Engine, EngineCallFailed, ResourceState, Secret, all_text
 
 EXAMPLE = load_scenario(EXAMPLE_SCENARIO_PATH)
 PARTNER = EXAMPLE.netvisor.partners[0]

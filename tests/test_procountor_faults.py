@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from provider.resources.client_company import ClientCompanyProvider
-from tests.support.engine import EngineCallFailed, ResourceState
+from sandbox.engine import EngineCallFailed, ResourceState
 from tests.support.procountor_stack import HEALTHY, SECRETS, Stack, company_inputs, stack
 
 __all__ = ["stack"]

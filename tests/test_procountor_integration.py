@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from provider.resources.procountor_integration import ProcountorIntegrationProvider
+from sandbox.engine import Engine, EngineCallFailed, ResourceState
 from tests.sandbox.conftest import business_ids
-from tests.support.engine import Engine, EngineCallFailed, ResourceState
 from tests.support.procountor_stack import (
     APP_ID,
     HEALTHY,

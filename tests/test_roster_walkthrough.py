@@ -12,12 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
+from sandbox.engine import Secret
+from sandbox.roster_driver import RosterDriver, RunReport
 from sandbox.server import RunningSandbox
 from scripts import portal_drift
 from scripts.example_config import demo_secrets, stack_config
 from tests.conftest import SandboxFactory
-from tests.support.engine import Secret
-from tests.support.roster_driver import RosterDriver, RunReport
 
 HEALTHY = ["2925630-9", "2077474-0", "0174592-8", "2358253-3", "1572860-0", "1618033-3", "1414213-0"]
 NETVISOR = ["1572860-0", "1618033-3", "1414213-0"]

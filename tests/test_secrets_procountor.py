@@ -10,7 +10,7 @@ import pytest
 
 from provider.resources.client_company import ClientCompany, ClientCompanyProvider
 from provider.resources.procountor_integration import ProcountorIntegration, ProcountorIntegrationProvider
-from tests.support.engine import EngineCallFailed, all_text
+from sandbox.engine import EngineCallFailed, all_text
 from tests.support.procountor_stack import HEALTHY, SECOND_KEY, SECRETS, Stack, stack
 
 __all__ = ["stack"]

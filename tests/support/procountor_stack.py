@@ -19,8 +19,8 @@ from provider.procountor import ProcountorClient
 from provider.resources.client_company import ClientCompanyProvider
 from provider.resources.procountor_integration import ProcountorIntegrationProvider
 from provider.retry import RetryPolicy
+from sandbox.engine import Engine, ResourceState, Secret
 from sandbox.server import RunningSandbox
-from tests.support.engine import Engine, ResourceState, Secret
 
 PORTAL_KEY = "FAKE-portal-org-key-0001"
 APP_ID = "fabricai-roster-sandbox"

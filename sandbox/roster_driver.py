@@ -3,7 +3,7 @@
 ``RosterDriver`` runs ``stacks/__main__.py`` exactly as ``pulumi-language-python-exec`` does (config in the
 runtime, ``run_in_stack``), under a mock resource monitor that plays the engine:
 
-- a custom resource goes through the dynamic-provider servicer (``tests/support/engine.py``): Check, then
+- a custom resource goes through the dynamic-provider servicer (``sandbox/engine.py``): Check, then
   Create, or Diff against the state of the previous run and Update / replace (create the new one, delete
   the old one once the program is done, as Pulumi's default create-before-delete does);
 - at most 4 provider calls run at once, as in the dynamic-provider process (4 gRPC worker threads);
@@ -41,10 +41,10 @@ from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_in_stack
 
-from tests.support.engine import PROVIDER_KEY, Engine, EngineCallFailed, ResourceState, Secret
+from sandbox.engine import PROVIDER_KEY, Engine, EngineCallFailed, ResourceState, Secret
 
 PROJECT = "fabricai-roster"
-PROGRAM = Path(__file__).resolve().parents[2] / "stacks" / "__main__.py"
+PROGRAM = Path(__file__).resolve().parents[1] / "stacks" / "__main__.py"
 STACK_TYPE = "pulumi:pulumi:Stack"
 # The dynamic-provider process serves the engine with 4 gRPC worker threads.
 PROVIDER_CALLS_AT_ONCE = 4
