@@ -23,11 +23,12 @@ from typing import Any
 
 from pulumi.dynamic.dynamic import serialize_provider
 
+from provider import program
 from provider.resources.client_company import ClientCompanyProvider
 from provider.resources.netvisor_credentials import NetvisorCredentialsProvider
 from provider.resources.netvisor_integration import NetvisorIntegrationProvider
 from provider.resources.procountor_integration import ProcountorIntegrationProvider
-from provider.roster import ClientEntry, Erp, Roster
+from provider.roster import Erp, Roster
 from sandbox.engine import Engine, EngineCallFailed, ResourceState, Secret
 
 # The dynamic-provider process serves the engine with 4 gRPC worker threads (pulumi/dynamic/__main__.py).
@@ -67,66 +68,32 @@ class ClientChain:
     credentials: str | None  # the NetvisorCredentials resource name a Netvisor integration waits for
 
 
-def _company(client: ClientEntry) -> Declared:
-    business_id = str(client.business_id)
-    inputs = {
-        "business_id": business_id,
-        "name": client.name,
-        "process": client.process.value,
-        "vat": client.vat.model_dump(mode="json"),
-        "dimensions": list(client.dimensions),
-        "favorite": client.favorite,
-        "teams": list(client.teams),
-        "tags": dict(client.tags),
-        "adopt": client.adopt,
-    }
-    return Declared(f"{business_id}-company", "ClientCompany", inputs)
-
-
-def _credentials_name(set_name: str) -> str:
-    return f"netvisor-credentials-{set_name}"
-
-
 def plan(roster: Roster) -> tuple[list[Declared], list[ClientChain]]:
-    """The NetvisorCredentials and the client chains the program declares for ``roster``, in its order."""
-    credentials: dict[str, Declared] = {}
+    """The NetvisorCredentials and the client chains the program declares for ``roster``, in its order,
+    with the inputs provider/program.py gives them."""
+    credentials = [
+        Declared(
+            program.credentials_name(name),
+            "NetvisorCredentials",
+            program.credentials_inputs(name, client, roster, Secret),
+        )
+        for name, client in program.credential_sets(roster).items()
+    ]
     chains: list[ClientChain] = []
     for client in roster.clients:
-        business_id = str(client.business_id)
-        common = {
-            "business_id": business_id,
-            "client_name": client.name,
-            "dimensions": list(client.dimensions),
-        }
+        company = Declared(program.company_name(client), "ClientCompany", program.company_inputs(client))
+        inputs = program.integration_inputs(client, roster, Secret)
         if client.erp is Erp.PROCOUNTOR:
-            api_key = Secret(roster.api_key_for(client).get_secret_value())
-            integration = Declared(
-                f"{business_id}-procountor", "ProcountorIntegration", {**common, "api_key": api_key}
+            kind, waits_for = "ProcountorIntegration", None
+        else:
+            kind, waits_for = (
+                "NetvisorIntegration",
+                program.credentials_name(str(client.netvisor_credentials)),
             )
-            chains.append(ClientChain(_company(client), integration, None))
-            continue
-        set_name = str(client.netvisor_credentials)
-        pair = roster.credentials_for(client)
-        key = Secret(pair.customer_key.get_secret_value())
-        if set_name not in credentials:  # verified against its first client, as the program does
-            credentials[set_name] = Declared(
-                _credentials_name(set_name),
-                "NetvisorCredentials",
-                {
-                    "name": set_name,
-                    "customer_id": pair.customer_id,
-                    "customer_key": key,
-                    "verify_business_id": business_id,
-                    "verify_client_name": client.name,
-                },
-            )
-        integration = Declared(
-            f"{business_id}-netvisor",
-            "NetvisorIntegration",
-            {**common, "customer_id": pair.customer_id, "customer_key": key},
+        chains.append(
+            ClientChain(company, Declared(program.integration_name(client), kind, inputs), waits_for)
         )
-        chains.append(ClientChain(_company(client), integration, _credentials_name(set_name)))
-    return list(credentials.values()), chains
+    return credentials, chains
 
 
 @dataclass

@@ -22,7 +22,7 @@ language host's "message already shown" code, so the CLI prints that message and
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 import pulumi
@@ -44,6 +44,78 @@ Integration = ProcountorIntegration | NetvisorIntegration
 VERIFY_WITH: Final = ("verify_business_id", "verify_client_name")
 
 
+# How a caller marks a key secret: pulumi.Output.secret in the program, a test double elsewhere.
+WrapSecret = Callable[[str], Any]
+
+
+def company_name(client: ClientEntry) -> str:
+    return f"{client.business_id}-company"
+
+
+def integration_name(client: ClientEntry) -> str:
+    return f"{client.business_id}-{client.erp.value}"
+
+
+def credentials_name(set_name: str) -> str:
+    return f"netvisor-credentials-{set_name}"
+
+
+def company_inputs(client: ClientEntry) -> dict[str, Any]:
+    """The ClientCompany inputs of a roster entry."""
+    return {
+        "business_id": str(client.business_id),
+        "name": client.name,
+        "process": client.process.value,
+        "vat": client.vat.model_dump(mode="json"),
+        "dimensions": list(client.dimensions),
+        "favorite": client.favorite,
+        "teams": list(client.teams),
+        "tags": dict(client.tags),
+        "adopt": client.adopt,
+    }
+
+
+def integration_inputs(client: ClientEntry, roster: Roster, secret: WrapSecret) -> dict[str, Any]:
+    """The integration inputs of a roster entry, but for those its dependencies' outputs provide
+    (``client_id``; for Netvisor ``credentials_fingerprint``). ``secret`` wraps every key."""
+    common = {
+        "business_id": str(client.business_id),
+        "client_name": client.name,
+        "dimensions": list(client.dimensions),
+    }
+    if client.erp is Erp.PROCOUNTOR:
+        return {**common, "api_key": secret(roster.api_key_for(client).get_secret_value())}
+    pair = roster.credentials_for(client)
+    return {
+        **common,
+        "customer_id": pair.customer_id,
+        "customer_key": secret(pair.customer_key.get_secret_value()),
+    }
+
+
+def credentials_inputs(
+    set_name: str, first_client: ClientEntry, roster: Roster, secret: WrapSecret
+) -> dict[str, Any]:
+    """The NetvisorCredentials inputs of a credential set, verified against its first client."""
+    pair = roster.credentials_for(first_client)
+    return {
+        "name": set_name,
+        "customer_id": pair.customer_id,
+        "customer_key": secret(pair.customer_key.get_secret_value()),
+        "verify_business_id": str(first_client.business_id),
+        "verify_client_name": first_client.name,
+    }
+
+
+def credential_sets(roster: Roster) -> dict[str, ClientEntry]:
+    """Each credential set a client uses, with the first client that uses it."""
+    first_user: dict[str, ClientEntry] = {}
+    for client in roster.clients:
+        if client.erp is Erp.NETVISOR and client.netvisor_credentials is not None:
+            first_user.setdefault(client.netvisor_credentials, client)
+    return first_user
+
+
 class RosterClient(pulumi.ComponentResource):
     """One client of the roster: its portal record and its ERP integration, shown as one tree."""
 
@@ -57,45 +129,22 @@ class RosterClient(pulumi.ComponentResource):
         credentials: Mapping[str, NetvisorCredentials],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        business_id = str(client.business_id)
-        super().__init__(CLIENT_TYPE, business_id, None, opts)
+        super().__init__(CLIENT_TYPE, str(client.business_id), None, opts)
         # Children inherit protect from this component.
         child = pulumi.ResourceOptions(parent=self)
-        self.company = ClientCompany(
-            f"{business_id}-company",
-            business_id=business_id,
-            name=client.name,
-            process=client.process.value,
-            vat=client.vat.model_dump(mode="json"),
-            dimensions=list(client.dimensions),
-            favorite=client.favorite,
-            teams=list(client.teams),
-            tags=dict(client.tags),
-            adopt=client.adopt,
-            opts=child,
-        )
+        self.company = ClientCompany(company_name(client), **company_inputs(client), opts=child)
+        inputs = integration_inputs(client, roster, pulumi.Output.secret)
         if client.erp is Erp.PROCOUNTOR:
             self.integration = ProcountorIntegration(
-                f"{business_id}-procountor",
-                client_id=self.company.portal_id,
-                business_id=business_id,
-                client_name=client.name,
-                api_key=pulumi.Output.secret(roster.api_key_for(client).get_secret_value()),
-                dimensions=list(client.dimensions),
-                opts=child,
+                integration_name(client), client_id=self.company.portal_id, **inputs, opts=child
             )
         else:
-            credential_set = roster.credentials_for(client)
             verified = credentials[str(client.netvisor_credentials)]
             self.integration = NetvisorIntegration(
-                f"{business_id}-netvisor",
+                integration_name(client),
                 client_id=self.company.portal_id,
-                business_id=business_id,
-                client_name=client.name,
-                customer_id=credential_set.customer_id,
-                customer_key=pulumi.Output.secret(credential_set.customer_key.get_secret_value()),
                 credentials_fingerprint=verified.customer_key_fingerprint,
-                dimensions=list(client.dimensions),
+                **inputs,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[verified]),
             )
         self.register_outputs(self.summary())
@@ -132,25 +181,16 @@ def declare_credentials(roster: Roster) -> dict[str, NetvisorCredentials]:
     The verifying client is kept from the first run (``ignore_changes``): a rotation is verified against
     the same company, and roster edits elsewhere leave the credential set alone.
     """
-    first_user: dict[str, ClientEntry] = {}
-    for client in roster.clients:
-        if client.erp is Erp.NETVISOR and client.netvisor_credentials is not None:
-            first_user.setdefault(client.netvisor_credentials, client)
-    declared = {}
-    for name, client in first_user.items():
-        credential_set = roster.credentials_for(client)
-        declared[name] = NetvisorCredentials(
-            f"netvisor-credentials-{name}",
-            name=name,
-            customer_id=credential_set.customer_id,
-            customer_key=pulumi.Output.secret(credential_set.customer_key.get_secret_value()),
-            verify_business_id=str(client.business_id),
-            verify_client_name=client.name,
+    return {
+        name: NetvisorCredentials(
+            credentials_name(name),
+            **credentials_inputs(name, client, roster, pulumi.Output.secret),
             # Which client the set was first verified with does not matter later: adding or removing
             # clients must not re-verify (and show as a change of) the shared credentials.
             opts=pulumi.ResourceOptions(ignore_changes=list(VERIFY_WITH)),
         )
-    return declared
+        for name, client in credential_sets(roster).items()
+    }
 
 
 def declare_roster(roster: Roster) -> dict[str, RosterClient]:
