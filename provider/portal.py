@@ -5,8 +5,9 @@ pages of at most 50, ``{"error": "..."}`` errors. Every call goes through the on
 travels only in a header, never in a URL, a log line or a message.
 
 Two choices worth knowing:
-- **Registering is safe to retry.** After a timeout, a dropped answer or a 5xx on ``POST /clients`` the
-  business ID is looked up before trying again, so a lost 201 never registers a client twice.
+- **Registering is safe to retry.** The business ID is looked up before the first ``POST /clients`` (a
+  record already there is someone else's); after a timeout, a dropped answer or a 5xx it is looked up
+  before trying again, so a lost 201 never registers a client twice and an older record is never taken.
 - **Refresh reads from a snapshot.** ``client_snapshot`` lists every client in pages of 50 once and keeps
   the result for ``snapshot_ttl`` seconds (invalidated by any write through this client). Each client
   record embeds a summary of its connection, so a refresh of N ClientCompany *and* integration resources
@@ -169,24 +170,32 @@ class PortalClient:
     def create_client(self, business_id: str, fields: ClientFields) -> ClientRecord:
         """Register a client. AlreadyRegistered (with ``existing_id``) when the business ID is taken.
 
-        Safe to retry: before each retry the business ID is looked up, and a record found there is the
-        one the lost attempt registered."""
+        The business ID is looked up before the first POST: a record already there is someone else's
+        (AlreadyRegistered), never ours. Only then is registering safe to retry: before each retry the
+        business ID is looked up again, and a record found there now is the one our lost attempt
+        registered. A registration racing ours between the look-up and the POST still meets the 409."""
         what = f"registering business ID {business_id}"
+
+        def taken(existing: int) -> AlreadyRegistered:
+            return AlreadyRegistered(
+                f"business ID {business_id} is already registered in the FabricAI portal as client "
+                f"{existing}",
+                existing_id=existing,
+            )
 
         def handle(response: httpx.Response) -> ClientRecord:
             if response.status_code == 409:
                 existing = _json(response, what).get("id")
                 if not isinstance(existing, int):
                     raise _unexpected(response, what)
-                raise AlreadyRegistered(
-                    f"business ID {business_id} is already registered in the FabricAI portal as client "
-                    f"{existing}",
-                    existing_id=existing,
-                )
+                raise taken(existing)
             record = _data(response, ClientRecord, what, none_on=None)
             assert record is not None
             return record
 
+        before = self.find_client(business_id)
+        if before is not None:
+            raise taken(before.id)
         try:
             return self._call(
                 "POST",

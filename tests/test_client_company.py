@@ -7,7 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
+from provider.portal import PortalClient
 from provider.resources.client_company import ClientCompanyProvider
+from provider.retry import RetryPolicy
 from sandbox.engine import Engine, EngineCallFailed, ResourceState
 from tests.conftest import SandboxFactory
 from tests.sandbox.conftest import business_ids
@@ -184,3 +186,27 @@ def test_update_of_a_record_deleted_behind_our_back_says_how_to_recover(stack: S
         stack.engine.up(ClientCompanyProvider(), company_inputs(*ACME, favorite=True), state)
     assert "no longer exists" in failure.value.details
     assert "pulumi refresh" in failure.value.details
+
+
+def test_a_lost_answer_never_takes_over_a_record_registered_before_us(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record that existed before our first POST is someone else's, whatever faults the POST meets."""
+    with portal(stack) as client:
+        answer = client.post("/clients", json={"businessId": ACME[0], "name": "Hand-made Oy"})
+    existing = answer.json()["data"]
+    # Enough attempts that the look-ups themselves never run out under 50 % errors.
+    patient = RetryPolicy(max_attempts=12, initial_wait=0.001, max_wait=0.002)
+    monkeypatch.setattr(PortalClient, "default_retry", patient)
+    for seed in range(8):
+        stack.running.admin.set_faults("portal", errorRate=0.5, seed=seed)
+        with pytest.raises(EngineCallFailed) as failure:
+            stack.company(*ACME)
+        assert (
+            f"already registered in the FabricAI portal as client {existing['id']}" in failure.value.details
+        )
+        assert "adopt: true" in failure.value.details
+    stack.running.admin.clear_faults("portal")
+    with portal(stack) as client:
+        assert client.get(f"/clients/{existing['id']}").json()["data"] == existing
+    assert stack.stats()["services"]["portal"]["clients"] == 1
