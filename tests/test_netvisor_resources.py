@@ -69,14 +69,19 @@ class Stack:
         return self.engine.up(ClientCompanyProvider(), inputs)
 
     def credentials(
-        self, customer_id: str, key: str, state: ResourceState | None = None, name: str = "firm"
+        self,
+        customer_id: str,
+        key: str,
+        state: ResourceState | None = None,
+        name: str = "firm",
+        verify_with: tuple[str, str] = ("1572860-0", "Beta Oy"),
     ) -> ResourceState:
         inputs = {
             "name": name,
             "customer_id": customer_id,
             "customer_key": Secret(key),
-            "verify_business_id": "1572860-0",
-            "verify_client_name": "Beta Oy",
+            "verify_business_id": verify_with[0],
+            "verify_client_name": verify_with[1],
         }
         return self.engine.up(NetvisorCredentialsProvider(), inputs, state)
 
@@ -230,6 +235,34 @@ def test_a_wrong_key_fails_at_the_credentials(stack: Stack) -> None:
     assert (
         failed.value.details.count("Beta Oy (1572860-0): Netvisor rejected the API credentials 'firm'") == 1
     )
+
+
+UNREACHABLE = ("2449489-3", "Ulkopuolinen Oy")
+
+
+def test_credentials_verified_against_an_unreachable_company_are_valid(stack: Stack) -> None:
+    # Netvisor checks the keys before the organisation: "cannot reach this company" proves the keys.
+    credentials = stack.credentials(FIRM.id, FIRM.key, verify_with=UNREACHABLE)
+    assert credentials.outputs["verify_business_id"] == "2449489-3"
+    assert stack.netvisor_stats()["failures"] == {"AUTHENTICATION_FAILED": 1}
+    _, integration = connect(stack, credentials, "1572860-0")
+    assert integration.outputs["status"] == "ACTIVE"
+
+
+def test_a_rotation_verified_against_a_client_that_left_the_firm_succeeds(stack: Stack) -> None:
+    # The pinned verification company is no longer reachable by either pair's user.
+    credentials = stack.credentials(FIRM.id, FIRM.key, verify_with=UNREACHABLE)
+    rotated = stack.credentials(SECOND.id, SECOND.key, credentials, verify_with=UNREACHABLE)
+    assert rotated.outputs["customer_key_fingerprint"] != credentials.outputs["customer_key_fingerprint"]
+
+
+def test_a_wrong_key_against_an_unreachable_company_still_fails(stack: Stack) -> None:
+    with pytest.raises(EngineCallFailed) as failed:
+        stack.credentials(FIRM.id, "FAKE-wrong-customer-key", verify_with=UNREACHABLE)
+    message = failed.value.details
+    assert "Ulkopuolinen Oy (2449489-3): Netvisor rejected the API credentials 'firm'" in message
+    assert "cannot reach" not in message
+    assert not any(secret in message for secret in SECRETS)
 
 
 def test_check_refuses_a_pair_netvisor_cannot_sign(stack: Stack) -> None:

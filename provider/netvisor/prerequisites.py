@@ -97,12 +97,20 @@ def dimensions_missing(
 def verify_credentials(
     client: NetvisorClient, credentials: Credentials, company: Company, credentials_name: str
 ) -> None:
-    """One signed request proves Netvisor accepts the pair and its user reaches ``company``.
+    """One signed request proves Netvisor accepts the pair; only a rejection of the keys fails it.
 
-    A missing resource right is no failure here: Netvisor checks it only after the keys and the company,
-    so even that answer proves the credentials (the integration checks the rights).
+    Netvisor authenticates the keys (and the MAC they sign) before it looks at the organisation, and the
+    organisation before the resource right. So "the user cannot reach this company" and "the resource
+    right is not allowed" both prove the keys valid: the credentials of a firm must not fail because the
+    company they are checked against left the firm or never gave the user its rights (that company's
+    own integration reports it). Only ``CredentialsRejected`` and transport or service failures fail here.
     """
-    _allowed(lambda: client.accounts(credentials, company), credentials, company, credentials_name)
+    try:
+        client.accounts(credentials, company)
+    except (ResourceNotAllowed, CompanyNotReachable):
+        return
+    except CredentialsRejected as error:
+        raise credentials_rejected(company, credentials_name, _detail(error, company)) from None
 
 
 def verify_company(

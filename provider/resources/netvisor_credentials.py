@@ -1,7 +1,10 @@
 """NetvisorCredentials: a firm's shared Netvisor software interface credentials (customer id + key).
 
-- create verifies the pair with one signed request against ``verify_business_id``, a company it should
-  reach (a missing resource right does not matter here: Netvisor checks it after the keys and the company).
+- create verifies the pair with one signed request against ``verify_business_id`` (the first Netvisor
+  client of the set). Netvisor authenticates the keys before it checks the organisation and then the
+  resource right, so only a rejection of the keys fails here: a company the user cannot reach (or one
+  that left the firm) or a missing resource right still proves the pair, and that company's own
+  integration reports its problem.
 - update (a new customer id or key, or another company to verify against) verifies again. Every Netvisor
   integration takes this resource's ``customer_key_fingerprint`` as its ``credentials_fingerprint`` input,
   so the engine runs them after it: a wrong new key fails here, once, before any integration is touched.
