@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
+from provider.errors import PortalError
+from provider.portal import PortalClient
 from provider.resources.procountor_integration import ProcountorIntegrationProvider
 from sandbox.engine import Engine, EngineCallFailed, ResourceState
 from tests.sandbox.conftest import business_ids
@@ -291,3 +293,31 @@ def test_sixteen_creates_at_once(stack: Stack) -> None:
     assert stats["procountor"]["tokensIssued"] == 1
     assert stats["procountor"]["rateLimited"] == {}
     assert stack.stats()["faults"]["portal"]["injected"]["drop"] > 0
+
+
+def test_a_failed_status_read_after_connecting_does_not_fail_the_integration(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The portal holds the connection once the PUT (or PATCH) succeeded: the status is best effort."""
+    name, key, dimensions = HEALTHY[ACME]
+    company = stack.company(ACME, name, dimensions=dimensions)
+
+    def failing(_portal: PortalClient, client_id: int) -> None:
+        raise PortalError(
+            f"The FabricAI portal kept failing while reading client {client_id}", retryable=True
+        )
+
+    monkeypatch.setattr(PortalClient, "get_client", failing)
+    with caplog.at_level(logging.WARNING, logger="provider.resources.integration"):
+        created = stack.integration(company, key, dimensions)
+        rotated = stack.integration(company, SECOND_KEY, dimensions, created)
+    # None does not travel over the wire: the output is absent, and the program falls back to the company's.
+    assert created.outputs.get("client_status") is None and rotated.outputs.get("client_status") is None
+    assert rotated.id == created.id and rotated.outputs["credentials_rotated_at"]
+    with portal(stack) as client:
+        held = client.get(f"/clients/{company.id}/connection").json()["data"]
+    assert held["id"] == created.id
+    assert stack.credentials_fingerprint(company) == stack.running.admin.fingerprint({"apiKey": SECOND_KEY})
+    warnings = [record.getMessage() for record in caplog.records]
+    assert len(warnings) >= 2 and all(ACME_LABEL in message for message in warnings)
+    assert sum("the client's portal status could not be read" in message for message in warnings) == 2

@@ -16,7 +16,8 @@ touches that connection:
 
 ``client_status`` is the client's portal status (PENDING_CONNECTION, TRAINING, PRODUCTION, INACTIVE) as
 the portal reports it right after connecting, or at refresh: the ClientCompany was created before the
-connection existed, so only the integration can tell that connecting started the training.
+connection existed, so only the integration can tell that connecting started the training. Reading it is
+best effort (None when the portal fails that read): the connection is made by then.
 
 Each ERP supplies (``IntegrationProvider`` subclass): its inputs model, how to verify credentials, the
 portal ``system`` and credentials payload, the secret fingerprint mapping and its operator hint.
@@ -157,8 +158,20 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
         return UpdateResult(self._outputs(inputs, verified, connection, self._client_status(inputs)))
 
     def _client_status(self, inputs: Inputs) -> str | None:
-        with about_client(inputs.label):
+        """The client's portal status after connecting; None when the portal cannot tell us now.
+
+        Best effort: the portal already holds the connection, so failing the whole create or update
+        here would leave a connection the state does not know of. The program falls back to the
+        ClientCompany's status, and the next refresh reads the real one."""
+        try:
             record = self.context.portal.get_client(inputs.client_id)
+        except PortalError as error:
+            log.warning(
+                "%s: the portal holds the connection, but the client's portal status could not be read: %s",
+                inputs.label,
+                error,
+            )
+            return None
         return None if record is None else record.status
 
     def _read(self, id_: str, props: dict[str, Any]) -> ReadResult:
