@@ -1,22 +1,28 @@
-"""``python -m sandbox --port 8765 --scenario examples/sandbox.yaml --state sandbox-state.db``
+"""``python -m sandbox --port 8765 --scenario examples/sandbox.yaml --state .work/sandbox.sqlite3``
 
 Serves /procountor, /netvisor, /portal and /admin on 127.0.0.1. The first stdout line is
 ``sandbox listening on http://HOST:PORT`` (useful with ``--port 0``). The state file keeps what the
-services wrote across restarts; a new state file starts from the scenario's seed.
+services wrote across restarts; a new state file (and its folder) starts from the scenario's seed.
+A startup problem (scenario, state file, port) is reported on stderr without a traceback, exit code 2
+for a bad scenario and 1 otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from pathlib import Path
 
 from uvicorn.config import LOGGING_CONFIG
 
 from sandbox.app import Sandbox
-from sandbox.db import Database
+from sandbox.db import Database, StateFileError
 from sandbox.scenario import EXAMPLE_SCENARIO_PATH, ScenarioError, load_scenario
 from sandbox.server import bind_socket, socket_url, uvicorn_server
+
+# Under .work/, which git ignores: a sandbox run leaves nothing to commit.
+DEFAULT_STATE = Path(".work/sandbox.sqlite3")
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -24,7 +30,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one (default 8765)")
     parser.add_argument("--scenario", type=Path, default=EXAMPLE_SCENARIO_PATH, help="scenario YAML file")
-    parser.add_argument("--state", type=Path, default=Path("sandbox-state.db"), help="SQLite state file")
+    parser.add_argument(
+        "--state", type=Path, default=DEFAULT_STATE, help=f"SQLite state file (default {DEFAULT_STATE})"
+    )
     return parser.parse_args(argv)
 
 
@@ -36,12 +44,21 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
     try:
+        db = Database(args.state)
+    except StateFileError as error:
+        print(error, file=sys.stderr)
+        return 1
+    try:
+        sandbox = Sandbox(scenario, db)
         sock = bind_socket(args.host, args.port)
+    except sqlite3.Error as error:  # a file SQLite opens that is not a sandbox state (or is damaged)
+        db.close()
+        print(f"cannot use sandbox state file {args.state}: {error}", file=sys.stderr)
+        return 1
     except OSError as error:
+        db.close()
         print(f"cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
         return 1
-    db = Database(args.state)
-    sandbox = Sandbox(scenario, db)
     print(f"sandbox listening on {socket_url(sock)}", flush=True)
     try:
         uvicorn_server(sandbox, log_config=LOGGING_CONFIG).run(sockets=[sock])

@@ -17,18 +17,32 @@ from typing import Any
 Row = sqlite3.Row
 
 
+class StateFileError(Exception):
+    """The state file cannot be created or opened as an SQLite database; the message says which and why."""
+
+
 class Database:
     """A thread-safe wrapper around one SQLite connection."""
 
     def __init__(self, path: Path | str) -> None:
         self._path = str(path)
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        # A sandbox may lose its last write in a power cut; it must not fsync on every request.
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
+        try:
+            # A fresh checkout has no state folder yet (e.g. .work/): create it.
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+        except (OSError, sqlite3.Error) as error:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+            raise StateFileError(f"cannot create sandbox state file {path}: {reason}") from None
+        try:
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            # A sandbox may lose its last write in a power cut; it must not fsync on every request.
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.Error as error:
+            self._conn.close()
+            raise StateFileError(f"cannot open sandbox state file {path}: {error}") from None
 
     def migrate(self, schema: str) -> None:
         """Create a service's tables (idempotent ``CREATE TABLE IF NOT EXISTS`` statements)."""

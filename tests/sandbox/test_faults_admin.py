@@ -278,3 +278,68 @@ def test_python_m_sandbox_reports_a_bad_scenario(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "portal.trainingSecs" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _sandbox_command(state: Path, scenario: Path = EXAMPLE_SCENARIO_PATH) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "sandbox",
+        "--port",
+        "0",
+        "--scenario",
+        str(scenario),
+        "--state",
+        str(state),
+    ]
+
+
+def test_python_m_sandbox_creates_the_state_files_folder(tmp_path: Path) -> None:
+    state = tmp_path / "fresh-clone" / ".work" / "sandbox.sqlite3"
+    process = subprocess.Popen(
+        _sandbox_command(state), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().startswith("sandbox listening on http://127.0.0.1:")
+        assert state.is_file()
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        ("a-file/state.sqlite3", "cannot create sandbox state file"),
+        ("not-sqlite.sqlite3", "cannot open sandbox state file"),
+    ],
+)
+def test_python_m_sandbox_reports_an_unusable_state_file_in_one_line(
+    tmp_path: Path, state: str, expected: str
+) -> None:
+    (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
+    (tmp_path / "not-sqlite.sqlite3").write_text("not a database " * 100, encoding="utf-8")
+    result = subprocess.run(
+        _sandbox_command(tmp_path / state), cwd=REPO, capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(expected)
+    assert str(tmp_path / state) in result.stderr
+
+
+def test_python_m_sandbox_reports_a_missing_scenario_in_one_line(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-scenario.yaml"
+    result = subprocess.run(
+        _sandbox_command(tmp_path / "s.db", missing),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(
+        f"cannot read sandbox scenario {missing}"
+    )
