@@ -11,6 +11,8 @@
   under ``requests_per_second`` (default 20).
 - **Errors** are typed (``TokenRefused``, ``ServerFailure``, ``AccessDenied``) so that the checks can
   turn them into the guide's fixes; messages never hold a key or a token.
+- **A 500 after the token is not retried**: per the guide it means the company does not allow billable
+  interfaces, which asking again cannot change (502/503/504, 429 and transport faults are retried).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ T = TypeVar("T")
 
 DEFAULT_REQUESTS_PER_SECOND = 20.0
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+OAUTH_PATH = "oauth/token"
 # Renew a token this long before Procountor says it expires (at most a tenth of its lifetime).
 RENEW_MARGIN_SECONDS = 60.0
 
@@ -55,7 +58,10 @@ class TokenRefused(ProcountorError):
 
 
 class ServerFailure(ProcountorError):
-    """An API call kept answering HTTP 500 (an HTML page or JSON) after the token was granted."""
+    """An API call answered HTTP 500 (an HTML page or JSON) after the token was granted.
+
+    Most likely billable interfaces are off (the guide), but Procountor may also be failing for a while,
+    so it is marked retryable: a later run may succeed without any change."""
 
 
 class AccessDenied(ProcountorError):
@@ -266,7 +272,7 @@ class ProcountorClient:
         # httpx would add "; charset=utf-8" to a dict body; Procountor wants the bare type.
         response = self._send(
             "POST",
-            "oauth/token",
+            OAUTH_PATH,
             what="requesting an access token",
             content=urllib.parse.urlencode(form),
             headers={"Content-Type": FORM_CONTENT_TYPE},
@@ -300,6 +306,12 @@ class ProcountorClient:
                 self._tokens.discard(api_key, token)  # expired or revoked early: one fresh token, once
                 continue
             break
+        if response.status_code == 500:
+            raise ServerFailure(
+                f"Procountor answered 'Internal server error' (HTTP 500) while {what}",
+                status_code=500,
+                retryable=True,
+            )
         if response.status_code == 403:
             raise AccessDenied(f"Procountor denied the API user access to {path} (HTTP 403)", path=path)
         if not response.is_success:
@@ -318,6 +330,8 @@ class ProcountorClient:
         def attempt() -> httpx.Response:
             self._limiter.acquire()
             response = self._http.request(method, path, headers=headers, content=content)
+            if response.status_code == 500 and path != OAUTH_PATH:
+                return response  # the billable-interfaces answer: asking again only costs time
             if self._retry.should_retry_status(response.status_code):
                 raise RetryableStatus(response)
             return response
@@ -326,11 +340,6 @@ class ProcountorClient:
             return self._retry.call(attempt, idempotent=True, describe=f"procountor {method} {path}")
         except RetryableStatus as error:
             status = error.response.status_code
-            if status == 500 and path != "oauth/token":
-                raise ServerFailure(
-                    f"Procountor kept answering 'Internal server error' (HTTP 500) while {what}",
-                    status_code=500,
-                ) from None
             raise ProcountorError(
                 f"Procountor kept failing while {what} (last answer HTTP {status}); "
                 "run `pulumi up` again later.",

@@ -83,7 +83,8 @@ def _verdict(
             'Procountor answered "Internal server error" (HTTP 500) right after accepting the API key. '
             "Per the FabricAI guide the most likely cause is that the use of billable interfaces is not "
             "allowed in this company.",
-            BILLABLE_FIX,
+            f"{BILLABLE_FIX} If billable interfaces are already allowed, Procountor itself may be failing "
+            "for a while: run `pulumi up` again later.",
         )
     company = facts.company.value
     if company is not None:

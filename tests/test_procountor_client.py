@@ -11,6 +11,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from provider.errors import ProcountorError
 from provider.procountor import (
     AccessDenied,
     ProcountorClient,
@@ -165,3 +166,36 @@ def test_typed_errors(example_sandbox: RunningSandbox) -> None:
     assert wrong_app.value.field == "client_id"
     for error in (denied.value, revoked.value, wrong_app.value):
         assert "FAKE-pc-key" not in str(error) and "FAKE-wrong-secret" not in str(error)
+
+
+def company_reads(running: RunningSandbox) -> int:
+    reads: int = running.admin.stats()["requests"]["procountor"]["byPath"].get("/procountor/api/company", 0)
+    return reads
+
+
+def test_a_500_after_the_token_is_asked_once(example_sandbox: RunningSandbox) -> None:
+    """The guide's billable-interfaces answer: asking again cannot change it, it only costs time."""
+    client = client_for(example_sandbox)
+    with pytest.raises(ServerFailure) as billable_off:
+        client.company("FAKE-pc-key-lasku-laiska")
+    assert company_reads(example_sandbox) == 1
+    client.token(ACME_KEY)
+    example_sandbox.admin.set_faults("procountor", errorRate=1.0, errorStatus=500)
+    with pytest.raises(ServerFailure) as failing:
+        client.company(ACME_KEY)
+    assert company_reads(example_sandbox) == 2
+    for error in (billable_off.value, failing.value):
+        assert error.retryable and error.status_code == 500
+        assert "'Internal server error' (HTTP 500) while reading company" in str(error)
+
+
+@pytest.mark.parametrize("status", [502, 503])
+def test_other_5xx_after_the_token_are_still_retried(example_sandbox: RunningSandbox, status: int) -> None:
+    client = client_for(example_sandbox)
+    client.token(ACME_KEY)
+    example_sandbox.admin.set_faults("procountor", errorRate=1.0, errorStatus=status)
+    with pytest.raises(ProcountorError) as failure:
+        client.company(ACME_KEY)
+    assert not isinstance(failure.value, ServerFailure) and failure.value.retryable
+    assert f"(last answer HTTP {status})" in str(failure.value)
+    assert company_reads(example_sandbox) == FAST_RETRY.max_attempts

@@ -41,6 +41,8 @@ BROKEN: dict[str, tuple[str, str, list[str]]] = {
             "Company information -> Usage settings -> Integration settings",
             '"Allow the use of billable interfaces"',
             "save",
+            "If billable interfaces are already allowed, Procountor itself may be failing for a while: "
+            "run `pulumi up` again later.",
         ],
     ),
     "1303819-8": (
