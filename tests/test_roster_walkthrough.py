@@ -27,6 +27,7 @@ BROKEN = {
     "1303819-8": ["Johto-Puute Oy (1303819-8)", "Management > Basic company info"],
     "3247652-1": ["Osto-Esto Oy (3247652-1)", "Purchases > Product register"],
     "1394810-8": ["Kirjanpito-Kato Oy (1394810-8)", "Accounting > Rights for journal receipts"],
+    "2718282-8": ["Käyttäjä-Kielto Oy (2718282-8)", "lacks 1 of the rights", "User > Edit personal info"],
     "2533810-4": ["Kaikki-Vinossa Oy (2533810-4)", "lacks 5 of the rights"],
     "1243265-2": ["Peruttu Avain Oy (1243265-2)", "New API key"],
     "1900509-8": ["Väärä Sovellus Oy (1900509-8)", "fabricai-roster-sandbox"],
@@ -139,7 +140,7 @@ def test_the_walkthrough_on_the_example_roster(
             assert word in message, (business_id, word, message)
     assert all(portal.connection(business_id) for business_id in HEALTHY)
     assert not any(portal.connection(business_id) for business_id in BROKEN)
-    assert driver.outputs["clientsByErp"] == {"netvisor": 7, "procountor": 12}
+    assert driver.outputs["clientsByErp"] == {"netvisor": 7, "procountor": 13}
     assert driver.outputs["clients"]["2925630-9"]["connection"] == "ACTIVE"
     assert_no_secret_in(report, driver)
 

@@ -329,6 +329,7 @@ def _missing(rights: dict[str, dict[str, Any]]) -> set[str]:
         ("FAKE-pc-key-johto-puute", {"management.basicCompanyInfo"}),
         ("FAKE-pc-key-osto-esto", {"purchases.productRegister"}),
         ("FAKE-pc-key-kirjanpito-kato", {"accounting.journalReceipts"}),
+        ("FAKE-pc-key-kayttaja-kielto", {"user.editPersonalInfo"}),
         (
             "FAKE-pc-key-kaikki-vinossa",
             {
