@@ -284,11 +284,6 @@ def test_bad_input_names_entry_and_field(case: BadCase, monkeypatch: pytest.Monk
     assert_readable_and_secret_free(error)
 
 
-def test_every_erp_has_a_row_in_the_process_table() -> None:
-    assert set(roster_module.PROCESSES_BY_ERP) == set(Erp)
-    assert all(Process.STANDARD in processes for processes in roster_module.PROCESSES_BY_ERP.values())
-
-
 def test_a_client_entry_that_is_not_a_mapping() -> None:
     config = valid_config()
     config["clients"].append("Delta Oy")
