@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from provider.portal import PortalClient
+from provider.portal import ClientRecord, PortalClient
 from provider.resources.client_company import ClientCompanyProvider
 from provider.retry import RetryPolicy
 from sandbox.engine import Engine, EngineCallFailed, ResourceState
@@ -210,3 +210,23 @@ def test_a_lost_answer_never_takes_over_a_record_registered_before_us(
     with portal(stack) as client:
         assert client.get(f"/clients/{existing['id']}").json()["data"] == existing
     assert stack.stats()["services"]["portal"]["clients"] == 1
+
+
+def test_an_error_names_the_client_once(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The record to adopt is removed by someone else between the look-up and the adoption."""
+    with portal(stack) as client:
+        answer = client.post("/clients", json={"businessId": ACME[0], "name": "Old name"})
+    existing_id = answer.json()["data"]["id"]
+    read = PortalClient.get_client
+
+    def removed_first(portal_client: PortalClient, client_id: int) -> ClientRecord | None:
+        with portal(stack) as client:
+            client.delete(f"/clients/{client_id}")
+        return read(portal_client, client_id)
+
+    monkeypatch.setattr(PortalClient, "get_client", removed_first)
+    with pytest.raises(EngineCallFailed) as failure:
+        stack.company(*ACME, adopt=True)
+    details = failure.value.details
+    assert f"portal client {existing_id} disappeared while it was being adopted" in details
+    assert details.count("Öljy-Äijät Oy (2925630-9)") == 1

@@ -41,7 +41,10 @@ def client_label(name: str, business_id: str) -> str:
 
 @contextmanager
 def about_client(label: str) -> Iterator[None]:
-    """Prefix a portal or Procountor service error with the client it is about."""
+    """Prefix a portal or Procountor service error with the client it is about.
+
+    Only for errors of the service clients, which never name a client: an error the resource code writes
+    itself names the client already and is raised outside this block."""
     try:
         yield
     except AlreadyRegistered:
@@ -128,34 +131,35 @@ class ClientCompanyProvider(RosterResourceProvider):
 
     def _create(self, props: dict[str, Any]) -> CreateResult:
         inputs = ClientCompanyInputs.model_validate(props)
-        portal = self.context.portal
-        with about_client(inputs.label):
-            try:
-                record = portal.create_client(inputs.business_id, inputs.portal_fields())
-                adopted = False
-            except AlreadyRegistered as error:
-                if not inputs.adopt:
-                    raise AlreadyRegistered(
-                        f"{inputs.label} is already registered in the FabricAI portal as client "
-                        f"{error.existing_id}, and the portal counts only the first registration. Fix: to "
-                        "manage that record from this stack, set `adopt: true` for this client in "
-                        "roster:clients and run `pulumi up` again (adopting takes the record over and "
-                        "changes it to match the roster); otherwise remove the client from the roster.",
-                        existing_id=error.existing_id,
-                    ) from None
-                record = self._adopt(inputs, error.existing_id)
-                adopted = True
+        try:
+            with about_client(inputs.label):  # lets AlreadyRegistered through as it is
+                record = self.context.portal.create_client(inputs.business_id, inputs.portal_fields())
+            adopted = False
+        except AlreadyRegistered as error:
+            if not inputs.adopt:
+                raise AlreadyRegistered(
+                    f"{inputs.label} is already registered in the FabricAI portal as client "
+                    f"{error.existing_id}, and the portal counts only the first registration. Fix: to "
+                    "manage that record from this stack, set `adopt: true` for this client in "
+                    "roster:clients and run `pulumi up` again (adopting takes the record over and "
+                    "changes it to match the roster); otherwise remove the client from the roster.",
+                    existing_id=error.existing_id,
+                ) from None
+            record = self._adopt(inputs, error.existing_id)
+            adopted = True
         return CreateResult(str(record.id), _outputs(inputs.model_dump(mode="json"), record, adopted=adopted))
 
     def _adopt(self, inputs: ClientCompanyInputs, client_id: int) -> ClientRecord:
         portal = self.context.portal
-        record = portal.get_client(client_id)
-        changes = _differing(inputs, _inputs_of(record)) if record is not None else PORTAL_FIELDS
-        if record is not None and changes:
-            log.info(
-                "%s: adopting portal client %d, changing %s", inputs.label, client_id, ", ".join(changes)
-            )
-            record = portal.update_client(client_id, inputs.portal_fields(changes))
+        with about_client(inputs.label):
+            record = portal.get_client(client_id)
+            changes = _differing(inputs, _inputs_of(record)) if record is not None else PORTAL_FIELDS
+            if record is not None and changes:
+                log.info(
+                    "%s: adopting portal client %d, changing %s", inputs.label, client_id, ", ".join(changes)
+                )
+                record = portal.update_client(client_id, inputs.portal_fields(changes))
+        # Raised outside ``about_client``: the message names the client itself, once.
         if record is None:
             raise PortalError(
                 f"{inputs.label}: portal client {client_id} disappeared while it was being adopted; "
