@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks import roster_scale, roster_up
+from benchmarks import roster_scale, roster_up, roster_validation
 
 
 def test_up_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
@@ -21,3 +21,11 @@ def test_scale_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert roster_scale.main(["--clients", "4"]) == 0
     printed = capsys.readouterr().out
     assert "0 made by the preview" in printed and "peak RSS of the provider-side process" in printed
+
+
+def test_validation_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert roster_validation.main(["--clients", "30"]) == 0
+    printed = capsys.readouterr().out
+    assert "roster:  30 clients (20 Procountor, 10 Netvisor)" in printed
+    assert "invalid: 1 mistakes -> 1 problems reported" in printed
+    assert "invalid roster (all problems)" in printed
