@@ -5,9 +5,9 @@
 #
 # What it does, step by step (each step prints a banner):
 #   1. sets up .venv (pip install -e '.[sandbox]') and finds the Pulumi CLI, installing it with
-#      Pulumi's official installer into .work/pulumi-cli when it is missing;
-#   2. starts the sandbox (examples/sandbox.yaml) on a free local port, its state in .work/walkthrough/;
-#   3. uses a local file backend and a passphrase secrets provider, both under .work/walkthrough/
+#      Pulumi's official installer into $WORK_ROOT/pulumi-cli when it is missing;
+#   2. starts the sandbox (examples/sandbox.yaml) on a free local port, its state in $WORK_ROOT/walkthrough/;
+#   3. uses a local file backend and a passphrase secrets provider, both under $WORK_ROOT/walkthrough/
 #      (PULUMI_HOME too, so your own Pulumi login is left alone);
 #   4. creates the stack `sandbox` from examples/Pulumi.sandbox.yaml (copied to stacks/Pulumi.sandbox.yaml,
 #      where the CLI reads stack settings), points it at the sandbox and stores the demo keys of
@@ -19,12 +19,14 @@
 #   8. `pulumi destroy` of both stacks (after lifting `protect` from the one protected client); the
 #      sandbox stops when the script ends, whatever happens.
 #
-# Re-running starts from scratch: .work/walkthrough/ and stacks/Pulumi.sandbox*.yaml belong to it.
+# WORK_ROOT is $FABRICAI_ROSTER_WORK if set, else .work/ in the repository (git ignores it).
+# Re-running starts from scratch: $WORK_ROOT/walkthrough/ and stacks/Pulumi.sandbox*.yaml belong to it.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-WORK="$ROOT/.work/walkthrough"
-CLI_ROOT="$ROOT/.work/pulumi-cli"
+WORK_ROOT="${FABRICAI_ROSTER_WORK:-$ROOT/.work}"
+WORK="$WORK_ROOT/walkthrough"
+CLI_ROOT="$WORK_ROOT/pulumi-cli"
 STACK=sandbox
 BROKEN_STACK=sandbox-broken
 SANDBOX_PID=""
@@ -57,10 +59,10 @@ find_pulumi() {
 }
 
 install_pulumi() {
-    local installer="$ROOT/.work/get-pulumi.sh"
-    mkdir -p "$ROOT/.work"
+    local installer="$WORK_ROOT/get-pulumi.sh"
+    mkdir -p "$WORK_ROOT"
     if ! curl -fsSL --connect-timeout 10 https://get.pulumi.com -o "$installer" 2>/dev/null \
-        || ! sh "$installer" --install-root "$CLI_ROOT" --no-edit-path >"$ROOT/.work/get-pulumi.log" 2>&1; then
+        || ! sh "$installer" --install-root "$CLI_ROOT" --no-edit-path >"$WORK_ROOT/get-pulumi.log" 2>&1; then
         fail "the Pulumi CLI is not installed and could not be installed from https://get.pulumi.com (no internet?); install it (https://www.pulumi.com/docs/install/) and run again."
     fi
 }
@@ -69,7 +71,7 @@ install_pulumi() {
 step "1. Tools: the Pulumi CLI and the project's virtualenv (.venv)"
 PULUMI="$(find_pulumi)"
 if [[ -z "$PULUMI" ]]; then
-    say "The Pulumi CLI is missing: installing it with Pulumi's installer into .work/pulumi-cli"
+    say "The Pulumi CLI is missing: installing it with Pulumi's installer into $CLI_ROOT"
     install_pulumi
     PULUMI="$CLI_ROOT/bin/pulumi"
 fi
@@ -105,7 +107,7 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 [[ -n "$SANDBOX_URL" ]] || fail "the sandbox did not start within 10 s; see $WORK/sandbox.log"
-say "listening on $SANDBOX_URL (log: .work/walkthrough/sandbox.log)"
+say "listening on $SANDBOX_URL (log: $WORK/sandbox.log)"
 
 # -- 3. backend and secrets provider --------------------------------------------------------------
 step "3. A local state backend and a passphrase secrets provider (demo only)"
@@ -169,4 +171,4 @@ step "8. Destroy both stacks (Sauna-Saarinen Oy is protected: lift that first, a
 "$PULUMI" stack rm "$BROKEN_STACK" --yes
 "$PULUMI" stack rm "$STACK" --yes
 
-step "Done. The sandbox stops now; its log and state stay in .work/walkthrough/."
+step "Done. The sandbox stops now; its log and state stay in $WORK/."
