@@ -7,6 +7,9 @@ clients (a protected one refuses), and find changes made in the portal behind Pu
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -225,3 +228,25 @@ def test_the_walkthrough_on_the_example_roster(
     assert tiira is not None and tiira["process"] == "background"  # the roster's value again
     assert_no_secret_in(report, driver)
     capsys.readouterr()
+
+
+def test_the_driver_walkthrough_prints_each_heading_above_its_log_lines() -> None:
+    """docs/WALKTHROUGH.md quotes this script: a step's log lines (stderr) must follow its heading."""
+    result = subprocess.run(
+        [sys.executable, "-m", "scripts.driver_walkthrough"],
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    text = result.stdout
+    assert result.returncode == 0, text[-4000:]
+    rotation = text.index("==> 5. pulumi up\n")
+    assert rotation < text.index("credentials rotated on connection") < text.index("==> 6.")
+    destroy = text.index("==> 8. pulumi destroy\n")
+    assert destroy < text.index("disconnected from the FabricAI portal")
+    assert text.index("==> 6. pulumi refresh") < text.index("changed in the portal by hand")
+    for secret in secrets_used():
+        assert secret not in text
