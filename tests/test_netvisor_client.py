@@ -228,3 +228,37 @@ def test_values_latin1_cannot_encode_are_refused_before_sending() -> None:
         mock_client(record).accounts(Credentials("käyttäjä€", SecretStr("k")), BETA)
     assert sent == []
     assert str(refused.value).startswith("Beta Oy (1572860-0): the customer id contains a character")
+
+
+# AUTHENTICATION_FAILED answers and what they are about. Netvisor gives no sub-code, so the client reads
+# the free text (see provider/netvisor/client.py, _about_organisation). The key wordings are Netvisor's
+# own as published (its "Controlling errors" support page; fixtures of independent clients); the
+# organisation wordings are the sandbox's and our Finnish rendering of it: no public capture exists.
+AUTHENTICATION_ANSWERS = [
+    ("Integration keys are not valid. Please check the keys specific to the user and partner.", False),
+    ("Integraatiokumppania ei löydy, katso dokumentaatio", False),
+    (
+        "URI-metodi ei kelpaa, katso dokumentaatio. Käytä MAC-tiivisteen laskentaan merkkijonoa: "
+        "https://isvapi.netvisor.fi/accountlist.nv&roster&TT_tase_api_1&2023-06-05T13:12:06.378Z&FI"
+        "&2449489-3&TRANSID1&*** :: F634424F",
+        False,
+    ),
+    ("MAC is miscalculated. Expected MAC of string: x&y&FI&2449489-3 (organisation id 2449489-3)", False),
+    ("The user of these API credentials has no rights to organisation 2449489-3.", True),
+    ("The user has no access to the organization 2449489-3", True),
+    ("Käyttäjällä ei ole oikeuksia organisaatioon 2449489-3", True),
+]
+
+
+@pytest.mark.parametrize(("text", "about_the_company"), AUTHENTICATION_ANSWERS)
+def test_authentication_failures_about_keys_or_the_company(text: str, about_the_company: bool) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        statuses = f"<Status>FAILED</Status><Status>{escape(f'AUTHENTICATION_FAILED :: {text}')}</Status>"
+        return httpx.Response(
+            200, content=f"<Root><ResponseStatus>{statuses}</ResponseStatus></Root>".encode()
+        )
+
+    with pytest.raises(NetvisorError) as failed:
+        mock_client(answer).accounts(firm(), BETA)
+    expected = CompanyNotReachable if about_the_company else CredentialsRejected
+    assert type(failed.value) is expected

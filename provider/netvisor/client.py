@@ -234,7 +234,15 @@ class NetvisorClient:
 
 
 def _about_organisation(text: str) -> bool:
-    """An AUTHENTICATION_FAILED about the company (not the keys): the user cannot reach it."""
+    """An AUTHENTICATION_FAILED about the company (not the keys): the user cannot reach it.
+
+    A heuristic on Netvisor's free text, because nothing else separates the two: both are
+    AUTHENTICATION_FAILED with no sub-code, and the HTTP status (when asked for) is the same. Key and MAC
+    failures say "keys" or "MAC" (Netvisor's MAC echo contains the organisation id, never the word);
+    the unreachable-company answer names the organisation. Risk: a wording Netvisor changes or that
+    we have not seen falls on the "bad keys" side unless it names an organisation without mentioning
+    keys or a MAC. docs/SANDBOX_NETVISOR.md has the details; tests/test_netvisor_client.py the wordings.
+    """
     lowered = text.lower()
     about_keys = "keys" in lowered or re.search(r"\bmac\b", lowered) is not None
     return not about_keys and any(
