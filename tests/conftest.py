@@ -64,3 +64,14 @@ def example_sandbox(_example_server: RunningSandbox) -> RunningSandbox:
     """The examples/sandbox.yaml sandbox, shared by the session and reset to its seed for each test."""
     _example_server.admin.reset()
     return _example_server
+
+
+@pytest.fixture(autouse=True)
+def new_provider_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts as a new provider process would: no clients, token caches or Procountor rate
+    limiters shared with an earlier test (whose sandbox may even have had the same port)."""
+    from provider import procountor
+    from provider.context import ProviderContext
+
+    monkeypatch.setattr(ProviderContext, "_instances", {})
+    monkeypatch.setattr(procountor, "_limiters", {})

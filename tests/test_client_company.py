@@ -195,8 +195,8 @@ def test_a_lost_answer_never_takes_over_a_record_registered_before_us(
     with portal(stack) as client:
         answer = client.post("/clients", json={"businessId": ACME[0], "name": "Hand-made Oy"})
     existing = answer.json()["data"]
-    # Enough attempts that the look-ups themselves never run out under 50 % errors.
-    patient = RetryPolicy(max_attempts=12, initial_wait=0.001, max_wait=0.002)
+    # Enough attempts that the look-ups themselves never run out under 50 % errors (0.5^24).
+    patient = RetryPolicy(max_attempts=24, initial_wait=0.001, max_wait=0.002)
     monkeypatch.setattr(PortalClient, "default_retry", patient)
     for seed in range(8):
         stack.running.admin.set_faults("portal", errorRate=0.5, seed=seed)
