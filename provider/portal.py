@@ -28,6 +28,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
+from provider.business_id import InvalidBusinessId, normalise
 from provider.errors import AlreadyRegistered, PortalError
 from provider.http import build_client, describe_transport_error
 from provider.retry import RetryableStatus, RetryPolicy
@@ -146,16 +147,21 @@ class PortalClient:
         )
 
     def find_client(self, business_id: str) -> ClientRecord | None:
-        """The client registered with this business ID, or None."""
+        """The client registered with this business ID, or None.
+
+        Only a record that really carries the business ID counts: a portal that ignored the filter must
+        never make us report (or adopt) somebody else's client. Such a portal is still safe, as a POST
+        of a registered business ID answers 409.
+        """
         what = f"looking up business ID {business_id}"
         _, records = self._call(
             "GET",
             "/clients",
             what=what,
-            params={"businessId": business_id, "limit": 1},
+            params={"businessId": business_id, "limit": PAGE_LIMIT},
             handle=lambda response: _page(response, what),
         )
-        return records[0] if records else None
+        return next((record for record in records if _same_business(record.business_id, business_id)), None)
 
     def get_client(self, client_id: int) -> ClientRecord | None:
         """The client with this id, or None when the portal has no such client."""
@@ -372,6 +378,13 @@ class PortalClient:
                 "Check fabricai:portalUrl and the network, then run `pulumi up` again.",
                 retryable=True,
             ) from None
+
+
+def _same_business(recorded: str, wanted: str) -> bool:
+    try:
+        return normalise(recorded) == normalise(wanted)
+    except InvalidBusinessId:
+        return False
 
 
 def _json(response: httpx.Response, what: str) -> dict[str, Any]:

@@ -55,6 +55,28 @@ def test_a_taken_business_id_is_already_registered(example_sandbox: RunningSandb
     assert taken.value.existing_id == first.id
 
 
+class FilterIgnoringTransport(httpx.HTTPTransport):
+    """A portal that ignores ``?businessId=`` and answers with its first page of clients."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.url = request.url.copy_remove_param("businessId")
+        return super().handle_request(request)
+
+
+def test_a_portal_ignoring_the_filter_never_makes_another_client_ours(
+    example_sandbox: RunningSandbox,
+) -> None:
+    settings = PortalSettings(url=example_sandbox.service_url("portal"), api_key=SecretStr(PORTAL_KEY))
+    unfiltered = httpx.Client(base_url=settings.url + "/", transport=FilterIgnoringTransport(), timeout=10.0)
+    portal = PortalClient(settings, retry=FAST_RETRY, http=unfiltered)
+    other = portal.create_client("2077474-0", ClientFields(name="Kahvila Kuppi Oy"))
+    assert portal.find_client("2925630-9") is None
+    mine = portal.create_client("2925630-9", FIELDS)  # not "already registered as" the other client
+    assert mine.id != other.id and mine.business_id == "2925630-9"
+    found = portal.find_client("FI20774740")
+    assert found is not None and found.id == other.id
+
+
 def test_connections_put_rotate_and_delete_only_their_own(example_sandbox: RunningSandbox) -> None:
     portal = client_for(example_sandbox)
     client_id = portal.create_client("2925630-9", FIELDS).id
