@@ -240,10 +240,16 @@ def test_a_wrong_key_fails_at_the_credentials(stack: Stack) -> None:
 UNREACHABLE = ("2449489-3", "Ulkopuolinen Oy")
 
 
-def test_credentials_verified_against_an_unreachable_company_are_valid(stack: Stack) -> None:
+def test_credentials_verified_against_an_unreachable_company_are_valid(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
     # Netvisor checks the keys before the organisation: "cannot reach this company" proves the keys.
-    credentials = stack.credentials(FIRM.id, FIRM.key, verify_with=UNREACHABLE)
+    with caplog.at_level(logging.WARNING, logger="provider.netvisor.prerequisites"):
+        credentials = stack.credentials(FIRM.id, FIRM.key, verify_with=UNREACHABLE)
     assert credentials.outputs["verify_business_id"] == "2449489-3"
+    # ... and says so, since telling the two answers apart rests on Netvisor's wording.
+    assert "keys accepted; Ulkopuolinen Oy (2449489-3) is not reachable by their user" in caplog.text
+    assert FIRM.key not in caplog.text
     assert stack.netvisor_stats()["failures"] == {"AUTHENTICATION_FAILED": 1}
     _, integration = connect(stack, credentials, "1572860-0")
     assert integration.outputs["status"] == "ACTIVE"

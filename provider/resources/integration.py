@@ -167,9 +167,10 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
             record = self.context.portal.get_client(inputs.client_id)
         except PortalError as error:
             log.warning(
-                "%s: the portal holds the connection, but the client's portal status could not be read: %s",
+                "%s: connected; the client's portal status could not be read (%s). `pulumi refresh` will "
+                "read it; nothing else to do.",
                 inputs.label,
-                error,
+                f"HTTP {error.status_code}" if error.status_code else "no answer",
             )
             return None
         return None if record is None else record.status
