@@ -26,7 +26,10 @@ DEFAULT_STATE = Path(".work/sandbox.sqlite3")
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox",
+        description="Local stand-ins for Procountor, Netvisor and the FabricAI portal, from a scenario file.",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one (default 8765)")
     parser.add_argument("--scenario", type=Path, default=EXAMPLE_SCENARIO_PATH, help="scenario YAML file")
@@ -43,21 +46,24 @@ def main(argv: list[str] | None = None) -> int:
     except ScenarioError as error:
         print(error, file=sys.stderr)
         return 2
+    # The port first: a sandbox that cannot listen must not create or seed a state file.
+    try:
+        sock = bind_socket(args.host, args.port)
+    except OSError as error:
+        print(f"cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
+        return 1
     try:
         db = Database(args.state)
     except StateFileError as error:
+        sock.close()
         print(error, file=sys.stderr)
         return 1
     try:
         sandbox = Sandbox(scenario, db)
-        sock = bind_socket(args.host, args.port)
     except sqlite3.Error as error:  # a file SQLite opens that is not a sandbox state (or is damaged)
+        sock.close()
         db.close()
         print(f"cannot use sandbox state file {args.state}: {error}", file=sys.stderr)
-        return 1
-    except OSError as error:
-        db.close()
-        print(f"cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
         return 1
     print(f"sandbox listening on {socket_url(sock)}", flush=True)
     try:

@@ -261,7 +261,9 @@ def load_scenario(path: Path | str) -> Scenario:
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
+    except OSError as error:
+        raise ScenarioError(f"cannot read sandbox scenario {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
         raise ScenarioError(f"cannot read sandbox scenario {path}: {error}") from None
     if data is not None and not isinstance(data, dict):
         raise ScenarioError(f"invalid sandbox scenario {path}: the top level must be a mapping")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import time
@@ -340,6 +341,21 @@ def test_python_m_sandbox_reports_a_missing_scenario_in_one_line(tmp_path: Path)
         check=False,
     )
     assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith(
-        f"cannot read sandbox scenario {missing}"
-    )
+    assert result.stderr == f"cannot read sandbox scenario {missing}: No such file or directory\n"
+
+
+def test_python_m_sandbox_on_a_busy_port_says_so_and_leaves_no_state(tmp_path: Path) -> None:
+    busy = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    state = tmp_path / "state.sqlite3"
+    command = _sandbox_command(state)
+    command[command.index("--port") + 1] = str(port)
+    try:
+        result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=30, check=False)
+    finally:
+        busy.close()
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(f"cannot listen on 127.0.0.1:{port}")
+    assert not state.exists()
