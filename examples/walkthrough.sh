@@ -25,6 +25,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK_ROOT="${FABRICAI_ROSTER_WORK:-$ROOT/.work}"
+# Absolute from here on: the script changes directory before it uses some of these paths.
+WORK_ROOT="$(mkdir -p "$WORK_ROOT" && cd "$WORK_ROOT" && pwd)"
 WORK="$WORK_ROOT/walkthrough"
 CLI_ROOT="$WORK_ROOT/pulumi-cli"
 STACK=sandbox
