@@ -98,7 +98,7 @@ class BusinessId(str):
 
     @classmethod
     def __get_pydantic_core_schema__(
-        cls, source: Any, handler: GetCoreSchemaHandler
+        cls, _source: Any, _handler: GetCoreSchemaHandler
     ) -> core_schema.CoreSchema:
         # Strict str in: a number in YAML (2925630) is a mistake to report, not to coerce.
         return core_schema.no_info_after_validator_function(

@@ -11,26 +11,22 @@ from typing import Any
 import httpx
 import pytest
 
-from provider.context import ProviderContext
-from provider.netvisor.client import NetvisorClient
-from provider.portal import PortalClient
 from provider.resources.client_company import ClientCompanyProvider
 from provider.resources.netvisor_credentials import NetvisorCredentialsProvider
 from provider.resources.netvisor_integration import NetvisorIntegrationProvider
-from provider.retry import RetryPolicy
 from sandbox.engine import Engine, EngineCallFailed, ResourceState, Secret, all_text
 from sandbox.netvisor.scenario import NetvisorCustomer
 from sandbox.scenario import EXAMPLE_SCENARIO_PATH, load_scenario
 from sandbox.server import AdminClient, RunningSandbox
 from tests.conftest import SandboxFactory
 from tests.sandbox.conftest import business_ids
+from tests.support.procountor_stack import fresh_process
 
 EXAMPLE = load_scenario(EXAMPLE_SCENARIO_PATH)
 PARTNER = EXAMPLE.netvisor.partners[0]
 FIRM, SECOND = EXAMPLE.netvisor.customers
 PORTAL_KEY = EXAMPLE.portal.api_keys[0]
 SECRETS = [PORTAL_KEY, PARTNER.key, FIRM.key, SECOND.key, "FAKE-wrong-customer-key"]
-FAST_RETRY = RetryPolicy(max_attempts=4, initial_wait=0.001, max_wait=0.01, max_retry_after=0.02)
 THREE_RIGHTS = ["purchase invoices", "accounting material", "calculation targets"]
 ACCESS_KEY = "E2DCB2FF20700782F1EA878EDC19DC27"
 
@@ -50,13 +46,6 @@ def engine_config(running: RunningSandbox) -> dict[str, Any]:
         "netvisor:partnerId": PARTNER.id,
         "netvisor:partnerKey": Secret(PARTNER.key),
     }
-
-
-def fresh_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What a new provider process starts with: no shared clients, and (for tests) tiny retry waits."""
-    monkeypatch.setattr(ProviderContext, "_instances", {})
-    monkeypatch.setattr(PortalClient, "default_retry", FAST_RETRY)
-    monkeypatch.setattr(NetvisorClient, "default_retry", FAST_RETRY)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from provider.context import ProviderContext
+from provider.netvisor.client import NetvisorClient
 from provider.portal import PortalClient
 from provider.procountor import ProcountorClient
 from provider.resources.client_company import ClientCompanyProvider
@@ -108,6 +109,7 @@ def fresh_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ProviderContext, "_instances", {})
     monkeypatch.setattr(PortalClient, "default_retry", FAST_RETRY)
     monkeypatch.setattr(ProcountorClient, "default_retry", FAST_RETRY)
+    monkeypatch.setattr(NetvisorClient, "default_retry", FAST_RETRY)
     # Still under the example sandbox's 60 requests per second, so tests also prove the limiter holds.
     monkeypatch.setattr(ProcountorClient, "default_requests_per_second", TEST_REQUESTS_PER_SECOND)
 
