@@ -10,7 +10,8 @@ sandbox``) and adds ``--latency-ms`` to every request. ``--procountor-rps`` sets
 ``procountor:requestsPerSecond``; without it the provider's default pace is in force.
 
 Prints wall time, requests per client by service, and the lower bounds the run is held to: the round trips
-one after the other per client (portal registration, the ERP checks, the portal connection and status;
+one after the other per client (portal look-up and registration, the ERP checks, the portal connection and
+status;
 counted from the requests made) x latency x clients / 4 threads; Netvisor's one-request-at-a-time rule for
 the shared credentials; Procountor's pace.
 
