@@ -11,8 +11,8 @@ sandbox``) and adds ``--latency-ms`` to every request. ``--procountor-rps`` sets
 
 Prints wall time, requests per client by service, and the lower bounds the run is held to: the round trips
 one after the other per client (portal look-up and registration, the ERP checks, the portal connection and
-status; counted from the requests made) x latency x clients / 4 threads; Netvisor's one-request-at-a-time rule for
-the shared credentials; Procountor's pace.
+status; counted from the requests made) x latency x clients / 4 threads; Netvisor's one-request-at-a-time
+rule for the shared credentials; Procountor's pace.
 
 ``--whole-program`` also runs the real program (stacks/__main__.py) under Pulumi's mocks with the same
 servicer (sandbox/roster_driver.py) against a fresh sandbox, as a second, separately labelled figure.
