@@ -135,6 +135,12 @@ def test_every_broken_client_fails_with_the_guide_fix(stack: Stack, business_id:
         assert piece in details
     assert key not in details
     assert stack.stats()["services"]["portal"]["connections"] == 0
+    # Short, as the engine shows it: the servicer's frames and the base provider's, then the message;
+    # none of the HTTP or checking code behind it, and no chained "During handling..." cause.
+    frames = [line.strip() for line in details.splitlines() if line.strip().startswith('File "')]
+    assert len(frames) <= 4, frames
+    assert not any("procountor" in frame or "httpx" in frame for frame in frames)
+    assert "During handling" not in details and "direct cause" not in details
 
 
 def test_a_key_of_another_company_names_that_company(stack: Stack) -> None:

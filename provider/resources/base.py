@@ -14,9 +14,8 @@ it once per resource would only cost time on large rosters. A test proves the pi
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, TypeVar
 
 import pulumi
 from pulumi.dynamic import (
@@ -38,6 +37,8 @@ from provider.errors import FabricaiRosterError
 from provider.settings import ProviderSettings
 
 PROVIDER_KEY = "__provider"
+
+T = TypeVar("T")
 
 
 def fingerprint(secret: str) -> str:
@@ -78,11 +79,15 @@ def keep_secret(opts: pulumi.ResourceOptions | None, *outputs: str) -> pulumi.Re
     return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=list(outputs)))
 
 
-@contextmanager
-def operator_errors() -> Iterator[None]:
-    """Let an operator-facing error leave without the chain of causes behind it (short, no noise)."""
+def operator_call(call: Callable[[], T]) -> T:
+    """Run ``call``; an operator-facing error leaves with its message and no trail behind it.
+
+    The engine shows the user ``traceback.format_exc()`` of whatever a provider raises. Re-raised here with
+    its traceback dropped (and no chained cause), an error shows the servicer's frames and this one, then
+    the message: not the dozen frames of HTTP and validation code that found the problem.
+    """
     try:
-        yield
+        return call()
     except FabricaiRosterError as error:
         raise error.with_traceback(None) from None
 
@@ -145,20 +150,16 @@ class RosterResourceProvider(ResourceProvider):
 
     # The engine calls these; subclasses implement the underscored versions.
     def create(self, props: dict[str, Any]) -> CreateResult:
-        with operator_errors():
-            return self._create(props)
+        return operator_call(lambda: self._create(props))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        with operator_errors():
-            return self._read(id_, props)
+        return operator_call(lambda: self._read(id_, props))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        with operator_errors():
-            return self._update(id_, olds, news)
+        return operator_call(lambda: self._update(id_, olds, news))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        with operator_errors():
-            self._delete(id_, props)
+        operator_call(lambda: self._delete(id_, props))
 
     def _create(self, props: dict[str, Any]) -> CreateResult:
         raise NotImplementedError
