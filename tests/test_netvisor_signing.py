@@ -12,23 +12,23 @@ from provider.netvisor.signing import Credentials, NotLatin1, Partner, RequestSt
 
 CUSTOMER_KEY = "7cd680e89e880553358bc07cd28b0ee2"
 PARTNER_KEY = "7f94228d149a96b2f25e3edad55096e"
+# Netvisor's documented example (reproduced by independent clients), but for the Unix timestamp.
+DOCUMENTED = {
+    "url": "https://isvapi.netvisor.fi/accounting.nv",
+    "sender": "ClientName",
+    "customer_id": "Integration user identifier",
+    "timestamp": "2023-05-04 12:00:00.000",
+    "language": "FI",
+    "organisation_id": "1967543-8",
+    "transaction_id": "123456",
+    "customer_key": CUSTOMER_KEY,
+    "partner_key": PARTNER_KEY,
+}
 
 
 def test_the_documented_example_mac() -> None:
-    # Netvisor's own example (reproduced by independent clients).
     assert (
-        compute_mac(
-            url="https://isvapi.netvisor.fi/accounting.nv",
-            sender="ClientName",
-            customer_id="Integration user identifier",
-            timestamp="2023-05-04 12:00:00.000",
-            language="FI",
-            organisation_id="1967543-8",
-            transaction_id="123456",
-            timestamp_unix="1683147600",
-            customer_key=CUSTOMER_KEY,
-            partner_key=PARTNER_KEY,
-        )
+        compute_mac(**DOCUMENTED, timestamp_unix="1683147600")
         == "86b8f6510744913deab32da404d7668eba2a75775b3ac78c9c48bca65e0fbd27"
     )
 
@@ -62,18 +62,8 @@ def test_sign_sends_every_header_and_never_a_key() -> None:
         signing.TRANSACTION_ID: "123456",
         signing.LANGUAGE: "FI",
         signing.ORGANISATION_ID: "1967543-8",
-        signing.MAC: compute_mac(
-            url="https://isvapi.netvisor.fi/accounting.nv",
-            sender="ClientName",
-            customer_id="Integration user identifier",
-            timestamp="2023-05-04 12:00:00.000",
-            language="FI",
-            organisation_id="1967543-8",
-            transaction_id="123456",
-            timestamp_unix="1683201600",  # the stamp's own Unix time (the documented example's differs)
-            customer_key=CUSTOMER_KEY,
-            partner_key=PARTNER_KEY,
-        ),
+        # The stamp's own Unix time (the documented example's differs).
+        signing.MAC: compute_mac(**DOCUMENTED, timestamp_unix="1683201600"),
         signing.MAC_ALGORITHM: "HMACSHA256",
         signing.USE_HTTP_STATUS: "1",
     }
