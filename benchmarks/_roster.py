@@ -23,9 +23,9 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
+from harness.engine import Secret
 from provider.business_id import check_digit
 from provider.roster import Roster, parse_roster
-from sandbox.engine import Secret
 from sandbox.server import AdminClient
 from scripts.example_config import sandbox_urls
 

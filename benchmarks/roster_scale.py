@@ -28,8 +28,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
-from benchmarks._engine_path import PROVIDER_THREADS, EnginePath, PhaseReport
 from benchmarks._roster import difference, generated_firm, machine, requests_by_service, sandbox_process
+from harness.engine_path import PROVIDER_THREADS, EnginePath, PhaseReport
 from sandbox.server import AdminClient
 
 SETUP_PROCOUNTOR_RPS = 60.0

@@ -28,7 +28,6 @@ import sys
 import time
 from typing import Any
 
-from benchmarks._engine_path import PROVIDER_THREADS, EnginePath
 from benchmarks._roster import (
     Firm,
     difference,
@@ -37,6 +36,7 @@ from benchmarks._roster import (
     requests_by_service,
     sandbox_process,
 )
+from harness.engine_path import PROVIDER_THREADS, EnginePath
 from provider.procountor import DEFAULT_REQUESTS_PER_SECOND
 
 SERVICES = ("portal", "procountor", "netvisor")
@@ -120,11 +120,12 @@ def _engine_run(firm: Firm, args: argparse.Namespace, pace: float) -> bool:
 
 
 def _whole_program_run(firm: Firm, args: argparse.Namespace) -> bool:
-    from sandbox.roster_driver import RosterDriver  # only this figure needs the SDK's runtime
+    from harness.driver import RosterDriver  # only this figure needs the SDK's runtime
+    from scripts.example_config import PROGRAM
 
     with sandbox_process(firm) as (url, admin):
         before = _with_latency(admin, args.latency_ms)
-        driver = RosterDriver(firm.stack_config(url, args.procountor_rps))
+        driver = RosterDriver(firm.stack_config(url, args.procountor_rps), program=PROGRAM)
         started = time.perf_counter()
         report = driver.up()
         wall = time.perf_counter() - started

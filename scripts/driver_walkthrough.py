@@ -2,7 +2,7 @@
 
     python -m scripts.driver_walkthrough
 
-Prints a Pulumi-like summary per step (sandbox/roster_driver.py plays the engine; the program, the
+Prints a Pulumi-like summary per step (harness/driver.py plays the engine; the program, the
 providers and the sandbox are the real ones). docs/WALKTHROUGH.md quotes its output.
 """
 
@@ -14,11 +14,11 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
-from sandbox.engine import Secret
-from sandbox.roster_driver import RosterDriver, RunReport
+from harness.driver import RosterDriver, RunReport
+from harness.engine import Secret
 from sandbox.server import run_in_thread
 from scripts import portal_drift
-from scripts.example_config import stack_config
+from scripts.example_config import PROGRAM, stack_config
 
 
 def show(title: str, run: Callable[[], RunReport]) -> None:
@@ -30,7 +30,7 @@ def show(title: str, run: Callable[[], RunReport]) -> None:
 def main() -> int:
     with TemporaryDirectory() as directory, run_in_thread(None, Path(directory) / "sandbox.db") as running:
         config: dict[str, Any] = stack_config("sandbox", running.url, Secret)
-        stack = RosterDriver(config)
+        stack = RosterDriver(config, program=PROGRAM)
         show("4. pulumi up (examples/Pulumi.sandbox.yaml)", stack.up)
 
         keys = {**config["roster:procountorApiKeys"].value, "2925630-9": "FAKE-pc-key-oljy-aijat-2"}
@@ -51,7 +51,9 @@ def main() -> int:
         show("6. pulumi refresh (after edits in the portal)", edit_the_portal_then_refresh)
         show("6. pulumi up", stack.up)
 
-        broken = RosterDriver(stack_config("sandbox-broken", running.url, Secret), stack="sandbox-broken")
+        broken = RosterDriver(
+            stack_config("sandbox-broken", running.url, Secret), program=PROGRAM, stack="sandbox-broken"
+        )
         show("7. pulumi up --continue-on-error (examples/Pulumi.sandbox-broken.yaml)", broken.up)
 
         clients = [dict(client) for client in config["roster:clients"]]

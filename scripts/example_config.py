@@ -19,6 +19,8 @@ from typing import Any
 import yaml
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+# The Pulumi program the example stacks run (Pulumi.yaml: main: stacks/); the engine driver is handed it.
+PROGRAM = EXAMPLES.parent / "stacks" / "__main__.py"
 SECRETS_FILE = EXAMPLES / "sandbox-secrets.yaml"
 
 

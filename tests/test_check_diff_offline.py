@@ -13,13 +13,13 @@ from typing import Any
 import httpx
 import pytest
 
+from harness.engine import Engine, ResourceState, Secret
 from provider.netvisor.client import NetvisorClient
 from provider.resources.base import RosterResourceProvider, fingerprint
 from provider.resources.client_company import ClientCompanyProvider
 from provider.resources.netvisor_credentials import NetvisorCredentialsProvider
 from provider.resources.netvisor_integration import NetvisorIntegrationProvider
 from provider.resources.procountor_integration import ProcountorIntegrationProvider
-from sandbox.engine import Engine, ResourceState, Secret
 from sandbox.scenario import EXAMPLE_SCENARIO_PATH, load_scenario
 from sandbox.server import RunningSandbox
 from tests.support.procountor_stack import (

@@ -7,10 +7,10 @@ from typing import Any
 import httpx
 import pytest
 
+from harness.engine import Engine, EngineCallFailed, ResourceState
 from provider.portal import ClientRecord, PortalClient
 from provider.resources.client_company import ClientCompanyProvider
 from provider.retry import RetryPolicy
-from sandbox.engine import Engine, EngineCallFailed, ResourceState
 from tests.conftest import SandboxFactory
 from tests.sandbox.conftest import business_ids
 from tests.support.procountor_stack import (

@@ -14,7 +14,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from sandbox.engine import Engine, EngineCallFailed, Secret
+from harness.engine import Engine, EngineCallFailed, Secret
 
 
 class EchoProvider(ResourceProvider):

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
+from harness.engine import PROVIDER_KEY, Engine, ResourceState, Secret
 from provider.resources.client_company import ClientCompanyProvider
 from provider.resources.netvisor_credentials import NetvisorCredentialsProvider
 from provider.resources.netvisor_integration import NetvisorIntegrationProvider
 from provider.resources.procountor_integration import ProcountorIntegrationProvider
-from sandbox.engine import PROVIDER_KEY, Engine, ResourceState, Secret
 from sandbox.server import RunningSandbox
 from tests.fixtures.legacy_state.generate import config
 from tests.support.procountor_stack import fresh_process

@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
+from harness.engine import Engine, EngineCallFailed, ResourceState, Secret, all_text
 from provider.resources.client_company import ClientCompanyProvider
 from provider.resources.netvisor_credentials import NetvisorCredentialsProvider
 from provider.resources.netvisor_integration import NetvisorIntegrationProvider
-from sandbox.engine import Engine, EngineCallFailed, ResourceState, Secret, all_text
 from sandbox.netvisor.scenario import NetvisorCustomer
 from sandbox.scenario import EXAMPLE_SCENARIO_PATH, load_scenario
 from sandbox.server import AdminClient, RunningSandbox

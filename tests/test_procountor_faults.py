@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from harness.engine import EngineCallFailed, ResourceState
 from provider.resources.client_company import ClientCompanyProvider
-from sandbox.engine import EngineCallFailed, ResourceState
 from tests.support.procountor_stack import HEALTHY, SECRETS, Stack, company_inputs, stack
 
 __all__ = ["stack"]

@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
+from harness.engine import Engine, EngineCallFailed, ResourceState
 from provider.errors import PortalError
 from provider.portal import PortalClient
 from provider.resources.procountor_integration import ProcountorIntegrationProvider
 from provider.retry import RetryPolicy
-from sandbox.engine import Engine, EngineCallFailed, ResourceState
 from tests.sandbox.conftest import business_ids
 from tests.support.procountor_stack import (
     APP_ID,

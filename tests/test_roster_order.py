@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.engine import Secret
-from sandbox.roster_driver import RosterDriver
-from scripts.example_config import stack_config
+from harness.driver import RosterDriver
+from harness.engine import Secret
+from scripts.example_config import PROGRAM, stack_config
 from tests.conftest import SandboxFactory
 
 UNREACHABLE = "2449489-3"
@@ -25,7 +25,9 @@ def test_an_unreachable_client_first_in_the_roster_fails_alone(
     config = stack_config("sandbox", running.url, Secret)
     broken = stack_config("sandbox-broken", running.url, Secret)
     unreachable = next(c for c in broken["roster:clients"] if c["businessId"] == UNREACHABLE)
-    driver = RosterDriver({**config, "roster:clients": [unreachable, *config["roster:clients"]]})
+    driver = RosterDriver(
+        {**config, "roster:clients": [unreachable, *config["roster:clients"]]}, program=PROGRAM
+    )
 
     report = driver.up()
 

@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.engine import Secret
-from sandbox.roster_driver import RosterDriver, RunReport
+from harness.driver import RosterDriver, RunReport
+from harness.engine import Secret
 from sandbox.server import RunningSandbox
 from scripts import portal_drift
-from scripts.example_config import demo_secrets, stack_config
+from scripts.example_config import PROGRAM, demo_secrets, stack_config
 from tests.conftest import SandboxFactory
 
 HEALTHY = ["2925630-9", "2077474-0", "0174592-8", "2358253-3", "1572860-0", "1618033-3", "1414213-0"]
@@ -127,7 +127,8 @@ def test_the_walkthrough_on_the_example_roster(
             **config,
             "roster:clients": healthy_clients + broken["roster:clients"],
             "roster:procountorApiKeys": Secret({**healthy_keys, **broken["roster:procountorApiKeys"].value}),
-        }
+        },
+        program=PROGRAM,
     )
 
     # 1. up: every healthy client connects; every broken one fails with its fix, the rest still connect.

@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
+from harness.engine import EngineCallFailed, all_text
 from provider.resources.client_company import ClientCompany, ClientCompanyProvider
 from provider.resources.procountor_integration import ProcountorIntegration, ProcountorIntegrationProvider
-from sandbox.engine import EngineCallFailed, all_text
 from tests.support.procountor_stack import HEALTHY, SECOND_KEY, SECRETS, Stack, stack
 
 __all__ = ["stack"]

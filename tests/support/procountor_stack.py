@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from harness.engine import Engine, ResourceState, Secret
 from provider.context import ProviderContext
 from provider.netvisor.client import NetvisorClient
 from provider.portal import PortalClient
@@ -20,7 +21,6 @@ from provider.procountor import ProcountorClient
 from provider.resources.client_company import ClientCompanyProvider
 from provider.resources.procountor_integration import ProcountorIntegrationProvider
 from provider.retry import RetryPolicy
-from sandbox.engine import Engine, ResourceState, Secret
 from sandbox.server import RunningSandbox
 
 PORTAL_KEY = "FAKE-portal-org-key-0001"

@@ -2,7 +2,7 @@
 
 In a real run the program (the language host), the engine and the dynamic-provider process are separate
 processes, and the provider process serves the engine's calls on 4 gRPC worker threads. Here an ``Engine``
-(sandbox/engine.py: the real ``DynamicResourceProviderServicer``) gets its calls from a pool of 4
+(harness/engine.py: the real ``DynamicResourceProviderServicer``) gets its calls from a pool of 4
 threads, with the inputs provider/program.py declares, so the figures are the provider's and not those of
 Pulumi's Python SDK (whose cost falls on the language host, another process).
 
@@ -23,13 +23,13 @@ from typing import Any
 
 from pulumi.dynamic.dynamic import serialize_provider
 
+from harness.engine import Engine, EngineCallFailed, ResourceState, Secret
 from provider import program
 from provider.resources.client_company import ClientCompanyProvider
 from provider.resources.netvisor_credentials import NetvisorCredentialsProvider
 from provider.resources.netvisor_integration import NetvisorIntegrationProvider
 from provider.resources.procountor_integration import ProcountorIntegrationProvider
 from provider.roster import Erp, Roster
-from sandbox.engine import Engine, EngineCallFailed, ResourceState, Secret
 
 # The dynamic-provider process serves the engine with 4 gRPC worker threads (pulumi/dynamic/__main__.py).
 PROVIDER_THREADS = 4
@@ -197,10 +197,7 @@ class EnginePath:
 
     def _check(self, resource: Declared, olds: ResourceState | None) -> dict[str, Any]:
         olds_inputs = olds.inputs if olds else None
-        checked, failures = self.engine.check(resource.provider, resource.inputs, olds_inputs)
-        if failures:
-            raise EngineCallFailed("Check", "; ".join(f"{prop}: {reason}" for prop, reason in failures))
-        return checked
+        return self.engine.checked(resource.provider, resource.inputs, olds_inputs)
 
     def _create(self, resource: Declared) -> tuple[ResourceState | None, bool]:
         checked = self._check(resource, None)

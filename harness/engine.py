@@ -14,35 +14,21 @@ What the engine itself does around those calls is reproduced here and nowhere el
 from __future__ import annotations
 
 import asyncio
-import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import grpc
-import pulumi.dynamic
 from google.protobuf import struct_pb2
 from pulumi.dynamic import ResourceProvider
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import proto, rpc
 
+from harness.servicer import SERVICER_MODULE, EngineCallFailed
+from harness.servicer import CallContext as _CallContext
+
+__all__ = ["PROVIDER_KEY", "DiffOutcome", "Engine", "EngineCallFailed", "ResourceState", "Secret", "all_text"]
+
 PROVIDER_KEY = "__provider"
-
-
-def load_servicer_module() -> types.ModuleType:
-    """Load ``pulumi/dynamic/__main__.py`` without running its ``main()`` (which would start a server)."""
-    path = Path(pulumi.dynamic.__file__).with_name("__main__.py")
-    source = path.read_text()
-    head, separator, _ = source.rpartition("\nmain()")
-    assert separator, "pulumi/dynamic/__main__.py no longer ends by calling main()"
-    module = types.ModuleType("pulumi_dynamic_servicer")
-    module.__file__ = str(path)
-    exec(compile(head, str(path), "exec"), module.__dict__)  # noqa: S102 - Pulumi's own servicer source
-    return module
-
-
-_SERVICER_MODULE = load_servicer_module()
 
 
 class Secret:
@@ -55,32 +41,7 @@ class Secret:
         return "Secret(***)"
 
 
-class EngineCallFailed(Exception):
-    """A provider call failed; ``details`` is exactly what the engine would show the user."""
-
-    def __init__(self, method: str, details: str) -> None:
-        super().__init__(f"{method} failed:\n{details}")
-        self.method = method
-        self.details = details
-
-
-class _CallContext:
-    """The slice of ``grpc.ServicerContext`` the servicer uses."""
-
-    def __init__(self, method: str) -> None:
-        self.method = method
-
-    def abort(self, code: grpc.StatusCode, details: str) -> None:
-        raise EngineCallFailed(self.method, details)
-
-    def set_code(self, code: grpc.StatusCode) -> None:
-        pass
-
-    def set_details(self, details: str) -> None:
-        pass
-
-
-def _struct(values: Mapping[str, Any]) -> struct_pb2.Struct:
+def struct(values: Mapping[str, Any]) -> struct_pb2.Struct:
     loop = asyncio.new_event_loop()
     try:
         return loop.run_until_complete(rpc.serialize_properties(dict(values), {}))
@@ -135,11 +96,11 @@ class Engine:
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         # The servicer module caches deserialised providers process-wide; a new engine is a new process.
-        _SERVICER_MODULE._PROVIDER_CACHE.clear()
-        self.servicer = _SERVICER_MODULE.DynamicResourceProviderServicer()
+        SERVICER_MODULE._PROVIDER_CACHE.clear()
+        self.servicer = SERVICER_MODULE.DynamicResourceProviderServicer()
         self.servicer._config = {}
         args = {k: (rpc.wrap_rpc_secret(v.value) if isinstance(v, Secret) else v) for k, v in config.items()}
-        self.servicer.Configure(proto.ConfigureRequest(args=_struct(args)), _CallContext("Configure"))
+        self.servicer.Configure(proto.ConfigureRequest(args=struct(args)), _CallContext("Configure"))
 
     # -- the raw gRPC calls -------------------------------------------------------------------------------
     def check(
@@ -149,27 +110,36 @@ class Engine:
         plain_news, _ = _plain(news)
         request = proto.CheckRequest(
             urn="urn:pulumi:test::fabricai-roster::resource::name",
-            olds=_struct({**(olds or {})}),
-            news=_struct({**plain_news, PROVIDER_KEY: serialized}),
+            olds=struct({**(olds or {})}),
+            news=struct({**plain_news, PROVIDER_KEY: serialized}),
         )
         response = self.servicer.Check(request, _CallContext("Check"))
         inputs = rpc.deserialize_properties(response.inputs, True)
         failures = [(failure.property, failure.reason) for failure in response.failures]
         return inputs, failures
 
+    def checked(
+        self, provider: ResourceProvider | str, news: Mapping[str, Any], olds: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Check, as the engine treats its answer: failures stop the resource with their reasons."""
+        inputs, failures = self.check(provider, news, olds)
+        if failures:
+            raise EngineCallFailed("Check", "; ".join(f"{prop}: {reason}" for prop, reason in failures))
+        return inputs
+
     def diff(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> DiffOutcome:
-        request = proto.DiffRequest(id=id_, olds=_struct(olds), news=_struct(news))
+        request = proto.DiffRequest(id=id_, olds=struct(olds), news=struct(news))
         response = self.servicer.Diff(request, _CallContext("Diff"))
         return DiffOutcome(response.changes, list(response.replaces), response.deleteBeforeReplace)
 
     def create(self, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         response = self.servicer.Create(
-            proto.CreateRequest(properties=_struct(inputs)), _CallContext("Create")
+            proto.CreateRequest(properties=struct(inputs)), _CallContext("Create")
         )
         return response.id, rpc.deserialize_properties(response.properties)
 
     def update(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
-        request = proto.UpdateRequest(id=id_, olds=_struct(olds), news=_struct(news))
+        request = proto.UpdateRequest(id=id_, olds=struct(olds), news=struct(news))
         response = self.servicer.Update(request, _CallContext("Update"))
         outputs: dict[str, Any] = rpc.deserialize_properties(response.properties)
         return outputs
@@ -177,13 +147,13 @@ class Engine:
     def read(
         self, id_: str, outputs: Mapping[str, Any], inputs: Mapping[str, Any]
     ) -> tuple[str, dict[str, Any], dict[str, Any] | None]:
-        request = proto.ReadRequest(id=id_, properties=_struct(outputs), inputs=_struct(inputs))
+        request = proto.ReadRequest(id=id_, properties=struct(outputs), inputs=struct(inputs))
         response = self.servicer.Read(request, _CallContext("Read"))
         new_inputs = rpc.deserialize_properties(response.inputs) if response.HasField("inputs") else None
         return response.id, rpc.deserialize_properties(response.properties), new_inputs
 
     def delete(self, id_: str, outputs: Mapping[str, Any]) -> None:
-        self.servicer.Delete(proto.DeleteRequest(id=id_, properties=_struct(outputs)), _CallContext("Delete"))
+        self.servicer.Delete(proto.DeleteRequest(id=id_, properties=struct(outputs)), _CallContext("Delete"))
 
     # -- what the engine does around them -----------------------------------------------------------------
     def up(
@@ -194,9 +164,7 @@ class Engine:
         type_name: str = "",
     ) -> ResourceState:
         """Create the resource, or bring ``state`` to ``inputs`` (update, or replace: create then delete)."""
-        checked, failures = self.check(provider, inputs, state.inputs if state else None)
-        if failures:
-            raise EngineCallFailed("Check", "; ".join(f"{prop}: {reason}" for prop, reason in failures))
+        checked = self.checked(provider, inputs, state.inputs if state else None)
         _, secret = _plain(inputs)
         name = type_name or type(provider).__name__
         if state is None:

@@ -1,0 +1,99 @@
+"""The mock resource monitor of one run: it answers the Pulumi SDK as the engine does.
+
+Registrations go to the run (harness/run.py); secrets are unwrapped on the way in and wrapped again on the
+way out, as the engine does; the stack's outputs are kept as the program registers them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from google.protobuf import empty_pb2
+from pulumi.runtime import mocks, rpc
+from pulumi.runtime.proto import resource_pb2
+
+from harness.engine import PROVIDER_KEY, Secret, struct
+
+if TYPE_CHECKING:
+    from harness.run import Run
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def config_strings(config: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """Stack config as the language host hands it to the program: JSON text for objects, secret keys."""
+    values: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, value in config.items():
+        if isinstance(value, Secret):
+            secret_keys.append(key)
+            value = value.value
+        values[key] = value if isinstance(value, str) else json.dumps(value)
+    return values, secret_keys
+
+
+def unwrap_secrets(inputs: Mapping[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """Plain inputs for the provider, and the top-level keys that held a secret anywhere inside."""
+    plain: dict[str, Any] = {}
+    secret: set[str] = set()
+    for key, value in inputs.items():
+        unwrapped, had_secret = _unwrap(value)
+        plain[key] = unwrapped
+        if had_secret:
+            secret.add(key)
+    return plain, secret
+
+
+def _unwrap(value: Any) -> tuple[Any, bool]:
+    if rpc.is_rpc_secret(value):
+        return _unwrap(rpc.unwrap_rpc_secret(value))[0], True
+    if isinstance(value, dict):
+        pairs = {key: _unwrap(item) for key, item in value.items()}
+        return {key: pair[0] for key, pair in pairs.items()}, any(pair[1] for pair in pairs.values())
+    if isinstance(value, list):
+        items = [_unwrap(item) for item in value]
+        return [item[0] for item in items], any(item[1] for item in items)
+    return value, False
+
+
+def for_program(outputs: Mapping[str, Any], secret_keys: set[str]) -> dict[str, Any]:
+    """Outputs as the engine returns them to the program: secret keys wrapped, no provider blob."""
+    return {
+        key: (rpc.wrap_rpc_secret(value) if key in secret_keys else value)
+        for key, value in outputs.items()
+        if key != PROVIDER_KEY
+    }
+
+
+class UnusedMocks(mocks.Mocks):
+    """The monitor below answers registrations itself; the program makes no invokes."""
+
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        raise NotImplementedError(f"the roster program makes no invokes, got {args.token}")
+
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+        raise NotImplementedError("registrations go through EngineMonitor.RegisterResource")
+
+
+class EngineMonitor(mocks.MockMonitor):
+    """The resource monitor of one run, answering the SDK as the engine does."""
+
+    def __init__(self, run: Run) -> None:
+        super().__init__(UnusedMocks())
+        self._run = run
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == STACK_TYPE:
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        id_, outputs = self._run.register(urn, request)
+        obj = struct(outputs)  # registrations arrive on executor threads, which have no event loop
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj)
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        if request.urn.split("::")[2] == STACK_TYPE:
+            outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
+            self._run.stack_outputs = unwrap_secrets(outputs)[0]
+        return empty_pb2.Empty()
