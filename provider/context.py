@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from provider.netvisor.client import NetvisorClient
 from provider.portal import PortalClient
-from provider.procountor import ProcountorClient
+from provider.procountor.client import ProcountorClient
 from provider.settings import ProviderSettings
 
 

@@ -8,15 +8,27 @@ ever contains a secret: callers pass labels and identifiers, never keys, tokens 
     ├── ConfigurationError       a provider-wide setting is missing or malformed
     ├── ServiceError             a remote service could not be used (transport, 5xx after retries, bad answer)
     │   ├── PortalError
-    │   │   └── AlreadyRegistered   the business ID is registered in the portal already (409)
+    │   │   └── AlreadyRegistered     the business ID is registered in the portal already (409)
     │   ├── ProcountorError
-    │   └── NetvisorError
+    │   │   ├── TokenRefused          oauth/token answered 401 (the client's API key, or our client id)
+    │   │   ├── ServerFailure         HTTP 500 after the token: billable interfaces off (the guide)
+    │   │   └── AccessDenied          403: the API user lacks a right
+    │   └── NetvisorError             ``code`` is Netvisor's error code
+    │       ├── CredentialsRejected   AUTHENTICATION_FAILED for the keys themselves
+    │       ├── CompanyNotReachable   AUTHENTICATION_FAILED for the company (the user has no rights there)
+    │       ├── ResourceNotAllowed    SERVICE_ACCESS_ERROR: a resource right is not allowed
+    │       └── HostileAnswer         the answer declared a DTD or entities and was refused unparsed
     └── PrerequisiteFailed       a step of the onboarding guide does not hold for a client (fix in the ERP)
+
+Which client an error is about is attached where the resource code knows it: ``ServiceError.about(label)``
+annotates the error itself (``client`` and the message's prefix) and the caller re-raises that same object,
+so its class and fields (``status_code``, ``retryable``, ``path``, ``field``, ``code``...) are kept.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Self
 
 
 class FabricaiRosterError(Exception):
@@ -64,6 +76,14 @@ class ServiceError(FabricaiRosterError):
         super().__init__(message)
         self.status_code = status_code
         self.retryable = retryable
+        self.client: str | None = None
+
+    def about(self, label: str) -> Self:
+        """Name the client this error is about: ``label: message``. Returns the same error, to re-raise."""
+        if self.client is None:
+            self.client = label
+            self.args = (f"{label}: {self.args[0]}", *self.args[1:]) if self.args else (label,)
+        return self
 
 
 class PortalError(ServiceError):
@@ -86,6 +106,29 @@ class ProcountorError(ServiceError):
     service = "Procountor"
 
 
+class TokenRefused(ProcountorError):
+    """``oauth/token`` answered 401. ``field`` is ``api_key`` (the client's key) or ``client_id`` (ours)."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message, status_code=401)
+        self.field = field
+
+
+class ServerFailure(ProcountorError):
+    """An API call answered HTTP 500 (an HTML page or JSON) after the token was granted.
+
+    Most likely billable interfaces are off (the guide), but Procountor may also be failing for a while,
+    so it is marked retryable: a later run may succeed without any change."""
+
+
+class AccessDenied(ProcountorError):
+    """403: the API user lacks a right; ``path`` is what it tried to read."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message, status_code=403)
+        self.path = path
+
+
 class NetvisorError(ServiceError):
     """Netvisor refused or failed a request; ``code`` is its error code, e.g. AUTHENTICATION_FAILED."""
 
@@ -101,6 +144,22 @@ class NetvisorError(ServiceError):
     ) -> None:
         super().__init__(message, status_code=status_code, retryable=retryable)
         self.code = code
+
+
+class CredentialsRejected(NetvisorError):
+    """AUTHENTICATION_FAILED for the keys themselves: unknown customer id, wrong key or MAC."""
+
+
+class CompanyNotReachable(NetvisorError):
+    """AUTHENTICATION_FAILED for the organisation: the credentials' user has no rights to the company."""
+
+
+class ResourceNotAllowed(NetvisorError):
+    """SERVICE_ACCESS_ERROR: the partner's resource right for this resource is not allowed in the company."""
+
+
+class HostileAnswer(NetvisorError):
+    """The answer declared a DTD, entities or external references and was refused unparsed."""
 
 
 class PrerequisiteFailed(FabricaiRosterError):

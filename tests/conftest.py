@@ -70,8 +70,8 @@ def example_sandbox(_example_server: RunningSandbox) -> RunningSandbox:
 def new_provider_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test starts as a new provider process would: no clients, token caches or Procountor rate
     limiters shared with an earlier test (whose sandbox may even have had the same port)."""
-    from provider import procountor
     from provider.context import ProviderContext
+    from provider.procountor import client as procountor
 
     monkeypatch.setattr(ProviderContext, "_instances", {})
     monkeypatch.setattr(procountor, "_limiters", {})

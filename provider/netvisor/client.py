@@ -22,18 +22,17 @@ from xml.etree.ElementTree import Element
 
 import httpx
 
-from provider.errors import ConfigurationError, NetvisorError
-from provider.http import build_client, describe_transport_error
-from provider.netvisor import xml
-from provider.netvisor.errors import (
-    AUTHENTICATION_FAILED,
-    REQUEST_NOT_UNIQUE,
-    SERVICE_ACCESS_ERROR,
+from provider.errors import (
     CompanyNotReachable,
+    ConfigurationError,
     CredentialsRejected,
     HostileAnswer,
+    NetvisorError,
     ResourceNotAllowed,
 )
+from provider.http import build_client, describe_transport_error
+from provider.netvisor import xml
+from provider.netvisor.errors import AUTHENTICATION_FAILED, REQUEST_NOT_UNIQUE, SERVICE_ACCESS_ERROR
 from provider.netvisor.signing import Credentials, NotLatin1, Partner, StampSource, new_stamp, sign
 from provider.retry import RetryableStatus, RetryPolicy
 from provider.settings import NetvisorSettings

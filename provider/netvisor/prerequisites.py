@@ -12,10 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from provider.errors import PrerequisiteFailed
+from provider.errors import CompanyNotReachable, CredentialsRejected, PrerequisiteFailed, ResourceNotAllowed
 from provider.netvisor import xml
 from provider.netvisor.client import Company, NetvisorClient
-from provider.netvisor.errors import CompanyNotReachable, CredentialsRejected, ResourceNotAllowed
 from provider.netvisor.signing import Credentials
 
 log = logging.getLogger(__name__)

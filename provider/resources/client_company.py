@@ -50,9 +50,8 @@ def about_client(label: str) -> Iterator[None]:
     except AlreadyRegistered:
         raise
     except (PortalError, ProcountorError) as error:
-        raise type(error)(
-            f"{label}: {error}", status_code=error.status_code, retryable=error.retryable
-        ) from None
+        # The same error, annotated: its class and fields stay (AccessDenied.path, TokenRefused.field...).
+        raise error.about(label).with_traceback(None) from None
 
 
 class VatInput(BaseModel):

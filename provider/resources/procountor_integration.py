@@ -19,7 +19,7 @@ import pulumi
 import pulumi.dynamic
 from pydantic import Field
 
-from provider.procountor_checks import verify_api_key
+from provider.procountor.checks import verify_api_key
 from provider.resources.base import keep_secret, resource_props
 from provider.resources.integration import (
     INTEGRATION_OUTPUTS,

@@ -17,7 +17,7 @@ from harness.engine import Engine, ResourceState, Secret
 from provider.context import ProviderContext
 from provider.netvisor.client import NetvisorClient
 from provider.portal import PortalClient
-from provider.procountor import ProcountorClient
+from provider.procountor.client import ProcountorClient
 from provider.resources.client_company import ClientCompanyProvider
 from provider.resources.procountor_integration import ProcountorIntegrationProvider
 from provider.retry import RetryPolicy

@@ -26,14 +26,14 @@ import urllib.parse
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
-from pydantic.alias_generators import to_camel
+from pydantic import TypeAdapter, ValidationError
 
-from provider.errors import ProcountorError
+from provider.errors import AccessDenied, ProcountorError, ServerFailure, TokenRefused
 from provider.http import build_client, describe_transport_error
+from provider.procountor.models import Company, Dimension, UserRights
 from provider.retry import RetryableStatus, RetryPolicy
 from provider.settings import ProcountorSettings
 
@@ -44,67 +44,6 @@ FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 OAUTH_PATH = "oauth/token"
 # Renew a token this long before Procountor says it expires (at most a tenth of its lifetime).
 RENEW_MARGIN_SECONDS = 60.0
-
-
-# ---- errors ----
-
-
-class TokenRefused(ProcountorError):
-    """``oauth/token`` answered 401. ``field`` is ``api_key`` (the client's key) or ``client_id`` (ours)."""
-
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message, status_code=401)
-        self.field = field
-
-
-class ServerFailure(ProcountorError):
-    """An API call answered HTTP 500 (an HTML page or JSON) after the token was granted.
-
-    Most likely billable interfaces are off (the guide), but Procountor may also be failing for a while,
-    so it is marked retryable: a later run may succeed without any change."""
-
-
-class AccessDenied(ProcountorError):
-    """403: the API user lacks a right; ``path`` is what it tried to read."""
-
-    def __init__(self, message: str, *, path: str) -> None:
-        super().__init__(message, status_code=403)
-        self.path = path
-
-
-# ---- models ----
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
-
-
-class BusinessIdentifier(_Model):
-    brn_type: str | None = None
-    code: str | None = None
-
-
-class Company(_Model):
-    id: int
-    name: str
-    business_identifier: BusinessIdentifier | None = None
-
-
-class DimensionItem(_Model):
-    id: int
-    code_name: str
-    status: str | None = None
-
-
-class Dimension(_Model):
-    id: int
-    name: str
-    items: list[DimensionItem] = []
-
-
-class UserRights(_Model):
-    role: str | None = None
-    rights: dict[str, dict[str, Any]]
 
 
 _COMPANY = TypeAdapter(Company)
