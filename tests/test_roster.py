@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from provider import roster as roster_module
 from provider.business_id import BusinessId
 from provider.errors import RosterInvalid, RosterProblem
 from provider.roster import (
@@ -22,6 +21,9 @@ from provider.roster import (
     VatMode,
     parse_roster,
 )
+from provider.roster import checks as roster_checks
+from provider.roster import models as roster_models
+from provider.roster import parsing as roster_parsing
 
 ACME_KEY = "procountor-key-ACME-7f3e9a"
 GAMMA_KEY = "procountor-key-GAMMA-c41d0b"
@@ -268,7 +270,7 @@ def test_bad_input_names_entry_and_field(case: BadCase, monkeypatch: pytest.Monk
     config = valid_config()
     table = getattr(case.change, "table", None)
     if table is not None:
-        monkeypatch.setattr(roster_module, "PROCESSES_BY_ERP", table)
+        monkeypatch.setattr(roster_models, "PROCESSES_BY_ERP", table)
     case.change(config)
 
     error = problems_of(config)
@@ -472,6 +474,22 @@ def test_a_roster_built_directly_is_checked_across_entries() -> None:
         (ACME, "businessId"),
         (GAMMA, "businessId"),
     ]
+
+
+def test_checks_across_entries_run_once_per_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    check = roster_checks.cross_entry_problems
+
+    def counted(*args: Any) -> list[RosterProblem]:
+        calls.append(1)
+        return check(*args)
+
+    monkeypatch.setattr(roster_checks, "cross_entry_problems", counted)
+    monkeypatch.setattr(roster_parsing, "cross_entry_problems", counted)
+
+    parse(valid_config())
+
+    assert len(calls) == 1
 
 
 def test_lookups_refuse_clients_of_the_other_erp() -> None:

@@ -1,0 +1,176 @@
+"""Checks across entries and sections: duplicates, and keys or credential sets a client needs or none uses.
+
+They run once per parse, on what could be read of every entry (valid or not), so an entry with a typo still
+has its key matched.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from provider.business_id import BusinessId, InvalidBusinessId
+from provider.errors import RosterProblem
+from provider.roster.models import CLIENTS, NETVISOR_CREDENTIALS, PROCOUNTOR_API_KEYS, ClientEntry, Erp
+from provider.roster.problems import closest, entry_label, field_names, set_api_key_command, shorten
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What the cross-entry checks need of a client entry, as far as it could be read."""
+
+    entry: str
+    business_id: BusinessId | None
+    erp: Erp | None
+    netvisor_credentials: str | None
+
+    @classmethod
+    def of_entry(cls, index: int, client: ClientEntry) -> Identity:
+        return cls(
+            entry_label(index, client.name, client.business_id),
+            client.business_id,
+            client.erp,
+            client.netvisor_credentials,
+        )
+
+    @classmethod
+    def of_raw(cls, index: int, item: object) -> Identity:
+        """The parts of an invalid entry that are valid, so its other problems are still found.
+
+        A field written with a typo (``bussinessId``) is read too: the typo is reported as such,
+        and the business ID still labels the entry and matches its API key.
+        """
+        fields: Mapping[Any, Any] = item if isinstance(item, dict) else {}
+        written_id, name = _read_field(fields, "businessId"), _read_field(fields, "name")
+        try:
+            business_id: BusinessId | None = BusinessId(written_id)
+        except InvalidBusinessId:
+            business_id = None
+        written_erp = _read_field(fields, "erp")
+        erp = next((erp for erp in Erp if erp.value == written_erp), None)
+        credentials = _read_field(fields, "netvisorCredentials")
+        return cls(
+            entry_label(
+                index,
+                shorten(name) if isinstance(name, str) and name.strip() else None,
+                business_id or (shorten(written_id) if isinstance(written_id, str) else None),
+            ),
+            business_id,
+            erp,
+            credentials if isinstance(credentials, str) and credentials.strip() else None,
+        )
+
+
+def _read_field(fields: Mapping[Any, Any], name: str) -> object:
+    """The value of field ``name``, or of the one unknown field that looks like a typo of it."""
+    if name in fields:
+        return fields[name]
+    unknown = [key for key in fields if isinstance(key, str) and key not in _CLIENT_FIELD_NAMES]
+    likely = [key for key in unknown if closest(key, _CLIENT_FIELD_NAMES) == name]
+    return fields[likely[0]] if len(likely) == 1 else None
+
+
+def cross_entry_problems(
+    identities: list[Identity] | None,
+    key_spellings: Mapping[BusinessId, str] | None,
+    credential_names: set[str] | None,
+) -> list[RosterProblem]:
+    """Problems between entries and sections; a section of the wrong type (None) is left out of them."""
+    if identities is None:
+        return []
+    problems: list[RosterProblem] = []
+    first_by_id: dict[BusinessId, Identity] = {}
+    for identity in identities:
+        if identity.business_id is None:
+            continue
+        first = first_by_id.setdefault(identity.business_id, identity)
+        if first is not identity:
+            problems.append(
+                RosterProblem(
+                    identity.entry,
+                    "businessId",
+                    f"the same business ID as {first.entry}; "
+                    "the portal counts a company only once, keep one entry",
+                )
+            )
+    if key_spellings is not None:
+        keyless = {
+            business_id: identity
+            for business_id, identity in first_by_id.items()
+            if identity.erp is Erp.PROCOUNTOR and business_id not in key_spellings
+        }
+        for business_id, identity in keyless.items():
+            problems.append(
+                RosterProblem(
+                    identity.entry,
+                    "businessId",
+                    f"a Procountor client needs an API key in {PROCOUNTOR_API_KEYS} and there is none for "
+                    f"{business_id}; add it with {set_api_key_command(business_id)}",
+                )
+            )
+        problems += _stray_key_problems(first_by_id, keyless, key_spellings)
+    if credential_names is not None:
+        problems += _unknown_credential_problems(identities, credential_names)
+    return problems
+
+
+def _stray_key_problems(
+    first_by_id: Mapping[BusinessId, Identity],
+    keyless: Mapping[BusinessId, Identity],
+    key_spellings: Mapping[BusinessId, str],
+) -> list[RosterProblem]:
+    """Keys no Procountor client uses; one close to a keyless client's business ID is a likely typo."""
+    problems: list[RosterProblem] = []
+    keyless_by_id = {str(business_id): identity for business_id, identity in keyless.items()}
+    for business_id, written in key_spellings.items():
+        owner = first_by_id.get(business_id)
+        if owner is None:
+            likely = difflib.get_close_matches(str(business_id), keyless_by_id, n=1)
+            hint = f"; did you mean {keyless_by_id[likely[0]].entry}?" if likely else ""
+            problems.append(
+                RosterProblem(
+                    PROCOUNTOR_API_KEYS,
+                    written,
+                    f"no client in {CLIENTS} has business ID {business_id} (a typo?){hint}",
+                )
+            )
+        elif owner.erp is not None and owner.erp is not Erp.PROCOUNTOR:
+            problems.append(
+                RosterProblem(
+                    PROCOUNTOR_API_KEYS,
+                    written,
+                    f"{owner.entry} is a {owner.erp.display_name} client, not a Procountor client; "
+                    "remove this key",
+                )
+            )
+    return problems
+
+
+def _unknown_credential_problems(
+    identities: list[Identity], credential_names: set[str]
+) -> list[RosterProblem]:
+    problems: list[RosterProblem] = []
+    for identity in identities:
+        name = identity.netvisor_credentials
+        if name is None or name in credential_names or identity.erp is Erp.PROCOUNTOR:
+            continue
+        likely = difflib.get_close_matches(name, credential_names, n=1)
+        if likely:
+            hint = f"; did you mean {likely[0]!r}?"
+        elif credential_names:
+            hint = f"; it has: {', '.join(sorted(credential_names))}"
+        else:
+            hint = f"; {NETVISOR_CREDENTIALS} is empty"
+        problems.append(
+            RosterProblem(
+                identity.entry,
+                "netvisorCredentials",
+                f"{shorten(name)!r} is not a credential set in {NETVISOR_CREDENTIALS}{hint}",
+            )
+        )
+    return problems
+
+
+_CLIENT_FIELD_NAMES: Final = frozenset(field_names(ClientEntry, ()))

@@ -1,0 +1,220 @@
+"""The roster's pydantic models: one client entry, one Netvisor credential set, the whole roster.
+
+Each model checks what it can see alone; checks across entries are in ``provider.roster.checks``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Annotated, Final, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from provider.business_id import BusinessId
+from provider.errors import RosterInvalid
+
+CLIENTS: Final = "roster:clients"
+PROCOUNTOR_API_KEYS: Final = "roster:procountorApiKeys"
+NETVISOR_CREDENTIALS: Final = "roster:netvisorCredentials"
+
+
+class Erp(StrEnum):
+    PROCOUNTOR = "procountor"
+    NETVISOR = "netvisor"
+
+    @property
+    def display_name(self) -> str:
+        return self.value.capitalize()
+
+
+class Process(StrEnum):
+    STANDARD = "standard"
+    ALTERNATIVE = "alternative"
+    ALTERNATIVE_WITH_CIRCULATION = "alternative-with-circulation"
+    BACKGROUND = "background"
+
+
+# FabricAI: Standard and Background work with every ERP; Alternative and Alternative with
+# circulation only with Procountor and Netvisor. A new ERP gets its own row here.
+PROCESSES_BY_ERP: Mapping[Erp, frozenset[Process]] = MappingProxyType(
+    {
+        Erp.PROCOUNTOR: frozenset(Process),
+        Erp.NETVISOR: frozenset(Process),
+    }
+)
+
+
+class VatMode(StrEnum):
+    STANDARD = "standard"
+    EXEMPT = "exempt"
+    PARTIAL = "partial"
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"{name!r} is listed twice")
+        seen.add(name)
+    return names
+
+
+NonBlankStr = Annotated[StrictStr, AfterValidator(_not_blank)]
+UniqueNames = Annotated[list[NonBlankStr], AfterValidator(_unique)]
+
+_MODEL_CONFIG: Final = ConfigDict(frozen=True, extra="forbid")
+
+
+class Vat(BaseModel):
+    """VAT treatment: standard, exempt, or a default partial deduction percent (1-99)."""
+
+    model_config = _MODEL_CONFIG
+
+    mode: VatMode = VatMode.STANDARD
+    deduction_percent: StrictInt | None = Field(default=None, alias="deductionPercent", validate_default=True)
+
+    @field_validator("deduction_percent")
+    @classmethod
+    def _percent_fits_mode(cls, percent: int | None, info: ValidationInfo) -> int | None:
+        mode = info.data.get("mode")
+        if mode is VatMode.PARTIAL:
+            if percent is None:
+                raise ValueError("mode: partial needs deductionPercent, a whole number from 1 to 99")
+            if not 1 <= percent <= 99:
+                raise ValueError(
+                    f"must be from 1 to 99, got {percent} "
+                    "(for full deduction use mode: standard, for none use mode: exempt)"
+                )
+        elif mode is not None and percent is not None:
+            raise ValueError("only mode: partial takes a deduction percent; remove it or set mode: partial")
+        return percent
+
+
+class ClientEntry(BaseModel):
+    """One client company of the firm, as listed in ``roster:clients``."""
+
+    model_config = _MODEL_CONFIG
+
+    business_id: BusinessId = Field(alias="businessId")
+    name: NonBlankStr
+    erp: Erp
+    # Declared after erp: its validator reads the (already validated) erp.
+    process: Process = Field(default=Process.STANDARD, validate_default=True)
+    vat: Vat = Field(default_factory=Vat)
+    dimensions: UniqueNames = Field(default_factory=list)
+    favorite: StrictBool = False
+    teams: UniqueNames = Field(default_factory=list)
+    tags: dict[NonBlankStr, StrictStr] = Field(default_factory=dict)
+    adopt: StrictBool = False
+    protect: StrictBool = False
+    netvisor_credentials: NonBlankStr | None = Field(
+        default=None, alias="netvisorCredentials", validate_default=True
+    )
+
+    @field_validator("process")
+    @classmethod
+    def _erp_runs_process(cls, process: Process, info: ValidationInfo) -> Process:
+        erp = info.data.get("erp")
+        if erp is not None and process not in PROCESSES_BY_ERP[erp]:
+            supported = ", ".join(sorted(PROCESSES_BY_ERP[erp]))
+            raise ValueError(
+                f"{erp.display_name} does not support process {process.value!r}; it supports: {supported}"
+            )
+        return process
+
+    @field_validator("netvisor_credentials")
+    @classmethod
+    def _credentials_fit_erp(cls, name: str | None, info: ValidationInfo) -> str | None:
+        erp = info.data.get("erp")
+        if erp is Erp.NETVISOR and name is None:
+            raise ValueError(
+                "a Netvisor client needs netvisorCredentials: "
+                f"the name of a credential set in {NETVISOR_CREDENTIALS}"
+            )
+        if erp is Erp.PROCOUNTOR and name is not None:
+            raise ValueError(
+                f"only Netvisor clients take netvisorCredentials; a Procountor client's API key goes in "
+                f"{PROCOUNTOR_API_KEYS}"
+            )
+        return name
+
+    @property
+    def label(self) -> str:
+        """How messages name this client: ``Acme Oy (2925630-9)``."""
+        return f"{self.name} ({self.business_id})"
+
+
+class NetvisorCredentialSet(BaseModel):
+    """A firm's Netvisor software-interface credentials, shared by the clients that name them."""
+
+    model_config = _MODEL_CONFIG
+
+    customer_id: NonBlankStr = Field(alias="customerId")
+    customer_key: SecretStr = Field(alias="customerKey")
+
+    @field_validator("customer_key")
+    @classmethod
+    def _key_not_blank(cls, key: SecretStr) -> SecretStr:
+        if not key.get_secret_value().strip():
+            raise ValueError("must not be empty")
+        return key
+
+
+class Roster(BaseModel):
+    """A validated roster: every client with the credentials it needs, and nothing contradictory."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    clients: list[ClientEntry]
+    procountor_api_keys: dict[BusinessId, SecretStr]
+    netvisor_credentials: dict[str, NetvisorCredentialSet]
+
+    @model_validator(mode="after")
+    def _entries_agree(self) -> Self:
+        # Only a roster built directly comes here: parse_roster checked its entries already and builds the
+        # Roster without validating it again. RosterInvalid is no ValueError, so pydantic lets it through.
+        from provider.roster.checks import Identity, cross_entry_problems  # checks imports these models
+
+        problems = cross_entry_problems(
+            [Identity.of_entry(index, client) for index, client in enumerate(self.clients)],
+            {business_id: str(business_id) for business_id in self.procountor_api_keys},
+            set(self.netvisor_credentials),
+        )
+        if problems:
+            raise RosterInvalid(problems)
+        return self
+
+    def api_key_for(self, client: ClientEntry) -> SecretStr:
+        """The Procountor API key of a Procountor client of this roster."""
+        if client.erp is not Erp.PROCOUNTOR or client.business_id not in self.procountor_api_keys:
+            raise LookupError(f"{client.label} has no API key in {PROCOUNTOR_API_KEYS}")
+        return self.procountor_api_keys[client.business_id]
+
+    def credentials_for(self, client: ClientEntry) -> NetvisorCredentialSet:
+        """The Netvisor credential set a Netvisor client of this roster names."""
+        if (
+            client.netvisor_credentials is None
+            or client.netvisor_credentials not in self.netvisor_credentials
+        ):
+            raise LookupError(f"{client.label} names no credential set of {NETVISOR_CREDENTIALS}")
+        return self.netvisor_credentials[client.netvisor_credentials]
