@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import httpx
 
-USER_AGENT = "fabricai-roster/0.1 (+https://github.com/fabricai-roster)"
+from provider import defaults
+
+USER_AGENT = defaults.USER_AGENT
 
 
 def build_client(
     base_url: str,
     *,
-    timeout: float = 30.0,
-    connect_timeout: float = 10.0,
-    max_connections: int = 16,
+    timeout: float = defaults.TIMEOUT_SECONDS,
+    connect_timeout: float = defaults.CONNECT_TIMEOUT_SECONDS,
+    max_connections: int = defaults.MAX_CONNECTIONS,
 ) -> httpx.Client:
     """A pooled, thread-safe client for one service. No credential is ever set on it: each call adds its own
     headers, so a client can be shared by every resource of a run."""

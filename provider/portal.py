@@ -28,6 +28,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
+from provider import defaults
 from provider.business_id import InvalidBusinessId, normalise
 from provider.errors import AlreadyRegistered, PortalError
 from provider.http import build_client, describe_transport_error
@@ -36,8 +37,8 @@ from provider.settings import PortalSettings
 
 T = TypeVar("T")
 
-PAGE_LIMIT = 50
-DEFAULT_SNAPSHOT_TTL = 15.0
+PAGE_LIMIT = defaults.PORTAL_PAGE_LIMIT
+DEFAULT_SNAPSHOT_TTL = defaults.PORTAL_SNAPSHOT_TTL_SECONDS
 
 ErpSystem = Literal["procountor", "netvisor"]
 

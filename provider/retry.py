@@ -21,6 +21,8 @@ from typing import TypeVar
 import httpx
 import tenacity
 
+from provider import defaults
+
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
@@ -56,12 +58,12 @@ def parse_retry_after(value: str | None) -> float | None:
 class RetryPolicy:
     """Bounds and pacing of retries. One instance per client; tests shrink the waits."""
 
-    max_attempts: int = 5
-    initial_wait: float = 0.25
-    max_wait: float = 8.0
-    max_total_seconds: float = 90.0
-    max_retry_after: float = 30.0
-    retry_statuses: Collection[int] = field(default_factory=lambda: frozenset({429, 500, 502, 503, 504}))
+    max_attempts: int = defaults.RETRY_MAX_ATTEMPTS
+    initial_wait: float = defaults.RETRY_INITIAL_WAIT_SECONDS
+    max_wait: float = defaults.RETRY_MAX_WAIT_SECONDS
+    max_total_seconds: float = defaults.RETRY_MAX_TOTAL_SECONDS
+    max_retry_after: float = defaults.RETRY_MAX_RETRY_AFTER_SECONDS
+    retry_statuses: Collection[int] = field(default_factory=lambda: defaults.RETRY_STATUSES)
 
     def should_retry_status(self, status_code: int) -> bool:
         return status_code in self.retry_statuses

@@ -11,14 +11,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from provider import defaults
 from provider.errors import ConfigurationError
 
-DEFAULT_PORTAL_URL = "https://ai.fabricai.io"
-DEFAULT_PROCOUNTOR_URL = "https://api.procountor.com/api"
-DEFAULT_NETVISOR_URL = "https://integration.netvisor.fi"
-DEFAULT_NETVISOR_SENDER = "FabricAI roster"
-# FabricAI's access key in Netvisor's "API resource rights" page (from the onboarding guide).
-DEFAULT_NETVISOR_ACCESS_KEY = "E2DCB2FF20700782F1EA878EDC19DC27"
+# The old names of the defaults, kept for importers.
+DEFAULT_PORTAL_URL = defaults.PORTAL_URL
+DEFAULT_PROCOUNTOR_URL = defaults.PROCOUNTOR_URL
+DEFAULT_NETVISOR_URL = defaults.NETVISOR_URL
+DEFAULT_NETVISOR_SENDER = defaults.NETVISOR_SENDER
+DEFAULT_NETVISOR_ACCESS_KEY = defaults.NETVISOR_ACCESS_KEY
 
 
 class _Settings(BaseModel):
@@ -43,7 +44,7 @@ class NetvisorSettings(_Settings):
     partner_id: str
     partner_key: SecretStr
     sender: str
-    language: str = "FI"
+    language: str = defaults.NETVISOR_LANGUAGE
     access_key: str = DEFAULT_NETVISOR_ACCESS_KEY
 
 
@@ -67,7 +68,7 @@ class ProviderSettings(_Settings):
     netvisor_partner_id: str | None = None
     netvisor_partner_key: SecretStr | None = None
     netvisor_sender: str = DEFAULT_NETVISOR_SENDER
-    netvisor_language: str = "FI"
+    netvisor_language: str = defaults.NETVISOR_LANGUAGE
     netvisor_access_key: str = DEFAULT_NETVISOR_ACCESS_KEY
 
     @classmethod
@@ -121,7 +122,7 @@ class ProviderSettings(_Settings):
             pace = float(self.procountor_requests_per_second)
         except ValueError:
             pace = 0.0
-        if not 0 < pace <= 60:
+        if not 0 < pace <= defaults.PROCOUNTOR_MAX_REQUESTS_PER_SECOND:
             raise ConfigurationError(
                 "Stack config 'procountor:requestsPerSecond' must be a number above 0 and at most 60 "
                 "(Procountor's limit per client application)."

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from provider import defaults
 from provider.context import ProviderContext
 from provider.errors import ConfigurationError
+from provider.http import build_client
+from provider.retry import RetryPolicy
 from provider.settings import DEFAULT_PROCOUNTOR_URL, ProviderSettings
 
 PROCOUNTOR = {"procountor:clientId": "app", "procountor:clientSecret": "pc-secret-xyz"}
@@ -13,8 +16,38 @@ PROCOUNTOR = {"procountor:clientId": "app", "procountor:clientSecret": "pc-secre
 
 def test_defaults_point_at_production_hosts() -> None:
     settings = ProviderSettings.from_config(dict[str, str]().get)
-    assert settings.procountor_base_url == DEFAULT_PROCOUNTOR_URL
+    assert settings.procountor_base_url == DEFAULT_PROCOUNTOR_URL == "https://api.procountor.com/api"
     assert settings.netvisor_base_url == "https://integration.netvisor.fi"
+    assert settings.portal_url == "https://ai.fabricai.io"
+
+
+def test_every_default_comes_from_provider_defaults() -> None:
+    settings = ProviderSettings()
+    policy = RetryPolicy()
+    client = build_client("http://127.0.0.1:9")
+    try:
+        assert (settings.portal_url, settings.procountor_base_url, settings.netvisor_base_url) == (
+            defaults.PORTAL_URL,
+            defaults.PROCOUNTOR_URL,
+            defaults.NETVISOR_URL,
+        )
+        assert (settings.netvisor_sender, settings.netvisor_language, settings.netvisor_access_key) == (
+            defaults.NETVISOR_SENDER,
+            defaults.NETVISOR_LANGUAGE,
+            defaults.NETVISOR_ACCESS_KEY,
+        )
+        assert (policy.max_attempts, policy.max_total_seconds, policy.max_retry_after) == (
+            defaults.RETRY_MAX_ATTEMPTS,
+            defaults.RETRY_MAX_TOTAL_SECONDS,
+            defaults.RETRY_MAX_RETRY_AFTER_SECONDS,
+        )
+        assert (client.timeout.read, client.timeout.connect) == (
+            defaults.TIMEOUT_SECONDS,
+            defaults.CONNECT_TIMEOUT_SECONDS,
+        )
+        assert client.headers["User-Agent"] == defaults.USER_AGENT
+    finally:
+        client.close()
 
 
 def test_each_erp_is_required_only_when_used() -> None:

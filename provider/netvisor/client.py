@@ -22,6 +22,7 @@ from xml.etree.ElementTree import Element
 
 import httpx
 
+from provider import defaults
 from provider.errors import (
     CompanyNotReachable,
     ConfigurationError,
@@ -37,8 +38,8 @@ from provider.netvisor.signing import Credentials, NotLatin1, Partner, StampSour
 from provider.retry import RetryableStatus, RetryPolicy
 from provider.settings import NetvisorSettings
 
-REQUEST_TIMEOUT_SECONDS = 120.0
-CONNECT_TIMEOUT_SECONDS = 15.0
+REQUEST_TIMEOUT_SECONDS = defaults.NETVISOR_TIMEOUT_SECONDS
+CONNECT_TIMEOUT_SECONDS = defaults.NETVISOR_CONNECT_TIMEOUT_SECONDS
 # How far back the purchase-invoice probe looks: enough to prove the right, small enough to stay cheap.
 PURCHASE_INVOICE_WINDOW = dt.timedelta(days=31)
 _MAX_QUOTED = 300

@@ -31,6 +31,7 @@ from typing import ClassVar, Generic, TypeVar
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
+from provider import defaults
 from provider.errors import AccessDenied, ProcountorError, ServerFailure, TokenRefused
 from provider.http import build_client, describe_transport_error
 from provider.procountor.models import Company, Dimension, UserRights
@@ -39,11 +40,11 @@ from provider.settings import ProcountorSettings
 
 T = TypeVar("T")
 
-DEFAULT_REQUESTS_PER_SECOND = 20.0
+DEFAULT_REQUESTS_PER_SECOND = defaults.PROCOUNTOR_REQUESTS_PER_SECOND
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 OAUTH_PATH = "oauth/token"
 # Renew a token this long before Procountor says it expires (at most a tenth of its lifetime).
-RENEW_MARGIN_SECONDS = 60.0
+RENEW_MARGIN_SECONDS = defaults.PROCOUNTOR_TOKEN_RENEW_MARGIN_SECONDS
 
 
 _COMPANY = TypeAdapter(Company)

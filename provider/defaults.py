@@ -1,0 +1,48 @@
+"""Every default of the provider, in one place: where each service is, how long we wait, how fast we go.
+
+Each value is overridable where the table in README.md ("Provider settings") says so; the rest are bounds
+the code keeps. Modules import their defaults from here (often under their old local names), so a default
+is changed in this file only.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- where the services are ----------------------------------------------------------------------------
+PORTAL_URL: Final = "https://ai.fabricai.io"
+PROCOUNTOR_URL: Final = "https://api.procountor.com/api"
+NETVISOR_URL: Final = "https://integration.netvisor.fi"
+
+# --- HTTP, every client (provider/http.py) -------------------------------------------------------------
+USER_AGENT: Final = "fabricai-roster/0.1 (+https://github.com/fabricai-roster)"
+TIMEOUT_SECONDS: Final = 30.0  # read, write and pool timeout of one request
+CONNECT_TIMEOUT_SECONDS: Final = 10.0
+MAX_CONNECTIONS: Final = 16  # per client; the engine runs four resource workers
+
+# --- retries, every remote call (provider/retry.py) ----------------------------------------------------
+RETRY_MAX_ATTEMPTS: Final = 5
+RETRY_INITIAL_WAIT_SECONDS: Final = 0.25
+RETRY_MAX_WAIT_SECONDS: Final = 8.0
+RETRY_MAX_TOTAL_SECONDS: Final = 90.0  # the total deadline of one call, its retries included
+RETRY_MAX_RETRY_AFTER_SECONDS: Final = 30.0  # a longer Retry-After is capped to this
+RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
+
+# --- FabricAI portal ------------------------------------------------------------------------------------
+PORTAL_PAGE_LIMIT: Final = 50  # clients per page when listing
+PORTAL_SNAPSHOT_TTL_SECONDS: Final = 15.0  # how long one listing answers look-ups by business ID
+
+# --- Procountor -----------------------------------------------------------------------------------------
+# Requests per second of one partner app across the run when procountor:requestsPerSecond is not set;
+# Procountor allows 60.
+PROCOUNTOR_REQUESTS_PER_SECOND: Final = 20.0
+PROCOUNTOR_MAX_REQUESTS_PER_SECOND: Final = 60.0
+PROCOUNTOR_TOKEN_RENEW_MARGIN_SECONDS: Final = 60.0  # an access token is renewed this long before expiry
+
+# --- Netvisor -------------------------------------------------------------------------------------------
+NETVISOR_SENDER: Final = "FabricAI roster"
+NETVISOR_LANGUAGE: Final = "FI"
+# FabricAI's access key in Netvisor's "API resource rights" page (from the onboarding guide).
+NETVISOR_ACCESS_KEY: Final = "E2DCB2FF20700782F1EA878EDC19DC27"
+NETVISOR_TIMEOUT_SECONDS: Final = 120.0  # Netvisor advises at least 120 s
+NETVISOR_CONNECT_TIMEOUT_SECONDS: Final = 15.0
