@@ -67,11 +67,11 @@ def example_sandbox(_example_server: RunningSandbox) -> RunningSandbox:
 
 
 @pytest.fixture(autouse=True)
-def new_provider_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test starts as a new provider process would: no clients, token caches or Procountor rate
-    limiters shared with an earlier test (whose sandbox may even have had the same port)."""
-    from provider.context import ProviderContext
-    from provider.procountor import client as procountor
+def new_provider_process() -> Iterator[None]:
+    """Every test starts as a new provider process would: no clients, token caches, Procountor rate
+    limiters or Netvisor locks shared with an earlier test (whose sandbox may even have had the same port)."""
+    from provider import context
 
-    monkeypatch.setattr(ProviderContext, "_instances", {})
-    monkeypatch.setattr(procountor, "_limiters", {})
+    context.reset()
+    yield
+    context.reset()

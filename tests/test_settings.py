@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from provider import defaults
-from provider.context import ProviderContext
+from provider.context import ProviderContext, process_context, reset
 from provider.errors import ConfigurationError
 from provider.http import build_client
+from provider.procountor.client import limiter_for
 from provider.retry import RetryPolicy
 from provider.settings import DEFAULT_PROCOUNTOR_URL, ProviderSettings
 
@@ -104,3 +107,20 @@ def test_a_secret_never_shows_in_a_repr_or_error() -> None:
 def test_a_non_string_value_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="must be a string"):
         ProviderSettings.from_config({"procountor:clientId": 5}.get)
+
+
+def test_the_process_context_owns_every_shared_thing_and_reset_drops_them() -> None:
+    settings = ProviderSettings.from_config({**PROCOUNTOR, "procountor:requestsPerSecond": "7.5"}.get)
+    shared = process_context()
+    client = ProviderContext.for_settings(settings).procountor
+    limiter = limiter_for("http://127.0.0.1:1/api", "app", 7.5)
+    lock = shared.netvisor_locks.get(("http://127.0.0.1:1", "CUSTOMER"), threading.Lock)
+    # The Procountor client took its own limiter (production host) as well.
+    assert (len(shared.providers), len(shared.procountor_limiters), len(shared.netvisor_locks)) == (1, 2, 1)
+
+    reset()
+
+    assert (len(shared.providers), len(shared.procountor_limiters), len(shared.netvisor_locks)) == (0, 0, 0)
+    assert ProviderContext.for_settings(settings).procountor is not client
+    assert limiter_for("http://127.0.0.1:1/api", "app", 7.5) is not limiter
+    assert shared.netvisor_locks.get(("http://127.0.0.1:1", "CUSTOMER"), threading.Lock) is not lock

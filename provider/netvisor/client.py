@@ -23,6 +23,7 @@ from xml.etree.ElementTree import Element
 import httpx
 
 from provider import defaults
+from provider.context import process_context
 from provider.errors import (
     CompanyNotReachable,
     ConfigurationError,
@@ -58,18 +59,6 @@ class TransactionIdReused(RetryableStatus):
 
     def __str__(self) -> str:
         return REQUEST_NOT_UNIQUE
-
-
-class _EnvironmentLocks:
-    """One lock per customer environment (host + customer id), shared by every client of the process."""
-
-    _locks: ClassVar[dict[tuple[str, str], threading.Lock]] = {}
-    _guard: ClassVar[threading.Lock] = threading.Lock()
-
-    @classmethod
-    def get(cls, base_url: str, customer_id: str) -> threading.Lock:
-        with cls._guard:
-            return cls._locks.setdefault((base_url, customer_id), threading.Lock())
 
 
 class NetvisorClient:
@@ -134,7 +123,8 @@ class NetvisorClient:
         self, resource: str, params: Mapping[str, str], credentials: Credentials, company: Company
     ) -> Element:
         url = str(httpx.URL(f"{self._base_url}/{resource}", params=dict(params)))
-        lock = _EnvironmentLocks.get(self._base_url, credentials.customer_id)
+        # One lock per customer environment (host + customer id), shared process-wide (provider.context).
+        lock = process_context().netvisor_locks.get((self._base_url, credentials.customer_id), threading.Lock)
 
         def attempt() -> xml.Envelope:
             headers = sign(

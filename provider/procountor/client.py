@@ -32,6 +32,7 @@ import httpx
 from pydantic import TypeAdapter, ValidationError
 
 from provider import defaults
+from provider.context import process_context
 from provider.errors import AccessDenied, ProcountorError, ServerFailure, TokenRefused
 from provider.http import build_client, describe_transport_error
 from provider.procountor.models import Company, Dimension, UserRights
@@ -72,17 +73,9 @@ class RateLimiter:
             time.sleep(slot - now)
 
 
-_limiters: dict[tuple[str, str], RateLimiter] = {}
-_limiters_lock = threading.Lock()
-
-
 def limiter_for(base_url: str, client_id: str, per_second: float) -> RateLimiter:
-    """The process-wide limiter of one client application at one Procountor host."""
-    with _limiters_lock:
-        key = (base_url, client_id)
-        if key not in _limiters:
-            _limiters[key] = RateLimiter(per_second)
-        return _limiters[key]
+    """The process-wide limiter of one client application at one Procountor host (in provider.context)."""
+    return process_context().procountor_limiters.get((base_url, client_id), lambda: RateLimiter(per_second))
 
 
 @dataclass(frozen=True)

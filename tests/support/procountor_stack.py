@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from harness.engine import Engine, ResourceState, Secret
-from provider.context import ProviderContext
+from provider.context import reset as reset_process_context
 from provider.netvisor.client import NetvisorClient
 from provider.portal import PortalClient
 from provider.procountor.client import ProcountorClient
@@ -106,7 +106,7 @@ class Stack:
 
 def fresh_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """What a new provider process starts with: no shared clients, and (for tests) tiny retry waits."""
-    monkeypatch.setattr(ProviderContext, "_instances", {})
+    reset_process_context()
     monkeypatch.setattr(PortalClient, "default_retry", FAST_RETRY)
     monkeypatch.setattr(ProcountorClient, "default_retry", FAST_RETRY)
     monkeypatch.setattr(NetvisorClient, "default_retry", FAST_RETRY)
