@@ -31,7 +31,7 @@ from pydantic.alias_generators import to_camel
 from provider import defaults
 from provider.business_id import InvalidBusinessId, normalise
 from provider.errors import AlreadyRegistered, PortalError
-from provider.http import build_client, describe_transport_error
+from provider.http import TRANSPORT_ERRORS, build_client, transport_failure
 from provider.retry import RetryableStatus, RetryPolicy
 from provider.settings import PortalSettings
 
@@ -373,11 +373,13 @@ class PortalClient:
                 status_code=error.response.status_code,
                 retryable=True,
             ) from None
-        except httpx.TransportError as error:
-            raise PortalError(
-                f"The FabricAI portal {describe_transport_error(error)} while {what}, also after retries. "
+        except TRANSPORT_ERRORS as error:
+            raise transport_failure(
+                error,
+                PortalError,
+                "The FabricAI portal",
+                f" while {what}, also after retries. "
                 "Check fabricai:portalUrl and the network, then run `pulumi up` again.",
-                retryable=True,
             ) from None
 
 

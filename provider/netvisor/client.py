@@ -32,7 +32,7 @@ from provider.errors import (
     NetvisorError,
     ResourceNotAllowed,
 )
-from provider.http import build_client, describe_transport_error
+from provider.http import TRANSPORT_ERRORS, build_client, transport_failure
 from provider.netvisor import xml
 from provider.netvisor.errors import AUTHENTICATION_FAILED, REQUEST_NOT_UNIQUE, SERVICE_ACCESS_ERROR
 from provider.netvisor.signing import Credentials, NotLatin1, Partner, StampSource, new_stamp, sign
@@ -144,11 +144,12 @@ class NetvisorClient:
             raise ConfigurationError(f"{company.label}: {error}.") from None
         except RetryableStatus as error:
             raise self._gave_up(error, resource, credentials, company) from None
-        except httpx.TransportError as error:
-            raise NetvisorError(
-                f"{company.label}: Netvisor {describe_transport_error(error)} ({resource}); "
-                "run `pulumi up` again later.",
-                retryable=True,
+        except TRANSPORT_ERRORS as error:
+            raise transport_failure(
+                error,
+                NetvisorError,
+                f"{company.label}: Netvisor",
+                f" ({resource}); run `pulumi up` again later.",
             ) from None
         return envelope.root
 

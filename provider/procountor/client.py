@@ -34,7 +34,7 @@ from pydantic import TypeAdapter, ValidationError
 from provider import defaults
 from provider.context import process_context
 from provider.errors import AccessDenied, ProcountorError, ServerFailure, TokenRefused
-from provider.http import build_client, describe_transport_error
+from provider.http import TRANSPORT_ERRORS, build_client, transport_failure
 from provider.procountor.models import Company, Dimension, UserRights
 from provider.retry import RetryableStatus, RetryPolicy
 from provider.settings import ProcountorSettings
@@ -279,11 +279,13 @@ class ProcountorClient:
                 status_code=status,
                 retryable=True,
             ) from None
-        except httpx.TransportError as error:
-            raise ProcountorError(
-                f"Procountor {describe_transport_error(error)} while {what}, also after retries; "
+        except TRANSPORT_ERRORS as error:
+            raise transport_failure(
+                error,
+                ProcountorError,
+                "Procountor",
+                f" while {what}, also after retries; "
                 "check procountor:baseUrl and the network, then run `pulumi up` again.",
-                retryable=True,
             ) from None
 
 
