@@ -33,6 +33,7 @@ from provider.resources.netvisor_credentials import NetvisorCredentials
 from provider.resources.netvisor_integration import NetvisorIntegration
 from provider.resources.procountor_integration import ProcountorIntegration
 from provider.roster import ClientEntry, Erp, Roster, parse_roster
+from provider.roster.stack_config import parse_stack_config, read_stack_config
 
 CLIENT_TYPE: Final = "fabricai:roster:Client"
 # pulumi-language-python-exec exits with this code to tell the CLI "the error was shown already": the CLI
@@ -68,7 +69,6 @@ def company_inputs(client: ClientEntry) -> dict[str, Any]:
         "process": client.process.value,
         "vat": client.vat.model_dump(mode="json"),
         "dimensions": list(client.dimensions),
-        "favorite": client.favorite,
         "teams": list(client.teams),
         "tags": dict(client.tags),
         "adopt": client.adopt,
@@ -221,11 +221,13 @@ def _count(statuses: list[Any]) -> dict[str, int]:
 
 def read_roster(config: pulumi.Config | None = None) -> Roster:
     """The validated roster from stack config; RosterInvalid lists every problem found."""
-    config = config or pulumi.Config("roster")
+    if config is None:  # every key of the run's config, so that a misspelt roster key is found too
+        return parse_stack_config(read_stack_config())
     return parse_roster(
         config.get_object("clients"),
         config.get_object("procountorApiKeys"),
         config.get_object("netvisorCredentials"),
+        allow_empty=config.get_object("allowEmpty"),
     )
 
 

@@ -39,6 +39,7 @@ BETA = "roster:clients[1] (Beta Oy, 1572860-0)"
 GAMMA = "roster:clients[2] (Gamma Oy, 2077474-0)"
 KEYS = "roster:procountorApiKeys"
 FIRM = "roster:netvisorCredentials.firm"
+NO_NAME = "roster:clients[1] (1572860-0)"
 
 
 def valid_config() -> Config:
@@ -52,7 +53,6 @@ def valid_config() -> Config:
                 "process": "alternative-with-circulation",
                 "vat": {"mode": "partial", "deductionPercent": 40},
                 "dimensions": ["Kustannuspaikka"],
-                "favorite": True,
                 "teams": ["Team North"],
                 "tags": {"segment": "retail"},
             },
@@ -165,9 +165,9 @@ BAD_CASES = [
             "roster:clients[3] (Gamma Ab, 2077474-0)", "businessId",
             f"the same business ID as {GAMMA}"),
     # name
-    BadCase("name missing", client(1, name=...), "roster:clients[1] (1572860-0)", "name", "is required"),
-    BadCase("name blank", client(1, name="  "), "roster:clients[1] (1572860-0)", "name", "must not be empty"),
-    BadCase("name a number", client(1, name=42), "roster:clients[1] (1572860-0)", "name",
+    BadCase("name missing", client(1, name=...), NO_NAME, "name", "is required"),
+    BadCase("name blank", client(1, name="  "), NO_NAME, "name", "must not be empty"),
+    BadCase("name a number", client(1, name=42), NO_NAME, "name",
             "expected text, got 42 (a number)"),
     # erp and process
     BadCase("unknown ERP", client(1, erp="sap"), BETA, "erp",
@@ -207,8 +207,8 @@ BAD_CASES = [
             "must not be empty"),
     BadCase("team twice", client(1, teams=["North", "North"]), BETA, "teams", "'North' is listed twice"),
     BadCase("team blank", client(1, teams=[" "]), BETA, "teams[0]", "must not be empty"),
-    BadCase("favorite as text", client(1, favorite="yes"), BETA, "favorite",
-            "expected true or false, got 'yes' (text)"),
+    BadCase("favorite is no roster field", client(1, favorite=True), BETA, "favorite",
+            "set the client as a favourite on the FabricAI portal's home page"),
     BadCase("adopt as text", client(1, adopt="true"), BETA, "adopt", "expected true or false"),
     BadCase("protect as number", client(1, protect=1), BETA, "protect", "expected true or false, got 1"),
     BadCase("tag value a number", client(1, tags={"cost": 5}), BETA, "tags.cost", "expected text"),
@@ -235,7 +235,8 @@ BAD_CASES = [
             "no client in roster:clients has business ID 0174592-8 (a typo?)"),
     BadCase("key for a Netvisor client", keys(**{"1572860_0": EXTRA_KEY}), KEYS, "1572860-0",
             f"{BETA} is a Netvisor client, not a Procountor client"),
-    BadCase("key name not a business ID", keys(Acme=EXTRA_KEY), KEYS, "Acme", "not a business ID"),
+    BadCase("key name not a business ID", keys(Acme=EXTRA_KEY), KEYS, "",
+            "an entry whose key is not a business ID (entry 2, counting from 0; the key is not shown"),
     BadCase("key name with bad check digit", keys(**{"2925630_1": EXTRA_KEY}), KEYS, "2925630-1",
             "check digit should be 9, not 1"),
     BadCase("same key twice", keys(FI29256309=EXTRA_KEY), KEYS, "FI29256309",
@@ -244,7 +245,7 @@ BAD_CASES = [
     BadCase("key not a string", keys(**{"2925630_9": {"secure": ACME_KEY}}), KEYS, "2925630-9",
             "expected the client's Procountor API key as a secret string, got a mapping"),
     BadCase("key name with a letter O", keys(**{"2077474_0": ..., "2O77474_0": GAMMA_KEY}), KEYS,
-            "2O77474-0", "not a business ID", count=2),
+            "", "an entry whose key is not a business ID", count=2),
     # roster:netvisorCredentials
     BadCase("customerKey missing", firm(customerKey=...), FIRM, "customerKey", "is required"),
     BadCase("customerId missing", firm(customerId=...), FIRM, "customerId", "is required"),
@@ -262,6 +263,50 @@ BAD_CASES = [
     BadCase("credentials not a mapping", section("credentials", FIRM_CUSTOMER_KEY),
             "roster:netvisorCredentials", "", "expected a mapping of name: {customerId, customerKey}"),
     BadCase("empty client entry", add_client(), "roster:clients[3]", "businessId", "is required", count=3),
+    # issue 11: the holes validation closes (NO_NAME: an entry labelled without its unusable name)
+    BadCase("placeholder business ID", client(1, businessId="0000000-0"),
+            "roster:clients[1] (Beta Oy, 0000000-0)", "businessId", "0000000-0 is a placeholder"),
+    BadCase("placeholder business ID as a key", keys(**{"0000000_0": EXTRA_KEY}), KEYS, "0000000-0",
+            "0000000-0 is a placeholder"),
+    BadCase("name of invisible characters", client(1, name="\u200b\u2060\u200b"), NO_NAME,
+            "name", "looks blank: it holds only invisible characters"),
+    BadCase("name of 201 characters", client(1, name="B" * 201), NO_NAME, "name",
+            "is 201 characters long; at most 200 are allowed"),
+    BadCase("name forging a problem line",
+            client(1, name="Beta Oy\n  - roster:clients[0] (Acme Oy, 2925630-9): name: forged"),
+            NO_NAME, "name", "contains a control character"),
+    BadCase("name with an escape code", client(1, name="Beta \x1b[2J Oy"), NO_NAME, "name",
+            "contains a control character"),
+    BadCase("name with a bidi override", client(1, name="Beta \u202eyO"), NO_NAME, "name",
+            "contains a control character"),
+    BadCase("dimension with a tab", client(1, dimensions=["Kustannus\tpaikka"]), BETA, "dimensions[0]",
+            "contains a control character"),
+    BadCase("dimension of 201 characters", client(1, dimensions=["D" * 201]), BETA, "dimensions[0]",
+            "at most 200"),
+    BadCase("team twice but for case", client(1, teams=["Team North", "team NORTH"]), BETA, "teams",
+            "'Team North' and 'team NORTH' are the same name but for case or Unicode form; keep one"),
+    BadCase("dimension twice but for Unicode form", client(1, dimensions=["Projekti", "\uff30rojekti"]), BETA,
+            "dimensions", "'Projekti' and '\uff30rojekti' are the same name but for case or Unicode form"),
+    BadCase("tag value with a line break", client(1, tags={"owner": "Anna\nBob"}), BETA, "tags.owner",
+            "contains a control character"),
+    BadCase("credential set named with spaces", client(1, netvisorCredentials=" firm"), BETA,
+            "netvisorCredentials", "has spaces at its start or end", count=2),
+    BadCase("customerId padded", firm(customerId=" FIRM_CUSTOMER_1"), FIRM, "customerId",
+            "has spaces at its start or end"),
+    BadCase("customerKey padded", firm(customerKey=FIRM_CUSTOMER_KEY + " "), FIRM, "customerKey",
+            "has spaces or a line break at its start or end"),
+    BadCase("customerKey on two lines", firm(customerKey=FIRM_CUSTOMER_KEY.replace("-FIRM-", "-\n")), FIRM,
+            "customerKey", "contains a line break"),
+    BadCase("API key padded", keys(**{"2925630_9": ACME_KEY + "\n"}), KEYS, "2925630-9",
+            "the API key has spaces or a line break at its start or end"),
+    BadCase("API key on two lines", keys(**{"2925630_9": ACME_KEY.replace("-ACME-", "\r\n")}), KEYS,
+            "2925630-9", "the API key contains a line break"),
+    BadCase("API key in the key position", keys(**{ACME_KEY: "2925630-9"}), KEYS, "",
+            "an entry whose key is not a business ID"),
+    BadCase("credential set no client uses", section("credentials", {
+                "firm": {"customerId": "FIRM_CUSTOMER_1", "customerKey": FIRM_CUSTOMER_KEY},
+                "old": {"customerId": "OLD", "customerKey": OTHER_CUSTOMER_KEY}}),
+            "roster:netvisorCredentials.old", "", "no client in roster:clients names this credential set"),
 ]  # fmt: skip
 
 
@@ -283,6 +328,7 @@ def test_bad_input_names_entry_and_field(case: BadCase, monkeypatch: pytest.Monk
     assert matching, f"no problem {case.entry!r} / {case.field!r} / {case.says!r} in:\n{error}"
     assert len(error.problems) == case.count, str(error)
     assert str(matching[0]) in str(error)
+    assert str(error).count("\n") == len(error.problems), "a problem spans more than one line"
     assert_readable_and_secret_free(error)
 
 
@@ -326,7 +372,7 @@ def test_a_stray_key_close_to_a_keyless_client_suggests_it() -> None:
 def test_many_different_problems_are_reported_at_once() -> None:
     config = valid_config()
     config["clients"][0]["vat"] = {"mode": "partial"}
-    config["clients"][0]["favorite"] = "yes"
+    config["clients"][0]["adopt"] = "yes"
     config["clients"][1]["netvisorCredentials"] = "frim"
     config["clients"][2]["businessId"] = "2077474-1"
     config["clients"].append({"businessId": "2925630-9", "name": "Acme Ab", "erp": "sap"})
@@ -337,7 +383,7 @@ def test_many_different_problems_are_reported_at_once() -> None:
 
     assert [(problem.entry, problem.field) for problem in error.problems] == [
         (ACME, "vat.deductionPercent"),
-        (ACME, "favorite"),
+        (ACME, "adopt"),
         (BETA, "netvisorCredentials"),
         ("roster:clients[2] (Gamma Oy, 2077474-1)", "businessId"),
         ("roster:clients[3] (Acme Ab, 2925630-9)", "erp"),
@@ -361,8 +407,8 @@ def test_problems_are_listed_by_position_not_by_text() -> None:
         }
         for index, business_id in enumerate(_valid_business_ids(9), start=3)
     ]
-    config["clients"][11]["favorite"] = "no"
-    config["clients"][2]["favorite"] = "no"
+    config["clients"][11]["adopt"] = "no"
+    config["clients"][2]["adopt"] = "no"
 
     error = problems_of(config)
 
@@ -383,9 +429,8 @@ def test_valid_roster_round_trip() -> None:
     assert acme.process is Process.ALTERNATIVE_WITH_CIRCULATION
     assert acme.vat.mode is VatMode.PARTIAL
     assert acme.vat.deduction_percent == 40
-    assert (acme.dimensions, acme.favorite, acme.teams, acme.tags) == (
+    assert (acme.dimensions, acme.teams, acme.tags) == (
         ["Kustannuspaikka"],
-        True,
         ["Team North"],
         {"segment": "retail"},
     )
@@ -394,9 +439,8 @@ def test_valid_roster_round_trip() -> None:
         VatMode.STANDARD,
         None,
     )
-    assert (beta.dimensions, beta.favorite, beta.teams, beta.tags, beta.adopt, beta.protect) == (
+    assert (beta.dimensions, beta.teams, beta.tags, beta.adopt, beta.protect) == (
         [],
-        False,
         [],
         {},
         False,
@@ -427,7 +471,7 @@ def test_unicode_names_are_accepted() -> None:
 def test_unicode_name_labels_a_bad_entry() -> None:
     config = valid_config()
     config["clients"][1]["name"] = "Öljy-Äijät Oy"
-    config["clients"][1]["favorite"] = "kyllä"
+    config["clients"][1]["adopt"] = "kyllä"
 
     error = problems_of(config)
 
@@ -449,17 +493,37 @@ def test_short_serial_and_vat_form_match_their_keys() -> None:
     assert set(roster.procountor_api_keys) == {"2925630-9", "2077474-0", "0174592-8"}
 
 
-def test_missing_sections_are_an_empty_roster() -> None:
-    roster = parse_roster(None, None, None)
+def test_missing_clients_are_a_problem_never_an_empty_roster() -> None:
+    with pytest.raises(RosterInvalid) as caught:
+        parse_roster(None, None, None)
+
+    assert [(problem.entry, problem.field) for problem in caught.value.problems] == [("roster:clients", "")]
+    assert "is not set" in str(caught.value)
+    assert "`roster:clients: []` together with `roster:allowEmpty: true`" in str(caught.value)
+
+
+def test_an_empty_roster_must_be_confirmed() -> None:
+    with pytest.raises(RosterInvalid, match="confirm it with `roster:allowEmpty: true`"):
+        parse_roster([], None, None)
+    with pytest.raises(RosterInvalid, match=r"roster:allowEmpty: expected true or false, got 'yes' \(text\)"):
+        parse_roster([], None, None, allow_empty="yes")
+
+    roster = parse_roster([], None, None, allow_empty=True)
 
     assert (roster.clients, roster.procountor_api_keys, roster.netvisor_credentials) == ([], {}, {})
 
 
-def test_credentials_no_client_uses_are_accepted() -> None:
+def test_credentials_no_client_uses_are_reported() -> None:
     config = valid_config()
     config["credentials"]["spare"] = {"customerId": "SPARE", "customerKey": OTHER_CUSTOMER_KEY}
 
-    assert set(parse(config).netvisor_credentials) == {"firm", "spare"}
+    error = problems_of(config)
+
+    assert [(problem.entry, problem.field) for problem in error.problems] == [
+        ("roster:netvisorCredentials.spare", "")
+    ]
+    assert "no client in roster:clients names this credential set" in str(error)
+    assert_readable_and_secret_free(error)
 
 
 def test_a_roster_built_directly_is_checked_across_entries() -> None:

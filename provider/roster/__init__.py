@@ -1,25 +1,46 @@
 """The roster in stack config: pydantic models and whole-roster validation.
 
-``parse_roster`` takes the three config values as plain Python (``config.get_object(...)``) and
-returns a ``Roster`` or raises ``RosterInvalid`` listing *every* problem, each naming the entry and
-the field as written in YAML: ``roster:clients[3] (Beta Oy, 1572860-0): vat.deductionPercent: ...``.
+``parse_stack_config`` (in ``stack_config``) takes every roster key of stack config, and ``parse_roster`` the
+sections' values as plain Python (``config.get_object(...)``); each returns a ``Roster`` or raises
+``RosterInvalid`` listing *every* problem, each naming the entry and the field as written in YAML:
+``roster:clients[3] (Beta Oy, 1572860-0): vat.deductionPercent: ...``.
+
+The keys: ``roster:clients`` (the list), ``roster:procountorApiKeys`` (secret, business ID: API key),
+``roster:netvisorCredentials`` (name: {customerId, customerKey}), ``roster:allowEmpty`` (true/false).
 
 The package, by job:
 - ``models``: the pydantic models (a client entry, a Netvisor credential set, the roster) and what each
   checks alone;
 - ``parsing``: the three sections read into models, every problem collected;
 - ``checks``: the checks across entries and sections, run once per parse;
-- ``problems``: pydantic's errors and raw values turned into roster paths and plain words.
+- ``problems``: pydantic's errors and raw values turned into roster paths and plain words;
+- ``text``: what a name or secret may hold, when two names are the same, how values are quoted;
+- ``stack_config``: the keys themselves (a misspelt or missing one is named) and reading them in a run.
 
 Decisions worth knowing:
 - Positions are 0-based, as in ``pulumi config set --path 'roster:clients[3].name'``.
 - Business IDs may be written in any form ``BusinessId`` accepts (``174592-8``, ``FI29256309``);
   clients and ``roster:procountorApiKeys`` are matched after normalisation.
-- A missing section is empty: an empty roster is valid (it deregisters every client).
-- A Netvisor credential set that no client names is accepted: a firm may stage credentials
-  before it adds the clients that use them.
-- Inputs are not coerced: ``favorite: "yes"`` or ``deductionPercent: "40"`` are reported, not guessed.
-- No problem ever quotes a value from ``roster:procountorApiKeys`` or ``roster:netvisorCredentials``.
+- A roster is never empty by accident. A missing ``roster:clients``, or a misspelt roster key
+  (``roster:client``, ``roster:Clients``, ``rooster:clients``, a project-level ``clients``), is a problem
+  that names it ("did you mean roster:clients?"). To deregister every client on purpose, say so:
+  ``roster:clients: []`` together with ``roster:allowEmpty: true``; an empty list without it is a problem.
+- A missing ``roster:procountorApiKeys`` or ``roster:netvisorCredentials`` is empty (a firm may use one ERP).
+- An API key or a Netvisor credential set that no client uses is reported: remove it (a staged set is
+  added together with its first client). While a Netvisor client names no set or a missing one, that
+  client's problem is reported instead.
+- Inputs are not coerced: ``adopt: "yes"`` or ``deductionPercent: "40"`` are reported, not guessed.
+- ``favorite`` is no roster field: favourites are per portal user and not in the portal's API. An entry
+  with it is told to set the client as a favourite on the FabricAI portal's home page (a manual step).
+- Names (client, dimension, team, tag, credential set) are visible, at most 200 characters, on one line
+  with no control character; dimensions and teams of one client differ in more than case or Unicode form
+  (NFKC + casefold). ``0000000-0`` is refused: its check digit is right but no company has it. Ids and
+  secrets (customerId, customerKey, API keys) have no padding and no line break.
+- No problem ever quotes a value from ``roster:procountorApiKeys`` or ``roster:netvisorCredentials``;
+  a key of ``roster:procountorApiKeys`` is quoted only if it is shaped like a business ID (an API key put
+  in the key position is never echoed). Every quoted value is escaped and shortened: each problem is one
+  line, so a name with a line break cannot forge another.
+- The checks across entries are linear in the roster's size (``benchmarks/roster_validation.py``).
 """
 
 from provider.roster.models import (

@@ -1,7 +1,8 @@
 """Checks across entries and sections: duplicates, and keys or credential sets a client needs or none uses.
 
 They run once per parse, on what could be read of every entry (valid or not), so an entry with a typo still
-has its key matched.
+has its key matched. Every check is linear in the roster's size: suggestions ("did you mean") are found by
+looking up the few one-typo variants of a business ID, never by comparing every key with every client.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any, Final
 from provider.business_id import BusinessId, InvalidBusinessId
 from provider.errors import RosterProblem
 from provider.roster.models import CLIENTS, NETVISOR_CREDENTIALS, PROCOUNTOR_API_KEYS, ClientEntry, Erp
-from provider.roster.problems import closest, entry_label, field_names, set_api_key_command, shorten
+from provider.roster.problems import closest, entry_label, field_names, set_api_key_command
+from provider.roster.text import name_problem, quote, same_name_key, shorten
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ class Identity:
         return cls(
             entry_label(
                 index,
-                shorten(name) if isinstance(name, str) and name.strip() else None,
+                name if isinstance(name, str) and name_problem(name) is None else None,
                 business_id or (shorten(written_id) if isinstance(written_id, str) else None),
             ),
             business_id,
@@ -67,7 +69,9 @@ def _read_field(fields: Mapping[Any, Any], name: str) -> object:
     """The value of field ``name``, or of the one unknown field that looks like a typo of it."""
     if name in fields:
         return fields[name]
-    unknown = [key for key in fields if isinstance(key, str) and key not in _CLIENT_FIELD_NAMES]
+    unknown = [
+        key for key in fields if isinstance(key, str) and key not in _CLIENT_FIELD_NAMES and len(key) <= 40
+    ]
     likely = [key for key in unknown if closest(key, _CLIENT_FIELD_NAMES) == name]
     return fields[likely[0]] if len(likely) == 1 else None
 
@@ -113,7 +117,19 @@ def cross_entry_problems(
         problems += _stray_key_problems(first_by_id, keyless, key_spellings)
     if credential_names is not None:
         problems += _unknown_credential_problems(identities, credential_names)
+        problems += _unused_credential_problems(identities, credential_names)
     return problems
+
+
+def _one_typo_away(business_id: BusinessId) -> list[str]:
+    """The serials one typo away from ``business_id``'s: one digit changed, or two neighbours swapped.
+
+    A typo in the serial changes the check digit too, so a key and a client are matched by serial.
+    """
+    serial = business_id[:7]
+    variants = [serial[:at] + digit + serial[at + 1 :] for at in range(7) for digit in "0123456789"]
+    variants += [serial[:at] + serial[at + 1] + serial[at] + serial[at + 2 :] for at in range(6)]
+    return [variant for variant in dict.fromkeys(variants) if variant != serial]
 
 
 def _stray_key_problems(
@@ -121,14 +137,21 @@ def _stray_key_problems(
     keyless: Mapping[BusinessId, Identity],
     key_spellings: Mapping[BusinessId, str],
 ) -> list[RosterProblem]:
-    """Keys no Procountor client uses; one close to a keyless client's business ID is a likely typo."""
+    """Keys no Procountor client uses; one a typo away from a keyless client's business ID suggests it."""
     problems: list[RosterProblem] = []
-    keyless_by_id = {str(business_id): identity for business_id, identity in keyless.items()}
+    keyless_by_serial = {business_id[:7]: identity for business_id, identity in keyless.items()}
     for business_id, written in key_spellings.items():
         owner = first_by_id.get(business_id)
         if owner is None:
-            likely = difflib.get_close_matches(str(business_id), keyless_by_id, n=1)
-            hint = f"; did you mean {keyless_by_id[likely[0]].entry}?" if likely else ""
+            likely = next(
+                (
+                    keyless_by_serial[serial]
+                    for serial in _one_typo_away(business_id)
+                    if serial in keyless_by_serial
+                ),
+                None,
+            )
+            hint = f"; did you mean {likely.entry}?" if likely else ""
             problems.append(
                 RosterProblem(
                     PROCOUNTOR_API_KEYS,
@@ -148,29 +171,73 @@ def _stray_key_problems(
     return problems
 
 
+# Above this many credential sets, a misspelt name is matched by case and Unicode form only (difflib over
+# every set for every client would make the checks quadratic).
+_FUZZY_CREDENTIAL_SETS: Final = 100
+_LISTED_CREDENTIAL_SETS: Final = 10
+
+
 def _unknown_credential_problems(
     identities: list[Identity], credential_names: set[str]
 ) -> list[RosterProblem]:
     problems: list[RosterProblem] = []
+    by_key = {same_name_key(name): name for name in credential_names}
+    hints: dict[str, str] = {}
     for identity in identities:
         name = identity.netvisor_credentials
         if name is None or name in credential_names or identity.erp is Erp.PROCOUNTOR:
             continue
-        likely = difflib.get_close_matches(name, credential_names, n=1)
-        if likely:
-            hint = f"; did you mean {likely[0]!r}?"
-        elif credential_names:
-            hint = f"; it has: {', '.join(sorted(credential_names))}"
-        else:
-            hint = f"; {NETVISOR_CREDENTIALS} is empty"
+        if name not in hints:
+            hints[name] = _credential_hint(name, credential_names, by_key)
         problems.append(
             RosterProblem(
                 identity.entry,
                 "netvisorCredentials",
-                f"{shorten(name)!r} is not a credential set in {NETVISOR_CREDENTIALS}{hint}",
+                f"{quote(name)} is not a credential set in {NETVISOR_CREDENTIALS}{hints[name]}",
             )
         )
     return problems
+
+
+def _credential_hint(name: str, credential_names: set[str], by_key: Mapping[str, str]) -> str:
+    likely = by_key.get(same_name_key(name))
+    if likely is None and len(credential_names) <= _FUZZY_CREDENTIAL_SETS and len(name) <= 60:
+        likely = next(iter(difflib.get_close_matches(name, credential_names, n=1)), None)
+    if likely is not None:
+        return f"; did you mean {quote(likely)}?"
+    if not credential_names:
+        return f"; {NETVISOR_CREDENTIALS} is empty"
+    listed = sorted(credential_names)[:_LISTED_CREDENTIAL_SETS]
+    more = len(credential_names) - len(listed)
+    return f"; it has: {', '.join(shorten(name, 40) for name in listed)}" + (
+        f" and {more} more" if more else ""
+    )
+
+
+def _unused_credential_problems(
+    identities: list[Identity], credential_names: set[str]
+) -> list[RosterProblem]:
+    """Credential sets no client names: a leftover of a removed client, or staged and forgotten.
+
+    Only said when every Netvisor client names a set that exists: otherwise the client's own problem
+    (no set named, or a typo of one) is the one to fix, and "unused" would be noise.
+    """
+    if any(
+        identity.erp is Erp.NETVISOR and identity.netvisor_credentials not in credential_names
+        for identity in identities
+    ):
+        return []
+    # An entry whose ERP is unreadable still counts as using the set it names.
+    used = {identity.netvisor_credentials for identity in identities if identity.erp is not Erp.PROCOUNTOR}
+    return [
+        RosterProblem(
+            f"{NETVISOR_CREDENTIALS}.{name}",
+            "",
+            f"no client in {CLIENTS} names this credential set; remove it, or add the clients that use it "
+            "(a firm's customer key should not stay in config unused)",
+        )
+        for name in sorted(credential_names - used)
+    ]
 
 
 _CLIENT_FIELD_NAMES: Final = frozenset(field_names(ClientEntry, ()))

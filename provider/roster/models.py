@@ -26,10 +26,21 @@ from pydantic import (
 
 from provider.business_id import BusinessId
 from provider.errors import RosterInvalid
+from provider.roster.text import (
+    MAX_NAME_LENGTH,
+    has_control,
+    identifier_problem,
+    name_problem,
+    quote,
+    same_name_key,
+    secret_problem,
+)
 
 CLIENTS: Final = "roster:clients"
 PROCOUNTOR_API_KEYS: Final = "roster:procountorApiKeys"
 NETVISOR_CREDENTIALS: Final = "roster:netvisorCredentials"
+ALLOW_EMPTY: Final = "roster:allowEmpty"
+ROSTER_KEYS: Final = (CLIENTS, PROCOUNTOR_API_KEYS, NETVISOR_CREDENTIALS, ALLOW_EMPTY)
 
 
 class Erp(StrEnum):
@@ -64,23 +75,74 @@ class VatMode(StrEnum):
     PARTIAL = "partial"
 
 
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be empty")
+# Fields that were once in the roster, and what to do instead (the problem an entry that has one gets).
+RETIRED_FIELDS: Mapping[str, str] = MappingProxyType(
+    {
+        "favorite": (
+            "favourites are per portal user and not in the portal's API, so the roster cannot set them: "
+            "remove this line, then set the client as a favourite on the FabricAI portal's home page "
+            "(a manual step, listed with the others in README.md: What no API can check)"
+        ),
+    }
+)
+# The placeholder business ID: its check digit is right, but no company is ever issued it.
+PLACEHOLDER_BUSINESS_ID: Final = "0000000-0"
+
+
+def _name(value: str) -> str:
+    problem = name_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 
+def _identifier(value: str) -> str:
+    problem = identifier_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+def _text(value: str) -> str:
+    """Free text (a tag's value): may be empty, but stays on one line and bounded."""
+    if value and has_control(value):
+        raise ValueError("contains a control character (a line break, tab or another invisible code)")
+    if len(value) > MAX_NAME_LENGTH:
+        raise ValueError(f"is {len(value)} characters long; at most {MAX_NAME_LENGTH} are allowed")
+    return value
+
+
+def issued(business_id: BusinessId) -> BusinessId:
+    """``business_id`` unless it is the placeholder no company is issued."""
+    if business_id == PLACEHOLDER_BUSINESS_ID:
+        raise ValueError(
+            f"{PLACEHOLDER_BUSINESS_ID} is a placeholder, not a company's business ID; write the client's own"
+        )
+    return business_id
+
+
 def _unique(names: list[str]) -> list[str]:
-    seen: set[str] = set()
+    """No name twice, where names equal but for case or Unicode form count as one (NFKC + casefold)."""
+    seen: dict[str, str] = {}
     for name in names:
-        if name in seen:
-            raise ValueError(f"{name!r} is listed twice")
-        seen.add(name)
+        key = same_name_key(name)
+        if key not in seen:
+            seen[key] = name
+            continue
+        first = seen[key]
+        if first == name:
+            raise ValueError(f"{quote(name)} is listed twice")
+        raise ValueError(
+            f"{quote(first)} and {quote(name)} are the same name but for case or Unicode form; keep one"
+        )
     return names
 
 
-NonBlankStr = Annotated[StrictStr, AfterValidator(_not_blank)]
+NonBlankStr = Annotated[StrictStr, AfterValidator(_name)]
+Identifier = Annotated[StrictStr, AfterValidator(_identifier)]
+TagValue = Annotated[StrictStr, AfterValidator(_text)]
 UniqueNames = Annotated[list[NonBlankStr], AfterValidator(_unique)]
+IssuedBusinessId = Annotated[BusinessId, AfterValidator(issued)]
 
 _MODEL_CONFIG: Final = ConfigDict(frozen=True, extra="forbid")
 
@@ -115,19 +177,18 @@ class ClientEntry(BaseModel):
 
     model_config = _MODEL_CONFIG
 
-    business_id: BusinessId = Field(alias="businessId")
+    business_id: IssuedBusinessId = Field(alias="businessId")
     name: NonBlankStr
     erp: Erp
     # Declared after erp: its validator reads the (already validated) erp.
     process: Process = Field(default=Process.STANDARD, validate_default=True)
     vat: Vat = Field(default_factory=Vat)
     dimensions: UniqueNames = Field(default_factory=list)
-    favorite: StrictBool = False
     teams: UniqueNames = Field(default_factory=list)
-    tags: dict[NonBlankStr, StrictStr] = Field(default_factory=dict)
+    tags: dict[NonBlankStr, TagValue] = Field(default_factory=dict)
     adopt: StrictBool = False
     protect: StrictBool = False
-    netvisor_credentials: NonBlankStr | None = Field(
+    netvisor_credentials: Identifier | None = Field(
         default=None, alias="netvisorCredentials", validate_default=True
     )
 
@@ -169,14 +230,15 @@ class NetvisorCredentialSet(BaseModel):
 
     model_config = _MODEL_CONFIG
 
-    customer_id: NonBlankStr = Field(alias="customerId")
+    customer_id: Identifier = Field(alias="customerId")
     customer_key: SecretStr = Field(alias="customerKey")
 
     @field_validator("customer_key")
     @classmethod
-    def _key_not_blank(cls, key: SecretStr) -> SecretStr:
-        if not key.get_secret_value().strip():
-            raise ValueError("must not be empty")
+    def _key_is_one_clean_line(cls, key: SecretStr) -> SecretStr:
+        problem = secret_problem(key.get_secret_value())
+        if problem is not None:
+            raise ValueError("must not be empty" if problem == "is empty" else problem)
         return key
 
 

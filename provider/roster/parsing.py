@@ -2,31 +2,54 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+from typing import Final
+
 from pydantic import SecretStr, ValidationError
 
 from provider.business_id import BusinessId, InvalidBusinessId
 from provider.errors import RosterInvalid, RosterProblem
 from provider.roster.checks import Identity, cross_entry_problems
 from provider.roster.models import (
+    ALLOW_EMPTY,
     CLIENTS,
     NETVISOR_CREDENTIALS,
     PROCOUNTOR_API_KEYS,
     ClientEntry,
     NetvisorCredentialSet,
     Roster,
+    issued,
 )
-from provider.roster.problems import describe, problems_from, reading_order, set_api_key_command
+from provider.roster.problems import describe, one_line, problems_from, reading_order, set_api_key_command
+from provider.roster.text import identifier_problem, quote, secret_problem
+
+# The shapes a business ID is written in (its digits may still be wrong): only such a key is ever quoted.
+_LOOKS_LIKE_BUSINESS_ID: Final = re.compile(r"[0-9]{6,7}-[0-9]|FI[0-9]{8}", re.ASCII | re.IGNORECASE)
 
 
-def parse_roster(clients: object, procountor_api_keys: object, netvisor_credentials: object) -> Roster:
-    """Validate the three roster sections of stack config; RosterInvalid lists every problem found."""
-    problems: list[RosterProblem] = []
+def parse_roster(
+    clients: object,
+    procountor_api_keys: object,
+    netvisor_credentials: object,
+    *,
+    allow_empty: object = None,
+    key_problems: Iterable[RosterProblem] = (),
+) -> Roster:
+    """Validate the roster sections of stack config; RosterInvalid lists every problem found.
+
+    ``clients`` None means ``roster:clients`` is not set: a problem, never an empty roster. An empty list
+    is a roster only with ``allow_empty`` true (``roster:allowEmpty``). ``key_problems`` are problems with
+    the config keys themselves (``parse_stack_config`` finds them), listed first.
+    """
+    problems: list[RosterProblem] = list(key_problems)
+    _check_present(clients, allow_empty, problems)
     entries, identities = _parse_clients(clients, problems)
     keys, key_spellings = _parse_api_keys(procountor_api_keys, problems)
     credentials, credential_names = _parse_netvisor_credentials(netvisor_credentials, problems)
     problems += cross_entry_problems(identities, key_spellings, credential_names)
     if problems:
-        raise RosterInvalid(sorted(problems, key=reading_order))
+        raise RosterInvalid([one_line(problem) for problem in sorted(problems, key=reading_order)])
     # Built without validation: every entry is validated and the checks across entries have run (once).
     return Roster.model_construct(clients=entries, procountor_api_keys=keys, netvisor_credentials=credentials)
 
@@ -34,12 +57,41 @@ def parse_roster(clients: object, procountor_api_keys: object, netvisor_credenti
 # --- sections -------------------------------------------------------------------------------------
 
 
+def _check_present(clients: object, allow_empty: object, problems: list[RosterProblem]) -> None:
+    """A roster is never empty by accident: a missing list, or an empty one not confirmed, is a problem."""
+    confirm = f"`{CLIENTS}: []` together with `{ALLOW_EMPTY}: true`"
+    if allow_empty is not None and not isinstance(allow_empty, bool):
+        problems.append(
+            RosterProblem(
+                ALLOW_EMPTY, "", f"expected true or false, got {describe(allow_empty, reveal=True)}"
+            )
+        )
+    if clients is None:
+        problems.append(
+            RosterProblem(
+                CLIENTS,
+                "",
+                "is not set, so the roster lists no client (and `pulumi up` would deregister every client "
+                f"of the stack); list the clients, or, to deregister them all on purpose, set {confirm}",
+            )
+        )
+    elif clients == [] and allow_empty is not True:
+        problems.append(
+            RosterProblem(
+                CLIENTS,
+                "",
+                "is empty, and `pulumi up` would deregister every client of the stack; if that is what you "
+                f"mean, confirm it with `{ALLOW_EMPTY}: true`",
+            )
+        )
+
+
 def _parse_clients(
     raw: object, problems: list[RosterProblem]
 ) -> tuple[list[ClientEntry], list[Identity] | None]:
     """The valid entries, and what could be read of every entry (None if the section is unreadable)."""
     if raw is None:
-        return [], []
+        return [], None
     if not isinstance(raw, list):
         problems.append(
             RosterProblem(CLIENTS, "", f"expected a list of client entries, got {describe(raw, reveal=True)}")
@@ -77,11 +129,23 @@ def _parse_api_keys(
         return {}, None
     keys: dict[BusinessId, SecretStr] = {}
     spellings: dict[BusinessId, str] = {}
-    for written, value in raw.items():
+    for position, (written, value) in enumerate(raw.items()):
+        if not (isinstance(written, str) and _LOOKS_LIKE_BUSINESS_ID.fullmatch(written.strip())):
+            # Never echoed: an API key written where its business ID belongs would be printed.
+            problems.append(
+                RosterProblem(
+                    PROCOUNTOR_API_KEYS,
+                    "",
+                    f"an entry whose key is not a business ID (entry {position}, counting from 0; the key is "
+                    "not shown, as it may be an API key put in the wrong place); each entry is "
+                    "`<business ID>: <API key>`, like `2925630-9: <API key>`",
+                )
+            )
+            continue
         try:
-            business_id = BusinessId(written)
-        except InvalidBusinessId as error:
-            problems.append(RosterProblem(PROCOUNTOR_API_KEYS, str(written), f"not a business ID: {error}"))
+            business_id = issued(BusinessId(written))
+        except (InvalidBusinessId, ValueError) as error:
+            problems.append(RosterProblem(PROCOUNTOR_API_KEYS, written, f"not a business ID: {error}"))
             continue
         if business_id in spellings:
             problems.append(
@@ -93,13 +157,14 @@ def _parse_api_keys(
             )
             continue
         spellings[business_id] = str(written)
-        if not isinstance(value, str) or not value.strip():
+        flaw = secret_problem(value) if isinstance(value, str) else None
+        if not isinstance(value, str) or flaw is not None:
             problems.append(
                 RosterProblem(
                     PROCOUNTOR_API_KEYS,
                     str(written),
                     (
-                        "the API key is empty"
+                        f"the API key {flaw}"
                         if isinstance(value, str)
                         else f"expected the client's Procountor API key as a secret string, got "
                         f"{describe(value, reveal=False)}"
@@ -131,7 +196,15 @@ def _parse_netvisor_credentials(
     names: set[str] = set()
     for name, value in raw.items():
         if not isinstance(name, str) or not name.strip():
-            problems.append(RosterProblem(NETVISOR_CREDENTIALS, repr(name), "a credential set needs a name"))
+            problems.append(
+                RosterProblem(NETVISOR_CREDENTIALS, quote(str(name)), "a credential set needs a name")
+            )
+            continue
+        flaw = identifier_problem(name)
+        if flaw is not None:
+            problems.append(
+                RosterProblem(NETVISOR_CREDENTIALS, quote(name), f"the name of a credential set {flaw}")
+            )
             continue
         names.add(name)
         try:

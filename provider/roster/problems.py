@@ -17,12 +17,20 @@ from pydantic_core import ErrorDetails
 
 from provider.business_id import BusinessId
 from provider.errors import RosterProblem
-from provider.roster.models import CLIENTS, NETVISOR_CREDENTIALS, PROCOUNTOR_API_KEYS
+from provider.roster.models import (
+    CLIENTS,
+    NETVISOR_CREDENTIALS,
+    PROCOUNTOR_API_KEYS,
+    RETIRED_FIELDS,
+    ClientEntry,
+)
+from provider.roster.text import quote, safe, shorten
 
 
 def entry_label(index: int, name: str | None, business_id: str | None) -> str:
-    """``roster:clients[3] (Beta Oy, 1572860-0)``, with whatever of name and business ID is known."""
-    known = [part for part in (name, business_id) if part]
+    """``roster:clients[3] (Beta Oy, 1572860-0)``, with whatever of name and business ID is known (escaped
+    and shortened: a name with a line break cannot forge another problem line)."""
+    known = [safe(part) for part in (name, business_id) if part]
     return f"{CLIENTS}[{index}]" + (f" ({', '.join(known)})" if known else "")
 
 
@@ -31,18 +39,39 @@ _SECTION_ORDER: Final = (CLIENTS, PROCOUNTOR_API_KEYS, NETVISOR_CREDENTIALS)
 
 
 def reading_order(problem: RosterProblem) -> tuple[int, int]:
-    """Clients by position, then the key and credential sections: one entry's problems stay together."""
+    """Roster keys first, then clients by position, then the key and credential sections: one entry's
+    problems stay together."""
     position = _CLIENT_POSITION.match(problem.entry)
-    section = next(index for index, name in enumerate(_SECTION_ORDER) if problem.entry.startswith(name))
+    section = next(
+        (
+            index
+            for index, name in enumerate(_SECTION_ORDER)
+            if problem.entry == name or problem.entry.startswith((f"{name}[", f"{name}."))
+        ),
+        -1,
+    )
     return section, int(position[1]) if position else 0
+
+
+# Bounds of one problem line's parts once everything is quoted (a business ID of 10,000 characters...).
+_FIELD_LENGTH: Final = 120
+_MESSAGE_LENGTH: Final = 600
+
+
+def one_line(problem: RosterProblem) -> RosterProblem:
+    """``problem`` with every control character escaped and every part bounded: one line, of sane length.
+
+    Every problem goes through here before it is shown (the last step of parsing), whatever quoted it.
+    """
+    return RosterProblem(
+        safe(problem.entry, _FIELD_LENGTH * 2),
+        safe(problem.field, _FIELD_LENGTH),
+        safe(problem.message, _MESSAGE_LENGTH),
+    )
 
 
 def set_api_key_command(business_id: BusinessId) -> str:
     return f"pulumi config set --secret --path '{PROCOUNTOR_API_KEYS}[\"{business_id}\"]' <API key>"
-
-
-def shorten(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def describe(value: object, *, reveal: bool) -> str:
@@ -58,7 +87,7 @@ def describe(value: object, *, reveal: bool) -> str:
         return "nothing (null)"
     kind = next((name for types, name in kinds if isinstance(value, types)), type(value).__name__)
     if reveal and isinstance(value, str | int | float):
-        return f"{shorten(repr(value))} ({kind})"
+        return f"{quote(value) if isinstance(value, str) else shorten(repr(value))} ({kind})"
     return kind
 
 
@@ -93,6 +122,9 @@ def problems_from(
             likely = closest(str(loc[-1]), known)
             if likely:
                 suggested.add((*loc[:-1], likely))
+            if model is ClientEntry and len(loc) == 1 and loc[0] in RETIRED_FIELDS:
+                problems.append(RosterProblem(entry, str(loc[0]), RETIRED_FIELDS[str(loc[0])]))
+                continue
             hint = f"did you mean {likely!r}?" if likely else f"known fields: {', '.join(known)}"
             problems.append(RosterProblem(entry, _field_path(loc), f"unknown field; {hint}"))
     for detail in details:
@@ -101,7 +133,7 @@ def problems_from(
             continue
         message = _message(detail, reveal=reveal)
         if loc[-1:] == ("[key]",):  # a mapping's key is wrong: ('tags', 'bad key', '[key]')
-            loc, message = loc[:-2], f"key {shorten(str(loc[-2]))!r}: {message}"
+            loc, message = loc[:-2], f"key {quote(str(loc[-2]))}: {message}"
         problems.append(RosterProblem(entry, _field_path(loc), message))
     return problems
 
