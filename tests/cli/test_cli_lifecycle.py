@@ -1,0 +1,178 @@
+"""The main job through the real Pulumi engine: the example roster's life, driven by the Pulumi CLI.
+
+The CLI is the one a firm runs (built from Pulumi's Go modules here, see tests/cli/conftest.py); the
+program, the providers and the sandbox are the project's. Every step asserts on what the CLI prints and
+on what the sandbox portal holds afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from sandbox.server import RunningSandbox
+from scripts import portal_drift
+from scripts.example_config import demo_secrets, plain_config, sandbox_urls
+from tests.cli.conftest import PulumiProject
+from tests.conftest import SandboxFactory
+
+pytestmark = pytest.mark.cli
+
+HEALTHY = ["2925630-9", "2077474-0", "0174592-8", "2358253-3", "1572860-0", "1618033-3", "1414213-0"]
+PROCOUNTOR = ["2925630-9", "2077474-0", "0174592-8", "2358253-3"]
+NETVISOR = ["1572860-0", "1618033-3", "1414213-0"]
+PROTECTED = "2358253-3"
+# Each broken client of examples/Pulumi.sandbox-broken.yaml and words its message must hold.
+BROKEN = {
+    "1202527-2": ["Lasku-Laiska Oy (1202527-2)", "Allow the use of billable interfaces"],
+    "1303819-8": ["Johto-Puute Oy (1303819-8)", "Management > Basic company info"],
+    "3247652-1": ["Osto-Esto Oy (3247652-1)", "Purchases > Product register"],
+    "1394810-8": ["Kirjanpito-Kato Oy (1394810-8)", "Accounting > Rights for journal receipts"],
+    "2718282-8": ["Käyttäjä-Kielto Oy (2718282-8)", "User > Edit personal info"],
+    "2533810-4": ["Kaikki-Vinossa Oy (2533810-4)", "lacks 5 of the rights"],
+    "1243265-2": ["Peruttu Avain Oy (1243265-2)", "New API key"],
+    "1900509-8": ["Väärä Sovellus Oy (1900509-8)", "fabricai-roster-sandbox"],
+    "1632707-5": ["Harhautettu Oy (1632707-5)", "belongs to Sauna-Saarinen Oy (2358253-3)"],
+    "2236067-2": ["Osto-Ovi Kiinni Oy (2236067-2)", '"purchase invoices"'],
+    "2645751-9": ["Kirjaamaton Oy (2645751-9)", '"accounting material"'],
+    "3316624-2": ["Laskentakohteeton Oy (3316624-2)", '"calculation targets"'],
+    "2449489-3": ["Ulkopuolinen Oy (2449489-3)", "copy the API credentials to this company"],
+}
+ROTATED_KEY = "FAKE-pc-key-oljy-aijat-2"
+ROTATED_NETVISOR_KEY = "FAKE-nv-customer-key-tase-2"
+
+
+def leaves(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from leaves(item)
+    else:
+        yield str(value)
+
+
+SECRETS = [ROTATED_KEY, ROTATED_NETVISOR_KEY, *leaves(demo_secrets("sandbox")), *leaves(demo_secrets("sandbox-broken"))]
+
+
+class Portal:
+    """What the sandbox portal holds, read through its API and admin endpoints."""
+
+    def __init__(self, running: RunningSandbox) -> None:
+        self.running = running
+        key = demo_secrets("sandbox")["fabricai:apiKey"]
+        self.http = httpx.Client(
+            base_url=running.service_url("portal"), headers={"Authorization": f"Bearer {key}"}, timeout=10
+        )
+
+    def clients(self) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        page = 1
+        while True:
+            response = self.http.get("/clients", params={"page": page, "limit": 50})
+            response.raise_for_status()
+            items: list[dict[str, Any]] = response.json()["data"]
+            found.update({str(item["businessId"]): item for item in items})
+            if len(items) < 50:
+                return found
+            page += 1
+
+    def client(self, business_id: str) -> dict[str, Any] | None:
+        return self.clients().get(business_id)
+
+    def fingerprint(self, business_id: str) -> str | None:
+        client = self.client(business_id)
+        return None if client is None else self.running.admin.credentials_fingerprint(int(client["id"]))
+
+
+def stack_settings(stack: str, running: RunningSandbox) -> dict[str, Any]:
+    return {**plain_config(stack), **sandbox_urls(running.url)}
+
+
+def outputs(project: PulumiProject, stack: str) -> dict[str, Any]:
+    shown = project.run("stack", "output", "--json", stack=stack).stdout
+    loaded: dict[str, Any] = json.loads(shown)
+    return loaded
+
+
+def test_the_example_roster_through_the_pulumi_cli(
+    pulumi_project: PulumiProject, sandbox: SandboxFactory, tmp_path: Path
+) -> None:
+    running = sandbox()
+    portal = Portal(running)
+    project = pulumi_project
+    project.init_stack("sandbox", stack_settings("sandbox", running), demo_secrets("sandbox"))
+
+    # 1. up: every client of the roster is registered and connected.
+    up = project.run("up", "--yes", stack="sandbox").stdout
+    assert "22 created" in up, up
+    for business_id in HEALTHY:
+        assert f"{business_id}-company" in up
+        assert portal.fingerprint(business_id) is not None, business_id
+    shown = outputs(project, "sandbox")
+    assert shown["clientsByErp"] == {"netvisor": 3, "procountor": 4}
+    assert set(shown["clients"]) == set(HEALTHY)
+
+    # 2. rotation with `config set --secret --path`: the preview names only what rotates, keys hidden.
+    before = {business_id: portal.fingerprint(business_id) for business_id in HEALTHY}
+    project.set_secret("sandbox", 'roster:procountorApiKeys["2925630-9"]', ROTATED_KEY)
+    project.set_secret("sandbox", 'roster:netvisorCredentials["firm"]["customerKey"]', ROTATED_NETVISOR_KEY)
+    project.run("config", "set", "--path", 'roster:netvisorCredentials["firm"]["customerId"]', "TT_tase_api_2",
+                stack="sandbox")
+    preview = project.run("preview", "--diff", stack="sandbox").stdout
+    assert "~ fabricai:ProcountorIntegration" in preview or "~ pulumi-python:dynamic/fabricai:Procount" in preview
+    assert "[secret]" in preview
+    assert "4 to update" in preview, preview
+    project.run("up", "--yes", "--skip-preview", stack="sandbox")
+    for business_id in HEALTHY:
+        changed = portal.fingerprint(business_id) != before[business_id]
+        assert changed == (business_id in ["2925630-9", *NETVISOR]), business_id
+
+    # 3. drift: a client changed and another deleted in the portal by hand; refresh sees both, up mends.
+    portal_drift.main([running.service_url("portal"), "--change", "2077474-0", "--delete", "0174592-8"])
+    refresh = project.run("refresh", "--yes", stack="sandbox").stdout
+    assert "2077474-0-company" in refresh and "0174592-8-company" in refresh
+    assert "deleted" in refresh
+    project.run("up", "--yes", "--skip-preview", stack="sandbox")
+    assert portal.client("0174592-8") is not None and portal.fingerprint("0174592-8") is not None
+    no_changes = project.run("preview", "--expect-no-changes", stack="sandbox").stdout
+    assert "unchanged" in no_changes
+
+    # 4. the broken clients: each fails with its fix; the engine skips what depends on a failure.
+    project.init_stack("broken", stack_settings("sandbox-broken", running), demo_secrets("sandbox-broken"))
+    failed = project.run("up", "--yes", "--skip-preview", "--continue-on-error", stack="broken",
+                         expect_failure=True)
+    text = failed.stdout + failed.stderr
+    for business_id, words in BROKEN.items():
+        for word in [*words, "Fix:"]:
+            assert word in text, (business_id, word)
+        assert portal.fingerprint(business_id) is None
+    assert "Traceback" not in text
+
+    # 5. protect: the protected client cannot be deregistered by dropping it from the roster.
+    settings = stack_settings("sandbox", running)
+    settings["roster:clients"] = [c for c in settings["roster:clients"] if c["businessId"] != PROTECTED]
+    roster = json.dumps(settings["roster:clients"])
+    project.run("config", "set", "--path", "roster:clients", roster, "--json", stack="sandbox")
+    refused = project.run("up", "--yes", "--skip-preview", stack="sandbox", expect_failure=True)
+    assert "protect" in refused.stdout + refused.stderr
+    assert portal.fingerprint(PROTECTED) is not None
+
+    # 6. destroy (protect lifted first, as a firm would): every record and connection is gone.
+    clients = stack_settings("sandbox", running)["roster:clients"]
+    for client in clients:
+        client.pop("protect", None)
+    project.run("config", "set", "--path", "roster:clients", json.dumps(clients), "--json", stack="sandbox")
+    project.run("up", "--yes", "--skip-preview", stack="sandbox")
+    project.run("destroy", "--yes", "--skip-preview", stack="sandbox")
+    project.run("destroy", "--yes", "--skip-preview", stack="broken")
+    left = portal.clients()
+    assert not set(left) & (set(HEALTHY) | set(BROKEN)), left
+
+    # No secret anywhere: what the CLI printed, the state files and their backups.
+    seen = "\n".join(project.transcript) + project.state_text()
+    for secret in SECRETS:
+        assert secret not in seen
