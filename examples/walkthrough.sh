@@ -4,8 +4,10 @@
 #   examples/walkthrough.sh
 #
 # What it does, step by step (each step prints a banner):
-#   1. sets up .venv (pip install -e '.[sandbox]') and finds the Pulumi CLI, installing it with
-#      Pulumi's official installer into $WORK_ROOT/pulumi-cli when it is missing;
+#   1. sets up .venv (pip install -e '.[sandbox]') first, then finds the Pulumi CLI: on PATH; else Pulumi's
+#      installer (into $WORK_ROOT/pulumi-cli); else built from Pulumi's Go modules where `go` exists
+#      (tools/pulumi/build.sh, cached outside the clone); else the same steps run on the project's engine
+#      stand-in (python -m scripts.driver_walkthrough), labelled as such, so the job is always shown;
 #   2. starts the sandbox (examples/sandbox.yaml) on a free local port, its state in $WORK_ROOT/walkthrough/;
 #   3. uses a local file backend and a passphrase secrets provider, both under $WORK_ROOT/walkthrough/
 #      (PULUMI_HOME too, so your own Pulumi login is left alone);
@@ -16,10 +18,11 @@
 #   6. changes and deletes things in the portal behind Pulumi's back and runs `pulumi refresh`;
 #   7. runs the clients that reproduce every "possible issue" of the guides (stack `sandbox-broken`,
 #      examples/Pulumi.sandbox-broken.yaml): their `pulumi up` fails ON PURPOSE, one message per client;
-#   8. `pulumi destroy` of both stacks (after lifting `protect` from the one protected client); the
-#      sandbox stops when the script ends, whatever happens.
+#   8. shows that a protected client cannot be deregistered by deleting it from the roster, then
+#      `pulumi destroy` of both stacks (after lifting `protect`); the sandbox stops when the script ends.
 #
 # WORK_ROOT is $FABRICAI_ROSTER_WORK if set, else .work/ in the repository (git ignores it).
+# FABRICAI_ROSTER_PULUMI=/path/to/pulumi chooses the CLI; FABRICAI_ROSTER_PULUMI=none runs the stand-in.
 # Re-running starts from scratch: $WORK_ROOT/walkthrough/ and stacks/Pulumi.sandbox*.yaml belong to it.
 set -euo pipefail
 
@@ -52,35 +55,39 @@ stop_sandbox() {
 }
 trap stop_sandbox EXIT
 
+# Pulumi's installer: quick to fail without internet (the script is small; the archive is not).
+install_pulumi() {
+    local installer="$WORK_ROOT/get-pulumi.sh"
+    curl -fsSL --connect-timeout 10 --max-time 60 https://get.pulumi.com -o "$installer" 2>/dev/null \
+        && sh "$installer" --install-root "$CLI_ROOT" --no-edit-path >"$WORK_ROOT/get-pulumi.log" 2>&1 \
+        && [[ -x "$CLI_ROOT/bin/pulumi" ]]
+}
+
+# Prints the pulumi to use, or nothing when there is none and none can be had.
 find_pulumi() {
+    if [[ -n "${FABRICAI_ROSTER_PULUMI:-}" ]]; then
+        [[ "$FABRICAI_ROSTER_PULUMI" != none ]] && echo "$FABRICAI_ROSTER_PULUMI"
+        return 0
+    fi
     if command -v pulumi >/dev/null 2>&1; then
         command -v pulumi
     elif [[ -x "$CLI_ROOT/bin/pulumi" ]]; then
         echo "$CLI_ROOT/bin/pulumi"
-    fi
-}
-
-install_pulumi() {
-    local installer="$WORK_ROOT/get-pulumi.sh"
-    mkdir -p "$WORK_ROOT"
-    if ! curl -fsSL --connect-timeout 10 https://get.pulumi.com -o "$installer" 2>/dev/null \
-        || ! sh "$installer" --install-root "$CLI_ROOT" --no-edit-path >"$WORK_ROOT/get-pulumi.log" 2>&1; then
-        fail "the Pulumi CLI is not installed and could not be installed from https://get.pulumi.com (no internet?); install it (https://www.pulumi.com/docs/install/) and run again."
+    elif say "No Pulumi CLI on PATH: trying Pulumi's installer" >&2 && install_pulumi; then
+        echo "$CLI_ROOT/bin/pulumi"
+    elif command -v go >/dev/null 2>&1; then
+        say "The installer cannot be reached: building the CLI from Pulumi's Go modules" >&2
+        say "(tools/pulumi/build.sh; the first build takes several minutes, later runs reuse it)" >&2
+        local bin
+        if bin="$(bash "$ROOT/tools/pulumi/build.sh")"; then
+            echo "$bin/pulumi"
+        fi
     fi
 }
 
 # -- 1. tools ---------------------------------------------------------------------------------------
-step "1. Tools: the Pulumi CLI and the project's virtualenv (.venv)"
-PULUMI="$(find_pulumi)"
-if [[ -z "$PULUMI" ]]; then
-    say "The Pulumi CLI is missing: installing it with Pulumi's installer into $CLI_ROOT"
-    install_pulumi
-    PULUMI="$CLI_ROOT/bin/pulumi"
-fi
-PATH="$(dirname "$PULUMI"):$PATH"
-export PATH
-say "$("$PULUMI" version) at $PULUMI"
-
+step "1. Tools: the project's virtualenv (.venv) and the Pulumi CLI"
+# The virtualenv comes first: whatever happens next, the project is installed.
 if [[ ! -x "$ROOT/.venv/bin/python" ]]; then
     python3 -m venv "$ROOT/.venv"
 fi
@@ -90,6 +97,18 @@ if ! "$PYTHON" -c 'import provider, sandbox, uvicorn' 2>/dev/null; then
     "$PYTHON" -m pip install --quiet -e "${ROOT}[sandbox]"
 fi
 say "$("$PYTHON" --version) in .venv"
+
+PULUMI="$(find_pulumi)"
+if [[ -z "$PULUMI" ]]; then
+    say "No Pulumi CLI could be found, installed or built here."
+    say "THE SAME STEPS NOW RUN ON THE PROJECT'S ENGINE STAND-IN (harness/), NOT ON THE PULUMI ENGINE."
+    say "Install Pulumi (https://www.pulumi.com/docs/install/) or Go to see the real CLI."
+    cd "$ROOT"
+    exec "$PYTHON" -m scripts.driver_walkthrough
+fi
+PATH="$(dirname "$PULUMI"):$PATH"
+export PATH
+say "$("$PULUMI" version) at $PULUMI"
 
 cd "$ROOT"
 rm -rf "$WORK"
