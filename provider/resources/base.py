@@ -34,6 +34,7 @@ from pydantic import BaseModel, ValidationError
 
 from provider.context import ProviderContext
 from provider.errors import FabricaiRosterError
+from provider.resources import engine_messages
 from provider.settings import ProviderSettings
 
 PROVIDER_KEY = "__provider"
@@ -106,6 +107,8 @@ class RosterResourceProvider(ResourceProvider):
     _settings: ProviderSettings
 
     def configure(self, req: ConfigureRequest) -> None:
+        # Runs in the dynamic-provider process before any call: errors leave as messages from here on.
+        engine_messages.install()
         self._settings = ProviderSettings.from_config(req.config.get)
 
     @property

@@ -137,4 +137,7 @@ def pulumi_project(pulumi_bin: Path, tmp_path: Path) -> Iterator[PulumiProject]:
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
     }
-    yield PulumiProject(project, env)
+    running = PulumiProject(project, env)
+    yield running
+    # What the CLI printed, kept beside the test's files for reading after a failure.
+    (tmp_path / "transcript.txt").write_text("\n".join(running.transcript), encoding="utf-8")
