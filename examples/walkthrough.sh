@@ -183,8 +183,18 @@ if "$PULUMI" up --stack "$BROKEN_STACK" --yes --skip-preview --continue-on-error
 fi
 say "As expected: every client of $BROKEN_STACK failed with its fix. Nothing else was touched."
 
-# -- 8. clean up ------------------------------------------------------------------------------------
-step "8. Destroy both stacks (Sauna-Saarinen Oy is protected: lift that first, as a firm would)"
+# -- 8. protect, then clean up -----------------------------------------------------------------------
+step "8. Sauna-Saarinen Oy is protected: deleting it from the roster fails ON PURPOSE, nothing is deregistered"
+cp "stacks/Pulumi.$STACK.yaml" "$WORK/Pulumi.$STACK.yaml.before"
+"$PULUMI" config rm --stack "$STACK" --path 'roster:clients[3]'
+"$PULUMI" config rm --stack "$STACK" --path 'roster:procountorApiKeys["2358253-3"]'
+if "$PULUMI" up --stack "$STACK" --yes --skip-preview; then
+    fail "the protected client was expected to refuse deregistration, and it did not"
+fi
+say "As expected: the protected client refused. The roster edit is taken back."
+cp "$WORK/Pulumi.$STACK.yaml.before" "stacks/Pulumi.$STACK.yaml"
+
+step "8. Destroy both stacks (protect lifted first, as a firm would)"
 "$PULUMI" config set --stack "$STACK" --path 'roster:clients[3].protect' false
 "$PULUMI" up --stack "$STACK" --yes --skip-preview
 "$PULUMI" destroy --stack "$STACK" --yes --skip-preview

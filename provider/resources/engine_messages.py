@@ -47,5 +47,9 @@ def install() -> None:
     """Give every loaded dynamic-provider server module our ``traceback`` (idempotent, cheap)."""
     for module in list(sys.modules.values()):
         namespace = getattr(module, "__dict__", None)
-        if namespace is not None and _SERVER_MARK in namespace and namespace.get("traceback") is not _INSTALLED:
+        if (
+            namespace is not None
+            and _SERVER_MARK in namespace
+            and namespace.get("traceback") is not _INSTALLED
+        ):
             namespace["traceback"] = _INSTALLED

@@ -48,7 +48,11 @@ def pulumi_bin() -> Path:
     if shutil.which("go") is None:
         _unavailable("no Pulumi CLI on PATH and no Go to build it from its modules")
     built = subprocess.run(
-        ["bash", str(BUILD_SCRIPT)], capture_output=True, text=True, timeout=BUILD_TIMEOUT_SECONDS, check=False
+        ["bash", str(BUILD_SCRIPT)],
+        capture_output=True,
+        text=True,
+        timeout=BUILD_TIMEOUT_SECONDS,
+        check=False,
     )
     if built.returncode != 0:
         _unavailable(f"building the Pulumi CLI failed: {built.stderr.strip()}")
@@ -122,9 +126,10 @@ def pulumi_project(pulumi_bin: Path, tmp_path: Path) -> Iterator[PulumiProject]:
     project = tmp_path / "project"
     (project / "stacks").mkdir(parents=True)
     shutil.copy(ROOT / "stacks" / "__main__.py", project / "stacks" / "__main__.py")
-    settings = yaml.safe_load((ROOT / "Pulumi.yaml").read_text(encoding="utf-8"))
-    settings["runtime"]["options"]["virtualenv"] = str(ROOT / ".venv")
-    (project / "Pulumi.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
+    shutil.copy(ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
+    # The repository's layout: .venv at the root, and stacks/.venv pointing at it (see Pulumi.yaml).
+    (project / ".venv").symlink_to(ROOT / ".venv")
+    (project / "stacks" / ".venv").symlink_to((ROOT / "stacks" / ".venv").readlink())
     (project / ".state").mkdir()
     env = {
         **os.environ,

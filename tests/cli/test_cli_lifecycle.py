@@ -55,7 +55,12 @@ def leaves(value: Any) -> Iterator[str]:
         yield str(value)
 
 
-SECRETS = [ROTATED_KEY, ROTATED_NETVISOR_KEY, *leaves(demo_secrets("sandbox")), *leaves(demo_secrets("sandbox-broken"))]
+SECRETS = [
+    ROTATED_KEY,
+    ROTATED_NETVISOR_KEY,
+    *leaves(demo_secrets("sandbox")),
+    *leaves(demo_secrets("sandbox-broken")),
+]
 
 
 class Portal:
@@ -120,10 +125,17 @@ def test_the_example_roster_through_the_pulumi_cli(
     before = {business_id: portal.fingerprint(business_id) for business_id in HEALTHY}
     project.set_secret("sandbox", 'roster:procountorApiKeys["2925630-9"]', ROTATED_KEY)
     project.set_secret("sandbox", 'roster:netvisorCredentials["firm"]["customerKey"]', ROTATED_NETVISOR_KEY)
-    project.run("config", "set", "--path", 'roster:netvisorCredentials["firm"]["customerId"]', "TT_tase_api_2",
-                stack="sandbox")
+    project.run(
+        "config",
+        "set",
+        "--path",
+        'roster:netvisorCredentials["firm"]["customerId"]',
+        "TT_tase_api_2",
+        stack="sandbox",
+    )
     preview = project.run("preview", "--diff", stack="sandbox").stdout
-    assert "~ fabricai:ProcountorIntegration" in preview or "~ pulumi-python:dynamic/fabricai:Procount" in preview
+    assert "fabricai:ProcountorIntegration::2925630-9-procountor]" in preview
+    assert "fabricai:ProcountorIntegration::2077474-0-procountor]" not in preview
     assert "[secret]" in preview
     assert "5 to update" in preview, preview  # the credential set, 3 Netvisor + 1 Procountor integrations
     project.run("up", "--yes", "--skip-preview", stack="sandbox")
@@ -143,8 +155,9 @@ def test_the_example_roster_through_the_pulumi_cli(
 
     # 4. the broken clients: each fails with its fix; the engine skips what depends on a failure.
     project.init_stack("broken", stack_settings("sandbox-broken", running), demo_secrets("sandbox-broken"))
-    failed = project.run("up", "--yes", "--skip-preview", "--continue-on-error", stack="broken",
-                         expect_failure=True)
+    failed = project.run(
+        "up", "--yes", "--skip-preview", "--continue-on-error", stack="broken", expect_failure=True
+    )
     text = failed.stdout + failed.stderr
     for business_id, words in BROKEN.items():
         for word in [*words, "Fix:"]:
@@ -164,7 +177,9 @@ def test_the_example_roster_through_the_pulumi_cli(
     stack_file.write_text(kept, encoding="utf-8")  # the firm takes its edit back
 
     # 6. destroy (protect lifted first, as a firm would): every record and connection is gone.
-    project.run("config", "set", "--path", f"roster:clients[{protected_index}].protect", "false", stack="sandbox")
+    project.run(
+        "config", "set", "--path", f"roster:clients[{protected_index}].protect", "false", stack="sandbox"
+    )
     project.run("up", "--yes", "--skip-preview", stack="sandbox")
     project.run("destroy", "--yes", "--skip-preview", stack="sandbox")
     project.run("destroy", "--yes", "--skip-preview", stack="broken")
