@@ -70,6 +70,9 @@ class RosterDriver:
         self.stack = stack
         self.program = program
         self.state: dict[str, StateEntry] = {}
+        # Commands that run no program (refresh, destroy) configure the provider as the last update
+        # did: the engine keeps the provider's settings in state and does not read today's config.
+        self.deployed_config: dict[str, Any] = dict(config)
         self.outputs: dict[str, Any] = {}
         self.calls: dict[str, int] = {}
         self._calls_lock = threading.Lock()
@@ -87,7 +90,7 @@ class RosterDriver:
 
     def refresh(self) -> RunReport:
         report = RunReport("refresh")
-        engine = Engine(self.config)
+        engine = Engine(self.deployed_config)
         customs = [entry for entry in self.state.values() if entry.resource is not None]
         with ThreadPoolExecutor(PROVIDER_CALLS_AT_ONCE) as pool:
             results = list(pool.map(lambda entry: self._refresh_one(engine, entry), customs))
@@ -99,7 +102,7 @@ class RosterDriver:
 
     def destroy(self) -> RunReport:
         report = RunReport("destroy")
-        self._delete(Engine(self.config), list(self.state.values()), report)
+        self._delete(Engine(self.deployed_config), list(self.state.values()), report)
         self.outputs = {} if not self.state else self.outputs
         return report
 
@@ -138,10 +141,13 @@ class RosterDriver:
         if exit_code not in (None, 0) and not report.program_errors:
             report.program_errors.append(f"program exited with non-zero exit code: {exit_code}")
         report.operations = run.operations
-        if report.program_errors or preview:
-            # A program that failed declared nothing usable; a preview changes nothing.
-            return report
+        if report.program_errors:
+            return report  # a program that failed declared nothing usable
         gone = [entry for urn, entry in run.previous.items() if urn not in run.state]
+        if preview:
+            # What the program no longer declares would be deleted, as the engine's preview shows.
+            report.operations += [Operation("delete", e.urn, e.type, e.name) for e in reversed(gone)]
+            return report
         self.state = dict(run.state)
         self._delete(engine, gone, report)
         self._delete(engine, run.replaced, report, replaced=True)
@@ -149,6 +155,7 @@ class RosterDriver:
         order = [*run.state, *run.previous]
         self.state = {urn: self.state[urn] for urn in dict.fromkeys(order) if urn in self.state}
         self.outputs = run.stack_outputs
+        self.deployed_config = dict(self.config)
         return report
 
     def _execute(self, run: Run, logger: logging.Logger, *, preview: bool) -> int | None:
@@ -188,7 +195,12 @@ class RosterDriver:
         """
         state = self.state
         for entry in reversed(entries):
-            children = [other for other in state.values() if other.parent == entry.urn]
+            # The engine deletes nothing that a resource still in state holds or depends on.
+            children = [
+                other
+                for other in state.values()
+                if other.urn != entry.urn and (other.parent == entry.urn or entry.urn in other.dependencies)
+            ]
             if entry.protect and not replaced:
                 report.operations.append(
                     Operation("failed", entry.urn, entry.type, entry.name, _protected(entry))
