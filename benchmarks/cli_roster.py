@@ -1,0 +1,208 @@
+"""`pulumi up`, a no-op `pulumi preview` and `pulumi refresh` of a generated roster through the REAL CLI.
+
+    python -m benchmarks.cli_roster [--clients 300] [--netvisor 0] [--latency-ms 0] [--procountor-rps N]
+
+``--clients`` Procountor clients, each with its own secret API key in stack config (set as secrets in one
+``pulumi config set-all``; Pulumi is known to slow down with hundreds of secrets), plus ``--netvisor``
+Netvisor clients on one shared credential pair, against the sandbox in its own process (``python -m
+sandbox``, ``--latency-ms`` added to every request). The CLI is the one on PATH or built by
+tools/pulumi/build.sh; the project is a temporary copy of this one (local file backend, passphrase
+secrets), so nothing touches stacks/ or your Pulumi login.
+
+Prints, per command: wall time, the time to the first resource created (up), the sandbox requests by
+service, and the lower bounds the run is held to: Procountor's pace; Netvisor's one request at a time
+(its requests x latency); and the round trips one after the other per client x latency x clients / 4
+(the dynamic provider serves 4 calls at once). Figures only; nothing asserts on time. The stand-in's
+figures for the same roster come from ``python -m benchmarks.roster_up``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks._roster import (
+    APP,
+    NETVISOR_CREDENTIALS,
+    PARTNER,
+    PORTAL_KEY,
+    Firm,
+    difference,
+    generated_firm,
+    machine,
+    requests_by_service,
+    sandbox_process,
+)
+from provider.defaults import PROCOUNTOR_REQUESTS_PER_SECOND
+from scripts.example_config import sandbox_urls
+
+ROOT = Path(__file__).resolve().parents[1]
+PROVIDER_THREADS = 4
+PASSPHRASE = "fabricai-roster-benchmark-only"  # noqa: S105 - guards fake keys in a temporary stack
+
+
+def pulumi_bin() -> Path:
+    on_path = shutil.which("pulumi")
+    if on_path:
+        return Path(on_path).resolve().parent
+    built = subprocess.run(
+        ["bash", str(ROOT / "tools" / "pulumi" / "build.sh")], capture_output=True, text=True, check=False
+    )
+    if built.returncode != 0:
+        raise SystemExit(f"cli_roster: no Pulumi CLI: {built.stderr.strip()}")
+    return Path(built.stdout.strip().splitlines()[-1])
+
+
+class Project:
+    """A temporary copy of the project driven through the CLI."""
+
+    def __init__(self, directory: Path, bin_dir: Path) -> None:
+        self.directory = directory
+        (directory / "stacks").mkdir(parents=True)
+        shutil.copy(ROOT / "stacks" / "__main__.py", directory / "stacks" / "__main__.py")
+        shutil.copy(ROOT / "Pulumi.yaml", directory / "Pulumi.yaml")
+        (directory / ".venv").symlink_to(ROOT / ".venv")
+        (directory / "stacks" / ".venv").symlink_to("../.venv")
+        (directory / ".state").mkdir()
+        self.env = {
+            **os.environ,
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PULUMI_HOME": str(directory / ".pulumi-home"),
+            "PULUMI_BACKEND_URL": f"file://{directory / '.state'}",
+            "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+        }
+
+    def run(self, *args: str, first_created: bool = False) -> tuple[float, float | None]:
+        """Wall time of ``pulumi ARGS`` and, with ``first_created``, seconds to the first resource created."""
+        command = ["pulumi", *args, "--stack", "bench", "--non-interactive", "--color", "never"]
+        started = time.perf_counter()
+        first: float | None = None
+        with subprocess.Popen(
+            command,
+            cwd=self.directory,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        ) as process:
+            assert process.stdout is not None
+            tail: list[str] = []
+            for line in process.stdout:
+                if (
+                    first_created
+                    and first is None
+                    and "fabricai:ClientCompany" in line
+                    and " created" in line
+                ):
+                    first = time.perf_counter() - started
+                tail = [*tail[-40:], line]
+            if process.wait() != 0:
+                raise SystemExit(f"cli_roster: pulumi {' '.join(args)} failed:\n{''.join(tail)}")
+        return time.perf_counter() - started, first
+
+
+def set_up_stack(project: Project, firm: Firm, sandbox_url: str, procountor_rps: float | None) -> None:
+    plain: dict[str, Any] = {
+        **sandbox_urls(sandbox_url),
+        "procountor:clientId": APP["clientId"],
+        "netvisor:partnerId": PARTNER["id"],
+        "roster:clients": firm.clients,
+        "roster:netvisorCredentials": {"firm": {"customerId": NETVISOR_CREDENTIALS["customerId"]}},
+    }
+    if procountor_rps is not None:
+        plain["procountor:requestsPerSecond"] = f"{procountor_rps:g}"
+    if not any(client["erp"] == "netvisor" for client in firm.clients):
+        del plain["roster:netvisorCredentials"]
+    (project.directory / "stacks" / "Pulumi.bench.yaml").write_text(json.dumps({"config": plain}), "utf-8")
+    subprocess.run(
+        ["pulumi", "stack", "init", "bench", "--secrets-provider", "passphrase", "--non-interactive"],
+        cwd=project.directory,
+        env=project.env,
+        check=True,
+        capture_output=True,
+    )
+    # Benchmark keys are fake: on the command line here; a firm's go through stdin one by one.
+    secrets = [
+        f"fabricai:apiKey={PORTAL_KEY}",
+        f"procountor:clientSecret={APP['clientSecret']}",
+        f"netvisor:partnerKey={PARTNER['key']}",
+        *(f'roster:procountorApiKeys["{business_id}"]={key}' for business_id, key in firm.api_keys.items()),
+    ]
+    if "roster:netvisorCredentials" in plain:
+        secrets.append(
+            f'roster:netvisorCredentials["firm"]["customerKey"]={NETVISOR_CREDENTIALS["customerKey"]}'
+        )
+    command = ["pulumi", "config", "set-all", "--stack", "bench", "--path"]
+    for secret in secrets:
+        command += ["--secret", secret]
+    subprocess.run(command, cwd=project.directory, env=project.env, check=True, capture_output=True)
+
+
+def bounds(requests: dict[str, int], clients: int, latency_s: float, rps: float) -> dict[str, float]:
+    procountor, netvisor, portal = (requests.get(name, 0) for name in ("procountor", "netvisor", "portal"))
+    per_client = (procountor + netvisor + portal) / max(clients, 1)
+    return {
+        "Procountor pace": procountor / rps,
+        "Netvisor one at a time": netvisor * latency_s,
+        "round trips x latency x clients / 4": per_client * latency_s * clients / PROVIDER_THREADS,
+    }
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=300, help="Procountor clients, each with its own key")
+    parser.add_argument("--netvisor", type=int, default=0, help="Netvisor clients on one credential pair")
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--procountor-rps", type=float, default=None)
+    args = parser.parse_args(argv)
+    firm = generated_firm(args.clients, args.netvisor)
+    rps = args.procountor_rps or PROCOUNTOR_REQUESTS_PER_SECOND
+    bin_dir = pulumi_bin()
+    print(f"machine: {machine()}")
+    version = subprocess.run([str(bin_dir / "pulumi"), "version"], capture_output=True, text=True, check=True)
+    print(
+        f"Pulumi CLI {version.stdout.strip()}; {args.clients} Procountor + {args.netvisor} Netvisor clients; "
+        f"latency {args.latency_ms:g} ms; Procountor pace {rps:g}/s"
+    )
+    with sandbox_process(firm) as (url, admin), tempfile.TemporaryDirectory(prefix="fabricai-cli-") as tmp:
+        admin.set_faults("portal", latencyMs=args.latency_ms)
+        admin.set_faults("procountor", latencyMs=args.latency_ms)
+        admin.set_faults("netvisor", latencyMs=args.latency_ms)
+        project = Project(Path(tmp), bin_dir)
+        started = time.perf_counter()
+        set_up_stack(project, firm, url, args.procountor_rps)
+        print(
+            f"stack config with {len(firm.api_keys)} secret API keys: {time.perf_counter() - started:.1f} s"
+        )
+        for command, extra, first in (
+            ("up", ("up", "--yes", "--skip-preview"), True),
+            ("no-op preview", ("preview",), False),
+            ("refresh", ("refresh", "--yes", "--skip-preview"), False),
+        ):
+            before = requests_by_service(admin.stats())
+            wall, first_created = project.run(*extra, first_created=first)
+            made = difference(requests_by_service(admin.stats()), before)
+            lower = bounds(made, firm.size, args.latency_ms / 1000, rps)
+            bound = max(lower.values())
+            line = f"{command}: {wall:.1f} s"
+            if first_created is not None:
+                line += f"; first resource created after {first_created:.1f} s"
+            line += f"; requests {made}"
+            if bound > 0:
+                which = max(lower, key=lower.__getitem__)
+                line += f"; lower bound {bound:.1f} s ({which}), ratio {wall / bound:.2f}"
+            print(line, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
