@@ -163,10 +163,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--netvisor", type=int, default=0, help="Netvisor clients on one credential pair")
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--procountor-rps", type=float, default=None)
+    parser.add_argument("--pulumi-bin", type=Path, default=None, help="the folder holding pulumi")
     args = parser.parse_args(argv)
     firm = generated_firm(args.clients, args.netvisor)
     rps = args.procountor_rps or PROCOUNTOR_REQUESTS_PER_SECOND
-    bin_dir = pulumi_bin()
+    bin_dir = args.pulumi_bin or pulumi_bin()
     print(f"machine: {machine()}")
     version = subprocess.run([str(bin_dir / "pulumi"), "version"], capture_output=True, text=True, check=True)
     print(

@@ -90,7 +90,9 @@ def _print_bounds(wall: float, made: dict[str, int], clients: int, latency: floa
         f"Procountor pace {pace:g} requests/s": made["procountor"] / pace,
     }
     for name, bound in bounds.items():
-        print(f"lower bound, {name}: {bound:.1f} s -> ratio {wall / bound:.2f}")
+        # With no latency a bound made of round trips is 0 s: there is no ratio to it.
+        ratio = f"ratio {wall / bound:.2f}" if bound > 0 else "no ratio (0 s)"
+        print(f"lower bound, {name}: {bound:.1f} s -> {ratio}")
     print(f"ratio to the largest bound: {wall / max(bounds.values()):.2f}")
 
 

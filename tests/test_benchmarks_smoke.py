@@ -29,3 +29,10 @@ def test_validation_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert "roster:  30 clients (20 Procountor, 10 Netvisor)" in printed
     assert "invalid: 1 mistakes -> 1 problems reported" in printed
     assert "invalid roster (all problems)" in printed
+
+
+def test_up_benchmark_runs_without_latency(capsys: pytest.CaptureFixture[str]) -> None:
+    """With no added latency the round-trip bounds are 0 s: reported as such, never divided by."""
+    assert roster_up.main(["--clients", "2", "--latency-ms", "0", "--procountor-rps", "60"]) == 0
+    assert "no ratio (0 s)" in capsys.readouterr().out
+
