@@ -25,9 +25,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from benchmarks._roster import (
     APP,
@@ -61,6 +62,37 @@ def pulumi_bin() -> Path:
     return Path(built.stdout.strip().splitlines()[-1])
 
 
+class ProcessCpu:
+    """CPU seconds of the program and the provider processes of one CLI command, read from /proc.
+
+    The CLI starts the program (through the language host's exec helper) and the dynamic provider as
+    processes of their own; each is polled while the command runs and its last reading kept (Linux only;
+    elsewhere the figures are left out).
+    """
+
+    MARKS: ClassVar[dict[str, str]] = {"program": "pulumi-language-python-exec", "provider": "pulumi.dynamic"}
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, dict[int, float]] = {role: {} for role in self.MARKS}
+        self._ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def poll(self) -> None:
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # the process ended between the listing and the read
+            for role, mark in self.MARKS.items():
+                if mark in command:
+                    # utime and stime are fields 14 and 15 of /proc/PID/stat (11 and 12 after the name).
+                    used = int(fields[11]) + int(fields[12])
+                    self.seconds[role][int(stat.parent.name)] = used / self._ticks
+
+    def total(self, role: str) -> float:
+        return sum(self.seconds[role].values())
+
+
 class Project:
     """A temporary copy of the project driven through the CLI."""
 
@@ -81,11 +113,16 @@ class Project:
             "PULUMI_SKIP_UPDATE_CHECK": "true",
         }
 
-    def run(self, *args: str, first_created: bool = False) -> tuple[float, float | None]:
-        """Wall time of ``pulumi ARGS`` and, with ``first_created``, seconds to the first resource created."""
+    def run(self, *args: str, first_created: bool = False) -> tuple[float, float | None, ProcessCpu]:
+        """Wall time of ``pulumi ARGS``, with ``first_created`` the seconds to the first resource created,
+        and the CPU its program and provider processes used."""
         command = ["pulumi", *args, "--stack", "bench", "--non-interactive", "--color", "never"]
         started = time.perf_counter()
         first: float | None = None
+        cpu = ProcessCpu()
+        stop = threading.Event()
+        poller = threading.Thread(target=lambda: [cpu.poll() for _ in iter(lambda: stop.wait(0.2), True)])
+        poller.start()
         with subprocess.Popen(
             command,
             cwd=self.directory,
@@ -105,9 +142,12 @@ class Project:
                 ):
                     first = time.perf_counter() - started
                 tail = [*tail[-40:], line]
-            if process.wait() != 0:
-                raise SystemExit(f"cli_roster: pulumi {' '.join(args)} failed:\n{''.join(tail)}")
-        return time.perf_counter() - started, first
+            code = process.wait()
+        stop.set()
+        poller.join()
+        if code != 0:
+            raise SystemExit(f"cli_roster: pulumi {' '.join(args)} failed:\n{''.join(tail)}")
+        return time.perf_counter() - started, first, cpu
 
 
 def set_up_stack(project: Project, firm: Firm, sandbox_url: str, procountor_rps: float | None) -> None:
@@ -190,13 +230,14 @@ def main(argv: list[str]) -> int:
             ("refresh", ("refresh", "--yes", "--skip-preview"), False),
         ):
             before = requests_by_service(admin.stats())
-            wall, first_created = project.run(*extra, first_created=first)
+            wall, first_created, cpu = project.run(*extra, first_created=first)
             made = difference(requests_by_service(admin.stats()), before)
             lower = bounds(made, firm.size, args.latency_ms / 1000, rps)
             bound = max(lower.values())
             line = f"{command}: {wall:.1f} s"
             if first_created is not None:
                 line += f"; first resource created after {first_created:.1f} s"
+            line += f"; CPU: program {cpu.total('program'):.1f} s, provider {cpu.total('provider'):.1f} s"
             line += f"; requests {made}"
             if bound > 0:
                 which = max(lower, key=lower.__getitem__)
