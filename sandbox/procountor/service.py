@@ -17,17 +17,12 @@ What it enforces, like the real service:
 from __future__ import annotations
 
 import collections
-import datetime as dt
-import hashlib
 import hmac
 import math
-import re
 import secrets
-import threading
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
@@ -37,109 +32,23 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.db import Database
-from sandbox.procountor_rights import RightLevel, grants, rights_document
-from sandbox.scenario import ProcountorApiKey, ProcountorCompany, ProcountorScenario, ProcountorUser
-
-FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
-MAX_PAGE_SIZE = 200
-_VERSION = re.compile(r"latest|supported|v\d{4}")
-_CREDENTIAL_PARAMS = ("client_id", "client_secret", "api_key", "grant_type", "redirect_uri")
-
-BILLABLE_INTERFACES_OFF_PAGE = (
-    "<html>\r\n<head><title>500 Internal Server Error</title></head>\r\n<body>\r\n"
-    "<center><h1>500 Internal Server Error</h1></center>\r\n<hr><center>nginx</center>\r\n"
-    "</body>\r\n</html>\r\n"
+from sandbox.procountor.payloads import page, purchase_invoices
+from sandbox.procountor.rights import grants, rights_document
+from sandbox.procountor.scenario import ProcountorApiKey, ProcountorCompany, ProcountorScenario
+from sandbox.procountor.state import (
+    BILLABLE_INTERFACES_OFF_PAGE,
+    CREDENTIAL_PARAMS,
+    ENDPOINT_RIGHTS,
+    FORM_CONTENT_TYPE,
+    SCHEMA,
+    VERSION_PREFIX,
+    BillableInterfacesOff,
+    ProcountorError,
+    RateWindow,
+    Session,
+    error_response,
+    token_hash,
 )
-
-V = RightLevel.VIEWING_RIGHTS
-# The rights each endpoint needs, by the path after /api (invoice and partner types refine them).
-ENDPOINT_RIGHTS: dict[str, list[tuple[str, RightLevel]]] = {
-    "company": [("management.basicCompanyInfo", V)],
-    "sessioninfo": [],
-    "users/rights": [],
-    "dimensions": [("management.basicAccountingInfo", V)],
-    "coa": [("management.chartOfAccountsAndDefaultReports", V)],
-    "ledgerreceipts": [("accounting.journalReceipts", V), ("accounting.journalReceiptSearch", V)],
-    "invoices:PURCHASE_INVOICE": [("purchases.purchaseInvoices", V), ("purchases.purchaseInvoiceSearch", V)],
-    "invoices:SALES_INVOICE": [("sales.salesInvoices", V), ("sales.salesInvoiceSearch", V)],
-    "businesspartners:SUPPLIER": [("purchases.supplierRegister", V)],
-    "businesspartners:CUSTOMER": [("sales.customerRegister", V)],
-    "products:PURCHASE": [("purchases.productRegister", V)],
-    "products:SALES": [("sales.salesInvoices", V)],
-}
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS procountor_tokens (
-    token_hash TEXT PRIMARY KEY,
-    client_id TEXT NOT NULL,
-    company_id INTEGER NOT NULL,
-    user_name TEXT NOT NULL,
-    expires_at REAL NOT NULL
-);
-"""
-
-
-class ProcountorError(Exception):
-    def __init__(self, status: int, message: str, field: str = "") -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.field = field
-
-
-class BillableInterfacesOff(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class Session:
-    client_id: str
-    company: ProcountorCompany
-    user: ProcountorUser
-
-
-def _error_response(status: int, message: str, field: str = "") -> JSONResponse:
-    return JSONResponse(
-        {"errors": [{"status": status, "field": field, "message": message}]}, status_code=status
-    )
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-class _RateWindow:
-    """Requests per client application over the last second."""
-
-    def __init__(self, limit: int | None) -> None:
-        self.limit = limit
-        self._lock = threading.Lock()
-        self._recent: dict[str, collections.deque[float]] = collections.defaultdict(collections.deque)
-        self.peak: collections.Counter[str] = collections.Counter()
-        self.refused: collections.Counter[str] = collections.Counter()
-        self.admitted: collections.Counter[str] = collections.Counter()
-
-    def admit(self, client_id: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            recent = self._recent[client_id]
-            while recent and recent[0] <= now - 1:
-                recent.popleft()
-            if self.limit is not None and len(recent) >= self.limit:
-                self.refused[client_id] += 1
-                return False
-            recent.append(now)
-            self.admitted[client_id] += 1
-            self.peak[client_id] = max(self.peak[client_id], len(recent))
-            return True
-
-    def clear(self) -> None:
-        with self._lock:
-            self._recent.clear()
-            self.peak.clear()
-            self.refused.clear()
-            self.admitted.clear()
-
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -150,13 +59,13 @@ class ProcountorService:
     def __init__(self, scenario: ProcountorScenario, db: Database) -> None:
         self.scenario = scenario
         self.db = db
-        db.migrate(_SCHEMA)
+        db.migrate(SCHEMA)
         self._apps = {app.client_id: app for app in scenario.apps}
         self._keys: dict[str, tuple[ProcountorCompany, ProcountorApiKey]] = {
             key.key: (company, key) for company in scenario.companies for key in company.api_keys
         }
         self._companies = {company.id: company for company in scenario.companies}
-        self._window = _RateWindow(scenario.rate_limit_per_second)
+        self._window = RateWindow(scenario.rate_limit_per_second)
         self._counters: collections.Counter[str] = collections.Counter()
         routes: list[Route] = []
         for path, endpoint, method in (
@@ -202,7 +111,7 @@ class ProcountorService:
     @staticmethod
     def _versioned(endpoint: Endpoint) -> Endpoint:
         async def versioned(request: Request) -> Response:
-            if not _VERSION.fullmatch(request.path_params["version"]):
+            if not VERSION_PREFIX.fullmatch(request.path_params["version"]):
                 raise ProcountorError(404, "Not found")
             return await endpoint(request)
 
@@ -210,14 +119,14 @@ class ProcountorService:
 
     async def _procountor_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ProcountorError)
-        return _error_response(exc.status, exc.message, exc.field)
+        return error_response(exc.status, exc.message, exc.field)
 
     async def _billable_off(self, request: Request, exc: Exception) -> Response:
         return HTMLResponse(BILLABLE_INTERFACES_OFF_PAGE, status_code=500)
 
     async def _http_error(self, request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        return _error_response(exc.status_code, str(exc.detail))
+        return error_response(exc.status_code, str(exc.detail))
 
     def _admit(self, client_id: str) -> None:
         if not self._window.admit(client_id):
@@ -228,7 +137,7 @@ class ProcountorService:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise ProcountorError(401, "Unauthorized: bearer token required")
-        row = self.db.query_one("SELECT * FROM procountor_tokens WHERE token_hash = ?", (_token_hash(token),))
+        row = self.db.query_one("SELECT * FROM procountor_tokens WHERE token_hash = ?", (token_hash(token),))
         if row is None:
             raise ProcountorError(401, "Unauthorized: invalid access token")
         if row["expires_at"] <= time.time():
@@ -247,7 +156,7 @@ class ProcountorService:
     # ---- oauth ----
 
     async def _token(self, request: Request) -> Response:
-        if any(param in request.query_params for param in _CREDENTIAL_PARAMS):
+        if any(param in request.query_params for param in CREDENTIAL_PARAMS):
             raise ProcountorError(400, "Credentials must be sent in the request body, not in the URL")
         content_type = request.headers.get("content-type", "").strip().lower()
         if content_type != FORM_CONTENT_TYPE:
@@ -277,7 +186,7 @@ class ProcountorService:
         self.db.execute(
             "INSERT INTO procountor_tokens (token_hash, client_id, company_id, user_name, expires_at)"
             " VALUES (?, ?, ?, ?, ?)",
-            (_token_hash(token), client_id, company.id, key.user_name, time.time() + lifetime),
+            (token_hash(token), client_id, company.id, key.user_name, time.time() + lifetime),
         )
         self._counters["tokensIssued"] += 1
         return JSONResponse(
@@ -349,8 +258,8 @@ class ProcountorService:
         if not types:
             raise ProcountorError(400, "types must name at least one invoice type", field="types")
         session = self._session(request, *(f"invoices:{invoice_type}" for invoice_type in types))
-        rows = _purchase_invoices(session.company) if "PURCHASE_INVOICE" in types else []
-        return _page(request, rows)
+        rows = purchase_invoices(session.company) if "PURCHASE_INVOICE" in types else []
+        return page(request, rows)
 
     async def _ledgerreceipts(self, request: Request) -> Response:
         company = self._session(request, "ledgerreceipts").company
@@ -363,9 +272,9 @@ class ProcountorService:
                 "name": invoice["counterParty"]["counterPartyAddress"]["name"],
                 "status": "APPROVED",
             }
-            for invoice in _purchase_invoices(company)
+            for invoice in purchase_invoices(company)
         ]
-        return _page(request, rows)
+        return page(request, rows)
 
     async def _coa(self, request: Request) -> Response:
         self._session(request, "coa")
@@ -387,10 +296,10 @@ class ProcountorService:
         rows = []
         if partner_type == "SUPPLIER":
             names = sorted(
-                {i["counterParty"]["counterPartyAddress"]["name"] for i in _purchase_invoices(company)}
+                {i["counterParty"]["counterPartyAddress"]["name"] for i in purchase_invoices(company)}
             )
             rows = [{"id": n, "type": "SUPPLIER", "name": name} for n, name in enumerate(names, start=1)]
-        return _page(request, rows)
+        return page(request, rows)
 
     async def _products(self, request: Request) -> Response:
         product_type = request.query_params.get("type", "PURCHASE")
@@ -398,48 +307,4 @@ class ProcountorService:
             raise ProcountorError(400, f"Unsupported product type {product_type}", field="type")
         self._session(request, f"products:{product_type}")
         rows = [{"id": 1, "type": product_type, "name": "Toimistotarvike", "unit": "PIECE"}]
-        return _page(request, rows)
-
-
-_SUPPLIERS = ("Toimittaja Oy", "Paperi ja Kynä Ky", "Sähkö-Salama Oy")
-
-
-def _purchase_invoices(company: ProcountorCompany) -> list[dict[str, Any]]:
-    start = dt.date(2025, 1, 2)
-    invoices = []
-    for number in range(1, company.purchase_invoice_count + 1):
-        day = start + dt.timedelta(days=7 * (number - 1))
-        invoices.append(
-            {
-                "id": company.id * 10000 + number,
-                "type": "PURCHASE_INVOICE",
-                "status": "RECEIVED",
-                "date": day.isoformat(),
-                "dueDate": (day + dt.timedelta(days=14)).isoformat(),
-                "currency": "EUR",
-                "totalAmount": round(100 + 37.5 * number, 2),
-                "counterParty": {"counterPartyAddress": {"name": _SUPPLIERS[number % len(_SUPPLIERS)]}},
-            }
-        )
-    return invoices
-
-
-def _int_param(request: Request, name: str, default: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ProcountorError(400, f"{name} must be an integer", field=name) from None
-
-
-def _page(request: Request, rows: list[dict[str, Any]]) -> Response:
-    """Procountor's paging: ``page`` from 0, ``size`` up to 200."""
-    page = _int_param(request, "page", 0)
-    size = _int_param(request, "size", 50)
-    if page < 0 or not 1 <= size <= MAX_PAGE_SIZE:
-        raise ProcountorError(400, f"page must be >= 0 and size between 1 and {MAX_PAGE_SIZE}", field="size")
-    chunk = rows[page * size : (page + 1) * size]
-    meta = {"pageNumber": page, "pageSize": size, "resultCount": len(chunk), "totalCount": len(rows)}
-    return JSONResponse({"results": chunk, "meta": meta})
+        return page(request, rows)
