@@ -4,7 +4,9 @@ Example (YAML)::
 
     procountor:
       tokenLifetimeSeconds: 3600           # shorten to test token renewal
-      rateLimitPerSecond: 60               # optional, per client application; excess gets 429
+      refusalStyle: errors                 # errors | oauth: how a refused token request is answered
+      refusalEchoesRequest: false          # true: a refusal quotes the request body (secret-leak tests)
+      rateLimitPerSecond: 20               # optional, per client application; excess gets 429
       apps:                                # partner applications (M2M client credentials)
         - {clientId: fabricai-sandbox-app, clientSecret: app-secret-FAKE}
       companies:
@@ -138,6 +140,12 @@ class ProcountorCompany(_Strict):
 
 class ProcountorScenario(_Strict):
     token_lifetime_seconds: float = Field(default=3600, gt=0)
+    # How a refused token request is answered (no public source shows Procountor's own answer):
+    # "errors" = Procountor's data-endpoint error body, 401, the same for every cause;
+    # "oauth" = RFC 6749 {error, error_description}: invalid_client 401, invalid_grant 400.
+    refusal_style: Literal["errors", "oauth"] = "errors"
+    # A careless service echoes the request into its refusal; for secret-leak tests.
+    refusal_echoes_request: bool = False
     rate_limit_per_second: int | None = Field(default=None, gt=0)
     apps: list[ProcountorApp] = Field(default_factory=list)
     companies: list[ProcountorCompany] = Field(default_factory=list)

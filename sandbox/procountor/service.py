@@ -3,13 +3,17 @@
 Served under ``/api`` and the versioned prefixes ``/{latest|supported|vYYMM}/api``, as Procountor does.
 What it enforces, like the real service:
 
-- ``POST oauth/token`` takes its credentials only as an ``application/x-www-form-urlencoded`` body;
-  credentials in the query string are refused (400). Bad client credentials or an unknown, revoked or
-  other application's API key answer 401 with Procountor's ``{"errors": [...]}`` body.
+- ``POST oauth/token`` takes its credentials only as an ``application/x-www-form-urlencoded`` body (a
+  charset parameter is accepted); credentials in the query string are refused (400). Bad client
+  credentials or an unknown, revoked or other application's API key are refused in the scenario's
+  ``refusalStyle``: Procountor's ``{"errors": [...]}`` with 401 and the same words for every cause
+  (default), or OAuth's ``invalid_client`` (401) / ``invalid_grant`` (400).
+- Paths are served with and without a trailing slash.
 - Every other call needs ``Authorization: Bearer <token>``; missing, unknown and expired tokens get 401.
 - A company whose billable interfaces are off answers every API call after the token with nginx's HTML
   500 page (the guide's "Internal server error").
-- Each endpoint needs the rights the Procountor UI grants for it (``ENDPOINT_RIGHTS``); 403 otherwise.
+- Each endpoint needs the rights the Procountor UI grants for it (``ENDPOINT_RIGHTS``, an assumption);
+  403 "Insufficient user rights" otherwise.
 - Optionally, at most ``rateLimitPerSecond`` requests per second per client application (429 beyond,
   counted in stats).
 """
@@ -32,7 +36,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.db import Database
-from sandbox.procountor.payloads import page, purchase_invoices
+from sandbox.procountor import payloads
 from sandbox.procountor.rights import grants, rights_document
 from sandbox.procountor.scenario import ProcountorApiKey, ProcountorCompany, ProcountorScenario
 from sandbox.procountor.state import (
@@ -43,6 +47,7 @@ from sandbox.procountor.state import (
     SCHEMA,
     VERSION_PREFIX,
     BillableInterfacesOff,
+    OAuthError,
     ProcountorError,
     RateWindow,
     Session,
@@ -80,12 +85,18 @@ class ProcountorService:
             ("/businesspartners", self._businesspartners, "GET"),
             ("/products", self._products, "GET"),
         ):
-            routes.append(Route(f"/api{path}", endpoint, methods=[method]))
-            routes.append(Route(f"/{{version}}/api{path}", self._versioned(endpoint), methods=[method]))
+            # ASSUMPTION: a trailing slash is served like the bare path (vilkasgroup's client posts to
+            # oauth/token/); no public source shows whether Procountor redirects, serves or refuses it.
+            for slash in ("", "/"):
+                routes.append(Route(f"/api{path}{slash}", endpoint, methods=[method]))
+                routes.append(
+                    Route(f"/{{version}}/api{path}{slash}", self._versioned(endpoint), methods=[method])
+                )
         self.app = Starlette(
             routes=routes,
             exception_handlers={
                 ProcountorError: self._procountor_error,
+                OAuthError: self._oauth_error,
                 BillableInterfacesOff: self._billable_off,
                 HTTPException: self._http_error,
             },
@@ -121,6 +132,12 @@ class ProcountorService:
         assert isinstance(exc, ProcountorError)
         return error_response(exc.status, exc.message, exc.field)
 
+    async def _oauth_error(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, OAuthError)
+        return JSONResponse(
+            {"error": exc.error, "error_description": exc.description}, status_code=exc.status
+        )
+
     async def _billable_off(self, request: Request, exc: Exception) -> Response:
         return HTMLResponse(BILLABLE_INTERFACES_OFF_PAGE, status_code=500)
 
@@ -150,18 +167,30 @@ class ProcountorService:
         rights = session.user.effective_rights()
         for dotted, needed in (need for key in rights_keys for need in ENDPOINT_RIGHTS[key]):
             if not grants(rights, dotted, needed):
-                raise ProcountorError(403, "Insufficient user or company rights", field=dotted)
+                raise ProcountorError(403, "Insufficient user rights")
         return session
 
     # ---- oauth ----
 
+    def _refuse_token(self, request_body: str, *, client_side: bool) -> Exception:
+        """A refused token request in the scenario's style; the same words whichever credential is wrong."""
+        self._counters["tokensRefused"] += 1
+        echo = f" (request: {request_body})" if self.scenario.refusal_echoes_request else ""
+        if self.scenario.refusal_style == "oauth":
+            if client_side:
+                return OAuthError(401, "invalid_client", f"Bad client credentials{echo}")
+            return OAuthError(400, "invalid_grant", f"Invalid API key{echo}")
+        return ProcountorError(401, f"Invalid credentials{echo}")
+
     async def _token(self, request: Request) -> Response:
         if any(param in request.query_params for param in CREDENTIAL_PARAMS):
             raise ProcountorError(400, "Credentials must be sent in the request body, not in the URL")
-        content_type = request.headers.get("content-type", "").strip().lower()
-        if content_type != FORM_CONTENT_TYPE:
-            raise ProcountorError(400, f"Content-Type must be {FORM_CONTENT_TYPE}", field="Content-Type")
-        form = urllib.parse.parse_qs((await request.body()).decode("utf-8", "replace"))
+        # ASSUMPTION: a charset parameter is accepted (httpx, requests and axios differ in sending one).
+        media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media_type != FORM_CONTENT_TYPE:
+            raise ProcountorError(400, f"Content-Type must be {FORM_CONTENT_TYPE}")
+        body = (await request.body()).decode("utf-8", "replace")
+        form = urllib.parse.parse_qs(body)
         fields = {
             name: form.get(name, [""])[0] for name in ("grant_type", "client_id", "client_secret", "api_key")
         }
@@ -173,13 +202,11 @@ class ProcountorService:
         client_id, client_secret, api_key = fields["client_id"], fields["client_secret"], fields["api_key"]
         app = self._apps.get(client_id)
         if app is None or not hmac.compare_digest(app.client_secret.encode(), client_secret.encode()):
-            self._counters["tokensRefused"] += 1
-            raise ProcountorError(401, "Invalid client credentials", field="client_id")
+            raise self._refuse_token(body, client_side=True)
         self._admit(client_id)
         found = self._keys.get(api_key)
         if found is None or found[1].revoked or found[1].client_id != client_id:
-            self._counters["tokensRefused"] += 1
-            raise ProcountorError(401, "Invalid API key", field="api_key")
+            raise self._refuse_token(body, client_side=False)
         company, key = found
         token = secrets.token_urlsafe(32)
         lifetime = self.scenario.token_lifetime_seconds
@@ -190,62 +217,26 @@ class ProcountorService:
         )
         self._counters["tokensIssued"] += 1
         return JSONResponse(
-            {"access_token": token, "token_type": "bearer", "expires_in": max(1, math.ceil(lifetime))},
+            {"access_token": token, "expires_in": max(1, math.ceil(lifetime))},
             headers={"Cache-Control": "no-store"},
         )
 
     # ---- company and user ----
 
     async def _company(self, request: Request) -> Response:
-        company = self._session(request, "company").company
-        return JSONResponse(
-            {
-                "id": company.id,
-                "name": company.name,
-                "businessIdentifier": {"brnType": "FI", "code": company.business_id},
-                "country": "FINLAND",
-                "companyCurrency": "EUR",
-                "accountingOfficeName": "Sandbox Tilitoimisto Oy",
-                "accountingOfficeId": 1,
-                "billingAddress": {"name": company.name, "city": "Helsinki", "country": "FINLAND"},
-            }
-        )
+        return JSONResponse(payloads.company(self._session(request, "company").company))
 
     async def _sessioninfo(self, request: Request) -> Response:
         session = self._session(request, "sessioninfo")
-        company = session.company
-        return JSONResponse(
-            {
-                "companyId": company.id,
-                "name": company.name,
-                "country": "FINLAND",
-                "productVersion": "PROCOUNTOR",
-                "userId": company.users.index(session.user) + 1,
-                "userName": session.user.user_name,
-                "companySettings": {"billableInterfacesAllowed": company.billable_interfaces},
-            }
-        )
+        user_id = session.company.id * 1000 + session.company.users.index(session.user) + 1
+        return JSONResponse(payloads.sessioninfo(session.company, user_id, session.user.user_name))
 
     async def _rights(self, request: Request) -> Response:
         user = self._session(request, "users/rights").user
         return JSONResponse(rights_document(user.role, user.effective_rights()))
 
     async def _dimensions(self, request: Request) -> Response:
-        company = self._session(request, "dimensions").company
-        dimensions = []
-        for index, dimension in enumerate(company.dimensions, start=1):
-            dimension_id = dimension.id if dimension.id is not None else company.id * 100 + index
-            items = [
-                {
-                    "id": dimension_id * 1000 + number,
-                    "codeName": item.code_name,
-                    "status": item.status,
-                    "description": item.description,
-                }
-                for number, item in enumerate(dimension.items, start=1)
-            ]
-            dimensions.append({"id": dimension_id, "name": dimension.name, "items": items})
-        return JSONResponse(dimensions)
+        return JSONResponse(payloads.dimensions(self._session(request, "dimensions").company))
 
     # ---- bookkeeping reads (generated, deterministic per company) ----
 
@@ -258,53 +249,29 @@ class ProcountorService:
         if not types:
             raise ProcountorError(400, "types must name at least one invoice type", field="types")
         session = self._session(request, *(f"invoices:{invoice_type}" for invoice_type in types))
-        rows = purchase_invoices(session.company) if "PURCHASE_INVOICE" in types else []
-        return page(request, rows)
+        rows = payloads.purchase_invoices(session.company) if "PURCHASE_INVOICE" in types else []
+        return payloads.page(request, rows)
 
     async def _ledgerreceipts(self, request: Request) -> Response:
         company = self._session(request, "ledgerreceipts").company
-        rows = [
-            {
-                "receiptId": invoice["id"] + 500000,
-                "invoiceId": invoice["id"],
-                "receiptDate": invoice["date"],
-                "receiptType": "PURCHASE_INVOICE",
-                "name": invoice["counterParty"]["counterPartyAddress"]["name"],
-                "status": "APPROVED",
-            }
-            for invoice in purchase_invoices(company)
-        ]
-        return page(request, rows)
+        return payloads.page(request, payloads.ledger_receipts(company))
 
     async def _coa(self, request: Request) -> Response:
         self._session(request, "coa")
-        accounts = [
-            ("1910", "Pankkitili"),
-            ("2871", "Ostovelat"),
-            ("4000", "Ostot"),
-            ("7680", "Toimistotarvikkeet"),
-        ]
-        return JSONResponse(
-            {"ledgerAccounts": [{"ledgerAccountCode": code, "name": name} for code, name in accounts]}
-        )
+        return JSONResponse(payloads.chart_of_accounts())
 
     async def _businesspartners(self, request: Request) -> Response:
         partner_type = request.query_params.get("type", "SUPPLIER")
         if f"businesspartners:{partner_type}" not in ENDPOINT_RIGHTS:
             raise ProcountorError(400, f"Unsupported partner type {partner_type}", field="type")
         company = self._session(request, f"businesspartners:{partner_type}").company
-        rows = []
-        if partner_type == "SUPPLIER":
-            names = sorted(
-                {i["counterParty"]["counterPartyAddress"]["name"] for i in purchase_invoices(company)}
-            )
-            rows = [{"id": n, "type": "SUPPLIER", "name": name} for n, name in enumerate(names, start=1)]
-        return page(request, rows)
+        rows = payloads.suppliers(company) if partner_type == "SUPPLIER" else []
+        return payloads.page(request, rows)
 
     async def _products(self, request: Request) -> Response:
         product_type = request.query_params.get("type", "PURCHASE")
         if f"products:{product_type}" not in ENDPOINT_RIGHTS:
             raise ProcountorError(400, f"Unsupported product type {product_type}", field="type")
-        self._session(request, f"products:{product_type}")
-        rows = [{"id": 1, "type": product_type, "name": "Toimistotarvike", "unit": "PIECE"}]
-        return page(request, rows)
+        company = self._session(request, f"products:{product_type}").company
+        rows = payloads.products(company) if product_type == "PURCHASE" else []
+        return payloads.page_after_previous_id(request, rows)

@@ -28,6 +28,8 @@ BILLABLE_INTERFACES_OFF_PAGE = (
 
 V = RightLevel.VIEWING_RIGHTS
 # The rights each endpoint needs, by the path after /api (invoice and partner types refine them).
+# ASSUMPTION: Procountor documents only "403 Insufficient user rights", never which right an endpoint
+# needs; this is the UI's natural reading (docs/SANDBOX.md lists it).
 ENDPOINT_RIGHTS: dict[str, list[tuple[str, RightLevel]]] = {
     "company": [("management.basicCompanyInfo", V)],
     "sessioninfo": [],
@@ -36,11 +38,11 @@ ENDPOINT_RIGHTS: dict[str, list[tuple[str, RightLevel]]] = {
     "coa": [("management.chartOfAccountsAndDefaultReports", V)],
     "ledgerreceipts": [("accounting.journalReceipts", V), ("accounting.journalReceiptSearch", V)],
     "invoices:PURCHASE_INVOICE": [("purchases.purchaseInvoices", V), ("purchases.purchaseInvoiceSearch", V)],
-    "invoices:SALES_INVOICE": [("sales.salesInvoices", V), ("sales.salesInvoiceSearch", V)],
+    "invoices:SALES_INVOICE": [("sales.salesOrGroupInvoices", V), ("sales.salesInvoiceSearch", V)],
     "businesspartners:SUPPLIER": [("purchases.supplierRegister", V)],
     "businesspartners:CUSTOMER": [("sales.customerRegister", V)],
     "products:PURCHASE": [("purchases.productRegister", V)],
-    "products:SALES": [("sales.salesInvoices", V)],
+    "products:SALES": [("sales.productRegister", V)],
 }
 
 SCHEMA = """
@@ -55,6 +57,9 @@ CREATE TABLE IF NOT EXISTS procountor_tokens (
 
 
 class ProcountorError(Exception):
+    """Answered as Procountor's ``{"errors": [{"status", "field"?, "message"}]}``; ``field`` only for a
+    request field that is wrong (it is optional in Procountor's ``ErrorMessage``)."""
+
     def __init__(self, status: int, message: str, field: str = "") -> None:
         super().__init__(message)
         self.status = status
@@ -73,10 +78,21 @@ class Session:
     user: ProcountorUser
 
 
+class OAuthError(Exception):
+    """A refused token request in OAuth 2.0's shape (RFC 6749 section 5.2), for ``refusalStyle: oauth``."""
+
+    def __init__(self, status: int, error: str, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.error = error
+        self.description = description
+
+
 def error_response(status: int, message: str, field: str = "") -> JSONResponse:
-    return JSONResponse(
-        {"errors": [{"status": status, "field": field, "message": message}]}, status_code=status
-    )
+    error: dict[str, object] = {"status": status, "message": message}
+    if field:
+        error["field"] = field
+    return JSONResponse({"errors": [error]}, status_code=status)
 
 
 def token_hash(token: str) -> str:
