@@ -264,3 +264,28 @@ def test_an_echoed_secret_never_reaches_the_message(style: str, form: int) -> No
     for secret in (APP_SECRET, API_KEY):
         for echoed_form in _echo_forms(secret):
             assert echoed_form.lower() not in text, echoed_form
+
+
+# The guide's rights as shared/reference/procountor.md maps them onto GET /users/rights.
+REFERENCE_TABLE = {
+    "Management > Basic company info": ("management.basicCompanyInfo", "VIEWING_RIGHTS"),
+    "Management > Basic accounting info": ("management.basicAccountingInfo", "VIEWING_RIGHTS"),
+    "Management > Chart of accounts and default reports": (
+        "management.chartOfAccountsAndDefaultReports",
+        "VIEWING_RIGHTS",
+    ),
+    "User > Edit personal info": ("user.editPersonalInfo", "VIEWING_RIGHTS"),
+    "Purchases > Rights for purchase invoices": ("purchases.purchaseInvoices", "ALL_RIGHTS"),
+    "Purchases > Search purchase invoices": ("purchases.purchaseInvoiceSearch", "ALL_RIGHTS"),
+    "Purchases > Supplier register": ("purchases.supplierRegister", "VIEWING_RIGHTS"),
+    "Purchases > Product register": ("purchases.productRegister", "ALL_RIGHTS"),
+    "Accounting > Rights for journal receipts": ("accounting.journalReceipts", "VIEWING_RIGHTS"),
+    "Accounting > Search journal receipts": ("accounting.journalReceiptSearch", "ALL_RIGHTS"),
+}
+
+
+def test_the_guide_rights_table_names_real_fields_at_the_reference_levels() -> None:
+    real = fixture("users_rights.json")["rights"]
+    assert {right.ui_path: (right.dotted, right.needed.value) for right in GUIDE_RIGHTS} == REFERENCE_TABLE
+    for right in GUIDE_RIGHTS:
+        assert isinstance(real[right.group][right.field], str), right.dotted  # a level, not a boolean
