@@ -378,3 +378,17 @@ def test_per_application_rate_limit(sandbox: SandboxFactory, example_scenario: d
     stats = running.admin.stats()["services"]["procountor"]
     assert stats["rateLimited"][APP_ID] == statuses.count(429)
     assert stats["peakRequestsPerSecond"][APP_ID] <= 3
+
+
+def test_oauth_refusal_style_names_the_refused_credential(
+    sandbox: SandboxFactory, example_scenario: dict[str, Any]
+) -> None:
+    example_scenario["procountor"].update(refusalStyle="oauth", refusalEchoesRequest=True)
+    url = sandbox(example_scenario).service_url("procountor")
+    wrong_app = request_token(url, HEALTHY_KEY, client_secret="FAKE-wrong/secret")
+    assert wrong_app.status_code == 401
+    assert set(wrong_app.json()) == {"error", "error_description"}
+    assert wrong_app.json()["error"] == "invalid_client"
+    assert "FAKE-wrong%2Fsecret" in wrong_app.json()["error_description"]  # the careless echo, URL-encoded
+    revoked = request_token(url, "FAKE-pc-key-peruttu-avain")
+    assert revoked.status_code == 400 and revoked.json()["error"] == "invalid_grant"
