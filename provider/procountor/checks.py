@@ -196,8 +196,8 @@ def _token_refused(error: TokenRefused, client_id: str, business_id: str, label:
             f"issued for the integration: {CLIENT_CREDENTIALS_COMMANDS}, then run `pulumi up` again."
         )
     key_causes = (
-        "the client's API key is not valid: it was revoked in Procountor, was created for another "
-        "application's client id, or its user no longer has access to the company"
+        "the client's API key is not valid (revoked in Procountor, created for another application's "
+        "client id, or its user no longer has access to the company)"
     )
     if error.field == "api_key":
         return PrerequisiteFailed(
@@ -208,7 +208,7 @@ def _token_refused(error: TokenRefused, client_id: str, business_id: str, label:
         )
     return PrerequisiteFailed(
         label,
-        f"{said}. Procountor's answer does not say which credential it refused: either {key_causes}, or "
+        f"{said}. Procountor's answer does not say which credential it refused. Either {key_causes}, or "
         f"the integration's own client credentials (procountor:clientId '{client_id}' and "
         "procountor:clientSecret) are wrong.",
         f"if other Procountor clients of this roster connect, the API key is the cause: "
