@@ -13,12 +13,21 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from harness.engine import Engine
 from provider.defaults import PROCOUNTOR_BURST, PROCOUNTOR_REQUESTS_PER_SECOND
 from provider.procountor.client import ProcountorClient, RateLimiter
 from provider.settings import ProcountorSettings
 from sandbox.server import RunningSandbox
 from tests.conftest import SandboxFactory
-from tests.support.procountor_stack import APP_ID, APP_SECRET, FAST_RETRY, HEALTHY
+from tests.support.procountor_stack import (
+    APP_ID,
+    APP_SECRET,
+    FAST_RETRY,
+    HEALTHY,
+    Stack,
+    engine_config,
+    fresh_process,
+)
 
 ENGINE_THREADS = 4
 
@@ -153,3 +162,32 @@ def test_a_pace_above_procountors_page_is_the_firms_choice_and_is_warned_about(
     (warning,) = [record.getMessage() for record in caplog.records]
     assert "procountor:requestsPerSecond is 45" in warning
     assert "may result in suspending the service" in warning and APP_ID in warning
+
+
+def test_a_configured_pace_holds_through_the_engine_with_four_threads(
+    sandbox: SandboxFactory, example_scenario: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """procountor:requestsPerSecond from stack config, four integrations created at once by the engine path:
+    the sandbox, limited to the same pace, refuses none of their requests."""
+    example_scenario["procountor"]["rateLimitPerSecond"] = 8
+    running = sandbox(example_scenario)
+    fresh_process(monkeypatch)
+    stack = Stack(running, Engine({**engine_config(running), "procountor:requestsPerSecond": "8"}))
+    companies = {
+        business_id: stack.company(business_id, name) for business_id, (name, _, _) in HEALTHY.items()
+    }
+    ordered = sorted(HEALTHY)
+
+    def connect(number: int) -> None:
+        for round_number in range(2):  # a create, then a rotation-free re-verification by refresh
+            business_id = ordered[number]
+            _, key, dimensions = HEALTHY[business_id]
+            state = stack.integration(companies[business_id], key, dimensions)
+            if round_number:
+                assert stack.engine.refresh(state) is not None
+
+    run_threads(ENGINE_THREADS, connect)
+    stats = running.admin.stats()["services"]["procountor"]
+    assert stats["rateLimited"] == {}
+    assert stats["requestsByApp"][APP_ID] >= ENGINE_THREADS * 2 * 3
+    assert stats["peakRequestsPerSecond"][APP_ID] <= 8
