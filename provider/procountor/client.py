@@ -8,8 +8,9 @@
 - **Pace**: Procountor's "API requests" page allows 20 requests per second per client application and
   says that exceeding it "may result in suspending the service". Every request (tokens included) first
   takes a slot from a process-wide limiter shared by every client of the same application, so the four
-  engine threads together never exceed ``requests_per_second`` (default 20) in any second as Procountor
-  counts them, while a short burst (the reads of one verification) still leaves at once.
+  engine threads together never exceed ``requests_per_second`` (default 20) in any one-second window at
+  the server (how Procountor measures it is not published: this is the strictest reading), while a short
+  burst (the reads of one verification) still leaves at once.
 - **Token refusals**: 400 and 401 from ``oauth/token`` are both refusals. The body may be Procountor's
   ``{"errors": [...]}`` or OAuth's ``{"error", "error_description"}``; the cause is named only where the
   answer (or an earlier success with the same client credentials) tells it, else both fixes are.
