@@ -89,6 +89,10 @@ class ProcessCpu:
                     used = int(fields[11]) + int(fields[12])
                     self.seconds[role][int(stat.parent.name)] = used / self._ticks
 
+    def poll_until(self, stop: threading.Event) -> None:
+        while not stop.wait(0.2):
+            self.poll()
+
     def total(self, role: str) -> float:
         return sum(self.seconds[role].values())
 
@@ -121,7 +125,7 @@ class Project:
         first: float | None = None
         cpu = ProcessCpu()
         stop = threading.Event()
-        poller = threading.Thread(target=lambda: [cpu.poll() for _ in iter(lambda: stop.wait(0.2), True)])
+        poller = threading.Thread(target=cpu.poll_until, args=(stop,))
         poller.start()
         with subprocess.Popen(
             command,

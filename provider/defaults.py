@@ -33,11 +33,21 @@ PORTAL_PAGE_LIMIT: Final = 50  # clients per page when listing
 PORTAL_SNAPSHOT_TTL_SECONDS: Final = 15.0  # how long one listing answers look-ups by business ID
 
 # --- Procountor -----------------------------------------------------------------------------------------
-# Requests per second of one partner app across the run when procountor:requestsPerSecond is not set;
-# Procountor allows 60.
+# `procountor:baseUrl` is PROCOUNTOR_URL above. PTS is https://pts-api.procountor.com/api; versioned
+# prefixes (.../latest/api, .../v2604/api) work as well.
+# `procountor:requestsPerSecond`. Procountor's "API requests" page: 20 requests per second per client
+# application, and exceeding it "may result in suspending the service for the API client". A higher
+# value is the firm's own choice (e.g. a limit Procountor agreed to); the client warns in the log.
 PROCOUNTOR_REQUESTS_PER_SECOND: Final = 20.0
-PROCOUNTOR_MAX_REQUESTS_PER_SECOND: Final = 60.0
-PROCOUNTOR_TOKEN_RENEW_MARGIN_SECONDS: Final = 60.0  # an access token is renewed this long before expiry
+# Requests that may leave at once (the token and the three reads of one verification), at the same
+# average pace: a token bucket of this capacity.
+PROCOUNTOR_BURST: Final = 4
+# Renew an access token this long before Procountor says it expires (at most a tenth of its lifetime).
+PROCOUNTOR_RENEW_MARGIN_SECONDS: Final = 60.0
+# Tokens live 3600 s (Procountor's docs); used when an answer omits expires_in.
+PROCOUNTOR_TOKEN_LIFETIME_SECONDS: Final = 3600.0
+# Reads of one verification run concurrently on a pool of this size per client application.
+PROCOUNTOR_READ_THREADS: Final = 12
 
 # --- Netvisor -------------------------------------------------------------------------------------------
 NETVISOR_SENDER: Final = "FabricAI roster"

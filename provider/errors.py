@@ -10,7 +10,8 @@ ever contains a secret: callers pass labels and identifiers, never keys, tokens 
     │   ├── PortalError
     │   │   └── AlreadyRegistered     the business ID is registered in the portal already (409)
     │   ├── ProcountorError
-    │   │   ├── TokenRefused          oauth/token answered 401 (the client's API key, or our client id)
+    │   │   ├── TokenRefused          oauth/token answered 400/401 (the client's API key, our client id, or
+    │   │   │                         either when the answer cannot tell)
     │   │   ├── ServerFailure         HTTP 500 after the token: billable interfaces off (the guide)
     │   │   └── AccessDenied          403: the API user lacks a right
     │   └── NetvisorError             ``code`` is Netvisor's error code
@@ -107,10 +108,11 @@ class ProcountorError(ServiceError):
 
 
 class TokenRefused(ProcountorError):
-    """``oauth/token`` answered 401. ``field`` is ``api_key`` (the client's key) or ``client_id`` (ours)."""
+    """``oauth/token`` answered 400 or 401. ``field`` is ``api_key`` (the client's key), ``client_id`` (our
+    partner application's credentials), or None when the answer does not tell which."""
 
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message, status_code=401)
+    def __init__(self, message: str, *, field: str | None, status_code: int = 401) -> None:
+        super().__init__(message, status_code=status_code)
         self.field = field
 
 

@@ -29,15 +29,17 @@ def build_client(
     timeout: float = defaults.TIMEOUT_SECONDS,
     connect_timeout: float = defaults.CONNECT_TIMEOUT_SECONDS,
     max_connections: int = defaults.MAX_CONNECTIONS,
+    transport: httpx.BaseTransport | None = None,
 ) -> httpx.Client:
     """A pooled, thread-safe client for one service. No credential is ever set on it: each call adds its own
-    headers, so a client can be shared by every resource of a run."""
+    headers, so a client can be shared by every resource of a run. ``transport`` is the one test seam."""
     return httpx.Client(
         base_url=base_url,
         timeout=httpx.Timeout(timeout, connect=connect_timeout),
         limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
+        transport=transport,
     )
 
 

@@ -35,7 +35,7 @@ class ProcountorSettings(_Settings):
     base_url: str
     client_id: str
     client_secret: SecretStr
-    # Requests per second for this partner app across the whole run (Procountor allows 60).
+    # Requests per second for this partner app across the whole run (default 20: Procountor's page).
     requests_per_second: float | None = None
 
 
@@ -122,10 +122,10 @@ class ProviderSettings(_Settings):
             pace = float(self.procountor_requests_per_second)
         except ValueError:
             pace = 0.0
-        if not 0 < pace <= defaults.PROCOUNTOR_MAX_REQUESTS_PER_SECOND:
+        if not 0 < pace < float("inf"):
             raise ConfigurationError(
-                "Stack config 'procountor:requestsPerSecond' must be a number above 0 and at most 60 "
-                "(Procountor's limit per client application)."
+                "Stack config 'procountor:requestsPerSecond' must be a number above 0 (Procountor's page "
+                "allows 20 per client application; more is the firm's own choice)."
             )
         return pace
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +15,7 @@ from provider.errors import PortalError
 from provider.portal import PortalClient
 from provider.resources.procountor_integration import ProcountorIntegrationProvider
 from provider.retry import RetryPolicy
+from tests.conftest import SandboxFactory
 from tests.sandbox.conftest import business_ids
 from tests.support.procountor_stack import (
     APP_ID,
@@ -28,10 +30,25 @@ from tests.support.procountor_stack import (
 
 __all__ = ["stack"]
 
+REPO_ROOT = str(Path(__file__).resolve().parents[1])
 PATIENT_RETRY = RetryPolicy(max_attempts=12, initial_wait=0.001, max_wait=0.002)
 
 ACME = "2925630-9"
 ACME_LABEL = "Öljy-Äijät Oy (2925630-9)"
+
+# A refused token whose cause the answer does not tell: both fixes, in Procountor's UI words and config keys.
+BOTH_FIXES = [
+    'Procountor refused the token request (HTTP 401): "Invalid credentials"',
+    "does not say which credential it refused",
+    "revoked in Procountor",
+    "created for another application's client id",
+    "its user no longer has access to the company",
+    "Basics -> API client keys -> New API key",
+    f"'{APP_ID}'",
+    "roster:procountorApiKeys",
+    "procountor:clientId",
+    "pulumi config set --secret procountor:clientSecret",
+]
 
 # The broken companies of examples/sandbox.yaml and the guide wording each error must carry.
 BROKEN: dict[str, tuple[str, str, list[str]]] = {
@@ -87,12 +104,12 @@ BROKEN: dict[str, tuple[str, str, list[str]]] = {
     "1243265-2": (
         "Peruttu Avain Oy",
         "FAKE-pc-key-peruttu-avain",
-        ["wrong or has been revoked", "Basics -> API client keys -> New API key", f"'{APP_ID}'"],
+        BOTH_FIXES,
     ),
     "1900509-8": (
         "Väärä Sovellus Oy",
         "FAKE-pc-key-vaara-sovellus",
-        ["wrong or has been revoked", "Basics -> API client keys -> New API key", f"'{APP_ID}'"],
+        BOTH_FIXES,
     ),
 }
 
@@ -137,7 +154,11 @@ def test_every_broken_client_fails_with_the_guide_fix(stack: Stack, business_id:
     assert stack.stats()["services"]["portal"]["connections"] == 0
     # Short, as the engine shows it: the servicer's frames and the base provider's, then the message;
     # none of the HTTP or checking code behind it, and no chained "During handling..." cause.
-    frames = [line.strip() for line in details.splitlines() if line.strip().startswith('File "')]
+    frames = [
+        line.strip().replace(REPO_ROOT, "<repo>")  # the checkout's own path may contain "procountor"
+        for line in details.splitlines()
+        if line.strip().startswith('File "')
+    ]
     assert len(frames) <= 4, frames
     assert not any("procountor" in frame or "httpx" in frame for frame in frames)
     assert "During handling" not in details and "direct cause" not in details
@@ -159,21 +180,54 @@ def test_a_missing_dimension_names_it_and_the_existing_ones(stack: Stack) -> Non
     assert "it has: Kustannuspaikka, Projekti" in details
 
 
-def test_partner_credentials_refused_is_a_configuration_error(
-    stack: Stack, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_partner_credentials_refused_names_both_fixes(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Procountor's errors[] refusal does not tell the partner application from the key: both fixes."""
     company = stack.company(ACME, "Öljy-Äijät Oy")
     fresh_process(monkeypatch)
     config = {**engine_config(stack.running), "procountor:clientId": "unknown-app"}
-    engine = Engine(config)
     inputs = {
         "client_id": company.outputs["portal_id"],
         "business_id": ACME,
         "client_name": "Öljy-Äijät Oy",
         "api_key": HEALTHY[ACME][1],
     }
-    details = failure_of(lambda: engine.up(ProcountorIntegrationProvider(), inputs))
-    assert "ConfigurationError" in details and "procountor:clientId 'unknown-app'" in details
+    details = failure_of(lambda: Engine(config).up(ProcountorIntegrationProvider(), inputs))
+    assert "PrerequisiteFailed" in details and "procountor:clientId 'unknown-app'" in details
+    assert "Basics -> API client keys -> New API key" in details
+
+
+@pytest.mark.parametrize(
+    ("client_id", "api_key", "expected"),
+    [
+        ("unknown-app", HEALTHY[ACME][1], ["ConfigurationError", "invalid_client", "procountor:clientId"]),
+        (APP_ID, "FAKE-pc-key-peruttu-avain", ["PrerequisiteFailed", "invalid_grant", "New API key"]),
+    ],
+    ids=["invalid_client", "invalid_grant"],
+)
+def test_an_oauth_style_refusal_names_its_one_cause(
+    sandbox: SandboxFactory,
+    example_scenario: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    client_id: str,
+    api_key: str,
+    expected: list[str],
+) -> None:
+    example_scenario["procountor"]["refusalStyle"] = "oauth"
+    running = sandbox(example_scenario)
+    fresh_process(monkeypatch)
+    company = Stack(running, Engine(engine_config(running))).company(ACME, "Öljy-Äijät Oy")
+    config = {**engine_config(running), "procountor:clientId": client_id}
+    inputs = {
+        "client_id": company.outputs["portal_id"],
+        "business_id": ACME,
+        "client_name": "Öljy-Äijät Oy",
+        "api_key": api_key,
+    }
+    details = failure_of(lambda: Engine(config).up(ProcountorIntegrationProvider(), inputs))
+    for piece in expected:
+        assert piece in details
+    assert "does not say which credential" not in details
+    assert api_key not in details
 
 
 def test_rotation_verifies_the_new_key_then_patches_the_same_connection(stack: Stack) -> None:
@@ -189,7 +243,7 @@ def test_rotation_verifies_the_new_key_then_patches_the_same_connection(stack: S
 @pytest.mark.parametrize(
     ("new_key", "expected"),
     [
-        ("FAKE-pc-key-peruttu-avain", "wrong or has been revoked"),
+        ("FAKE-pc-key-peruttu-avain", "client credentials work"),
         (HEALTHY["2077474-0"][1], "belongs to Kahvila Kuppi Oy (2077474-0)"),
     ],
     ids=["revoked-key", "key-of-another-company"],

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import logging
+import urllib.parse
 from typing import Any
 
 import httpx
 import pytest
 
-from harness.engine import EngineCallFailed, all_text
+from harness.engine import Engine, EngineCallFailed, Secret, all_text
 from provider.resources.client_company import ClientCompany, ClientCompanyProvider
 from provider.resources.procountor_integration import ProcountorIntegration, ProcountorIntegrationProvider
-from tests.support.procountor_stack import HEALTHY, SECOND_KEY, SECRETS, Stack, stack
+from tests.conftest import SandboxFactory
+from tests.support.procountor_stack import (
+    HEALTHY,
+    SECOND_KEY,
+    SECRETS,
+    Stack,
+    engine_config,
+    fresh_process,
+    stack,
+)
 
 __all__ = ["stack"]
 
@@ -108,3 +118,53 @@ def test_check_and_diff_make_no_network_call(stack: Stack) -> None:
     )
     assert problems and bad
     assert stack.stats()["requests"] == before
+
+
+ECHO_SECRET = "FAKE/procountor+Secret=Ä ö"  # URL-encoding and letter case change it
+ECHO_KEY = "FAKE-pc-key/Peruttu+Avain Ö"
+
+
+def echoed_forms(secret: str) -> list[str]:
+    forms = {
+        secret,
+        urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote_plus(secret),
+        urllib.parse.quote(secret),
+    }
+    return sorted(form.lower() for form in forms)
+
+
+@pytest.mark.parametrize("style", ["errors", "oauth"])
+def test_credentials_a_token_endpoint_echoes_never_reach_the_operator(
+    sandbox: SandboxFactory,
+    example_scenario: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    style: str,
+) -> None:
+    """A service that quotes the refused request (its form body, URL-encoded) in its error: the client
+    secret and the API key must not reach the message, in any encoding or letter case."""
+    procountor = example_scenario["procountor"]
+    procountor.update(refusalStyle=style, refusalEchoesRequest=True)
+    procountor["apps"][0]["clientSecret"] = ECHO_SECRET
+    revoked = next(company for company in procountor["companies"] if company["id"] == 206)
+    revoked["apiKeys"][0]["key"] = ECHO_KEY
+    running = sandbox(example_scenario)
+    fresh_process(monkeypatch)
+    engine = Engine({**engine_config(running), "procountor:clientSecret": Secret(ECHO_SECRET)})
+    company = engine.up(ClientCompanyProvider(), {"business_id": "1243265-2", "name": "Peruttu Avain Oy"})
+    inputs = {
+        "client_id": company.outputs["portal_id"],
+        "business_id": "1243265-2",
+        "client_name": "Peruttu Avain Oy",
+        "api_key": Secret(ECHO_KEY),
+        "dimensions": [],
+    }
+    with caplog.at_level(logging.DEBUG), pytest.raises(EngineCallFailed) as failure:
+        engine.up(ProcountorIntegrationProvider(), inputs)
+    details = failure.value.details
+    assert "Procountor refused the token request" in details and "[redacted]" in details
+    text = f"{details}\n{caplog.text}".lower()
+    for secret in (ECHO_SECRET, ECHO_KEY):
+        for form in echoed_forms(secret):
+            assert form not in text, form

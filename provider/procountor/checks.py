@@ -105,19 +105,29 @@ def _verdict(
     return VerifiedCompany(
         erp_company_id=str(company.id),
         erp_company_name=company.name,
-        verified_rights=verified_rights(facts.rights.value.rights),
+        verified_rights=verified_rights(facts.rights.value.rights or {}),
     )
 
 
+# brnType values of GET /company that hold a person's identity code, not a business ID (never shown).
+_PERSONAL_ID_TYPES = frozenset({"HETU", "SSN", "PN"})
+
+
 def _check_company(company: Company, business_id: str, label: str) -> None:
-    code = company.business_identifier.code if company.business_identifier else None
+    identifier = company.business_identifier
+    code = identifier.code if identifier else None
+    if identifier is not None and (identifier.brn_type or "").upper() in _PERSONAL_ID_TYPES:
+        code = None
+        shown_instead = "a personal identity code, not a business ID"
+    else:
+        shown_instead = "no business ID"
     try:
         reported = BusinessId(code) if code else None
     except InvalidBusinessId:
         reported = None
     if reported == business_id:
         return
-    shown = reported or code or "no business ID"
+    shown = reported or code or shown_instead
     raise PrerequisiteFailed(
         label,
         f"the API key for {business_id} belongs to {company.name} ({shown}).",
@@ -133,7 +143,7 @@ def _missing(facts: CompanyFacts) -> list[MissingRight]:
     if isinstance(rights.error, AccessDenied) or (rights.value is None and rights.error is None):
         missing = [MissingRight(right, None) for right in GUIDE_RIGHTS]
     elif rights.value is not None:
-        missing = missing_rights(rights.value.rights)
+        missing = missing_rights(rights.value.rights or {})
     else:
         missing = []
     named = {item.right.dotted for item in missing}
@@ -163,18 +173,46 @@ def _check_dimensions(existing: list[Dimension], wanted: Sequence[str], label: s
     )
 
 
+CLIENT_CREDENTIALS_COMMANDS = (
+    "`pulumi config set procountor:clientId <id>` and `pulumi config set --secret procountor:clientSecret "
+    "<secret>`"
+)
+
+
+def _new_key_fix(client_id: str, business_id: str, label: str) -> str:
+    return (
+        f"create a new API key in the Procountor of {label} (Basics -> API client keys -> New API key) for "
+        f"the client id '{client_id}', as a user who has access to the company, and set it with "
+        f"`{set_key_command(business_id)}`"
+    )
+
+
 def _token_refused(error: TokenRefused, client_id: str, business_id: str, label: str) -> Exception:
+    said = str(error)
     if error.field == "client_id":
         return ConfigurationError(
-            f"{label}: Procountor refused the integration's own client credentials (procountor:clientId "
+            f"{label}: {said}: it refused the integration's own client credentials (procountor:clientId "
             f"'{client_id}' and procountor:clientSecret). Fix: set the client id and secret Procountor "
-            "issued for the integration: `pulumi config set procountor:clientId <id>` and "
-            "`pulumi config set --secret procountor:clientSecret <secret>`."
+            f"issued for the integration: {CLIENT_CREDENTIALS_COMMANDS}, then run `pulumi up` again."
+        )
+    key_causes = (
+        "the client's API key is not valid (revoked in Procountor, created for another application's "
+        "client id, or its user no longer has access to the company)"
+    )
+    if error.field == "api_key":
+        return PrerequisiteFailed(
+            label,
+            f"{said}. The integration's client credentials work (Procountor accepted them for another "
+            f"client or said so), so {key_causes}.",
+            f"{_new_key_fix(client_id, business_id, label)}, then run `pulumi up` again.",
         )
     return PrerequisiteFailed(
         label,
-        "Procountor refused the API key: it is wrong or has been revoked (or was created for another "
-        "client id).",
-        f"create a new API key in Procountor (Basics -> API client keys -> New API key) for the client id "
-        f"'{client_id}', set it with `{set_key_command(business_id)}` and run `pulumi up` again.",
+        f"{said}. Procountor's answer does not say which credential it refused. Either {key_causes}, or "
+        f"the integration's own client credentials (procountor:clientId '{client_id}' and "
+        "procountor:clientSecret) are wrong.",
+        f"if other Procountor clients of this roster connect, the API key is the cause: "
+        f"{_new_key_fix(client_id, business_id, label)}. If every Procountor client fails this way, set the "
+        f"client id and secret Procountor issued for the integration: {CLIENT_CREDENTIALS_COMMANDS}. "
+        "Then run `pulumi up` again.",
     )

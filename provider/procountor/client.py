@@ -5,10 +5,17 @@
 - **Tokens**: ``POST oauth/token`` with a form body (no credential ever in a URL). Cached per API key,
   keyed by an HMAC fingerprint of the key (the raw key is never a dict key), renewed a little before
   expiry and after a 401. One lock per key: 16 concurrent verifications of one key fetch one token.
-- **Rate limit**: Procountor allows 60 requests per second per client application and may suspend an
-  application that exceeds it. Every request (tokens included) first takes a slot from a process-wide
-  limiter shared by every client of the same application, so the four engine threads together stay
-  under ``requests_per_second`` (default 20).
+- **Pace**: Procountor's "API requests" page allows 20 requests per second per client application and
+  says that exceeding it "may result in suspending the service". Every request (tokens included) first
+  takes a slot from a process-wide limiter shared by every client of the same application, so the four
+  engine threads together never exceed ``requests_per_second`` (default 20) in any one-second window at
+  the server (how Procountor measures it is not published: this is the strictest reading), while a short
+  burst (the reads of one verification) still leaves at once.
+- **Token refusals**: 400 and 401 from ``oauth/token`` are both refusals. The body may be Procountor's
+  ``{"errors": [...]}`` or OAuth's ``{"error", "error_description"}``; the cause is named only where the
+  answer (or an earlier success with the same client credentials) tells it, else both fixes are.
+  What Procountor says is quoted with every credential of the request scrubbed out, in any case and
+  URL-encoded too.
 - **Errors** are typed (``TokenRefused``, ``ServerFailure``, ``AccessDenied``) so that the checks can
   turn them into the guide's fixes; messages never hold a key or a token.
 - **A 500 after the token is not retried**: per the guide it means the company does not allow billable
@@ -17,22 +24,33 @@
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import hmac
+import logging
+import math
+import re
 import secrets
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
-from provider import defaults
 from provider.context import process_context
+from provider.defaults import (
+    PROCOUNTOR_BURST,
+    PROCOUNTOR_READ_THREADS,
+    PROCOUNTOR_RENEW_MARGIN_SECONDS,
+    PROCOUNTOR_REQUESTS_PER_SECOND,
+    PROCOUNTOR_TOKEN_LIFETIME_SECONDS,
+)
 from provider.errors import AccessDenied, ProcountorError, ServerFailure, TokenRefused
 from provider.http import TRANSPORT_ERRORS, build_client, transport_failure
 from provider.procountor.models import Company, Dimension, UserRights
@@ -41,11 +59,16 @@ from provider.settings import ProcountorSettings
 
 T = TypeVar("T")
 
-DEFAULT_REQUESTS_PER_SECOND = defaults.PROCOUNTOR_REQUESTS_PER_SECOND
+log = logging.getLogger(__name__)
+
+DEFAULT_REQUESTS_PER_SECOND = PROCOUNTOR_REQUESTS_PER_SECOND
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 OAUTH_PATH = "oauth/token"
-# Renew a token this long before Procountor says it expires (at most a tenth of its lifetime).
-RENEW_MARGIN_SECONDS = defaults.PROCOUNTOR_TOKEN_RENEW_MARGIN_SECONDS
+# What Procountor said, quoted in an error, is cut to this length.
+_QUOTE_LIMIT = 300
+# OAuth 2.0 (RFC 6749 section 5.2) error codes that name the cause of a refused token request.
+_OAUTH_CLIENT_ERRORS = frozenset({"invalid_client", "unauthorized_client"})
+_OAUTH_GRANT_ERRORS = frozenset({"invalid_grant"})
 
 
 _COMPANY = TypeAdapter(Company)
@@ -57,20 +80,66 @@ _DIMENSIONS = TypeAdapter(list[Dimension])
 
 
 class RateLimiter:
-    """Spaces requests evenly: at most ``per_second`` slots per second, handed out in order."""
+    """At most ``per_second`` requests in any second as the server counts them, in short bursts.
 
-    def __init__(self, per_second: float) -> None:
-        self._interval = 1.0 / per_second
-        self._lock = threading.Lock()
-        self._next = 0.0
+    Two rules, both kept under one lock:
 
-    def acquire(self) -> None:
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next)
-            self._next = slot + self._interval
-        if slot > now:
-            time.sleep(slot - now)
+    - a **token bucket** (refilled at ``per_second``, holding ``burst``): up to ``burst`` requests leave at
+      once, and the long-run average is ``per_second``;
+    - a **one-second window over answered requests**: a slot counts from the moment it is taken until one
+      second after its answer came back, and at most ``per_second`` slots count at a time. The server sees
+      a request between those two moments, so however the network delays requests, no one-second window
+      at the server holds more than ``per_second`` of them.
+
+    Use it as ``with limiter.slot(): send(...)``.
+    """
+
+    def __init__(self, per_second: float, burst: int = PROCOUNTOR_BURST) -> None:
+        if per_second <= 0:
+            raise ValueError("per_second must be above 0")
+        self.per_second = per_second
+        self.window_limit = max(1, math.floor(per_second))
+        self.burst = max(1, min(burst, self.window_limit))
+        self._cond = threading.Condition()
+        self._tokens = float(self.burst)
+        self._refilled_at = time.monotonic()
+        self._in_flight = 0
+        self._answered: collections.deque[float] = collections.deque()  # answer times, last second
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        self._acquire()
+        try:
+            yield
+        finally:
+            self._release()
+
+    def _acquire(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                self._tokens = min(self.burst, self._tokens + (now - self._refilled_at) * self.per_second)
+                self._refilled_at = now
+                while self._answered and self._answered[0] <= now - 1.0:
+                    self._answered.popleft()
+                counted = self._in_flight + len(self._answered)
+                if counted < self.window_limit and self._tokens >= 1.0:
+                    self._tokens -= 1.0
+                    self._in_flight += 1
+                    return
+                waits = []
+                if self._tokens < 1.0:
+                    waits.append((1.0 - self._tokens) / self.per_second)
+                if counted >= self.window_limit and self._answered:
+                    waits.append(self._answered[0] + 1.0 - now)
+                # Otherwise every counted slot is in flight: its release wakes this thread.
+                self._cond.wait(max(min(waits), 0.0005) if waits else None)
+
+    def _release(self) -> None:
+        with self._cond:
+            self._in_flight -= 1
+            self._answered.append(time.monotonic())
+            self._cond.notify_all()
 
 
 def limiter_for(base_url: str, client_id: str, per_second: float) -> RateLimiter:
@@ -106,7 +175,7 @@ class TokenCache:
             if cached is not None and time.monotonic() < cached.renew_at:
                 return cached.value
             value, lifetime = self._fetch(api_key)
-            margin = min(RENEW_MARGIN_SECONDS, lifetime / 10)
+            margin = min(PROCOUNTOR_RENEW_MARGIN_SECONDS, lifetime / 10)
             self._tokens[key] = _Token(value, time.monotonic() + lifetime - margin)
             return value
 
@@ -151,7 +220,7 @@ class ProcountorClient:
         settings: ProcountorSettings,
         *,
         retry: RetryPolicy | None = None,
-        http: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
         requests_per_second: float | None = None,
     ) -> None:
         # Paths are joined to the base URL, so a versioned prefix such as .../v2604/api keeps working.
@@ -159,11 +228,23 @@ class ProcountorClient:
         self.client_id = settings.client_id
         self._client_secret = settings.client_secret
         self._retry = retry or self.default_retry
-        self._http = http or build_client(base_url)
+        self._http = build_client(base_url, transport=transport)
         pace = requests_per_second or self.default_requests_per_second
+        if pace > PROCOUNTOR_REQUESTS_PER_SECOND:
+            log.warning(
+                "procountor:requestsPerSecond is %g, above the %g requests per second that Procountor's "
+                "API page allows a client application; Procountor says exceeding it may result in "
+                "suspending the service for the application (client id %r). Keep it only if Procountor "
+                "agreed to a higher limit for this application.",
+                pace,
+                PROCOUNTOR_REQUESTS_PER_SECOND,
+                settings.client_id,
+            )
         self._limiter = limiter_for(base_url, settings.client_id, pace)
         self._tokens = TokenCache(self._fetch_token)
-        self._pool = ThreadPoolExecutor(max_workers=12, thread_name_prefix="procountor")
+        # Set once any API key got a token: then procountor:clientId/clientSecret are known to be right.
+        self._client_credentials_accepted = False
+        self._pool = ThreadPoolExecutor(max_workers=PROCOUNTOR_READ_THREADS, thread_name_prefix="procountor")
 
     def __repr__(self) -> str:
         return f"ProcountorClient({self._http.base_url}, client_id={self.client_id!r})"
@@ -196,13 +277,14 @@ class ProcountorClient:
     # ---- plumbing ----
 
     def _fetch_token(self, api_key: str) -> tuple[str, float]:
+        secret = self._client_secret.get_secret_value()
         form = {
             "grant_type": "client_credentials",
             "client_id": self.client_id,
-            "client_secret": self._client_secret.get_secret_value(),
+            "client_secret": secret,
             "api_key": api_key,
         }
-        # httpx would add "; charset=utf-8" to a dict body; Procountor wants the bare type.
+        # httpx would add "; charset=utf-8" to a dict body; Procountor's docs and clients send the bare type.
         response = self._send(
             "POST",
             OAUTH_PATH,
@@ -210,25 +292,42 @@ class ProcountorClient:
             content=urllib.parse.urlencode(form),
             headers={"Content-Type": FORM_CONTENT_TYPE},
         )
-        if response.status_code == 401:
-            field = _error_field(response)
-            raise TokenRefused(
-                "Procountor refused the partner application's client credentials"
-                if field == "client_id"
-                else "Procountor refused the API key (wrong, revoked, or created for another client id)",
-                field="client_id" if field == "client_id" else "api_key",
-            )
+        if response.status_code in (400, 401):
+            raise self._token_refused(response, (secret, api_key))
         if not response.is_success:
-            raise _refused(response, "requesting an access token")
+            raise _refused(response, "requesting an access token", (secret, api_key))
         try:
             payload = response.json()
-            return str(payload["access_token"]), float(payload.get("expires_in", 3600))
-        except (ValueError, KeyError, TypeError):
+            token = payload["access_token"]
+            lifetime = float(payload.get("expires_in", PROCOUNTOR_TOKEN_LIFETIME_SECONDS))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            token, lifetime = None, 0.0
+        if not isinstance(token, str) or not token or lifetime <= 0:
             raise ProcountorError(
                 "Procountor answered the token request with something that is not a token; "
                 "check procountor:baseUrl.",
                 status_code=response.status_code,
-            ) from None
+            )
+        self._client_credentials_accepted = True
+        return token, lifetime
+
+    def _token_refused(self, response: httpx.Response, secrets_sent: Iterable[str]) -> TokenRefused:
+        """The refusal with its cause where the answer tells it; what Procountor said, scrubbed."""
+        body = _json_object(response)
+        oauth_error = body.get("error") if isinstance(body.get("error"), str) else None
+        said = _scrub(_what_procountor_said(body), secrets_sent)
+        if oauth_error in _OAUTH_CLIENT_ERRORS:
+            cause: str | None = "client_id"
+        elif oauth_error in _OAUTH_GRANT_ERRORS or self._client_credentials_accepted:
+            cause = "api_key"  # invalid_grant, or the same client credentials worked for another key
+        else:
+            cause = None  # Procountor's errors[] body (or none) does not say which credential it refused
+        quoted = f': "{said}"' if said else ""
+        return TokenRefused(
+            f"Procountor refused the token request (HTTP {response.status_code}){quoted}",
+            field=cause,
+            status_code=response.status_code,
+        )
 
     def _get(self, api_key: str, path: str, shape: TypeAdapter[T]) -> T:
         what = f"reading {path}"
@@ -248,7 +347,7 @@ class ProcountorClient:
         if response.status_code == 403:
             raise AccessDenied(f"Procountor denied the API user access to {path} (HTTP 403)", path=path)
         if not response.is_success:
-            raise _refused(response, what)
+            raise _refused(response, what, (token, api_key))
         try:
             return shape.validate_python(response.json())
         except (ValueError, ValidationError):
@@ -261,8 +360,8 @@ class ProcountorClient:
         self, method: str, path: str, *, what: str, headers: dict[str, str], content: str | None = None
     ) -> httpx.Response:
         def attempt() -> httpx.Response:
-            self._limiter.acquire()
-            response = self._http.request(method, path, headers=headers, content=content)
+            with self._limiter.slot():
+                response = self._http.request(method, path, headers=headers, content=content)
             if response.status_code == 500 and path != OAUTH_PATH:
                 return response  # the billable-interfaces answer: asking again only costs time
             if self._retry.should_retry_status(response.status_code):
@@ -296,24 +395,41 @@ def _outcome(call: Callable[[], T]) -> Outcome[T]:
         return Outcome(error=error)
 
 
-def _error_field(response: httpx.Response) -> str | None:
+def _json_object(response: httpx.Response) -> dict[str, Any]:
     try:
-        errors = response.json().get("errors")
-        field = errors[0].get("field") if isinstance(errors, list) and errors else None
-    except (ValueError, AttributeError):
-        return None
-    return field if isinstance(field, str) else None
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
-def _refused(response: httpx.Response, what: str) -> ProcountorError:
-    message = None
-    try:
-        errors = response.json().get("errors")
-        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            message = errors[0].get("message")
-    except (ValueError, AttributeError):
-        message = None
-    detail = f": {message}" if isinstance(message, str) else ""
+def _what_procountor_said(body: dict[str, Any]) -> str:
+    """The texts of an error body: Procountor's ``errors[].message``, OAuth's ``error`` and description."""
+    parts: list[str] = []
+    for name in ("error", "error_description", "message"):
+        if isinstance(body.get(name), str):
+            parts.append(body[name])
+    errors = body.get("errors")
+    if isinstance(errors, list):
+        parts += [e["message"] for e in errors if isinstance(e, dict) and isinstance(e.get("message"), str)]
+    text = " / ".join(part.strip() for part in parts if part.strip())
+    return text if len(text) <= _QUOTE_LIMIT else text[: _QUOTE_LIMIT - 3] + "..."
+
+
+def _scrub(text: str, secrets_sent: Iterable[str]) -> str:
+    """``text`` without any of ``secrets_sent``: as sent, URL-encoded either way, in any letter case."""
+    for secret in secrets_sent:
+        if not secret:
+            continue
+        forms = {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)}
+        for form in sorted(forms, key=len, reverse=True):
+            text = re.sub(re.escape(form), "[redacted]", text, flags=re.IGNORECASE)
+    return text
+
+
+def _refused(response: httpx.Response, what: str, secrets_sent: Iterable[str]) -> ProcountorError:
+    said = _scrub(_what_procountor_said(_json_object(response)), secrets_sent)
+    detail = f": {said}" if said else ""
     return ProcountorError(
         f"Procountor refused {what} (HTTP {response.status_code}){detail}", status_code=response.status_code
     )

@@ -26,9 +26,6 @@ from sandbox.server import RunningSandbox
 PORTAL_KEY = "FAKE-portal-org-key-0001"
 APP_ID = "fabricai-roster-sandbox"
 APP_SECRET = "FAKE-procountor-client-secret"
-# Half the example sandbox's 60 requests per second: a spacing limiter keeps any one-second window
-# under the limit as long as no request is held up for a whole second on a loaded CI machine.
-TEST_REQUESTS_PER_SECOND = 30.0
 FAST_RETRY = RetryPolicy(max_attempts=4, initial_wait=0.001, max_wait=0.01, max_retry_after=0.02)
 
 # The healthy Procountor companies of examples/sandbox.yaml: business ID -> (name, API key, dimensions).
@@ -110,8 +107,7 @@ def fresh_process(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(PortalClient, "default_retry", FAST_RETRY)
     monkeypatch.setattr(ProcountorClient, "default_retry", FAST_RETRY)
     monkeypatch.setattr(NetvisorClient, "default_retry", FAST_RETRY)
-    # Still under the example sandbox's 60 requests per second, so tests also prove the limiter holds.
-    monkeypatch.setattr(ProcountorClient, "default_requests_per_second", TEST_REQUESTS_PER_SECOND)
+    # The Procountor pace stays the default (20/s), the example sandbox's limit: tests prove it holds.
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
 """The shape of Procountor's ``GET /users/rights`` answer and the rights the FabricAI guide asks for.
 
 Each right is a level (``ALL_RIGHTS | VIEWING_RIGHTS | NO_ACCESS | NOT_ENABLED``) except a few booleans,
-grouped as Procountor groups them (management, user, purchases, accounting, sales, ...). The guide's
-ten rights come from its "Create an API user" step; the other fields fill out the groups so that a
-client sees a realistic answer and must pick the fields it needs.
+grouped as Procountor groups them. The groups and fields are exactly those of Procountor's OpenAPI
+(``UserPrivileges`` / ``UserPermissions``, as tests/fixtures/real/procountor/users_rights.json shows
+them), booleans included: nothing is invented, so a client that reads a field the real service does not
+have fails here too. The guide's ten rights come from its "Create an API user" step.
 """
 
 from __future__ import annotations
@@ -27,22 +28,70 @@ RIGHT_FIELDS: dict[str, dict[str, RightKind]] = {
         "basicCompanyInfo": "level",
         "basicAccountingInfo": "level",
         "chartOfAccountsAndDefaultReports": "level",
-        "usersAndAccessRights": "level",
+        "usersAndUserRights": "level",
+        "companyUserManagement": "level",
+        "setUpACompany": "level",
+        "importData": "level",
+        "notifications": "level",
+        "incomesRegisterCertificate": "level",
+        "groupLetter": "level",
+        "auditLog": "level",
     },
-    "user": {"editPersonalInfo": "level"},
+    "user": {
+        "editPersonalInfo": "level",
+        "limitedDimensions": "flag",
+        "blockSoloLoginToProcountor": "flag",
+    },
+    "sales": {
+        "salesOrGroupInvoices": "level",
+        "salesInvoiceSearch": "level",
+        "personalSalesInvoicesOnly": "flag",
+        "customerRegister": "level",
+        "productRegister": "level",
+    },
     "purchases": {
         "purchaseInvoices": "level",
         "purchaseInvoiceSearch": "level",
+        "personalPurchaseInvoicesOnly": "flag",
         "supplierRegister": "level",
         "productRegister": "level",
-        "personalPurchaseInvoicesOnly": "flag",
+        "fixedAssetsRegister": "level",
     },
-    "accounting": {"journalReceipts": "level", "journalReceiptSearch": "level"},
-    "sales": {"salesInvoices": "level", "salesInvoiceSearch": "level", "customerRegister": "level"},
-    "invoiceCirculation": {"verification": "level", "approval": "level"},
-    "salaries": {"salaryPayments": "level"},
-    "payments": {"paymentTransactions": "level"},
-    "travelAndExpenses": {"travelAndExpenseInvoices": "level"},
+    "travelAndExpenses": {
+        "travelAndExpenseInvoices": "level",
+        "travelAndExpenseInvoiceSearch": "level",
+        "personalTravelAndExpenseInvoiceOnly": "flag",
+    },
+    "invoiceCirculation": {
+        "verification": "level",
+        "approval": "level",
+        "personalApprovalsOrVerificationsOnly": "flag",
+    },
+    "salaries": {
+        "payroll": "level",
+        "personalSalariesOnly": "flag",
+        "personRegister": "level",
+        "workingTimeTracking": "level",
+        "personalWorkHourTrackingOnly": "flag",
+    },
+    "payments": {
+        "payment": "level",
+        "salaryPayments": "level",
+        "markAsPaid": "level",
+        "directBankTransfer": "level",
+        "bankStatementAndReferencePayment": "level",
+        "paymentAllocation": "level",
+    },
+    "accounting": {
+        "journalReceipts": "level",
+        "journalReceiptSearch": "level",
+        "personalJournalReceiptsOnly": "flag",
+        "closingOfAccountTools": "level",
+        "preventCreatingEditingInvoices": "flag",
+        "preventEditingAccountingPage": "flag",
+        "accountingReports": "level",
+        "archive": "level",
+    },
 }
 
 # "group.field" -> the level the guide's API user gets (the least each use needs).
