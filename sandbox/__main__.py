@@ -23,6 +23,7 @@ from sandbox.server import bind_socket, socket_url, uvicorn_server
 
 # Under .work/, which git ignores: a sandbox run leaves nothing to commit.
 DEFAULT_STATE = Path(".work/sandbox.sqlite3")
+LISTEN_BACKLOG = 128
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -65,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         db.close()
         print(f"cannot use sandbox state file {args.state}: {error}", file=sys.stderr)
         return 1
+    # Listening before saying so: whoever reads the URL may connect at once (the kernel queues the
+    # connection until uvicorn accepts it).
+    sock.listen(LISTEN_BACKLOG)
     print(f"sandbox listening on {socket_url(sock)}", flush=True)
     try:
         uvicorn_server(sandbox, log_config=LOGGING_CONFIG).run(sockets=[sock])
