@@ -25,6 +25,7 @@ from pydantic import SecretStr
 
 from provider.errors import (
     AnswerTooLarge,
+    ConfigurationError,
     CredentialsRejected,
     EnvironmentBusy,
     NetvisorError,
@@ -336,3 +337,22 @@ def test_the_lock_file_is_private_and_does_not_name_the_customer() -> None:
     name = lock_file_name("https://integration.netvisor.fi", FIRM.id)
     assert FIRM.id not in name and name.startswith("netvisor-") and name.endswith(".lock")
     assert name != lock_file_name("https://integration.netvisor.fi", FIRM.id + "x")
+
+
+def test_an_unusable_lock_folder_is_a_configuration_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "fabricai-roster").write_text("not a folder")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    client = answering((REAL / "accountlist.nv.xml").read_bytes())
+    with pytest.raises(ConfigurationError, match="XDG_RUNTIME_DIR") as unusable:
+        client.accounts(firm(), BETA)
+    assert str(unusable.value).startswith(LABEL)
+
+
+def test_the_lock_folder_follows_xdg_runtime_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    answering((REAL / "accountlist.nv.xml").read_bytes()).accounts(firm(), BETA)
+    assert [path.name for path in (tmp_path / "fabricai-roster").iterdir()] == [
+        lock_file_name("https://netvisor.test", FIRM.id)
+    ]

@@ -45,7 +45,7 @@ from provider.http import build_client, describe_transport_error
 from provider.netvisor import xml
 from provider.netvisor.body import ACCEPT_ENCODING, Limits, TooLarge, Undecodable, read_bounded
 from provider.netvisor.errors import AUTHENTICATION_FAILED, REQUEST_NOT_UNIQUE, SERVICE_ACCESS_ERROR
-from provider.netvisor.gate import EnvironmentGate, LockTimeout
+from provider.netvisor.gate import EnvironmentGate, LockTimeout, LockUnavailable
 from provider.netvisor.signing import Credentials, NotLatin1, Partner, StampSource, new_stamp, sign
 from provider.retry import RetryableStatus, RetryPolicy
 from provider.settings import NetvisorSettings
@@ -204,6 +204,12 @@ class NetvisorClient:
             raise ConfigurationError(f"{company.label}: {error}.") from None
         except RetryableStatus as error:
             raise self._gave_up(error, resource, credentials, company) from None
+        except LockUnavailable as error:
+            raise ConfigurationError(
+                f"{company.label}: the lock that keeps Netvisor's one-request-at-a-time rule between "
+                f"processes on this machine cannot be used ({error}). Set XDG_RUNTIME_DIR (or TMPDIR) to a "
+                "folder only this user can write to."
+            ) from None
         except LockTimeout as error:
             raise EnvironmentBusy(
                 f"{company.label}: waited in vain for the Netvisor customer environment of "

@@ -36,6 +36,10 @@ class LockTimeout(Exception):
     """Another process held the customer environment's lock longer than we wait."""
 
 
+class LockUnavailable(Exception):
+    """The lock folder or file cannot be used (not writable, not ours)."""
+
+
 def lock_folder() -> Path:
     """The per-user folder of the lock files, created private (0700) and checked to be ours."""
     runtime = os.environ.get("XDG_RUNTIME_DIR", "")
@@ -82,7 +86,10 @@ class EnvironmentGate:
             if fcntl is None:
                 yield
                 return
-            fd = os.open(lock_folder() / self._name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            try:
+                fd = os.open(lock_folder() / self._name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+            except OSError as error:
+                raise LockUnavailable(f"{type(error).__name__}: {error.strerror or error}") from None
             try:
                 deadline = time.monotonic() + wait_seconds
                 while True:
