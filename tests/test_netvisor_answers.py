@@ -8,7 +8,9 @@ machine using one credential pair never have two requests in flight.
 
 from __future__ import annotations
 
+import base64
 import gzip
+import html
 import json
 import os
 import stat
@@ -18,6 +20,7 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import httpx
 import pytest
@@ -356,3 +359,67 @@ def test_the_lock_folder_follows_xdg_runtime_dir(tmp_path: Path, monkeypatch: py
     assert [path.name for path in (tmp_path / "fabricai-roster").iterdir()] == [
         lock_file_name("https://netvisor.test", FIRM.id)
     ]
+
+
+# -- a service echoing our keys back never gets them into a message ---------------------------------------
+ECHO_CUSTOMER_KEY = "Kéy/+&= sälaisuus-7f3a"
+ECHO_PARTNER_KEY = "Pärtner+key/==9c1d"
+
+
+def echo_forms(value: str) -> list[str]:
+    raw = value.encode("utf-8")
+    return [
+        value,
+        value.upper(),
+        quote(raw, safe=""),
+        quote(raw, safe="").lower(),
+        quote_plus(value.encode("latin-1")),
+        html.escape(value),
+        base64.b64encode(raw).decode(),
+    ]
+
+
+@pytest.mark.parametrize("form", range(7))
+@pytest.mark.parametrize("where", ["text", "code", "sum", "status", "encoding", "gave up"])
+def test_keys_echoed_in_any_encoding_never_reach_a_message(form: int, where: str) -> None:
+    echoes = " ".join(
+        echo_forms(ECHO_CUSTOMER_KEY)[form : form + 1] + echo_forms(ECHO_PARTNER_KEY)[form : form + 1]
+    )
+    escaped = html.escape(echoes)
+    headers: dict[str, str] = {}
+    status = 200
+    if where == "text":
+        body = failed(f"AUTHENTICATION_FAILED :: MAC string was {escaped}")
+    elif where == "code":
+        body = failed(f"{escaped} :: weird")
+    elif where == "sum":
+        body = ok(
+            "<PurchaseInvoiceList><PurchaseInvoice><NetvisorKey>1</NetvisorKey><InvoiceDate>2025-01-01"
+            f"</InvoiceDate><Sum>{escaped}</Sum></PurchaseInvoice></PurchaseInvoiceList>"
+        )
+    elif where == "status":
+        body = f"<Root><ResponseStatus><Status>{escaped}</Status></ResponseStatus></Root>".encode()
+    elif where == "encoding":
+        body, headers = b"x", {"Content-Encoding": quote(echoes)}
+    else:
+        body, status = failed(f"TECHNICAL_ERROR :: echo {escaped}"), 503
+    client = NetvisorClient(
+        NetvisorSettings(
+            base_url="https://netvisor.test",
+            partner_id=PARTNER.id,
+            partner_key=SecretStr(ECHO_PARTNER_KEY),
+            sender="roster tests",
+        ),
+        retry=FAST,
+        transport=httpx.MockTransport(
+            lambda request: httpx.Response(status, stream=httpx.ByteStream(body), headers=headers)
+        ),
+    )
+    credentials = Credentials(customer_id=FIRM.id, customer_key=SecretStr(ECHO_CUSTOMER_KEY))
+    with pytest.raises(NetvisorError) as failed_with:
+        client.purchase_invoices(credentials, BETA)
+    error = failed_with.value
+    seen = f"{error} {error.code} {error!r}".lower()
+    for secret in (ECHO_CUSTOMER_KEY, ECHO_PARTNER_KEY):
+        for echoed in echo_forms(secret):
+            assert echoed.lower() not in seen, (where, echoed, seen)

@@ -19,12 +19,15 @@ Answers are read within bounds (``provider.netvisor.body``); anything the client
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import html
 import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar, TypeVar
+from urllib.parse import quote, quote_plus
 from xml.etree.ElementTree import Element
 
 import httpx
@@ -187,13 +190,14 @@ class NetvisorClient:
             )
             headers[b"Accept-Encoding"] = ACCEPT_ENCODING.encode("ascii")
             with gate.held(defaults.NETVISOR_LOCK_WAIT_SECONDS):
-                response = self._exchange(url, headers, resource, company)
+                response = self._exchange(url, headers, resource, credentials, company)
             envelope = self._envelope(response, resource, credentials, company)
             try:
                 return read(envelope.root)
             except xml.MalformedXml as error:
                 raise UnreadableAnswer(
-                    f"{company.label}: Netvisor's answer to {resource} could not be read ({error}); "
+                    f"{company.label}: Netvisor's answer to {resource} could not be read "
+                    f"({self._redact(str(error), credentials)}); "
                     "if this persists, report it to FabricAI with the resource's name.",
                     status_code=response.status_code,
                 ) from None
@@ -225,7 +229,12 @@ class NetvisorClient:
             ) from None
 
     def _exchange(
-        self, url: str, headers: dict[bytes, bytes], resource: str, company: Company
+        self,
+        url: str,
+        headers: dict[bytes, bytes],
+        resource: str,
+        credentials: Credentials,
+        company: Company,
     ) -> httpx.Response:
         """One request on the wire, its body read within bounds; called with the environment's gate held.
 
@@ -250,7 +259,8 @@ class NetvisorClient:
             ) from None
         except Undecodable as error:
             raise UnreadableAnswer(
-                f"{company.label}: Netvisor's answer to {resource} could not be read ({error}); "
+                f"{company.label}: Netvisor's answer to {resource} could not be read "
+                f"({self._redact(str(error), credentials)}); "
                 "check netvisor:baseUrl and any proxy between this machine and Netvisor.",
                 status_code=response.status_code,
             ) from None
@@ -278,7 +288,7 @@ class NetvisorClient:
         except xml.MalformedXml as error:
             raise UnreadableAnswer(
                 f"{company.label}: Netvisor answered {resource} with HTTP {response.status_code} and no "
-                f"readable envelope ({error}); check netvisor:baseUrl.",
+                f"readable envelope ({self._redact(str(error), credentials)}); check netvisor:baseUrl.",
                 status_code=response.status_code,
             ) from None
         failure = envelope.failure
@@ -299,13 +309,14 @@ class NetvisorClient:
         company: Company,
     ) -> NetvisorError:
         quoted = self._redact(failure.text, credentials)
-        message = f"{company.label}: Netvisor answered {failure.code or 'FAILED'} to {resource}: {quoted}"
-        if failure.code == AUTHENTICATION_FAILED:
+        code = self._redact(failure.code, credentials)[:60]
+        message = f"{company.label}: Netvisor answered {code or 'FAILED'} to {resource}: {quoted}"
+        if code == AUTHENTICATION_FAILED:
             kind = CompanyNotReachable if _about_organisation(failure.text) else CredentialsRejected
-            return kind(message, code=failure.code, status_code=status_code)
-        if failure.code == SERVICE_ACCESS_ERROR:
-            return ResourceNotAllowed(message, code=failure.code, status_code=status_code)
-        return NetvisorError(message, code=failure.code, status_code=status_code)
+            return kind(message, code=code, status_code=status_code)
+        if code == SERVICE_ACCESS_ERROR:
+            return ResourceNotAllowed(message, code=code, status_code=status_code)
+        return NetvisorError(message, code=code, status_code=status_code)
 
     def _gave_up(
         self, error: RetryableStatus, resource: str, credentials: Credentials, company: Company
@@ -316,7 +327,8 @@ class NetvisorClient:
             failure = xml.parse_envelope(error.response.content).failure
         except xml.MalformedXml:
             failure = None
-        detail = f"{failure.code}: {self._redact(failure.text, credentials)}" if failure else f"HTTP {status}"
+        code = self._redact(failure.code, credentials)[:60] if failure else None
+        detail = f"{code}: {self._redact(failure.text, credentials)}" if failure else f"HTTP {status}"
         if isinstance(error, EnvironmentInUse) or status == 429:
             return EnvironmentBusy(
                 f"{company.label}: Netvisor kept answering that another request of the customer environment "
@@ -324,25 +336,41 @@ class NetvisorClient:
                 "time per customer id: another program (on another machine, or another integration) uses "
                 "the same credentials. Run `pulumi up` again when it is done, or give FabricAI its own "
                 "credentials (Software interface > Software interface credentials).",
-                code=failure.code if failure else None,
+                code=code,
                 status_code=status,
                 retryable=True,
             )
         return NetvisorError(
             f"{company.label}: Netvisor kept failing {resource} after retries ({detail}); "
             "run `pulumi up` again later.",
-            code=failure.code if failure else None,
+            code=code,
             status_code=status,
             retryable=True,
         )
 
     def _redact(self, text: str, credentials: Credentials) -> str:
-        """Netvisor's text with every key removed (its MAC errors may echo the signed string), shortened."""
+        """Text from an answer with every key removed, in every form a service may echo it in, shortened.
+
+        Netvisor's MAC errors echo the signed string; a proxy or a hostile host may echo a request back:
+        the keys are removed as sent, percent-encoded, XML/HTML-escaped or base64, in any letter case.
+        """
         for secret in (credentials.customer_key, self._partner.partner_key):
             value = secret.get_secret_value()
             if value:
-                text = text.replace(value, "***")
+                pattern = "|".join(
+                    re.escape(form) for form in sorted(_secret_forms(value), key=len, reverse=True)
+                )
+                text = re.sub(pattern, "***", text, flags=re.IGNORECASE)
         return text if len(text) <= _MAX_QUOTED else text[:_MAX_QUOTED] + "..."
+
+
+def _secret_forms(value: str) -> set[str]:
+    """The forms a key may be echoed in: as is, percent-encoded (UTF-8 or latin-1), escaped, base64."""
+    forms = {value, html.escape(value), html.escape(value, quote=False)}
+    for encoding in ("utf-8", "latin-1"):
+        raw = value.encode(encoding, errors="replace")
+        forms |= {quote(raw, safe=""), quote_plus(raw), quote(raw), base64.b64encode(raw).decode("ascii")}
+    return {form for form in forms if form}
 
 
 def _customer(credentials: Credentials) -> str:
