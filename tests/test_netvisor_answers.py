@@ -16,6 +16,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -423,3 +424,34 @@ def test_keys_echoed_in_any_encoding_never_reach_a_message(form: int, where: str
     for secret in (ECHO_CUSTOMER_KEY, ECHO_PARTNER_KEY):
         for echoed in echo_forms(secret):
             assert echoed.lower() not in seen, (where, echoed, seen)
+
+
+def test_an_answer_trickling_past_the_timeout_is_cut_at_the_total_deadline() -> None:
+    """Each chunk arrives well within the read timeout, but the whole answer would take seconds."""
+    sent: list[int] = []
+
+    def trickle() -> Any:
+        for index in range(40):
+            time.sleep(0.05)
+            sent.append(index)
+            yield b" "
+
+    client = mock_client(
+        lambda request: httpx.Response(200, stream=_Stream(trickle())),
+        request_timeout=0.3,
+        abandoned_hold=0,
+    )
+    started = time.monotonic()
+    with pytest.raises(NetvisorError, match="did not answer in time") as late:
+        client.accounts(firm(), BETA)
+    assert late.value.retryable and str(late.value).startswith(LABEL)
+    assert time.monotonic() - started < FAST.max_attempts * 0.3 + 1.0
+    assert len(sent) < 40 * FAST.max_attempts
+
+
+class _Stream(httpx.SyncByteStream):
+    def __init__(self, chunks: Any) -> None:
+        self._chunks = chunks
+
+    def __iter__(self) -> Any:
+        yield from self._chunks

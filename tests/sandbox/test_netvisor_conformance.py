@@ -23,6 +23,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from xml.etree.ElementTree import Element
 
 import httpx
@@ -182,3 +183,38 @@ def test_a_refusal_reads_as_the_documented_envelope(
     assert response.status_code == (403 if status_codes else 200)
     found = statuses(ElementTree.fromstring(response.content))
     assert found[0] == "FAILED" and found[1].startswith("SERVICE_ACCESS_ERROR :: ")
+
+
+# --- the sandbox's payloads have the shapes of the fixtures written from Netvisor's public documents ----
+REAL = Path(__file__).parent.parent / "fixtures" / "real" / "netvisor"
+
+
+def element_paths(element: Element, prefix: str = "") -> set[str]:
+    """Every element path of a document (exact names), a default account's name generalised to ``*``."""
+    paths: set[str] = set()
+    for child in element:
+        tag = "*" if prefix.endswith("CompanyDefaultAccounts") else str(child.tag)
+        path = f"{prefix}/{tag}" if prefix else tag
+        paths |= {path} | element_paths(child, path)
+    return paths
+
+
+@pytest.mark.parametrize(
+    ("fixture", "resource"),
+    [
+        ("purchaseinvoicelist.nv.xml", "PurchaseInvoiceList.nv"),
+        ("accountingledger.nv.xml", "AccountingLedger.nv?ChangedSince=2024-01-01"),
+        ("accountlist.nv.xml", "AccountList.nv"),
+        ("dimensionlist_Netvisorkey.nv.xml", "DimensionList.nv?showhidden=1"),
+    ],
+)
+def test_sandbox_payloads_have_the_real_shapes(
+    client: PythonStyleClient, fixture: str, resource: str
+) -> None:
+    name, _, query = resource.partition("?")
+    params = dict(pair.split("=") for pair in query.split("&")) if query else None
+    sandbox_paths = element_paths(ok_root(client.get(name, params)))
+    real_paths = element_paths(ElementTree.fromstring((REAL / fixture).read_bytes()))
+    assert sandbox_paths <= real_paths, sorted(sandbox_paths - real_paths)
+    optional = {path for path in real_paths if "/Dimension" in path and "Voucher" in path}
+    assert real_paths - optional <= sandbox_paths, sorted(real_paths - optional - sandbox_paths)
