@@ -8,7 +8,7 @@ Everything shared lives in ONE object, ``process_context()``, and nowhere else:
 
     process_context().providers            ProviderSettings -> ProviderContext (its clients)
     process_context().procountor_limiters  (Procountor host, client id) -> RateLimiter
-    process_context().netvisor_locks       (Netvisor host, customer id) -> threading.Lock
+    process_context().netvisor_gates       (Netvisor host, customer id) -> EnvironmentGate
 
 Tests start each case as a new process would with ``provider.context.reset()`` (tests/conftest.py does it
 for every test): every shared client (with its token cache) is forgotten, every limiter and lock dropped.
@@ -24,6 +24,7 @@ from provider.settings import ProviderSettings
 
 if TYPE_CHECKING:  # the clients import this module for their registries; they are imported when first used
     from provider.netvisor.client import NetvisorClient
+    from provider.netvisor.gate import EnvironmentGate
     from provider.portal import PortalClient
     from provider.procountor.client import ProcountorClient, RateLimiter
 
@@ -61,13 +62,13 @@ class ProcessContext:
     def __init__(self) -> None:
         self.providers: Registry[ProviderSettings, ProviderContext] = Registry()
         self.procountor_limiters: Registry[tuple[str, str], RateLimiter] = Registry()
-        self.netvisor_locks: Registry[tuple[str, str], threading.Lock] = Registry()
+        self.netvisor_gates: Registry[tuple[str, str], EnvironmentGate] = Registry()
 
     def reset(self) -> None:
         """Start again as a new process: forget the shared clients, drop every limiter and lock."""
         self.providers.clear()
         self.procountor_limiters.clear()
-        self.netvisor_locks.clear()
+        self.netvisor_gates.clear()
 
 
 _PROCESS = ProcessContext()

@@ -54,5 +54,15 @@ NETVISOR_SENDER: Final = "FabricAI roster"
 NETVISOR_LANGUAGE: Final = "FI"
 # FabricAI's access key in Netvisor's "API resource rights" page (from the onboarding guide).
 NETVISOR_ACCESS_KEY: Final = "E2DCB2FF20700782F1EA878EDC19DC27"
-NETVISOR_TIMEOUT_SECONDS: Final = 120.0  # Netvisor advises at least 120 s
+NETVISOR_REQUEST_TIMEOUT_SECONDS: Final = 120.0  # Netvisor advises at least 120 s ("Controlling errors")
 NETVISOR_CONNECT_TIMEOUT_SECONDS: Final = 15.0
+# An answer is refused unread beyond these sizes: on the wire (compressed) and once decompressed.
+# The largest answer we read (a month of purchase invoices of a big company) is far below them.
+NETVISOR_MAX_COMPRESSED_BYTES: Final = 16 * 1024 * 1024
+NETVISOR_MAX_ANSWER_BYTES: Final = 32 * 1024 * 1024
+# After our timeout abandons a request, Netvisor may still be processing it: the customer environment's
+# lock is kept this long after the connection was closed, so the retry does not overlap with it.
+# Netvisor does not publish its server-side timeout: an assumption (docs/SANDBOX_NETVISOR.md).
+NETVISOR_ABANDONED_HOLD_SECONDS: Final = 30.0
+# How long a request waits for another process on this machine that uses the same customer id.
+NETVISOR_LOCK_WAIT_SECONDS: Final = 600.0

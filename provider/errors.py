@@ -17,8 +17,12 @@ ever contains a secret: callers pass labels and identifiers, never keys, tokens 
     │   └── NetvisorError             ``code`` is Netvisor's error code
     │       ├── CredentialsRejected   AUTHENTICATION_FAILED for the keys themselves
     │       ├── CompanyNotReachable   AUTHENTICATION_FAILED for the company (the user has no rights there)
-    │       ├── ResourceNotAllowed    SERVICE_ACCESS_ERROR: a resource right is not allowed
-    │       └── HostileAnswer         the answer declared a DTD or entities and was refused unparsed
+    │       ├── ResourceNotAllowed    SERVICE_ACCESS_ERROR: a resource right not allowed, the API service
+    │       │                         closed, or a service package without the API
+    │       ├── EnvironmentBusy       another request of the same customer id was in flight (after retries)
+    │       ├── HostileAnswer         the answer declared a DTD or entities and was refused unparsed
+    │       ├── AnswerTooLarge        the answer was larger than the limit (compressed or decompressed)
+    │       └── UnreadableAnswer      the answer is not Netvisor's XML, or not the shape of the resource
     └── PrerequisiteFailed       a step of the onboarding guide does not hold for a client (fix in the ERP)
 
 Which client an error is about is attached where the resource code knows it: ``ServiceError.about(label)``
@@ -160,8 +164,24 @@ class ResourceNotAllowed(NetvisorError):
     """SERVICE_ACCESS_ERROR: the partner's resource right for this resource is not allowed in the company."""
 
 
+class EnvironmentBusy(NetvisorError):
+    """Netvisor kept answering that another request of the same customer environment was in flight.
+
+    Netvisor takes one request at a time per customer id: a program elsewhere (another machine) was using
+    the same credentials. Never a sign of bad credentials; retryable."""
+
+
 class HostileAnswer(NetvisorError):
     """The answer declared a DTD, entities or external references and was refused unparsed."""
+
+
+class AnswerTooLarge(NetvisorError):
+    """The answer exceeded the size limit, on the wire or once decompressed, and was refused unread."""
+
+
+class UnreadableAnswer(NetvisorError):
+    """The answer could not be read: not XML, not Netvisor's envelope, a false Content-Encoding, or a
+    payload without what the resource always has (e.g. an account without a number)."""
 
 
 class PrerequisiteFailed(FabricaiRosterError):

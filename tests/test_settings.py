@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from provider import defaults
 from provider.context import ProviderContext, process_context, reset
 from provider.errors import ConfigurationError
 from provider.http import build_client
+from provider.netvisor.gate import EnvironmentGate
 from provider.procountor.client import limiter_for
 from provider.retry import RetryPolicy
 from provider.settings import DEFAULT_PROCOUNTOR_URL, ProviderSettings
@@ -114,13 +113,13 @@ def test_the_process_context_owns_every_shared_thing_and_reset_drops_them() -> N
     shared = process_context()
     client = ProviderContext.for_settings(settings).procountor
     limiter = limiter_for("http://127.0.0.1:1/api", "app", 7.5)
-    lock = shared.netvisor_locks.get(("http://127.0.0.1:1", "CUSTOMER"), threading.Lock)
+    gate = EnvironmentGate.of("http://127.0.0.1:1", "CUSTOMER")
     # The Procountor client took its own limiter (production host) as well.
-    assert (len(shared.providers), len(shared.procountor_limiters), len(shared.netvisor_locks)) == (1, 2, 1)
+    assert (len(shared.providers), len(shared.procountor_limiters), len(shared.netvisor_gates)) == (1, 2, 1)
 
     reset()
 
-    assert (len(shared.providers), len(shared.procountor_limiters), len(shared.netvisor_locks)) == (0, 0, 0)
+    assert (len(shared.providers), len(shared.procountor_limiters), len(shared.netvisor_gates)) == (0, 0, 0)
     assert ProviderContext.for_settings(settings).procountor is not client
     assert limiter_for("http://127.0.0.1:1/api", "app", 7.5) is not limiter
-    assert shared.netvisor_locks.get(("http://127.0.0.1:1", "CUSTOMER"), threading.Lock) is not lock
+    assert EnvironmentGate.of("http://127.0.0.1:1", "CUSTOMER") is not gate

@@ -2,48 +2,63 @@
 
 Netvisor's rule is one request at a time per customer environment (= one customer id, one credential
 pair): wait for the answer before sending the next. The engine runs four provider calls at once and every
-integration of a firm shares one credential pair, so each request holds a process-wide lock for its
-environment while it is on the wire (not while a retry waits). Different environments run side by side.
+integration of a firm shares one credential pair, so each request holds the environment's gate while it is
+on the wire (not while a retry waits): a lock per customer id inside the process and a file lock across the
+processes of this user on this machine (``provider.netvisor.gate``). Different environments run side by
+side. An answer of Netvisor's saying another request was in flight (someone else, e.g. on another machine,
+uses the same credentials) is waited out and retried, never read as a rejection of the keys.
+
+A request that outlives our timeout may still be processed by Netvisor: its connection is closed and the
+gate is held a while longer (``NETVISOR_ABANDONED_HOLD_SECONDS``) so the retry does not overlap with it.
 
 Every attempt, retries included, is signed anew: a new transaction id and timestamp. ``REQUEST_NOT_UNIQUE``
 (a reused transaction id), 429, 5xx and transport faults are retried by the shared retry policy.
-Timeouts are generous, as Netvisor advises (at least 120 s).
+Answers are read within bounds (``provider.netvisor.body``); anything the client cannot read becomes a
+``NetvisorError`` subclass naming the company, never a raw exception.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import html
 import re
-import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, TypeVar
+from urllib.parse import quote, quote_plus
 from xml.etree.ElementTree import Element
 
 import httpx
 
 from provider import defaults
-from provider.context import process_context
 from provider.errors import (
+    AnswerTooLarge,
     CompanyNotReachable,
     ConfigurationError,
     CredentialsRejected,
+    EnvironmentBusy,
     HostileAnswer,
     NetvisorError,
     ResourceNotAllowed,
+    UnreadableAnswer,
 )
 from provider.http import TRANSPORT_ERRORS, build_client, transport_failure
 from provider.netvisor import xml
+from provider.netvisor.body import ACCEPT_ENCODING, Limits, TooLarge, Undecodable, read_bounded
 from provider.netvisor.errors import AUTHENTICATION_FAILED, REQUEST_NOT_UNIQUE, SERVICE_ACCESS_ERROR
+from provider.netvisor.gate import EnvironmentGate, LockTimeout, LockUnavailable
 from provider.netvisor.signing import Credentials, NotLatin1, Partner, StampSource, new_stamp, sign
 from provider.retry import RetryableStatus, RetryPolicy
 from provider.settings import NetvisorSettings
 
-REQUEST_TIMEOUT_SECONDS = defaults.NETVISOR_TIMEOUT_SECONDS
+REQUEST_TIMEOUT_SECONDS = defaults.NETVISOR_REQUEST_TIMEOUT_SECONDS
 CONNECT_TIMEOUT_SECONDS = defaults.NETVISOR_CONNECT_TIMEOUT_SECONDS
 # How far back the purchase-invoice probe looks: enough to prove the right, small enough to stay cheap.
 PURCHASE_INVOICE_WINDOW = dt.timedelta(days=31)
 _MAX_QUOTED = 300
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -61,6 +76,28 @@ class TransactionIdReused(RetryableStatus):
         return REQUEST_NOT_UNIQUE
 
 
+class EnvironmentInUse(RetryableStatus):
+    """Netvisor answered that another request of this customer environment was in flight: wait, retry."""
+
+    def __str__(self) -> str:
+        return "another request of the customer environment in flight"
+
+
+# How Netvisor's text may say that another request of the environment was in flight. Netvisor publishes
+# the rule ("overlapping messages to the same customer environment cause different errors") but not the
+# wording: these are the plausible English and Finnish phrasings (an assumption, docs/SANDBOX_NETVISOR.md).
+_OVERLAP = re.compile(
+    r"another request|simultaneous|concurrent|overlap|one request at a time|"
+    r"(already|still) being processed|in progress|samanaikai|toinen pyyntö|käsittelyssä",
+    re.IGNORECASE,
+)
+
+
+def is_overlap(failure: xml.Failure) -> bool:
+    """A FAILED answer that says another request of the customer environment was in flight."""
+    return _OVERLAP.search(failure.text) is not None
+
+
 class NetvisorClient:
     """Reads the resources that prove a company's Netvisor prerequisites. Thread-safe; share one."""
 
@@ -74,6 +111,10 @@ class NetvisorClient:
         retry: RetryPolicy | None = None,
         stamps: StampSource = new_stamp,
         transport: httpx.BaseTransport | None = None,
+        request_timeout: float = REQUEST_TIMEOUT_SECONDS,
+        abandoned_hold: float = defaults.NETVISOR_ABANDONED_HOLD_SECONDS,
+        max_compressed_bytes: int = defaults.NETVISOR_MAX_COMPRESSED_BYTES,
+        max_answer_bytes: int = defaults.NETVISOR_MAX_ANSWER_BYTES,
     ) -> None:
         self._base_url = settings.base_url.rstrip("/")
         self._partner = Partner(
@@ -86,13 +127,22 @@ class NetvisorClient:
         # Not used in requests: the key by which Netvisor's "API resource rights" page finds FabricAI.
         self.access_key = settings.access_key
         self._stamps = stamps
+        self._abandoned_hold = abandoned_hold
+        self._limits = Limits(
+            max_compressed=max_compressed_bytes,
+            max_decompressed=max_answer_bytes,
+            deadline_seconds=request_timeout,
+        )
+        connect = min(CONNECT_TIMEOUT_SECONDS, request_timeout)
         # ``transport`` stands in for the network in tests (httpx.MockTransport).
         self._http = (
-            build_client(
-                self._base_url, timeout=REQUEST_TIMEOUT_SECONDS, connect_timeout=CONNECT_TIMEOUT_SECONDS
-            )
+            build_client(self._base_url, timeout=request_timeout, connect_timeout=connect)
             if transport is None
-            else httpx.Client(transport=transport, timeout=REQUEST_TIMEOUT_SECONDS, follow_redirects=False)
+            else httpx.Client(
+                transport=transport,
+                timeout=httpx.Timeout(request_timeout, connect=connect),
+                follow_redirects=False,
+            )
         )
 
     def close(self) -> None:
@@ -108,25 +158,29 @@ class NetvisorClient:
             "begininvoicedate": (end - PURCHASE_INVOICE_WINDOW).isoformat(),
             "endinvoicedate": end.isoformat(),
         }
-        return xml.purchase_invoices(self._get("purchaseinvoicelist.nv", params, credentials, company))
+        return self._get("purchaseinvoicelist.nv", params, credentials, company, xml.purchase_invoices)
 
     def accounts(self, credentials: Credentials, company: Company) -> list[xml.Account]:
-        """The chart of accounts (``accountlist.nv``): needs the "accounting material" right."""
-        return xml.accounts(self._get("accountlist.nv", {}, credentials, company))
+        """The chart of accounts, groups included (``accountlist.nv``): needs "accounting material"."""
+        return self._get("accountlist.nv", {}, credentials, company, xml.accounts)
 
     def dimensions(self, credentials: Credentials, company: Company) -> list[xml.Dimension]:
         """Every dimension, hidden ones too (``dimensionlist.nv``): needs the "calculation targets" right."""
-        return xml.dimensions(self._get("dimensionlist.nv", {"showhidden": "1"}, credentials, company))
+        return self._get("dimensionlist.nv", {"showhidden": "1"}, credentials, company, xml.dimensions)
 
     # -- one signed GET ----------------------------------------------------------------------------------
     def _get(
-        self, resource: str, params: Mapping[str, str], credentials: Credentials, company: Company
-    ) -> Element:
+        self,
+        resource: str,
+        params: Mapping[str, str],
+        credentials: Credentials,
+        company: Company,
+        read: Callable[[Element], T],
+    ) -> T:
         url = str(httpx.URL(f"{self._base_url}/{resource}", params=dict(params)))
-        # One lock per customer environment (host + customer id), shared process-wide (provider.context).
-        lock = process_context().netvisor_locks.get((self._base_url, credentials.customer_id), threading.Lock)
+        gate = EnvironmentGate.of(self._base_url, credentials.customer_id)
 
-        def attempt() -> xml.Envelope:
+        def attempt() -> T:
             headers = sign(
                 url,
                 partner=self._partner,
@@ -134,16 +188,39 @@ class NetvisorClient:
                 organisation_id=company.business_id,
                 stamp=self._stamps(),
             )
-            with lock:
-                response = self._http.get(url, headers=headers)
-            return self._envelope(response, resource, credentials, company)
+            headers[b"Accept-Encoding"] = ACCEPT_ENCODING.encode("ascii")
+            with gate.held(defaults.NETVISOR_LOCK_WAIT_SECONDS):
+                response = self._exchange(url, headers, resource, credentials, company)
+            envelope = self._envelope(response, resource, credentials, company)
+            try:
+                return read(envelope.root)
+            except xml.MalformedXml as error:
+                raise UnreadableAnswer(
+                    f"{company.label}: Netvisor's answer to {resource} could not be read "
+                    f"({self._redact(str(error), credentials)}); "
+                    "if this persists, report it to FabricAI with the resource's name.",
+                    status_code=response.status_code,
+                ) from None
 
         try:
-            envelope = self._retry.call(attempt, idempotent=True, describe=f"Netvisor GET {resource}")
+            return self._retry.call(attempt, idempotent=True, describe=f"Netvisor GET {resource}")
         except NotLatin1 as error:
             raise ConfigurationError(f"{company.label}: {error}.") from None
         except RetryableStatus as error:
             raise self._gave_up(error, resource, credentials, company) from None
+        except LockUnavailable as error:
+            raise ConfigurationError(
+                f"{company.label}: the lock that keeps Netvisor's one-request-at-a-time rule between "
+                f"processes on this machine cannot be used ({error}). Set XDG_RUNTIME_DIR (or TMPDIR) to a "
+                "folder only this user can write to."
+            ) from None
+        except LockTimeout as error:
+            raise EnvironmentBusy(
+                f"{company.label}: waited in vain for the Netvisor customer environment of "
+                f"{_customer(credentials)} ({error}): another `pulumi` run on this machine uses the same "
+                "credentials. Let it finish, then run `pulumi up` again.",
+                retryable=True,
+            ) from None
         except TRANSPORT_ERRORS as error:
             raise transport_failure(
                 error,
@@ -151,7 +228,49 @@ class NetvisorClient:
                 f"{company.label}: Netvisor",
                 f" ({resource}); run `pulumi up` again later.",
             ) from None
-        return envelope.root
+
+    def _exchange(
+        self,
+        url: str,
+        headers: dict[bytes, bytes],
+        resource: str,
+        credentials: Credentials,
+        company: Company,
+    ) -> httpx.Response:
+        """One request on the wire, its body read within bounds; called with the environment's gate held.
+
+        On a timeout the connection is closed (leaving the ``with``) and the gate stays held for
+        ``abandoned_hold`` seconds, as Netvisor may still be processing the abandoned request.
+        """
+        started = time.monotonic()
+        try:
+            with self._http.stream("GET", url, headers=headers) as response:
+                content = read_bounded(response, self._limits, started)
+        except (httpx.ConnectTimeout, httpx.PoolTimeout):
+            raise  # never sent: nothing is left running at Netvisor
+        except httpx.TimeoutException:
+            if self._abandoned_hold > 0:
+                time.sleep(self._abandoned_hold)
+            raise
+        except TooLarge as error:
+            raise AnswerTooLarge(
+                f"{company.label}: Netvisor's answer to {resource} was refused unread: it was {error}. "
+                "Check netvisor:baseUrl; if it is Netvisor's, report it to FabricAI.",
+                status_code=response.status_code,
+            ) from None
+        except Undecodable as error:
+            raise UnreadableAnswer(
+                f"{company.label}: Netvisor's answer to {resource} could not be read "
+                f"({self._redact(str(error), credentials)}); "
+                "check netvisor:baseUrl and any proxy between this machine and Netvisor.",
+                status_code=response.status_code,
+            ) from None
+        kept = [
+            (name, value)
+            for name, value in response.headers.multi_items()
+            if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(response.status_code, headers=kept, content=content, request=response.request)
 
     def _envelope(
         self, response: httpx.Response, resource: str, credentials: Credentials, company: Company
@@ -168,9 +287,9 @@ class NetvisorClient:
                 status_code=response.status_code,
             ) from None
         except xml.MalformedXml as error:
-            raise NetvisorError(
+            raise UnreadableAnswer(
                 f"{company.label}: Netvisor answered {resource} with HTTP {response.status_code} and no "
-                f"readable envelope ({error}); check netvisor:baseUrl.",
+                f"readable envelope ({self._redact(str(error), credentials)}); check netvisor:baseUrl.",
                 status_code=response.status_code,
             ) from None
         failure = envelope.failure
@@ -178,6 +297,8 @@ class NetvisorClient:
             return envelope
         if failure.code == REQUEST_NOT_UNIQUE:
             raise TransactionIdReused(response)
+        if is_overlap(failure):
+            raise EnvironmentInUse(response)
         raise self._failed(failure, response.status_code, resource, credentials, company)
 
     def _failed(
@@ -189,13 +310,14 @@ class NetvisorClient:
         company: Company,
     ) -> NetvisorError:
         quoted = self._redact(failure.text, credentials)
-        message = f"{company.label}: Netvisor answered {failure.code or 'FAILED'} to {resource}: {quoted}"
-        if failure.code == AUTHENTICATION_FAILED:
+        code = self._redact(failure.code, credentials)[:60]
+        message = f"{company.label}: Netvisor answered {code or 'FAILED'} to {resource}: {quoted}"
+        if code == AUTHENTICATION_FAILED:
             kind = CompanyNotReachable if _about_organisation(failure.text) else CredentialsRejected
-            return kind(message, code=failure.code, status_code=status_code)
-        if failure.code == SERVICE_ACCESS_ERROR:
-            return ResourceNotAllowed(message, code=failure.code, status_code=status_code)
-        return NetvisorError(message, code=failure.code, status_code=status_code)
+            return kind(message, code=code, status_code=status_code)
+        if code == SERVICE_ACCESS_ERROR:
+            return ResourceNotAllowed(message, code=code, status_code=status_code)
+        return NetvisorError(message, code=code, status_code=status_code)
 
     def _gave_up(
         self, error: RetryableStatus, resource: str, credentials: Credentials, company: Company
@@ -206,22 +328,54 @@ class NetvisorClient:
             failure = xml.parse_envelope(error.response.content).failure
         except xml.MalformedXml:
             failure = None
-        detail = f"{failure.code}: {self._redact(failure.text, credentials)}" if failure else f"HTTP {status}"
+        code = self._redact(failure.code, credentials)[:60] if failure else None
+        detail = f"{code}: {self._redact(failure.text, credentials)}" if failure else f"HTTP {status}"
+        if isinstance(error, EnvironmentInUse) or status == 429:
+            return EnvironmentBusy(
+                f"{company.label}: Netvisor kept answering that another request of the customer environment "
+                f"of {_customer(credentials)} was in flight ({detail}). Netvisor takes one request at a "
+                "time per customer id: another program (on another machine, or another integration) uses "
+                "the same credentials. Run `pulumi up` again when it is done, or give FabricAI its own "
+                "credentials (Software interface > Software interface credentials).",
+                code=code,
+                status_code=status,
+                retryable=True,
+            )
         return NetvisorError(
             f"{company.label}: Netvisor kept failing {resource} after retries ({detail}); "
             "run `pulumi up` again later.",
-            code=failure.code if failure else None,
+            code=code,
             status_code=status,
             retryable=True,
         )
 
     def _redact(self, text: str, credentials: Credentials) -> str:
-        """Netvisor's text with every key removed (its MAC errors may echo the signed string), shortened."""
+        """Text from an answer with every key removed, in every form a service may echo it in, shortened.
+
+        Netvisor's MAC errors echo the signed string; a proxy or a hostile host may echo a request back:
+        the keys are removed as sent, percent-encoded, XML/HTML-escaped or base64, in any letter case.
+        """
         for secret in (credentials.customer_key, self._partner.partner_key):
             value = secret.get_secret_value()
             if value:
-                text = text.replace(value, "***")
+                pattern = "|".join(
+                    re.escape(form) for form in sorted(_secret_forms(value), key=len, reverse=True)
+                )
+                text = re.sub(pattern, "***", text, flags=re.IGNORECASE)
         return text if len(text) <= _MAX_QUOTED else text[:_MAX_QUOTED] + "..."
+
+
+def _secret_forms(value: str) -> set[str]:
+    """The forms a key may be echoed in: as is, percent-encoded (UTF-8 or latin-1), escaped, base64."""
+    forms = {value, html.escape(value), html.escape(value, quote=False)}
+    for encoding in ("utf-8", "latin-1"):
+        raw = value.encode(encoding, errors="replace")
+        forms |= {quote(raw, safe=""), quote_plus(raw), quote(raw), base64.b64encode(raw).decode("ascii")}
+    return {form for form in forms if form}
+
+
+def _customer(credentials: Credentials) -> str:
+    return f"customer id {credentials.customer_id}"
 
 
 def _about_organisation(text: str) -> bool:

@@ -73,14 +73,35 @@ def company_not_reachable(company: Company, credentials_name: str, detail: str) 
 
 
 def rights_not_allowed(company: Company, missing: Sequence[str], access_key: str) -> PrerequisiteFailed:
+    """SERVICE_ACCESS_ERROR: Netvisor gives one code for three causes, so the message names all three.
+
+    Netvisor's "Controlling errors" page: no access rights, or the application where the material is
+    imported or retrieved is not in use. In the guide's words: a resource right not allowed (the usual
+    cause; general or integration-specific), the company's API service closed, or a service package
+    without the API. When every right fails the latter two are likelier, and they are named first.
+    """
     names = ", ".join(f'"{right}"' for right in missing)
-    return PrerequisiteFailed(
-        company.label,
-        f"FabricAI's Netvisor API resource rights are not allowed in this company: {names}",
+    rights_fix = (
         f"In Netvisor, logged in to this company, open {RESOURCE_RIGHTS_PAGE} > Custom integrations, enter "
-        f'the access key {access_key} in the search field and press "Search"; set every "resource '
-        f'status" under {names} to "allowed". This must be done separately for each client company.',
+        f'the access key {access_key} (FabricAI\'s) in the search field and press "Search"; set every '
+        f'"resource status" under {names} to "allowed". This must be done separately for each client '
+        "company. Integration-specific rights override the general access rights (which apply to every "
+        "integration), so a right allowed in general but not allowed for FabricAI is still not allowed. "
+        "Editing the rights needs the User Administrator (KH) or Accounting Firm's Main User (TPK) role."
     )
+    service_fix = (
+        "Check that the company's Netvisor API service is open (not closed), and that its service package "
+        "includes the API (the Professional and Premium packages do); if not, the company's main user asks "
+        "Netvisor to open the API service or change the package."
+    )
+    everything = set(missing) == set(RESOURCE_RIGHTS)
+    cause = (
+        f"Netvisor answered SERVICE_ACCESS_ERROR: FabricAI's Netvisor API resource rights are not allowed "
+        f"in this company: {names}; or the company's API service is closed, or its service package has no "
+        "API" + (" (likely, as every resource was refused)" if everything else "")
+    )
+    fix = f"{service_fix} Then: {rights_fix}" if everything else f"{rights_fix} Also: {service_fix}"
+    return PrerequisiteFailed(company.label, cause, fix)
 
 
 def dimensions_missing(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from sandbox.netvisor.mac import SignedFields, mac_matches, redacted_signing_string
 from sandbox.netvisor.responses import ErrorCode, NetvisorFailure
@@ -84,27 +85,33 @@ def authenticate(
         raise _fail(f"missing header(s): {', '.join(missing)}")
     if headers[MAC_ALGORITHM] != HMAC_ALGORITHM:
         raise _fail(f"{MAC_ALGORITHM} must be {HMAC_ALGORITHM}; older MAC algorithms are no longer accepted")
-    if headers[LANGUAGE] not in LANGUAGES:
+    if headers[LANGUAGE].upper() not in LANGUAGES:  # clients in production send "fi" too
         raise _fail(f"{LANGUAGE} must be one of {', '.join(LANGUAGES)}")
     partner = scenario.partner(headers[PARTNER_ID])
     customer = scenario.customer(headers[CUSTOMER_ID])
     if partner is None or customer is None:
         raise _fail("Integration keys are not valid. Please check the keys specific to the user and partner.")
     _check_time(headers, now, scenario.timestamp_window_seconds)
-    fields = SignedFields(
-        url=url,
-        sender=headers[SENDER],
-        customer_id=headers[CUSTOMER_ID],
-        timestamp=headers[TIMESTAMP],
-        language=headers[LANGUAGE],
-        organisation_id=headers[ORGANISATION_ID],
-        transaction_id=headers[TRANSACTION_ID],
-        timestamp_unix=headers[TIMESTAMP_UNIX],
-    )
-    if not mac_matches(fields, customer.key, partner.key, headers[MAC]):
+    # The URL as sent; and, as a tolerated alternative, percent-decoded: some clients sign the query
+    # unencoded ("NetvisorKeyList=1,2") while their HTTP library sends it encoded ("1%2C2").
+    urls = dict.fromkeys((url, unquote(url)))
+    candidates = [
+        SignedFields(
+            url=signed_url,
+            sender=headers[SENDER],
+            customer_id=headers[CUSTOMER_ID],
+            timestamp=headers[TIMESTAMP],
+            language=headers[LANGUAGE],
+            organisation_id=headers[ORGANISATION_ID],
+            transaction_id=headers[TRANSACTION_ID],
+            timestamp_unix=headers[TIMESTAMP_UNIX],
+        )
+        for signed_url in urls
+    ]
+    if not any(mac_matches(fields, customer.key, partner.key, headers[MAC]) for fields in candidates):
         raise _fail(
             "Integration keys are not valid or the MAC is miscalculated. "
-            f"Expected MAC of string: {redacted_signing_string(fields)}"
+            f"Expected MAC of string: {redacted_signing_string(candidates[0])}"
         )
     return Authenticated(
         partner=partner,

@@ -1,7 +1,9 @@
 """The payloads of the four resources the roster reads, built from one company's seed.
 
-Shapes follow Netvisor's resource documentation: element names, ``format="ansi"`` dates, decimal
-commas, and ``Netvisorkey`` spelled as the dimension list spells it.
+Shapes follow Netvisor's resource documentation and captured answers: element names, ``format="ansi"``
+invoice dates, Finnish ``d.m.yyyy`` voucher dates, decimal commas, account groups with an empty
+``<Number/>``, and ``Netvisorkey`` spelled as the dimension list spells it. Query parameter names arrive
+lower-cased (Netvisor reads them in any case; the service lower-cases them).
 """
 
 from __future__ import annotations
@@ -15,17 +17,25 @@ from decimal import Decimal
 from sandbox.netvisor.responses import ErrorCode, NetvisorFailure, decimal_comma, sub
 from sandbox.netvisor.scenario import NetvisorCompany, NetvisorPurchaseInvoice
 
-# A short Finnish chart of accounts: (number, name, type). Every company of the sandbox uses it.
+# A short Finnish chart of accounts: groups (no number) and accounts, as (number, name, parent group).
+# Every company of the sandbox uses it. Netvisor's AccountType is ``accountgroup`` or ``account``.
+ACCOUNT_GROUPS: tuple[str, ...] = (
+    "Vastaavaa",
+    "Vastattavaa",
+    "Liikevaihto",
+    "Materiaalit ja palvelut",
+    "Liiketoiminnan muut kulut",
+)
 CHART_OF_ACCOUNTS: tuple[tuple[str, str, str], ...] = (
-    ("1700", "Myyntisaamiset", "balancesheet"),
-    ("1910", "Pankkitili", "balancesheet"),
-    ("2871", "Ostovelat", "balancesheet"),
-    ("2939", "Arvonlisäverovelka", "balancesheet"),
-    ("3000", "Myynti", "profitandloss"),
-    ("4000", "Ostot", "profitandloss"),
-    ("6800", "Toimitilakulut", "profitandloss"),
-    ("7680", "ICT-kulut", "profitandloss"),
-    ("8380", "Muut kulut", "profitandloss"),
+    ("1700", "Myyntisaamiset", "Vastaavaa"),
+    ("1910", "Pankkitili", "Vastaavaa"),
+    ("2871", "Ostovelat", "Vastattavaa"),
+    ("2939", "Arvonlisäverovelka", "Vastattavaa"),
+    ("3000", "Myynti", "Liikevaihto"),
+    ("4000", "Ostot", "Materiaalit ja palvelut"),
+    ("6800", "Toimitilakulut", "Liiketoiminnan muut kulut"),
+    ("7680", "ICT-kulut", "Liiketoiminnan muut kulut"),
+    ("8380", "Muut kulut", "Liiketoiminnan muut kulut"),
 )
 PAYABLES_ACCOUNT = "2871"
 DEFAULT_ACCOUNTS = (
@@ -55,9 +65,14 @@ def parse_date(params: Mapping[str, str], name: str) -> dt.date | None:
     if raw is None or raw == "":
         return None
     try:
-        return dt.date.fromisoformat(raw)
+        return dt.date.fromisoformat(raw.strip())
     except ValueError:
         raise NetvisorFailure(ErrorCode.INVALID_DATA, f"{name} must be a date as YYYY-MM-DD") from None
+
+
+def finnish_date(value: dt.date) -> str:
+    """Netvisor's ``d.m.yyyy`` (``3.3.2025``), as ``VoucherDate`` is given in real answers."""
+    return f"{value.day}.{value.month}.{value.year}"
 
 
 def _within(value: dt.date, start: dt.date | None, end: dt.date | None) -> bool:
@@ -90,7 +105,7 @@ def _voucher(vouchers: ET.Element, key: int, invoice: NetvisorPurchaseInvoice, b
     """A purchase invoice as booked: the expense on its account against trade payables."""
     voucher = sub(vouchers, "Voucher", Status="valid")
     sub(voucher, "NetvisorKey", str(key))
-    _ansi_date(voucher, "VoucherDate", invoice.date)
+    sub(voucher, "VoucherDate", finnish_date(invoice.date))
     sub(voucher, "VoucherNumber", str(key))
     sub(voucher, "VoucherDescription", f"{invoice.vendor} {invoice.number}")
     sub(voucher, "VoucherClass", "OL Ostolasku")
@@ -108,42 +123,91 @@ def _voucher(vouchers: ET.Element, key: int, invoice: NetvisorPurchaseInvoice, b
         sub(line, "VatCode", "-")
 
 
+def _keys(params: Mapping[str, str]) -> set[int] | None:
+    """``netvisorkey`` or ``netvisorkeylist`` (comma-separated) as voucher keys, or None if neither."""
+    raw = ",".join(value for value in (params.get("netvisorkey"), params.get("netvisorkeylist")) if value)
+    if not raw:
+        return None
+    try:
+        return {int(part) for part in raw.split(",") if part.strip()}
+    except ValueError:
+        raise NetvisorFailure(ErrorCode.INVALID_DATA, "netvisorkey(list) must be numbers") from None
+
+
 def accounting_ledger(company: NetvisorCompany, query: ResourceQuery) -> ET.Element:
-    """``accountingledger.nv``: ``startdate`` and ``enddate`` are required."""
-    start = parse_date(query.params, "startdate")
-    end = parse_date(query.params, "enddate")
-    if start is None or end is None:
-        raise NetvisorFailure(ErrorCode.INVALID_DATA, "startdate and enddate are required")
-    if start > end:
+    """``accountingledger.nv``: ``startdate``+``enddate``, or ``changedsince`` alone, or ``netvisorkey`` /
+    ``netvisorkeylist``, or ``lastmodifiedstart``+``lastmodifiedend``.
+
+    The sandbox's vouchers never change after they are booked, so "changed" / "last modified" dates are
+    the voucher dates (an approximation the docs state).
+    """
+    params = query.params
+    start = parse_date(params, "startdate")
+    end = parse_date(params, "enddate")
+    changed_since = parse_date(params, "changedsince")
+    modified_start = parse_date(params, "lastmodifiedstart")
+    modified_end = parse_date(params, "lastmodifiedend")
+    keys = _keys(params)
+    if start is not None or end is not None:
+        if start is None or end is None:
+            raise NetvisorFailure(ErrorCode.INVALID_DATA, "startdate and enddate are given together")
+    elif modified_start is not None or modified_end is not None:
+        if modified_start is None or modified_end is None:
+            raise NetvisorFailure(
+                ErrorCode.INVALID_DATA, "lastmodifiedstart and lastmodifiedend are given together"
+            )
+        start, end = modified_start, modified_end
+    elif changed_since is not None:
+        start = changed_since
+    elif keys is None:
+        raise NetvisorFailure(
+            ErrorCode.INVALID_DATA,
+            "startdate and enddate, changedsince, netvisorkey(list) or lastmodifiedstart and "
+            "lastmodifiedend are required",
+        )
+    if start is not None and end is not None and start > end:
         raise NetvisorFailure(ErrorCode.INVALID_DATA, "startdate must not be after enddate")
     vouchers = ET.Element("Vouchers")
     for key, invoice in enumerate(company.purchase_invoices, start=1):
-        if _within(invoice.date, start, end):
+        if _within(invoice.date, start, end) and (keys is None or key in keys):
             _voucher(vouchers, key, invoice, query.base_url)
     return vouchers
 
 
 def account_list(company: NetvisorCompany, query: ResourceQuery) -> ET.Element:
-    """``accountlist.nv``: the company's default accounts and its chart of accounts."""
+    """``accountlist.nv``: the company's default accounts and its chart, groups first as Netvisor sorts."""
     del company, query  # every sandbox company shares one chart and the resource takes no parameters
     listing = ET.Element("AccountList")
     defaults = sub(listing, "CompanyDefaultAccounts")
     for tag, number in DEFAULT_ACCOUNTS:
         sub(defaults, tag, number)
     accounts = sub(listing, "Accounts")
-    for key, (number, name, account_type) in enumerate(CHART_OF_ACCOUNTS, start=1):
-        account = sub(accounts, "Account")
-        sub(account, "NetvisorKey", str(key))
-        sub(account, "Number", number)
-        sub(account, "Name", name)
-        sub(account, "AccountType", account_type)
-        sub(account, "FatherNetvisorKey", "0")
-        sub(account, "IsActive", "1")
-        sub(account, "IsCumulative", "0")
-        sub(account, "Sort", str(key))
-        sub(account, "EndSort", str(key))
-        sub(account, "IsNaturalNegative", "1" if number.startswith(("2", "3")) else "0")
+    key = 0
+    for group_name in ACCOUNT_GROUPS:
+        key += 1
+        group_key = key
+        members = [row for row in CHART_OF_ACCOUNTS if row[2] == group_name]
+        _account_row(accounts, group_key, "", group_name, "accountgroup", 0, group_key + len(members))
+        for number, name, _group in members:
+            key += 1
+            _account_row(accounts, key, number, name, "account", group_key, key)
     return listing
+
+
+def _account_row(
+    accounts: ET.Element, key: int, number: str, name: str, account_type: str, father: int, end_sort: int
+) -> None:
+    account = sub(accounts, "Account")
+    sub(account, "NetvisorKey", str(key))
+    sub(account, "Number", number or None)  # a group's is empty: <Number />
+    sub(account, "Name", name)
+    sub(account, "AccountType", account_type)
+    sub(account, "FatherNetvisorKey", str(father))
+    sub(account, "IsActive", "1")
+    sub(account, "IsCumulative", "1" if account_type == "accountgroup" else "0")
+    sub(account, "Sort", str(key))
+    sub(account, "EndSort", str(end_sort))
+    sub(account, "IsNaturalNegative", "1" if number.startswith(("2", "3")) else "0")
 
 
 def dimension_list(company: NetvisorCompany, query: ResourceQuery) -> ET.Element:

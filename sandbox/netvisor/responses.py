@@ -47,8 +47,12 @@ class NetvisorFailure(Exception):
 
 
 def netvisor_timestamp(now: dt.datetime) -> str:
-    """Netvisor stamps responses in Finnish local time, ``dd.mm.yyyy HH:MM:SS``."""
-    return now.astimezone(HELSINKI).strftime("%d.%m.%Y %H:%M:%S")
+    """Netvisor stamps responses in Finnish local time, not zero-padded: ``1.10.2009 16:03:24``.
+
+    Captures show day and month unpadded; whether the hour is padded is not visible (16, 12): unpadded
+    here, an assumption."""
+    local = now.astimezone(HELSINKI)
+    return f"{local.day}.{local.month}.{local.year} {local.hour}:{local:%M:%S}"
 
 
 def decimal_comma(amount: Decimal) -> str:

@@ -18,8 +18,11 @@ Example (YAML)::
       companies:
         - businessId: 1572860-0
           name: Beta Oy
-          resourceRights:                # per partner id; anything not listed is denied
-            FabricAI_partner:            # mapping form ...
+          apiService: open               # optional: open | closed | notInServicePackage
+          generalResourceRights:         # optional; the general access rights (for every integration)
+            purchaseInvoices: allowed
+          resourceRights:                # integration-specific rights, per partner id; they override
+            FabricAI_partner:            # the general ones. Mapping form ...
               purchaseInvoices: allowed
               accountingMaterial: allowed
               calculationTargets: denied
@@ -31,6 +34,11 @@ Example (YAML)::
           purchaseInvoices:
             - {number: "1001", date: 2025-01-15, vendor: Toimittaja Oy, vendorBusinessId: 0174592-8,
                sum: "124.00", account: "4000", status: open}
+
+A right is allowed when the partner's integration-specific status says ``allowed``, or, when the partner
+has no status of its own for it, the general status says ``allowed``; else it is not allowed (Netvisor's
+default). The compact list sets the listed rights ``allowed`` and leaves the others to the general ones.
+``apiService`` other than ``open`` refuses every resource with SERVICE_ACCESS_ERROR.
 
 Resource rights guard the resources as in Netvisor's "API resource rights" page:
 ``purchaseInvoices`` -> ``purchaseinvoicelist.nv``; ``accountingMaterial`` -> ``accountingledger.nv`` and
@@ -65,6 +73,14 @@ class ResourceRight(StrEnum):
 class RightStatus(StrEnum):
     ALLOWED = "allowed"
     DENIED = "denied"
+
+
+class ApiService(StrEnum):
+    """The company's API service: open, closed, or not part of its service package."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+    NOT_IN_SERVICE_PACKAGE = "notInServicePackage"
 
 
 Secret = Annotated[str, Field(min_length=1, repr=False)]
@@ -113,6 +129,8 @@ class NetvisorCompany(_Strict):
 
     business_id: str = Field(min_length=1)
     name: str = Field(min_length=1)
+    api_service: ApiService = ApiService.OPEN
+    general_resource_rights: dict[ResourceRight, RightStatus] = Field(default_factory=dict)
     resource_rights: dict[str, dict[ResourceRight, RightStatus]] = Field(default_factory=dict)
     dimensions: list[NetvisorDimension] = Field(default_factory=list)
     purchase_invoices: list[NetvisorPurchaseInvoice] = Field(default_factory=list)
@@ -120,7 +138,7 @@ class NetvisorCompany(_Strict):
     @field_validator("resource_rights", mode="before")
     @classmethod
     def _expand_compact_rights(cls, value: Any) -> Any:
-        """``{partner: [right, ...]}`` is shorthand for those rights allowed, the others denied."""
+        """``{partner: [right, ...]}`` is shorthand for those rights allowed, the others left unset."""
         if not isinstance(value, dict):
             return value
         return {
@@ -131,8 +149,10 @@ class NetvisorCompany(_Strict):
         }
 
     def allows(self, partner_id: str, right: ResourceRight) -> bool:
-        """Netvisor's default is "not allowed": only an explicit ``allowed`` grants the right."""
-        return self.resource_rights.get(partner_id, {}).get(right) is RightStatus.ALLOWED
+        """Integration-specific status first, else the general one; Netvisor's default is "not allowed"."""
+        specific = self.resource_rights.get(partner_id, {}).get(right)
+        status = specific if specific is not None else self.general_resource_rights.get(right)
+        return status is RightStatus.ALLOWED
 
 
 class NetvisorScenario(_Strict):

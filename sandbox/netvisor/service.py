@@ -1,15 +1,23 @@
 """The sandbox's Netvisor service: signed ``.nv`` resources over the scenario's companies.
 
-Each request goes through, in order: the in-flight rule (one request at a time per customer
-environment), authentication (headers, keys, timestamp window, MAC), transaction-id uniqueness
-(persisted in SQLite), the organisation the credential's user reaches, the partner's resource right
-for that company, and finally the resource's own parameters.
+Resource names and query parameter names are matched without regard to case
+(``PurchaseInvoiceList.nv?BeginInvoiceDate=...`` is ``purchaseinvoicelist.nv?begininvoicedate=...``), as
+Netvisor does for the spellings independent clients use. Every answer is Netvisor's XML envelope: an
+unknown path or a method other than GET too (never a plain 404/405 page), and a request the sandbox
+cannot make sense of is a FAILED answer, never an HTTP 500. A HEAD is answered without a body and
+without authenticating, so it uses up no transaction id.
+
+Each GET goes through, in order: the in-flight rule (one request at a time per customer environment),
+authentication (headers, keys, timestamp window, MAC), transaction-id uniqueness (persisted in SQLite),
+the organisation the credential's user reaches, the company's API service, the partner's resource right
+for that company (integration-specific, else general), and finally the resource's own parameters.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import threading
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -17,16 +25,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from sandbox.db import Database
 from sandbox.netvisor import payloads
 from sandbox.netvisor.auth import CUSTOMER_ID, USE_HTTP_STATUS, Authenticated, authenticate
-from sandbox.netvisor.responses import ErrorCode, NetvisorFailure, failed_response, ok_response
-from sandbox.netvisor.scenario import NetvisorCompany, NetvisorScenario, ResourceRight
+from sandbox.netvisor.responses import (
+    MEDIA_TYPE,
+    ErrorCode,
+    NetvisorFailure,
+    failed_response,
+    ok_response,
+)
+from sandbox.netvisor.scenario import ApiService, NetvisorCompany, NetvisorScenario, ResourceRight
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS netvisor_transactions (
@@ -56,6 +71,7 @@ RESOURCES = (
     Resource("accountlist.nv", ResourceRight.ACCOUNTING_MATERIAL, payloads.account_list),
     Resource("dimensionlist.nv", ResourceRight.CALCULATION_TARGETS, payloads.dimension_list),
 )
+BY_NAME = {resource.path: resource for resource in RESOURCES}
 
 # How the error names a resource right: the subheading of Netvisor's "API resource rights" page.
 RIGHT_UI_NAMES = {
@@ -102,6 +118,21 @@ def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def route_path(scope: Scope) -> str:
+    """The path below the service's mount point (``/netvisor``)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+def lowercase_params(request: Request) -> dict[str, str]:
+    """Query parameters by lower-cased name; the first of a repeated name wins."""
+    params: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        params.setdefault(name.lower(), value)
+    return params
+
+
 class NetvisorService:
     """Netvisor's integration API as the sandbox serves it under ``/netvisor``."""
 
@@ -114,12 +145,46 @@ class NetvisorService:
         self._lock = threading.Lock()
         self._in_flight: Counter[str] = Counter()
         self._stats = _Stats()
-        self.app = Starlette(
-            routes=[
-                Route(f"/{resource.path}", self._endpoint(resource), methods=["GET"])
-                for resource in RESOURCES
-            ]
-        )
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI app: every path and method is answered here, in Netvisor's envelope."""
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self._dispatch(request)
+        except Exception:  # a fault of the sandbox itself: said as Netvisor would, and logged
+            log.exception("netvisor sandbox failed on %s %s", request.method, request.url.path)
+            failure = NetvisorFailure(ErrorCode.TECHNICAL_ERROR, "Technical error; try again later.")
+            response = failed_response(
+                failure, _utc_now(), use_http_status=request.headers.get(USE_HTTP_STATUS) == "1"
+            )
+        await response(scope, receive, send)
+
+    async def _dispatch(self, request: Request) -> Response:
+        use_http_status = request.headers.get(USE_HTTP_STATUS) == "1"
+        name = route_path(request.scope).strip("/").lower()
+        resource = BY_NAME.get(name)
+        if request.method == "HEAD":
+            # No body, no authentication, nothing used up: the status a GET would start from.
+            status = 200 if resource is not None or not use_http_status else 404
+            return Response(status_code=status, media_type=MEDIA_TYPE, headers={"Allow": "GET"})
+        if resource is None:
+            failure = NetvisorFailure(
+                ErrorCode.INVALID_DATA, f"Unknown resource {name[:80]!r}.", http_status=404
+            )
+        elif request.method != "GET":
+            failure = NetvisorFailure(
+                ErrorCode.INVALID_DATA, f"Resource {resource.path} is read with GET.", http_status=405
+            )
+        else:
+            return await self._handle(resource, request)
+        with self._lock:
+            self._stats.failures[failure.code.value] += 1
+        response = failed_response(failure, _utc_now(), use_http_status=use_http_status)
+        if failure.http_status == 405:
+            response.headers["Allow"] = "GET"
+        return response
 
     def reset(self) -> None:
         """Back to the seed: forget used transaction ids and the counters."""
@@ -144,12 +209,6 @@ class NetvisorService:
                     for customer_id, customer in stats.customers.items()
                 },
             }
-
-    def _endpoint(self, resource: Resource) -> Callable[[Request], Any]:
-        async def endpoint(request: Request) -> Response:
-            return await self._handle(resource, request)
-
-        return endpoint
 
     async def _handle(self, resource: Resource, request: Request) -> Response:
         use_http_status = request.headers.get(USE_HTTP_STATUS) == "1"
@@ -184,6 +243,12 @@ class NetvisorService:
         auth = authenticate(request.headers, request_url(request), self._scenario, _utc_now())
         self._consume_transaction_id(auth)
         company = self._reachable_company(auth)
+        if company.api_service is not ApiService.OPEN:
+            why = "closed" if company.api_service is ApiService.CLOSED else "not in the service package"
+            raise NetvisorFailure(
+                ErrorCode.SERVICE_ACCESS_ERROR,
+                f"No access: the API service of organisation {company.business_id} is {why}.",
+            )
         if not company.allows(auth.partner.id, resource.right):
             raise NetvisorFailure(
                 ErrorCode.SERVICE_ACCESS_ERROR,
@@ -191,7 +256,7 @@ class NetvisorService:
                 f"'{RIGHT_UI_NAMES[resource.right]}' of this partner is not set to allowed "
                 f"in organisation {company.business_id}.",
             )
-        return resource.build(company, payloads.ResourceQuery(request.query_params, base_url(request)))
+        return resource.build(company, payloads.ResourceQuery(lowercase_params(request), base_url(request)))
 
     def _consume_transaction_id(self, auth: Authenticated) -> None:
         """Record the id; a second use by the same partner and customer is REQUEST_NOT_UNIQUE."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from pydantic import ValidationError
 
 from sandbox.netvisor import NetvisorScenario, NetvisorService
 from sandbox.netvisor.mac import SignedFields, compute_mac
+from sandbox.netvisor.responses import netvisor_timestamp
 from sandbox.server import RunningSandbox, run_in_thread
 
 PARTNER_ID = "FabricAI_test"
@@ -571,3 +573,202 @@ def test_scenario_mistakes_are_errors(broken: dict[str, Any]) -> None:
 def test_scenario_repr_hides_keys() -> None:
     scenario = NetvisorScenario.model_validate(scenario_data())
     assert not any(secret in repr(scenario) for secret in SECRETS)
+
+
+# --- Netvisor's real spellings and formats (tests/fixtures/real/FINDINGS.md 43-50) -----------------
+
+
+@pytest.mark.parametrize(
+    ("resource", "element"),
+    [
+        ("PurchaseInvoiceList.nv?BeginInvoiceDate=2025-02-01&EndInvoiceDate=2025-12-31", "PurchaseInvoice"),
+        ("PURCHASEINVOICELIST.NV?begininvoicedate=2025-02-01&ENDINVOICEDATE=2025-12-31", "PurchaseInvoice"),
+        ("AccountingLedger.nv?StartDate=2025-03-01&EndDate=2025-03-31", "Voucher"),
+        ("AccountList.nv", "Account"),
+        ("DimensionList.nv?ShowHidden=1", "DimensionName"),
+    ],
+)
+def test_resource_and_parameter_names_in_any_case(
+    netvisor: NetvisorEndpoint, resource: str, element: str
+) -> None:
+    answer = netvisor.get(resource)
+    assert answer.status_code == 200 and answer.ok, answer.text
+    found = list(answer.root.iter(element))
+    if element == "PurchaseInvoice":
+        assert [i.findtext("InvoiceNumber") for i in found] == ["1002"]  # the dates were read
+    elif element == "Voucher":
+        assert [v.findtext("VoucherNumber") for v in found] == ["2"]
+    elif element == "DimensionName":
+        assert [d.findtext("Name") for d in found] == ["Kustannuspaikka", "Projekti"]  # hidden shown
+    else:
+        assert found
+    assert netvisor.service.stats()["requests"] == {resource.split("?")[0].lower(): 1}
+
+
+@pytest.mark.parametrize(
+    ("query", "numbers"),
+    [
+        ("changedsince=2025-02-01", ["2"]),
+        ("ChangedSince=2024-01-01", ["1", "2"]),
+        ("netvisorkey=2", ["2"]),
+        ("NetvisorKeyList=1,2", ["1", "2"]),
+        ("lastmodifiedstart=2025-01-01&lastmodifiedend=2025-01-31", ["1"]),
+    ],
+)
+def test_accounting_ledger_without_start_and_end_dates(
+    netvisor: NetvisorEndpoint, query: str, numbers: list[str]
+) -> None:
+    answer = netvisor.get(f"accountingledger.nv?{query}")
+    assert answer.ok, answer.text
+    assert [v.findtext("VoucherNumber") for v in answer.root.iter("Voucher")] == numbers
+
+
+def test_voucher_dates_and_timestamps_in_netvisors_formats(netvisor: NetvisorEndpoint) -> None:
+    answer = netvisor.get("accountingledger.nv?changedsince=2025-01-01")
+    dates = [v.find("VoucherDate") for v in answer.root.iter("Voucher")]
+    assert [(d.text, d.get("format")) for d in dates if d is not None] == [
+        ("15.1.2025", None),
+        ("2.3.2025", None),
+    ]
+    stamp = answer.root.findtext("ResponseStatus/TimeStamp") or ""
+    assert re.fullmatch(r"[1-9]\d?\.[1-9]\d?\.\d{4} [1-9]?\d:\d\d:\d\d", stamp), stamp
+
+
+def test_timestamps_are_not_zero_padded() -> None:
+    assert netvisor_timestamp(dt.datetime(2009, 10, 1, 13, 3, 24, tzinfo=dt.UTC)) == "1.10.2009 16:03:24"
+    assert netvisor_timestamp(dt.datetime(2025, 3, 4, 7, 8, 2, tzinfo=dt.UTC)) == "4.3.2025 9:08:02"
+
+
+def test_the_chart_has_account_groups_with_an_empty_number(netvisor: NetvisorEndpoint) -> None:
+    rows = netvisor.get("accountlist.nv").root.findall("AccountList/Accounts/Account")
+    types = {row.findtext("AccountType") for row in rows}
+    assert types == {"account", "accountgroup"}
+    groups = [row for row in rows if row.findtext("AccountType") == "accountgroup"]
+    assert groups and all(row.find("Number") is not None and not row.findtext("Number") for row in groups)
+    group_keys = {row.findtext("NetvisorKey") for row in groups}
+    accounts = [row for row in rows if row.findtext("AccountType") == "account"]
+    assert all(row.findtext("Number") and row.findtext("FatherNetvisorKey") in group_keys for row in accounts)
+
+
+def rights_scenario(general: dict[str, str], specific: Any, **company: Any) -> dict[str, Any]:
+    data = scenario_data()
+    healthy = data["companies"][0]
+    healthy["generalResourceRights"] = general
+    if specific is None:
+        del healthy["resourceRights"]
+    else:
+        healthy["resourceRights"] = {PARTNER_ID: specific}
+    healthy.update(company)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("general", "specific", "allowed"),
+    [
+        ({r: "allowed" for r in ALL_RIGHTS}, None, True),  # general rights alone
+        ({r: "allowed" for r in ALL_RIGHTS}, {"accountingMaterial": "denied"}, False),  # specific overrides
+        ({"accountingMaterial": "denied"}, {"accountingMaterial": "allowed"}, True),
+        ({"accountingMaterial": "allowed"}, ["purchaseInvoices"], True),  # compact: the rest falls back
+        ({}, ["purchaseInvoices"], False),
+    ],
+)
+def test_general_and_integration_specific_rights(
+    tmp_path: Path, general: dict[str, str], specific: Any, allowed: bool
+) -> None:
+    with run_in_thread({"netvisor": rights_scenario(general, specific)}, tmp_path / "s.db") as running:
+        answer = NetvisorEndpoint(running).get("accountlist.nv")
+    assert answer.ok is allowed, answer.text
+    if not allowed:
+        assert answer.status_code == 403 and "accounting material" in answer.error
+
+
+@pytest.mark.parametrize("service", ["closed", "notInServicePackage"])
+def test_a_closed_api_service_refuses_every_resource(tmp_path: Path, service: str) -> None:
+    data = rights_scenario({}, ALL_RIGHTS, apiService=service)
+    with run_in_thread({"netvisor": data}, tmp_path / "s.db") as running:
+        endpoint = NetvisorEndpoint(running)
+        for resource in ("purchaseinvoicelist.nv", "accountlist.nv", "dimensionlist.nv"):
+            answer = endpoint.get(resource)
+            assert answer.status_code == 403 and answer.error.startswith("SERVICE_ACCESS_ERROR :: ")
+
+
+# --- every answer in Netvisor's envelope, never a 500 ---------------------------------------------
+
+
+@pytest.mark.parametrize("use_status", [True, False])
+@pytest.mark.parametrize(
+    ("method", "resource", "status"),
+    [
+        ("GET", "nosuchresource.nv", 404),
+        ("GET", "", 404),
+        ("GET", "accountlist.nv/extra", 404),
+        ("POST", "accountlist.nv", 405),
+        ("DELETE", "DimensionList.nv", 405),
+        ("PATCH", "nothing", 404),
+        ("OPTIONS", "accountlist.nv", 405),
+        ("PROPFIND", "accountlist.nv", 405),
+    ],
+)
+def test_unknown_paths_and_methods_answer_in_netvisors_envelope(
+    netvisor: NetvisorEndpoint, method: str, resource: str, status: int, use_status: bool
+) -> None:
+    url = netvisor.url(resource)
+    headers = Signer().headers(url)
+    if not use_status:
+        del headers["X-Netvisor-Authentication-UseHTTPResponseStatusCodes"]
+    response = httpx.request(method, url, headers=headers, timeout=10)
+    assert response.status_code == (status if use_status else 200)
+    root = ElementTree.fromstring(response.content)
+    statuses = [s.text for s in root.findall("ResponseStatus/Status")]
+    assert statuses[0] == "FAILED" and (statuses[1] or "").startswith("INVALID_DATA :: ")
+    assert response.headers["content-type"].startswith("text/xml")
+
+
+def test_a_head_request_uses_up_no_transaction_id(netvisor: NetvisorEndpoint) -> None:
+    url = netvisor.url("accountlist.nv")
+    headers = Signer().headers(url, transaction_id="tx-head")
+    head = httpx.head(url, headers=headers, timeout=10)
+    assert head.status_code == 200 and head.content == b""
+    assert netvisor.send(url, headers).ok  # the same id, still unused
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        {"X-Netvisor-Authentication-TimestampUnix": "99999999999999999999999"},
+        {"X-Netvisor-Authentication-TimestampUnix": "-5"},
+        {"X-Netvisor-Authentication-Timestamp": "2025-13-45 99:99:99.999"},
+        {"X-Netvisor-Authentication-MAC": "zz" * 40},
+        {"X-Netvisor-Interface-Language": "fi\u00e4"},
+        {"X-Netvisor-Authentication-TransactionId": "x" * 4000},
+        {"X-Netvisor-Organisation-ID": "\u00e9" * 10},
+    ],
+)
+def test_malformed_requests_are_refused_never_a_500(
+    netvisor: NetvisorEndpoint, spoil: dict[str, str]
+) -> None:
+    url = netvisor.url("accountlist.nv")
+    headers = {**Signer().headers(url), **spoil}
+    response = httpx.get(
+        url, headers={k.encode(): v.encode("latin-1") for k, v in headers.items()}, timeout=10
+    )
+    assert 400 <= response.status_code < 500
+    assert ElementTree.fromstring(response.content).findtext("ResponseStatus/Status") == "FAILED"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "accountingledger.nv?startdate=%ff%fe&enddate=2025-01-01",
+        "accountingledger.nv?netvisorkey=abc",
+        "accountingledger.nv?changedsince=2025-02-30",
+        "purchaseinvoicelist.nv?begininvoicedate=9999999-01-01",
+        "accountlist.nv?%zz=%",
+        "dimensionlist.nv?showhidden=1&showhidden=0&ShowHidden=x",
+    ],
+)
+def test_malformed_parameters_are_invalid_data_never_a_500(netvisor: NetvisorEndpoint, query: str) -> None:
+    answer = netvisor.get(query)
+    assert answer.status_code in (200, 400), answer.text
+    if answer.status_code == 400:
+        assert answer.error.startswith("INVALID_DATA :: ")
