@@ -13,6 +13,7 @@ def build_client(
     timeout: float = 30.0,
     connect_timeout: float = 10.0,
     max_connections: int = 16,
+    transport: httpx.BaseTransport | None = None,
 ) -> httpx.Client:
     """A pooled, thread-safe client for one service. No credential is ever set on it: each call adds its own
     headers, so a client can be shared by every resource of a run."""
@@ -22,6 +23,7 @@ def build_client(
         limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
+        transport=transport,
     )
 
 

@@ -3,11 +3,7 @@
 Keys are camelCase; unknown keys are errors, so a typo never silently changes a test. Every section is
 optional (an empty file is an empty sandbox)::
 
-    portal:
-      apiKeys: [portal-org-key-FAKE]       # bearer organisation keys accepted by /portal
-      trainingSeconds: 60                  # TRAINING -> PRODUCTION after this long
-      clients:                             # records that already exist (e.g. to test adoption)
-        - {name: Vanha Asiakas Oy, businessId: 2358253-3, process: standard}
+    portal: {...}                          # see sandbox.portal.scenario
 
     procountor:
       tokenLifetimeSeconds: 3600           # shorten to test token renewal
@@ -54,6 +50,7 @@ from pydantic.alias_generators import to_camel
 
 from sandbox.faults import FaultSettings
 from sandbox.netvisor.scenario import NetvisorScenario
+from sandbox.portal.scenario import PortalScenario
 from sandbox.procountor_rights import (
     RightLevel,
     Rights,
@@ -100,21 +97,7 @@ def _valid_business_id(value: str) -> str:
     return normalised
 
 
-# ---- portal ----
-
-
-class PortalSeedClient(_Strict):
-    name: str = Field(min_length=1)
-    business_id: str
-    process: Process = "standard"
-
-    _check_business_id = field_validator("business_id")(_valid_business_id)
-
-
-class PortalScenario(_Strict):
-    api_keys: list[str] = Field(default_factory=list)
-    training_seconds: float = Field(default=60, ge=0)
-    clients: list[PortalSeedClient] = Field(default_factory=list)
+# ---- portal: sandbox/portal/scenario.py ----
 
 
 # ---- procountor ----
