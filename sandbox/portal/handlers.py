@@ -181,21 +181,27 @@ class PortalService:
                 Route("/teams", self._create_team, methods=["POST"]),
                 Route("/teams/{team_id:int}", self._team, methods=["GET"]),
                 Route("/teams/{team_id:int}", self._replace_team, methods=["PUT"]),
-                Route("/clients/{client_id:int}/connection", self._get_connection, methods=["GET"]),
-                Route("/clients/{client_id:int}/connection", self._put_connection, methods=["PUT"]),
-                Route(
-                    "/clients/{client_id:int}/connection/{connection_id}",
-                    self._patch_connection,
-                    methods=["PATCH"],
-                ),
-                Route(
-                    "/clients/{client_id:int}/connection/{connection_id}",
-                    self._delete_connection,
-                    methods=["DELETE"],
-                ),
+                *(self._extension_routes() if scenario.connection_extension else []),
             ],
             exception_handlers={HTTPException: self._http_error, ApiError: self._api_error},
         )
+
+    def _extension_routes(self) -> list[Route]:
+        """The connection extension (DESIGN.md); a portal without it answers 404 on these paths."""
+        return [
+            Route("/clients/{client_id:int}/connection", self._get_connection, methods=["GET"]),
+            Route("/clients/{client_id:int}/connection", self._put_connection, methods=["PUT"]),
+            Route(
+                "/clients/{client_id:int}/connection/{connection_id}",
+                self._patch_connection,
+                methods=["PATCH"],
+            ),
+            Route(
+                "/clients/{client_id:int}/connection/{connection_id}",
+                self._delete_connection,
+                methods=["DELETE"],
+            ),
+        ]
 
     # ---- the Service protocol and /admin ----
 

@@ -6,6 +6,7 @@
       teams: [Team North, Team South]      # the organisation's teams (ids 1, 2, ... in this order)
       trainingSeconds: 30                  # a model: PENDING the first third, RUNNING, then DEPLOYED
       dimensionsReadSeconds: 0             # after connecting, FabricAI has read the ERP's dimensions
+      connectionExtension: true            # false: a portal without the extension (its routes are 404)
       clients:                             # records that exist already (registered by hand, say)
         - {name: Vanha Asiakas Oy, businessId: 2358253-3, teams: [Team South], system: ai-inside}
 
@@ -78,6 +79,7 @@ class PortalScenario(_Strict):
     teams: list[str] = Field(default_factory=list)
     training_seconds: float = Field(default=60, ge=0)
     dimensions_read_seconds: float = Field(default=0, ge=0)
+    connection_extension: bool = True
     clients: list[PortalSeedClient] = Field(default_factory=list)
 
     @model_validator(mode="after")

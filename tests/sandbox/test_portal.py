@@ -372,3 +372,122 @@ def test_scenario_seeds_clients_and_teams(sandbox: SandboxFactory) -> None:
         (item,) = portal.get("/clients").json()["data"]
         assert (item["businessId"], item["status"], item["system"]) == ("FI23582533", "INACTIVE", "ai-inside")
         assert portal.get(f"/clients/{item['id']}").json()["data"]["teams"] == [2]
+
+
+# ---- an independent client of the public API ----
+
+
+class PublicApiClient:
+    """Written from FabricAI's public OpenAPI only (operation names, paths, bodies as it documents them),
+    the way a generated client calls it; nothing here knows the sandbox or the provider."""
+
+    def __init__(self, base_url: str, api_key: str) -> None:
+        self.http = httpx.Client(
+            base_url=base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=10
+        )
+
+    def get_clients(self, page: int = 1, limit: int = 50, **query: Any) -> dict[str, Any]:
+        response = self.http.get(
+            "/clients", params={"page": page, "limit": limit, "order": "asc", "orderBy": "id", **query}
+        )
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    def create_client(self, client: dict[str, Any]) -> dict[str, Any]:
+        response = self.http.post("/clients", json=client)
+        assert response.status_code == 201, response.text
+        data: dict[str, Any] = response.json()["data"]
+        return data
+
+    def get_client(self, client_id: int) -> dict[str, Any]:
+        response = self.http.get(f"/clients/{client_id}")
+        response.raise_for_status()
+        data: dict[str, Any] = response.json()["data"]
+        return data
+
+    def update_client(self, client_id: int, client: dict[str, Any]) -> dict[str, Any]:
+        response = self.http.patch(f"/clients/{client_id}", json=client)
+        response.raise_for_status()
+        data: dict[str, Any] = response.json()["data"]
+        return data
+
+    def delete_client(self, client_id: int) -> dict[str, Any]:
+        response = self.http.delete(f"/clients/{client_id}")
+        response.raise_for_status()
+        data: dict[str, Any] = response.json()["data"]
+        return data
+
+    def get_teams(self) -> list[dict[str, Any]]:
+        response = self.http.get("/teams")
+        response.raise_for_status()
+        data: list[dict[str, Any]] = response.json()["data"]
+        return data
+
+    def get_client_dimensions(self, client_id: int) -> list[dict[str, Any]]:
+        response = self.http.get(f"/clients/{client_id}/dimensions")
+        response.raise_for_status()
+        data: list[dict[str, Any]] = response.json()["data"] or []
+        return data
+
+    def get_prediction_models(self, client_id: int) -> list[dict[str, Any]]:
+        response = self.http.get(f"/clients/{client_id}/models")
+        response.raise_for_status()
+        data: list[dict[str, Any]] = response.json()["data"]
+        return data
+
+    def create_prediction_model(self, client_id: int, request: dict[str, Any]) -> dict[str, Any]:
+        response = self.http.post(f"/clients/{client_id}/models", json=request)
+        assert response.status_code == 201, response.text
+        data: dict[str, Any] = response.json()["data"]
+        return data
+
+
+def test_an_independent_public_api_client_works_unchanged(example: RunningSandbox) -> None:
+    api = PublicApiClient(example.service_url("portal"), PORTAL_KEY)
+    teams = {team["name"]: team["id"] for team in api.get_teams()}
+    created = api.create_client(
+        {
+            "name": "Öljy-Äijät Oy",
+            "country": "FI",
+            "businessId": "FI29256309",
+            "serviceTemplate": "BACKGROUND_PROCESS",
+            "industryCode": "4120",
+            "teams": [teams["Team North"]],
+            "tags": {"source": "integration"},
+        }
+    )
+    # Read, change and send back the whole object, read-only fields and all, as generated clients do.
+    record = api.get_client(created["id"])
+    record["name"] = "Öljy-Äijät Oyj"
+    record["status"] = "INACTIVE"
+    updated = api.update_client(created["id"], record)
+    assert (updated["name"], updated["status"], updated["system"]) == (
+        "Öljy-Äijät Oyj",
+        "INACTIVE",
+        "ai-inside",
+    )
+    page = api.get_clients(name=["Öljy"], tags=["source:integration"])  # filters it does not need here
+    assert [item["id"] for item in page["data"]] == [created["id"]]
+    assert api.get_prediction_models(created["id"]) == []
+    assert api.get_client_dimensions(created["id"]) == []
+    with portal_client(example) as portal:  # the firm connects the ERP (the extension)
+        connect(portal, created["id"])
+    (dimension, *_) = api.get_client_dimensions(created["id"])
+    model = api.create_prediction_model(
+        created["id"], {"label": "DIMENSION", "dimensionId": dimension["id"], "priority": 1}
+    )
+    assert model["status"] == "PENDING" and model["dimensionId"] == dimension["id"]
+    assert {m["label"] for m in api.get_prediction_models(created["id"])} == {"ACCOUNT", "DIMENSION"}
+    assert api.delete_client(created["id"]) == {"id": created["id"]}
+
+
+def test_a_portal_without_the_extension_answers_404_on_its_routes(sandbox: SandboxFactory) -> None:
+    running = sandbox({"portal": {"apiKeys": [PORTAL_KEY], "connectionExtension": False}})
+    with portal_client(running) as portal:
+        client = create(portal)
+        body = {"system": "procountor", "erpCompanyId": "101", "credentials": CREDENTIALS}
+        assert_error(portal.put(f"/clients/{client['id']}/connection", json=body), 404)
+        assert_error(portal.get(f"/clients/{client['id']}/connection"), 404)
+        assert_error(portal.delete(f"/clients/{client['id']}/connection/conn_1"), 404)
+        assert portal.get(f"/clients/{client['id']}").status_code == 200
