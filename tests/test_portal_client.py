@@ -248,6 +248,23 @@ def test_a_portal_without_the_extension_is_named_never_a_gone_client() -> None:
         assert "FAKE-k" not in message
 
 
+def test_a_portal_echoing_the_credentials_never_puts_them_in_a_message() -> None:
+    echo = {"error": "credentials.apiKey FAKE-pc-key-echoed is not valid"}
+    portal = fake(
+        {
+            ("PUT", "/clients/7315/connection"): (400, echo),
+            ("PATCH", "/clients/7315/connection/c1"): (400, echo),
+        }
+    )
+    for call in (
+        lambda: portal.put_connection(7315, "procountor", "101", {"apiKey": "FAKE-pc-key-echoed"}),
+        lambda: portal.rotate_credentials(7315, "c1", {"apiKey": "FAKE-pc-key-echoed"}),
+    ):
+        with pytest.raises(PortalError) as failure:
+            call()
+        assert "FAKE-pc-key-echoed" not in str(failure.value) and "[secret]" in str(failure.value)
+
+
 def test_a_404_of_a_gone_client_is_gone() -> None:
     portal = fake({})
     assert portal.put_connection(7315, "procountor", "101", {"apiKey": "FAKE-k"}) is None

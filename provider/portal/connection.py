@@ -16,11 +16,12 @@ is gone" on its own: ``GET /clients/{id}`` (public) tells whether the client exi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 
 import httpx
 
-from provider.errors import ConnectionExtensionMissing
+from provider.errors import ConnectionExtensionMissing, PortalError
 from provider.portal import api
 from provider.portal.api import PortalApi
 from provider.portal.models import Connection
@@ -45,6 +46,21 @@ def extension_missing(client_id: int, base_url: str) -> ConnectionExtensionMissi
     )
 
 
+@contextmanager
+def _scrubbed(credentials: Mapping[str, str]) -> Iterator[None]:
+    """A portal error quoting what it was sent (``{"error": "bad apiKey FAKE-..."}``) leaves without it."""
+    try:
+        yield
+    except PortalError as error:
+        if error.args:
+            message = str(error.args[0])
+            for value in credentials.values():
+                if value:
+                    message = message.replace(str(value), "[secret]")
+            error.args = (message, *error.args[1:])
+        raise
+
+
 class ConnectionApi:
     """The extension's four calls. ``client_exists`` is the public ``GET /clients/{id}`` (True/False)."""
 
@@ -58,13 +74,14 @@ class ConnectionApi:
         """Connect the client (replacing any previous connection); None when the client does not exist."""
         what = f"connecting client {client_id} to {system}"
         body = {"system": system, "erpCompanyId": erp_company_id, "credentials": dict(credentials)}
-        found = self._api.call(
-            "PUT",
-            f"/clients/{client_id}/connection",
-            what=what,
-            json=body,
-            handle=lambda r: self._connection_or_404(r, what),
-        )
+        with _scrubbed(credentials):
+            found = self._api.call(
+                "PUT",
+                f"/clients/{client_id}/connection",
+                what=what,
+                json=body,
+                handle=lambda r: self._connection_or_404(r, what),
+            )
         if isinstance(found, _NotFound):
             self._explain_404(client_id)
             return None
@@ -87,13 +104,14 @@ class ConnectionApi:
     def rotate(self, client_id: int, connection_id: str, credentials: Mapping[str, str]) -> Connection | None:
         """Replace the credentials of that connection; None when it (or the client) is gone or replaced."""
         what = f"rotating the credentials of connection {connection_id} of client {client_id}"
-        found = self._api.call(
-            "PATCH",
-            f"/clients/{client_id}/connection/{connection_id}",
-            what=what,
-            json={"credentials": dict(credentials)},
-            handle=lambda r: self._connection_or_404(r, what),
-        )
+        with _scrubbed(credentials):
+            found = self._api.call(
+                "PATCH",
+                f"/clients/{client_id}/connection/{connection_id}",
+                what=what,
+                json={"credentials": dict(credentials)},
+                handle=lambda r: self._connection_or_404(r, what),
+            )
         if isinstance(found, _NotFound):
             self._explain_connection_404(client_id)
             return None
