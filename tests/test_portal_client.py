@@ -256,10 +256,11 @@ def test_a_portal_echoing_the_credentials_never_puts_them_in_a_message() -> None
             ("PATCH", "/clients/7315/connection/c1"): (400, echo),
         }
     )
-    for call in (
+    calls: list[Callable[[], object]] = [
         lambda: portal.put_connection(7315, "procountor", "101", {"apiKey": "FAKE-pc-key-echoed"}),
         lambda: portal.rotate_credentials(7315, "c1", {"apiKey": "FAKE-pc-key-echoed"}),
-    ):
+    ]
+    for call in calls:
         with pytest.raises(PortalError) as failure:
             call()
         assert "FAKE-pc-key-echoed" not in str(failure.value) and "[secret]" in str(failure.value)
@@ -414,3 +415,35 @@ def test_the_key_travels_only_in_the_authorization_header(example_sandbox: Runni
     portal.put_connection(created.id, "procountor", "101", {"apiKey": "FAKE-1"})
     assert urls and not any(PORTAL_KEY in url for url in urls)
     assert PORTAL_KEY not in repr(portal)
+
+
+@pytest.mark.parametrize("seed", [3, 5, 8])
+def test_concurrent_registrations_under_lost_answers_never_duplicate(
+    example_sandbox: RunningSandbox, seed: int
+) -> None:
+    """16 threads of one process register at once while answers are lost: one thread's listing, started
+    while another's POST was still in flight, must never make that POST look lost."""
+    example_sandbox.admin.set_faults("portal", dropRate=0.5, seed=seed, latencyMs=20)
+    portal = client_for(
+        example_sandbox, retry=RetryPolicy(max_attempts=30, initial_wait=0.001, max_wait=0.003)
+    )
+    ids = business_ids(16, start=5000000)
+    errors: list[BaseException] = []
+
+    def register(business_id: str) -> None:
+        try:
+            portal.register(business_id, BODY)
+        except BaseException as error:  # noqa: BLE001 - asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=register, args=(b,)) for b in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stats = example_sandbox.admin.stats()
+    example_sandbox.admin.clear_faults("portal")
+    assert errors == []
+    assert stats["faults"]["portal"]["injected"]["drop"] > 0
+    assert stats["services"]["portal"]["clients"] == 16
+    assert stats["services"]["portal"].get("duplicateRegistrations", 0) == 0

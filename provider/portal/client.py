@@ -143,14 +143,13 @@ class PortalClient:
             update={"business_id": vat_form(business_id), "country": PORTAL_COUNTRY, "tags": tags}
         )
         what = f"registering business ID {business_id}"
-        last_sent = [time.monotonic()]
 
         def recover() -> ClientRecord | None:
-            # Before any retry: the list read again after the last attempt was sent tells whether it landed.
-            self.directory.reread(since=last_sent[0])
-            record = self._registered_by(business_id, token)
-            last_sent[0] = time.monotonic()
-            return record
+            # Before any retry: a listing started after the failed attempt ended (a dropped answer comes
+            # after the portal processed the POST) tells whether it landed. A listing another thread
+            # started earlier, while our POST may still have been in flight, does not count.
+            self.directory.reread(since=time.monotonic())
+            return self._registered_by(business_id, token)
 
         try:
             record = self._api.call(
@@ -168,8 +167,7 @@ class PortalClient:
             if not error.retryable:
                 raise
             try:
-                self.directory.reread(since=last_sent[0])
-                found_record = self._registered_by(business_id, token)
+                found_record = recover()
             except (AlreadyRegistered, DuplicateRecords):
                 raise
             except PortalError:

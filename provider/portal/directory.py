@@ -50,6 +50,8 @@ class ClientDirectory:
         self._ttl = ttl
         self._page_limit = page_limit
         self._listing: _Listing | None = None
+        # What this process changed, and when: a listing that started before a change must not undo it.
+        self._changes: dict[int, tuple[float, ListedClient | None]] = {}
         self._state = threading.Lock()
         self._fetch = threading.Lock()
 
@@ -74,34 +76,15 @@ class ClientDirectory:
     def add(self, record: ListedClient) -> None:
         """Record what this process registered or changed, so the next look-up sees it without a listing."""
         with self._state:
-            listing = self._listing
-            if listing is None:
-                return
-            key = business_key(record.business_id)
-            by_business = dict(listing.by_business)
-            by_id = dict(listing.by_id)
-            old = by_id.get(record.id)
-            if old is not None:
-                old_key = business_key(old.business_id)
-                if old_key is not None:
-                    by_business[old_key] = tuple(r for r in by_business.get(old_key, ()) if r.id != record.id)
-            by_id[record.id] = record
-            if key is not None:
-                by_business[key] = (*by_business.get(key, ()), record)
-            self._listing = _Listing(listing.started_at, by_business, by_id)
+            self._changes[record.id] = (time.monotonic(), record)
+            if self._listing is not None:
+                self._listing = _apply(self._listing, record.id, record)
 
     def remove(self, client_id: int) -> None:
         with self._state:
-            listing = self._listing
-            if listing is None or client_id not in listing.by_id:
-                return
-            by_id = dict(listing.by_id)
-            record = by_id.pop(client_id)
-            by_business = dict(listing.by_business)
-            key = business_key(record.business_id)
-            if key is not None:
-                by_business[key] = tuple(r for r in by_business.get(key, ()) if r.id != client_id)
-            self._listing = _Listing(listing.started_at, by_business, by_id)
+            self._changes[client_id] = (time.monotonic(), None)
+            if self._listing is not None:
+                self._listing = _apply(self._listing, client_id, None)
 
     def _current(self) -> _Listing:
         with self._state:
@@ -117,6 +100,10 @@ class ClientDirectory:
 
     def _store(self, listing: _Listing) -> _Listing:
         with self._state:
+            for client_id, (changed_at, record) in self._changes.items():
+                if changed_at >= listing.started_at:  # the listing may have been read before the change
+                    listing = _apply(listing, client_id, record)
+            self._changes = {k: v for k, v in self._changes.items() if v[0] >= listing.started_at}
             self._listing = listing
         return listing
 
@@ -139,3 +126,20 @@ class ClientDirectory:
             f"The FabricAI portal's client list did not end within {PORTAL_MAX_PAGES} pages of "
             f"{self._page_limit}; check that fabricai:portalUrl points at the portal API."
         )
+
+
+def _apply(listing: _Listing, client_id: int, record: ListedClient | None) -> _Listing:
+    """The listing with one record replaced, added (``record``) or removed (None)."""
+    by_id = dict(listing.by_id)
+    by_business = dict(listing.by_business)
+    old = by_id.pop(client_id, None)
+    if old is not None:
+        old_key = business_key(old.business_id)
+        if old_key is not None:
+            by_business[old_key] = tuple(r for r in by_business.get(old_key, ()) if r.id != client_id)
+    if record is not None:
+        by_id[client_id] = record
+        key = business_key(record.business_id)
+        if key is not None:
+            by_business[key] = (*by_business.get(key, ()), record)
+    return _Listing(listing.started_at, by_business, by_id)
