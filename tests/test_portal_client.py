@@ -447,3 +447,22 @@ def test_concurrent_registrations_under_lost_answers_never_duplicate(
     assert stats["faults"]["portal"]["injected"]["drop"] > 0
     assert stats["services"]["portal"]["clients"] == 16
     assert stats["services"]["portal"].get("duplicateRegistrations", 0) == 0
+
+
+def test_a_collection_that_ignores_page_is_read_once_not_forever() -> None:
+    """`/teams` is documented without paging: a portal answering every page with all 60 teams."""
+    teams = [{"id": n, "name": f"Tiimi {n}", "clients": []} for n in range(1, 61)]
+    seen: list[str] = []
+    portal = fake({("GET", "/teams"): (200, {"count": 60, "totalCount": 60, "data": teams})}, seen)
+    assert len(portal.teams()) == 60
+    assert seen == ["GET /teams?page=1&limit=50", "GET /teams?page=2&limit=50"]  # page 2 added nothing new
+
+
+def test_a_record_removed_since_the_listing_is_not_taken(example_sandbox: RunningSandbox) -> None:
+    portal = client_for(example_sandbox)
+    other = client_for(example_sandbox).register("2925630-9", BODY)
+    assert portal.find("2925630-9") is not None  # this process's listing now holds it
+    assert client_for(example_sandbox).delete_client(other.id)  # removed by someone else
+    again = portal.register("2925630-9", BODY)  # confirmed gone with GET /clients/{id}, then registered
+    assert again.id != other.id
+    assert example_sandbox.admin.stats()["services"]["portal"]["clients"] == 1
