@@ -28,7 +28,7 @@ from typing import Any, Self
 import pulumi
 import pulumi.dynamic
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, UpdateResult
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from provider.business_id import BusinessId
 from provider.defaults import (
@@ -134,6 +134,12 @@ class ClientCompanyInputs(BaseModel):
     teams: list[str] = []
     tags: dict[str, str] = {}
     adopt: StrictBool = False
+
+    @field_validator("teams")
+    @classmethod
+    def _teams_as_a_set(cls, teams: list[str]) -> list[str]:
+        """Membership has no order (the portal keeps ids): sorted, so no order is ever a change."""
+        return sorted(set(teams))
 
     @model_validator(mode="after")
     def _no_own_tags(self) -> Self:
