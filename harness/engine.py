@@ -163,7 +163,8 @@ class Engine:
         state: ResourceState | None = None,
         type_name: str = "",
     ) -> ResourceState:
-        """Create the resource, or bring ``state`` to ``inputs`` (update, or replace: create then delete)."""
+        """Create the resource, or bring ``state`` to ``inputs`` (update, or replace: create then delete, or
+        delete then create when the provider asks for delete-before-replace)."""
         checked = self.checked(provider, inputs, state.inputs if state else None)
         _, secret = _plain(inputs)
         name = type_name or type(provider).__name__
@@ -172,6 +173,10 @@ class Engine:
             return ResourceState(name, id_, checked, outs, secret)
         outcome = self.diff(state.id, state.outputs, checked)
         if outcome.replaces:
+            if outcome.delete_before_replace:  # as the engine does: the old one goes first
+                self.delete(state.id, state.outputs)
+                id_, outs = self.create(checked)
+                return ResourceState(name, id_, checked, outs, secret)
             id_, outs = self.create(checked)
             self.delete(state.id, state.outputs)
             return ResourceState(name, id_, checked, outs, secret)

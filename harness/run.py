@@ -144,10 +144,14 @@ class Run:
                     Operation("replace", entry.urn, entry.type, entry.name, changed=tuple(outcome.replaces))
                 )
                 return previous.id, for_program(previous.outputs, previous.secret_keys)
+            if outcome.delete_before_replace:  # as the engine does: the old one goes first
+                engine.destroy(previous)
+                self.driver.count_call("delete")
             id_, outputs = engine.create(checked)
             self.driver.count_call("create")
-            with self.lock:
-                self.replaced.append(old)
+            if not outcome.delete_before_replace:
+                with self.lock:
+                    self.replaced.append(old)
             state = ResourceState(entry.type, id_, checked, outputs, secret_keys)
             return self._done(entry, "replace", state, tuple(outcome.replaces))
         if not outcome.has_changes and not outcome.unknown:

@@ -8,7 +8,10 @@ ever contains a secret: callers pass labels and identifiers, never keys, tokens 
     ├── ConfigurationError       a provider-wide setting is missing or malformed
     ├── ServiceError             a remote service could not be used (transport, 5xx after retries, bad answer)
     │   ├── PortalError
-    │   │   └── AlreadyRegistered     the business ID is registered in the portal already (409)
+    │   │   ├── AlreadyRegistered     the business ID has a record in the portal already (found in the list)
+    │   │   ├── DuplicateRecords      the portal holds two or more records of one business ID
+    │   │   ├── UnknownTeam           a roster team name that the portal has no team of
+    │   │   └── ConnectionExtensionMissing  the portal at fabricai:portalUrl lacks the connection extension
     │   ├── ProcountorError
     │   │   ├── TokenRefused          oauth/token answered 400/401 (the client's API key, our client id, or
     │   │   │                         either when the answer cannot tell)
@@ -98,11 +101,37 @@ class PortalError(ServiceError):
 
 
 class AlreadyRegistered(PortalError):
-    """The portal already has a client with this business ID; ``existing_id`` is its id."""
+    """The portal already has a client with this business ID; ``existing_id`` is its id.
+
+    Found by reading the client list (the public API has no business-ID filter and promises no 409)."""
 
     def __init__(self, message: str, *, existing_id: int) -> None:
-        super().__init__(message, status_code=409)
+        super().__init__(message)
         self.existing_id = existing_id
+
+
+class DuplicateRecords(PortalError):
+    """The portal holds more than one record of one business ID; ``record_ids`` are theirs.
+
+    Nothing picks one of them: the operator removes the extra ones in the portal."""
+
+    def __init__(self, message: str, *, record_ids: list[int]) -> None:
+        super().__init__(message)
+        self.record_ids = list(record_ids)
+
+
+class UnknownTeam(PortalError):
+    """A team named in the roster does not exist in the portal; ``existing`` are the teams that do."""
+
+    def __init__(self, message: str, *, teams: list[str], existing: list[str]) -> None:
+        super().__init__(message)
+        self.teams = list(teams)
+        self.existing = list(existing)
+
+
+class ConnectionExtensionMissing(PortalError):
+    """The portal at ``fabricai:portalUrl`` answers 404 on the connection routes of a client that exists:
+    it does not offer the connection extension (DESIGN.md), so the client is not "gone"."""
 
 
 class ProcountorError(ServiceError):

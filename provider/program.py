@@ -66,9 +66,9 @@ def company_inputs(client: ClientEntry) -> dict[str, Any]:
     return {
         "business_id": str(client.business_id),
         "name": client.name,
+        "erp": client.erp.value,
         "process": client.process.value,
         "vat": client.vat.model_dump(mode="json"),
-        "dimensions": list(client.dimensions),
         "teams": list(client.teams),
         "tags": dict(client.tags),
         "adopt": client.adopt,
@@ -152,22 +152,25 @@ class RosterClient(pulumi.ComponentResource):
     def summary(self) -> dict[str, Any]:
         """What the stack outputs say about this client.
 
-        ``status`` is the client's portal status (PENDING_CONNECTION, TRAINING, PRODUCTION, INACTIVE) as of
-        the last up or refresh; ``connection`` is the status of the ERP connection this stack made.
+        ``status`` is where the client is on its way to production, from its models (CONNECTING, TRAINING,
+        IN_PRODUCTION, FAILED, INACTIVE) as of the last up or refresh; ``connection`` is the status of the
+        ERP connection this stack made; ``predictions`` the state of each roster dimension's predictions
+        (a model status, or WAITING until FabricAI has read the dimension from the ERP).
         """
         return {
             "portalId": self.company.portal_id,
             "erp": self.erp.value,
             "status": self.status,
             "connection": self.integration.status,
+            "predictions": self.integration.dimension_predictions,
         }
 
     @property
     def status(self) -> pulumi.Output[str]:
-        """The portal status the integration saw after connecting (or at refresh); until it has connected,
-        the one the company was registered with."""
-        return pulumi.Output.all(self.integration.client_status, self.company.status).apply(
-            lambda statuses: statuses[0] or statuses[1]
+        """The progress the integration saw after connecting (or at refresh); until it has connected, the
+        company's (CONNECTING for a new client)."""
+        return pulumi.Output.all(self.integration.client_status, self.company.training).apply(
+            lambda statuses: statuses[0] or statuses[1] or "CONNECTING"
         )
 
     @property

@@ -6,6 +6,10 @@
 - ``GET /admin/portal/clients/{id}/connection``: the portal connection with ``credentialsFingerprint``
   (sha256 of the canonical JSON of the credentials), so a test can check which credentials the portal
   holds without the sandbox ever echoing them.
+- ``PUT /admin/portal/clients/{id}/training`` ``{"status": "DEPLOYED"}``: every model of the client to that
+  status (PENDING ... DEPLOYED, FAILED, CANCELLED), instead of waiting ``trainingSeconds``.
+- ``POST /admin/portal/clients/{id}/dimensions``: FabricAI has read the client's dimensions from its ERP
+  now, instead of ``dimensionsReadSeconds`` after connecting.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.faults import FaultSettings, describe
+from sandbox.portal.state import ApiError
 
 if TYPE_CHECKING:
     from sandbox.app import Sandbox
@@ -53,6 +58,23 @@ def admin_app(sandbox: Sandbox) -> Starlette:
             return JSONResponse({"error": "no connection"}, status_code=404)
         return JSONResponse({"data": found})
 
+    async def portal_training(request: Request) -> Response:
+        try:
+            payload = await request.json()
+            models = sandbox.portal.force_training(request.path_params["client_id"], payload)
+        except ValueError:
+            return JSONResponse({"error": "the request body must be a JSON object"}, status_code=400)
+        except ApiError as error:
+            return JSONResponse(error.body, status_code=error.status)
+        return JSONResponse({"data": {"models": models}})
+
+    async def portal_dimensions(request: Request) -> Response:
+        try:
+            sandbox.portal.read_dimensions_now(request.path_params["client_id"])
+        except ApiError as error:
+            return JSONResponse(error.body, status_code=error.status)
+        return Response(status_code=204)
+
     return Starlette(
         routes=[
             Route("/stats", stats, methods=["GET"]),
@@ -60,5 +82,7 @@ def admin_app(sandbox: Sandbox) -> Starlette:
             Route("/faults/{service}", set_faults, methods=["PUT"]),
             Route("/reset", reset, methods=["POST"]),
             Route("/portal/clients/{client_id:int}/connection", portal_connection, methods=["GET"]),
+            Route("/portal/clients/{client_id:int}/training", portal_training, methods=["PUT"]),
+            Route("/portal/clients/{client_id:int}/dimensions", portal_dimensions, methods=["POST"]),
         ]
     )

@@ -7,6 +7,7 @@ sent, including the ones that met a fault. ``/admin`` has no auth and no faults:
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from starlette.applications import Starlette
@@ -19,7 +20,7 @@ from sandbox.faults import FaultInjector, FaultMiddleware, describe
 from sandbox.netvisor.service import NetvisorService
 from sandbox.portal import PortalService
 from sandbox.procountor import ProcountorService
-from sandbox.scenario import Scenario
+from sandbox.scenario import Scenario, normalise_business_id
 
 
 class Service(Protocol):
@@ -47,13 +48,26 @@ class _RequestCounter:
         await self.app(scope, receive, send)
 
 
+def erp_dimensions(scenario: Scenario, business_id: str) -> Sequence[tuple[str, Sequence[str]]]:
+    """The dimensions FabricAI reads from the ERP company of this business ID (Procountor first)."""
+    for procountor in scenario.procountor.companies:
+        if procountor.business_id == business_id:
+            return [(d.name, [item.code_name for item in d.items]) for d in procountor.dimensions]
+    for netvisor in scenario.netvisor.companies:
+        if normalise_business_id(netvisor.business_id) == business_id:
+            return [(d.name, list(d.items)) for d in netvisor.dimensions]
+    return []
+
+
 class Sandbox:
     """The services of one scenario on one store, their fault injectors and request counts."""
 
     def __init__(self, scenario: Scenario, db: Database) -> None:
         self.scenario = scenario
         self.db = db
-        self.portal = PortalService(scenario.portal, db)
+        self.portal = PortalService(
+            scenario.portal, db, lambda business_id: erp_dimensions(scenario, business_id)
+        )
         services: list[Service] = [
             self.portal,
             ProcountorService(scenario.procountor, db),

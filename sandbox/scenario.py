@@ -3,11 +3,7 @@
 Keys are camelCase; unknown keys are errors, so a typo never silently changes a test. Every section is
 optional (an empty file is an empty sandbox)::
 
-    portal:
-      apiKeys: [portal-org-key-FAKE]       # bearer organisation keys accepted by /portal
-      trainingSeconds: 60                  # TRAINING -> PRODUCTION after this long
-      clients:                             # records that already exist (e.g. to test adoption)
-        - {name: Vanha Asiakas Oy, businessId: 2358253-3, process: standard}
+    portal: {...}                          # see sandbox.portal.scenario
 
     procountor: {...}                      # see sandbox.procountor.scenario
     netvisor: {...}                        # see sandbox.netvisor.scenario
@@ -22,16 +18,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from sandbox.business_id import business_id_check_digit, normalise_business_id, valid_business_id
+from sandbox.business_id import business_id_check_digit, normalise_business_id
 from sandbox.faults import FaultSettings
 from sandbox.netvisor.scenario import NetvisorScenario
+from sandbox.portal.scenario import PortalScenario
 from sandbox.procountor.scenario import ProcountorScenario
 
 __all__ = [
     "EXAMPLE_SCENARIO_PATH",
+    "PortalScenario",
     "ProcountorScenario",
     "Scenario",
     "ScenarioError",
@@ -52,21 +50,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
 
 
-# ---- portal ----
-
-
-class PortalSeedClient(_Strict):
-    name: str = Field(min_length=1)
-    business_id: str
-    process: Process = "standard"
-
-    _check_business_id = field_validator("business_id")(valid_business_id)
-
-
-class PortalScenario(_Strict):
-    api_keys: list[str] = Field(default_factory=list)
-    training_seconds: float = Field(default=60, ge=0)
-    clients: list[PortalSeedClient] = Field(default_factory=list)
 
 
 # ---- the file ----

@@ -2,10 +2,11 @@
 
     python -m scripts.portal_drift PORTAL_URL --change 2077474-0 --delete 0174592-8
 
-``--change``: the client's process changes (to ``background``, or to ``standard`` if it was background)
-and it gets a tag ``edited: by hand``;
+``--change``: the client's process changes (to ``background``, or to ``standard`` if it was background;
+the process is kept in the record's tags) and it gets a tag ``edited: by hand``;
 ``--delete``: the client is deleted from the portal. Uses the demo organisation key of
-examples/sandbox-secrets.yaml, so it only works against the sandbox.
+examples/sandbox-secrets.yaml, so it only works against the sandbox. Speaks FabricAI's public API only:
+the client is found by reading the client list page by page (there is no business-ID filter).
 """
 
 from __future__ import annotations
@@ -22,12 +23,18 @@ HAND_TAGS = {"edited": "by hand"}
 
 
 def _client(portal: httpx.Client, business_id: str) -> dict[str, Any]:
-    response = portal.get("/clients", params={"businessId": business_id})
-    response.raise_for_status()
-    found: list[dict[str, Any]] = response.json()["data"]
-    if not found:
-        raise SystemExit(f"portal_drift: no client {business_id} in the portal")
-    return found[0]
+    wanted = "FI" + business_id.replace("-", "")
+    page = 1
+    while True:
+        response = portal.get("/clients", params={"page": page, "limit": 50})
+        response.raise_for_status()
+        items: list[dict[str, Any]] = response.json()["data"]
+        for item in items:
+            if str(item.get("businessId", "")).upper() == wanted:
+                return item
+        if len(items) < 50:
+            raise SystemExit(f"portal_drift: no client {business_id} in the portal")
+        page += 1
 
 
 def main(argv: list[str]) -> int:
@@ -44,8 +51,9 @@ def main(argv: list[str]) -> int:
     ) as portal:
         for business_id in args.change:
             client = _client(portal, business_id)
-            process = "standard" if client["process"] == "background" else "background"
-            edit = {"process": process, "tags": HAND_TAGS}
+            tags = dict(client.get("tags") or {})
+            process = "standard" if tags.get("process") == "background" else "background"
+            edit = {"tags": {**tags, "process": process, **HAND_TAGS}}
             portal.patch(f"/clients/{client['id']}", json=edit).raise_for_status()
             print(f"    changed in the portal by hand: {business_id} (process: {process}, tag edited)")
         for business_id in args.delete:

@@ -59,7 +59,7 @@ def cases(procountor_client_id: str, netvisor_client_id: str) -> dict[str, Case]
             ClientCompanyProvider(),
             {"business_id": "FI29256309", "name": pc_name, "dimensions": pc_dimensions},
             invalid={"vat": {"mode": "partial"}},
-            update={"favorite": True},
+            update={"tags": {"owner": "Anna"}},
             replace={"business_id": "2077474-0"},
         ),
         "ProcountorIntegration": Case(

@@ -1,7 +1,8 @@
-"""ClientCompany through the engine's path against the sandbox portal over HTTP."""
+"""ClientCompany through the engine's path against the sandbox portal (the public API's shapes) over HTTP."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import httpx
@@ -25,12 +26,21 @@ from tests.support.procountor_stack import (
 __all__ = ["stack"]
 
 ACME = ("2925630-9", "Öljy-Äijät Oy")
+# The example scenario's teams, in order: ids 1 and 2.
+TEAMS = {"Team North": 1, "Team South": 2}
 
 
-def portal(stack: Stack) -> httpx.Client:
+def portal(stack: Stack | Any) -> httpx.Client:
+    running = stack.running if isinstance(stack, Stack) else stack
     return httpx.Client(
-        base_url=stack.running.service_url("portal"), headers={"Authorization": f"Bearer {PORTAL_KEY}"}
+        base_url=running.service_url("portal"), headers={"Authorization": f"Bearer {PORTAL_KEY}"}
     )
+
+
+def record_of(stack: Stack, client_id: str | int) -> dict[str, Any]:
+    with portal(stack) as client:
+        data: dict[str, Any] = client.get(f"/clients/{client_id}").json()["data"]
+    return data
 
 
 def new_run(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Engine:
@@ -39,25 +49,50 @@ def new_run(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Engine:
     return Engine(engine_config(stack.running))
 
 
-def test_create_registers_with_every_setting(stack: Stack) -> None:
+def list_requests(stack: Stack) -> int:
+    """GET /clients requests so far (the path also counts each registration's POST)."""
+    stats = stack.stats()
+    posts = stats["services"]["portal"].get("clientsCreated", 0)
+    return int(stats["requests"]["portal"]["byPath"].get("/portal/clients", 0)) - int(posts)
+
+
+def test_create_registers_in_the_real_shape(stack: Stack) -> None:
     state = stack.company(
         *ACME,
+        erp="procountor",
         process="alternative-with-circulation",
         vat={"mode": "partial", "deduction_percent": 40},
-        dimensions=["Kustannuspaikka"],
-        favorite=True,
         teams=["Team North"],
         tags={"owner": "Anna"},
     )
     assert state.id == str(int(state.outputs["portal_id"]))  # ints come back as floats
-    with portal(stack) as client:
-        record = client.get(f"/clients/{state.id}").json()["data"]
-    assert record["process"] == "alternative-with-circulation"
-    assert record["vat"] == {"mode": "partial", "deductionPercent": 40}
-    assert (record["favorite"], record["teams"], record["tags"]) == (True, ["Team North"], {"owner": "Anna"})
+    record = record_of(stack, state.id)
+    assert (record["businessId"], record["country"], record["system"]) == ("FI29256309", "FI", "procountor")
+    assert record["status"] == "ACTIVE"
+    assert record["overrides"] == {"vatDeductionPercent": 40}
+    assert record["teams"] == [TEAMS["Team North"]]
+    tags = record["tags"]
+    assert tags["owner"] == "Anna" and tags["process"] == "alternative-with-circulation"
+    assert (
+        tags["managedBy"] == "fabricai-roster" and tags["rosterRegistration"] == state.outputs["registration"]
+    )
     assert state.outputs["vat_number"] == "FI29256309"
-    assert state.outputs["status"] == "PENDING_CONNECTION"
+    assert (state.outputs["status"], state.outputs["training"]) == ("ACTIVE", "CONNECTING")
     assert state.outputs["adopted"] is False
+    assert state.outputs["tags"] == {"owner": "Anna"}  # the provider's own tags are not the roster's
+
+
+@pytest.mark.parametrize(
+    ("vat", "overrides"),
+    [
+        ({"mode": "standard"}, None),
+        ({"mode": "exempt"}, {"vatDeductionPercent": 0, "vatStatus": "vat_4"}),
+        ({"mode": "partial", "deduction_percent": 24}, {"vatDeductionPercent": 24}),
+    ],
+)
+def test_vat_maps_to_overrides(stack: Stack, vat: dict[str, Any], overrides: dict[str, Any] | None) -> None:
+    state = stack.company(*ACME, vat=vat)
+    assert record_of(stack, state.id).get("overrides") == overrides
 
 
 def test_business_id_is_normalised_and_a_bad_one_fails_check(stack: Stack) -> None:
@@ -68,15 +103,26 @@ def test_business_id_is_normalised_and_a_bad_one_fails_check(stack: Stack) -> No
     assert "check digit should be 9" in failure.value.details
 
 
+def test_an_unknown_team_is_named_with_the_existing_ones(stack: Stack) -> None:
+    with pytest.raises(EngineCallFailed) as failure:
+        stack.company(*ACME, teams=["Team North", "Team Wset"])
+    details = failure.value.details
+    assert "Öljy-Äijät Oy (2925630-9): the FabricAI portal has no team 'Team Wset'" in details
+    assert "Existing teams: 'Team North', 'Team South'" in details
+    assert stack.stats()["services"]["portal"]["clients"] == 0
+
+
 def test_update_sends_only_what_changed(stack: Stack) -> None:
     state = stack.company(*ACME, teams=["Team North"])
-    inputs = company_inputs(*ACME, teams=["Team North"], favorite=True)
+    inputs = company_inputs(*ACME, teams=["Team North", "Team South"])
+    before = stack.stats()["services"]["portal"].get("clientsPatched", 0)
     updated = stack.engine.up(ClientCompanyProvider(), inputs, state)
-    assert updated.outputs["favorite"] is True
-    by_path = stack.stats()["requests"]["portal"]["byPath"]
-    assert by_path[f"/portal/clients/{state.id}"] == 1  # one PATCH
-    with portal(stack) as client:
-        assert client.get(f"/clients/{state.id}").json()["data"]["favorite"] is True
+    assert updated.outputs["teams"] == ["Team North", "Team South"]
+    assert stack.stats()["services"]["portal"]["clientsPatched"] == before + 1
+    record = record_of(stack, state.id)
+    assert sorted(record["teams"]) == [1, 2]
+    # The registration's own tags survive the update.
+    assert record["tags"]["rosterRegistration"] == state.outputs["registration"]
 
 
 def test_changing_only_adopt_makes_no_portal_call(stack: Stack) -> None:
@@ -90,16 +136,46 @@ def test_changing_only_adopt_makes_no_portal_call(stack: Stack) -> None:
 def test_a_new_business_id_replaces(stack: Stack) -> None:
     state = stack.company(*ACME)
     outcome = stack.engine.diff(state.id, state.outputs, {**state.inputs, "business_id": "2077474-0"})
-    assert outcome.replaces == ["business_id"]
+    assert outcome.replaces == ["business_id"] and not outcome.delete_before_replace
     replaced = stack.engine.up(ClientCompanyProvider(), company_inputs("2077474-0", ACME[1]), state)
     assert replaced.id != state.id
     assert stack.stats()["services"]["portal"]["clients"] == 1
 
 
+def test_a_move_to_another_erp_replaces_the_record_old_one_first(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = stack.company(*ACME, erp="procountor")
+    moved = company_inputs(*ACME, erp="netvisor")
+    with caplog.at_level("WARNING"):
+        outcome = stack.engine.diff(
+            state.id, state.outputs, stack.engine.checked(ClientCompanyProvider(), moved)
+        )
+    assert outcome.replaces == ["erp"] and outcome.delete_before_replace
+    assert "models will be trained again" in caplog.text
+    replaced = stack.engine.up(ClientCompanyProvider(), moved, state)
+    assert replaced.id != state.id
+    assert record_of(stack, replaced.id)["system"] == "netvisor"
+    services = stack.stats()["services"]["portal"]
+    assert services["clients"] == 1 and services.get("duplicateRegistrations", 0) == 0
+    with portal(stack) as client:
+        assert client.get(f"/clients/{state.id}").status_code == 404
+
+
+def test_a_state_without_erp_records_it_without_replacing(stack: Stack) -> None:
+    """A stack written before `erp` was an input: the first `up` after it must not replace every client."""
+    state = stack.company(*ACME)
+    legacy = {key: value for key, value in state.outputs.items() if key != "erp"}
+    news = stack.engine.checked(ClientCompanyProvider(), company_inputs(*ACME, erp="procountor"))
+    outcome = stack.engine.diff(state.id, legacy, news)
+    assert outcome.replaces == [] and outcome.has_changes
+
+
 def test_duplicate_registration_names_the_record_and_adopt(stack: Stack) -> None:
     first = stack.company(*ACME)
     with pytest.raises(EngineCallFailed) as failure:
-        stack.company(*ACME)
+        new_engine = Engine(engine_config(stack.running))
+        new_engine.up(ClientCompanyProvider(), company_inputs(*ACME))
     details = failure.value.details
     assert (
         f"Öljy-Äijät Oy (2925630-9) is already registered in the FabricAI portal as client {first.id}"
@@ -107,18 +183,30 @@ def test_duplicate_registration_names_the_record_and_adopt(stack: Stack) -> None
     )
     assert "adopt: true" in details
     assert "Traceback (most recent call last)" not in details.split("AlreadyRegistered")[-1]
+    assert stack.stats()["services"]["portal"]["clients"] == 1
 
 
 def test_adopt_takes_the_record_over_and_reconciles_it(stack: Stack) -> None:
     with portal(stack) as client:
-        existing = client.post("/clients", json={"businessId": ACME[0], "name": "Old name", "favorite": True})
+        existing = client.post(
+            "/clients",
+            json={
+                "businessId": "FI29256309",
+                "name": "Old name",
+                "country": "FI",
+                "teams": [2],
+                "tags": {"x": "y"},
+            },
+        )
     existing_id = existing.json()["data"]["id"]
-    state = stack.company(*ACME, adopt=True, process="background", favorite=False)
+    state = stack.company(*ACME, erp="procountor", adopt=True, process="background", teams=["Team North"])
     assert state.id == str(existing_id)
     assert state.outputs["adopted"] is True
-    with portal(stack) as client:
-        record = client.get(f"/clients/{existing_id}").json()["data"]
-    assert (record["name"], record["process"], record["favorite"]) == (ACME[1], "background", False)
+    record = record_of(stack, existing_id)
+    assert (record["name"], record["teams"]) == (ACME[1], [1])
+    assert record["tags"] == {"process": "background", "managedBy": "fabricai-roster"}
+    # `system` cannot change in the real API: the record keeps its own, and that is no drift.
+    assert record["system"] == "ai-inside" and state.outputs["system"] == "ai-inside"
     assert stack.stats()["services"]["portal"]["clients"] == 1
 
 
@@ -130,24 +218,44 @@ def test_delete_is_idempotent(stack: Stack) -> None:
 
 
 def test_refresh_reports_drift_as_inputs_to_restore(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
-    state = stack.company(*ACME, teams=["Team North"], vat={"mode": "exempt"})
+    state = stack.company(*ACME, teams=["Team North"], vat={"mode": "exempt"}, tags={"a": "b"})
     with portal(stack) as client:
         client.patch(
             f"/clients/{state.id}",
-            json={"name": "Renamed Oy", "teams": [], "vat": {"mode": "standard"}, "status": "INACTIVE"},
+            json={"name": "Renamed Oy", "teams": [], "overrides": None, "status": "INACTIVE", "tags": {}},
         )
     engine = new_run(stack, monkeypatch)
     refreshed = engine.refresh(state)
     assert refreshed is not None
     assert refreshed.outputs["name"] == "Renamed Oy"
-    assert refreshed.outputs["status"] == "INACTIVE"
+    assert (refreshed.outputs["status"], refreshed.outputs["training"]) == ("INACTIVE", "INACTIVE")
     assert refreshed.inputs["teams"] == [] and refreshed.inputs["vat"]["mode"] == "standard"
+    assert refreshed.inputs["tags"] == {} and refreshed.inputs["process"] == "standard"
     # The roster still says otherwise: the next preview shows the change that restores it.
-    wanted = company_inputs(*ACME, teams=["Team North"], vat={"mode": "exempt"})
+    wanted = company_inputs(*ACME, teams=["Team North"], vat={"mode": "exempt"}, tags={"a": "b"})
     checked, _ = engine.check(ClientCompanyProvider(), wanted)
     assert engine.diff(refreshed.id, refreshed.outputs, checked).has_changes
     restored = engine.up(ClientCompanyProvider(), wanted, refreshed)
     assert (restored.outputs["name"], restored.outputs["teams"]) == (ACME[1], ["Team North"])
+    record = record_of(stack, state.id)
+    assert record["overrides"]["vatDeductionPercent"] == 0 and record["tags"]["a"] == "b"
+
+
+def test_refresh_shows_training_progress_from_the_models(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = stack.company(*ACME)
+    with portal(stack) as client:
+        connect = {"system": "procountor", "erpCompanyId": "101", "credentials": {"apiKey": "FAKE-pc-key-x"}}
+        assert client.put(f"/clients/{state.id}/connection", json=connect).status_code == 201
+    admin = f"{stack.running.url}/admin/portal/clients/{state.id}/training"
+    progress = []
+    for status in ("RUNNING", "DEPLOYED", "FAILED"):
+        httpx.put(admin, json={"status": status}).raise_for_status()
+        refreshed = new_run(stack, monkeypatch).refresh(state)
+        assert refreshed is not None
+        progress.append(refreshed.outputs["training"])
+    assert progress == ["TRAINING", "IN_PRODUCTION", "FAILED"]
 
 
 def test_refresh_drops_a_record_deleted_behind_our_back(
@@ -155,27 +263,8 @@ def test_refresh_drops_a_record_deleted_behind_our_back(
 ) -> None:
     state = stack.company(*ACME)
     with portal(stack) as client:
-        client.delete(f"/clients/{state.id}")
+        assert client.delete(f"/clients/{state.id}").json() == {"data": {"id": int(state.id)}}
     assert new_run(stack, monkeypatch).refresh(state) is None
-
-
-def test_refresh_of_many_clients_costs_a_page_per_fifty(
-    sandbox: SandboxFactory, example_scenario: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    seeded = [{"businessId": b, "name": f"Asiakas {n} Oy"} for n, b in enumerate(business_ids(119))]
-    example_scenario["portal"]["clients"] = seeded
-    running = sandbox(example_scenario)
-    fresh_process(monkeypatch)
-    first = Stack(running, Engine(engine_config(running))).company(*ACME)
-    states = [first] + [
-        ResourceState("ClientCompany", str(n), {}, {**first.outputs, "name": client["name"]})
-        for n, client in enumerate(seeded, start=1)
-    ]
-    engine = Engine(engine_config(running))
-    fresh_process(monkeypatch)
-    before = running.admin.stats()["requests"]["portal"]["total"]
-    assert all(engine.refresh(state) is not None for state in states)
-    assert running.admin.stats()["requests"]["portal"]["total"] - before == 3  # 120 clients: 3 pages of 50
 
 
 def test_update_of_a_record_deleted_behind_our_back_says_how_to_recover(stack: Stack) -> None:
@@ -183,45 +272,123 @@ def test_update_of_a_record_deleted_behind_our_back_says_how_to_recover(stack: S
     with portal(stack) as client:
         client.delete(f"/clients/{state.id}")
     with pytest.raises(EngineCallFailed) as failure:
-        stack.engine.up(ClientCompanyProvider(), company_inputs(*ACME, favorite=True), state)
+        stack.engine.up(ClientCompanyProvider(), company_inputs(*ACME, tags={"a": "b"}), state)
     assert "no longer exists" in failure.value.details
     assert "pulumi refresh" in failure.value.details
+
+
+def test_a_whole_up_reads_the_client_list_about_once_per_fifty(
+    sandbox: SandboxFactory, example_scenario: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """120 records exist; 60 more are registered from the engine's 4 threads in one provider process."""
+    existing = business_ids(180)
+    example_scenario["portal"]["clients"] = [
+        {"businessId": b, "name": f"Vanha {n} Oy"} for n, b in enumerate(existing[:120])
+    ]
+    running = sandbox(example_scenario)
+    fresh_process(monkeypatch)
+    stack = Stack(running, Engine(engine_config(running)))
+    errors: list[BaseException] = []
+    todo = list(enumerate(existing[120:]))
+    lock = threading.Lock()
+
+    def work() -> None:
+        while True:
+            with lock:
+                if not todo:
+                    return
+                n, business_id = todo.pop()
+            try:
+                stack.company(business_id, f"Uusi {n} Oy")
+            except BaseException as error:  # noqa: BLE001 - asserted below
+                errors.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert running.admin.stats()["services"]["portal"]["clients"] == 180
+    # 120 records: pages of 50, 50 and a short one of 20; the 60 registrations add to that listing.
+    assert list_requests(stack) == 3
+
+
+def test_a_lost_registration_answer_is_reconciled_never_duplicated(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dropped answers after the portal stored the record: the registration tag finds it again."""
+    monkeypatch.setattr(
+        PortalClient, "default_retry", RetryPolicy(max_attempts=24, initial_wait=0.001, max_wait=0.002)
+    )
+    stack.running.admin.set_faults("portal", dropRate=0.4, seed=11)
+    states = [stack.company(business_id, f"Asiakas {n} Oy") for n, business_id in enumerate(business_ids(12))]
+    assert stack.stats()["faults"]["portal"]["injected"]["drop"] > 0
+    stack.running.admin.clear_faults("portal")
+    services = stack.stats()["services"]["portal"]
+    assert services["clients"] == 12 and services.get("duplicateRegistrations", 0) == 0
+    for state in states:
+        assert record_of(stack, state.id)["tags"]["rosterRegistration"] == state.outputs["registration"]
 
 
 def test_a_lost_answer_never_takes_over_a_record_registered_before_us(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A record that existed before our first POST is someone else's, whatever faults the POST meets."""
+    """A record that existed before our first POST is someone else's, whatever faults the calls meet."""
     with portal(stack) as client:
-        answer = client.post("/clients", json={"businessId": ACME[0], "name": "Hand-made Oy"})
+        answer = client.post(
+            "/clients", json={"businessId": "FI29256309", "name": "Hand-made Oy", "country": "FI"}
+        )
     existing = answer.json()["data"]
     # Enough attempts that the look-ups themselves never run out under 50 % errors (0.5^24).
     patient = RetryPolicy(max_attempts=24, initial_wait=0.001, max_wait=0.002)
     monkeypatch.setattr(PortalClient, "default_retry", patient)
-    for seed in range(8):
+    for seed in range(6):
+        fresh_process(monkeypatch)
+        monkeypatch.setattr(PortalClient, "default_retry", patient)
         stack.running.admin.set_faults("portal", errorRate=0.5, seed=seed)
         with pytest.raises(EngineCallFailed) as failure:
-            stack.company(*ACME)
+            Engine(engine_config(stack.running)).up(ClientCompanyProvider(), company_inputs(*ACME))
         assert (
             f"already registered in the FabricAI portal as client {existing['id']}" in failure.value.details
         )
         assert "adopt: true" in failure.value.details
     stack.running.admin.clear_faults("portal")
-    with portal(stack) as client:
-        assert client.get(f"/clients/{existing['id']}").json()["data"] == existing
+    assert record_of(stack, existing["id"]) == existing
     assert stack.stats()["services"]["portal"]["clients"] == 1
+
+
+def test_two_records_of_one_business_id_are_never_picked_from(stack: Stack) -> None:
+    with portal(stack) as client:
+        ids = [
+            client.post(
+                "/clients", json={"businessId": "FI29256309", "name": "Kaksi", "country": "FI"}
+            ).json()["data"]["id"]
+            for _ in range(2)
+        ]
+    with pytest.raises(EngineCallFailed) as failure:
+        stack.company(*ACME, adopt=True)
+    details = failure.value.details
+    assert f"holds 2 records of business ID 2925630-9 (clients {ids[0]}, {ids[1]})" in details
+    assert "remove the extra records in the portal" in details
+    assert stack.stats()["services"]["portal"]["clients"] == 2
 
 
 def test_an_error_names_the_client_once(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     """The record to adopt is removed by someone else between the look-up and the adoption."""
     with portal(stack) as client:
-        answer = client.post("/clients", json={"businessId": ACME[0], "name": "Old name"})
+        answer = client.post(
+            "/clients", json={"businessId": "FI29256309", "name": "Old name", "country": "FI"}
+        )
     existing_id = answer.json()["data"]["id"]
     read = PortalClient.get_client
+    reads: list[int] = []
 
     def removed_first(portal_client: PortalClient, client_id: int) -> ClientRecord | None:
-        with portal(stack) as client:
-            client.delete(f"/clients/{client_id}")
+        reads.append(client_id)
+        if len(reads) == 2:  # the first read confirms the record found in the list; then it goes
+            with portal(stack) as client:
+                client.delete(f"/clients/{client_id}")
         return read(portal_client, client_id)
 
     monkeypatch.setattr(PortalClient, "get_client", removed_first)
@@ -230,3 +397,19 @@ def test_an_error_names_the_client_once(stack: Stack, monkeypatch: pytest.Monkey
     details = failure.value.details
     assert f"portal client {existing_id} disappeared while it was being adopted" in details
     assert details.count("Öljy-Äijät Oy (2925630-9)") == 1
+
+
+def test_refresh_state_round_trip(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refresh right after create changes nothing (no false drift from the provider's own tags), and
+    the roster's order of teams is no change either."""
+    roster = company_inputs(
+        *ACME, erp="procountor", teams=["Team South", "Team North"], vat={"mode": "exempt"}, tags={"k": "v"}
+    )
+    state = stack.engine.up(ClientCompanyProvider(), roster)
+    engine = new_run(stack, monkeypatch)
+    refreshed = engine.refresh(state)
+    assert isinstance(refreshed, ResourceState)
+    changed = {key for key in state.inputs if state.inputs[key] != refreshed.inputs.get(key)}
+    assert changed == set()
+    checked = engine.checked(ClientCompanyProvider(), roster)
+    assert not engine.diff(refreshed.id, refreshed.outputs, checked).has_changes

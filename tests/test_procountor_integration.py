@@ -328,7 +328,13 @@ def test_refresh_of_companies_and_integrations_shares_one_listing(
     for company, integration in pairs:
         assert engine.refresh(company) is not None
         assert engine.refresh(integration) is not None
-    assert stack.stats()["requests"]["portal"]["total"] - before == 1
+    requests = stack.stats()["requests"]["portal"]
+    # The client list is read once for all (the integrations' client status); the public API has no page
+    # of full records, models or connections: per client its record and models, per integration its
+    # connection, models and dimensions (these clients have no teams: the team list is not needed).
+    # One listing for the 4 registrations, their 4 POSTs, and one listing for the whole refresh.
+    assert requests["byPath"]["/portal/clients"] == 2 + len(pairs)
+    assert requests["total"] - before == 1 + 5 * len(pairs)
 
 
 def test_sixteen_creates_at_once(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -50,13 +50,18 @@ class RecordingMocks(mocks.Mocks):
             return f"portal-{args.name}", {
                 **outputs,
                 "portal_id": 100 + len(args.name),
-                "status": "PENDING_CONNECTION",
+                "status": "ACTIVE",
+                "training": "CONNECTING",
             }
         if args.typ == DYNAMIC + "NetvisorCredentials":
             return str(args.inputs["name"]), {**outputs, "customer_key_fingerprint": "fp-" + args.name}
-        # A Procountor integration reports the portal status it saw after connecting; the Netvisor mock
-        # reports none, so the company's status stands in.
-        seen = {"client_status": "TRAINING"} if args.name.endswith("-procountor") else {}
+        # A Procountor integration reports the progress it saw after connecting and its predictions; the
+        # Netvisor mock reports none, so the company's progress stands in.
+        seen = (
+            {"client_status": "TRAINING", "dimension_predictions": {"Kustannuspaikka": "PENDING"}}
+            if args.name.endswith("-procountor")
+            else {}
+        )
         return f"connection-{args.name}", {**outputs, "status": "ACTIVE", **seen}
 
 
@@ -208,11 +213,25 @@ def test_stack_outputs_per_client_and_counts(monitor: RecordingMonitor) -> None:
         "erp": "procountor",
         "status": "TRAINING",
         "connection": "ACTIVE",
+        "predictions": {"Kustannuspaikka": "PENDING"},
     }
     assert seen["clients"]["1572860-0"]["erp"] == "netvisor"
-    assert seen["clients"]["1572860-0"]["status"] == "PENDING_CONNECTION"
+    assert seen["clients"]["1572860-0"]["status"] == "CONNECTING"
     assert seen["clientsByErp"] == {"netvisor": 3, "procountor": 4}
-    assert seen["clientsByStatus"] == {"PENDING_CONNECTION": 3, "TRAINING": 4}
+    assert seen["clientsByStatus"] == {"CONNECTING": 3, "TRAINING": 4}
+
+
+def test_the_company_carries_the_erp_and_no_favourite(monitor: RecordingMonitor) -> None:
+    roster = example_roster()
+
+    def program() -> Any:
+        return declared(roster)
+
+    under_mocks(program)
+    for client in roster.clients:
+        company = monitor.by_name(f"{client.business_id}-company")
+        assert company.inputs["erp"] == client.erp.value
+        assert "favorite" not in company.inputs and "dimensions" not in company.inputs
 
 
 def test_adding_and_removing_a_client_changes_only_that_clients_resources(monitor: RecordingMonitor) -> None:

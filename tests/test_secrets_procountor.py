@@ -111,7 +111,7 @@ def test_check_and_diff_make_no_network_call(stack: Stack) -> None:
     assert moved.replaces == ["business_id"]
     same = stack.engine.diff(integration.id, integration.outputs, {**integration.inputs})
     assert not same.has_changes
-    company_checked, _ = stack.engine.check(ClientCompanyProvider(), {**company.inputs, "favorite": True})
+    company_checked, _ = stack.engine.check(ClientCompanyProvider(), {**company.inputs, "tags": {"a": "b"}})
     assert stack.engine.diff(company.id, company.outputs, company_checked).has_changes
     bad, problems = stack.engine.check(
         ClientCompanyProvider(), {**company.inputs, "vat": {"mode": "partial"}}

@@ -1,13 +1,21 @@
-"""ClientCompany: a client's record in the FabricAI portal (what FabricAI knows of it).
+"""ClientCompany: a client's record in the FabricAI portal (the public API's ``ModextClient``).
 
-- create registers it. The portal counts only the first registration of a business ID, so a 409 is an
-  error that names the existing record and the way to take it over: ``adopt: true`` (``pulumi import``
-  does not work for dynamic resources). With adopt, the existing record is patched to match the roster.
-- update patches only the fields that changed; a change of business ID replaces the resource.
-- delete removes the record; a record that is already gone is success.
-- read serves from the portal client's refresh snapshot and reports drift both in the outputs and in the
-  returned inputs, so that ``pulumi preview`` after a refresh shows the change that will restore the roster.
-  A record deleted behind our back is dropped from state.
+How the roster's fields land in the record (docs/PORTAL_API.md has the whole table):
+- ``business_id`` -> ``businessId`` in VAT form (``FI29256309``), compared normalised; ``country: FI``;
+- ``erp`` -> ``system``, set once at registration. The public API cannot change ``system``: a change of
+  ``erp`` **replaces** the resource, the old record deleted first (two records of one business ID must
+  never exist), and the client's models are trained again. A record whose ``system`` is something else
+  (``ai-inside``, say, for a client registered by hand and adopted) is never drift;
+- ``teams`` (names) -> ``teams`` (ids, through ``GET /teams``); an unknown name is an error naming it;
+- ``vat`` -> ``overrides``; ``process`` and the roster's ``tags`` -> ``tags`` (the public API has no
+  process field); plus the registration's own tags (``managedBy``, ``rosterRegistration``).
+
+- create registers the client (the portal client finds any record of the business ID in the client list
+  first: an existing one is an error that names it and ``adopt: true``; with ``adopt`` it is taken over and
+  patched to match the roster);
+- update patches only what changed; delete removes the record (already gone is success);
+- read reports drift (in the outputs and in the returned inputs, so the next preview shows what ``up``
+  restores), the training progress from the client's models, and disappearance.
 """
 
 from __future__ import annotations
@@ -19,19 +27,44 @@ from typing import Any, Self
 
 import pulumi
 import pulumi.dynamic
-from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, UpdateResult
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from provider.business_id import BusinessId
+from provider.defaults import (
+    PORTAL_EXEMPT_VAT_STATUS,
+    PORTAL_MANAGED_BY_TAG,
+    PORTAL_MANAGED_BY_VALUE,
+    PORTAL_PROCESS_TAG,
+    PORTAL_REGISTRATION_TAG,
+)
 from provider.errors import AlreadyRegistered, PortalError, ProcountorError
-from provider.portal import ClientFields, ClientRecord, VatSetting
+from provider.portal import ClientBody, ClientRecord, Overrides, PortalClient
+from provider.portal.training import training_state
 from provider.resources.base import RosterResourceProvider, comparable, resource_props
-from provider.roster import Process, VatMode
+from provider.roster import Erp, Process, VatMode
 
 log = logging.getLogger(__name__)
 
 # The inputs the portal holds; a difference in any of them is drift or an update.
-PORTAL_FIELDS = ("name", "process", "vat", "dimensions", "favorite", "teams", "tags")
+PORTAL_FIELDS = ("name", "process", "vat", "teams", "tags")
+# Tags the provider writes for itself: never part of the roster's tags, never drift.
+OWN_TAGS = frozenset({PORTAL_MANAGED_BY_TAG, PORTAL_REGISTRATION_TAG, PORTAL_PROCESS_TAG})
+OUTPUTS = (
+    "portal_id",
+    "vat_number",
+    "status",
+    "system",
+    "training",
+    "accounting_system_company_id",
+    "registration",
+    "adopted",
+    "created_at",
+)
+RETRAIN_NOTE = (
+    "the portal cannot change a client's system, so the record is replaced (the old one removed first) "
+    "and the client's models will be trained again from the new ERP's data"
+)
 
 
 def client_label(name: str, business_id: str) -> str:
@@ -69,56 +102,116 @@ class VatInput(BaseModel):
         return self
 
 
+def overrides_of(vat: VatInput) -> Overrides | None:
+    """standard: no overrides (the portal's defaults); exempt: no deduction (and the exempt vatStatus);
+    partial N: ``vatDeductionPercent`` N."""
+    if vat.mode is VatMode.EXEMPT:
+        return Overrides(vat_deduction_percent=0, vat_status=PORTAL_EXEMPT_VAT_STATUS)
+    if vat.mode is VatMode.PARTIAL:
+        return Overrides(vat_deduction_percent=vat.deduction_percent)
+    return None
+
+
+def vat_of(overrides: Overrides | None) -> dict[str, Any]:
+    """The roster's VAT setting a record's overrides mean (read tolerantly: only the percent decides)."""
+    percent = None if overrides is None else overrides.vat_deduction_percent
+    if percent is None or percent >= 100:
+        return {"mode": VatMode.STANDARD.value, "deduction_percent": None}
+    if percent <= 0:
+        return {"mode": VatMode.EXEMPT.value, "deduction_percent": None}
+    return {"mode": VatMode.PARTIAL.value, "deduction_percent": round(percent)}
+
+
 class ClientCompanyInputs(BaseModel):
-    # Output seeds (None) may arrive with the inputs: ignore what is not an input.
+    # Output seeds (None) may arrive with the inputs, and a legacy state's favorite/dimensions: ignored.
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     business_id: BusinessId
     name: str = Field(min_length=1)
+    erp: Erp | None = None
     process: Process = Process.STANDARD
     vat: VatInput = VatInput()
-    dimensions: list[str] = []
-    favorite: StrictBool = False
     teams: list[str] = []
     tags: dict[str, str] = {}
     adopt: StrictBool = False
+
+    @field_validator("teams")
+    @classmethod
+    def _teams_as_a_set(cls, teams: list[str]) -> list[str]:
+        """Membership has no order (the portal keeps ids): sorted, so no order is ever a change."""
+        return sorted(set(teams))
+
+    @model_validator(mode="after")
+    def _no_own_tags(self) -> Self:
+        clash = sorted(OWN_TAGS & set(self.tags))
+        if clash:
+            raise ValueError(f"tags {', '.join(clash)} are the provider's own; use other tag names")
+        return self
 
     @property
     def label(self) -> str:
         return client_label(self.name, self.business_id)
 
-    def portal_fields(self, only: tuple[str, ...] = PORTAL_FIELDS) -> ClientFields:
-        values: dict[str, Any] = self.model_dump(mode="json", include=set(only))
-        if "vat" in values:
-            values["vat"] = VatSetting(**values["vat"])
-        return ClientFields(**values)
+    def wanted(self) -> dict[str, Any]:
+        """The portal-held inputs as they compare (teams in order of name)."""
+        values = self.model_dump(mode="json", include=set(PORTAL_FIELDS))
+        values["teams"] = sorted(values["teams"])
+        return values
+
+    def portal_tags(self, own: Mapping[str, str]) -> dict[str, str]:
+        return {**self.tags, PORTAL_PROCESS_TAG: self.process.value, **own}
+
+    def body(self, portal: PortalClient, only: tuple[str, ...], own_tags: Mapping[str, str]) -> ClientBody:
+        """The PATCH/POST body of these fields (teams resolved to ids: a network call)."""
+        fields: dict[str, Any] = {}
+        if "name" in only:
+            fields["name"] = self.name
+        if "teams" in only:
+            fields["teams"] = portal.team_ids(self.teams, client=self.label)
+        if "tags" in only or "process" in only:
+            fields["tags"] = self.portal_tags(own_tags)
+        if "vat" in only:
+            overrides = overrides_of(self.vat)
+            fields["overrides"] = overrides
+            fields["overrides_cleared"] = overrides is None
+        return ClientBody(**fields)
 
 
-def _inputs_of(record: ClientRecord) -> dict[str, Any]:
-    """The record's values of the portal-held inputs, shaped like ``ClientCompanyInputs`` dumps them."""
+def own_tags(record: ClientRecord) -> dict[str, str]:
+    tags = record.tag_map
+    kept = {key: tags[key] for key in (PORTAL_REGISTRATION_TAG,) if key in tags}
+    return {PORTAL_MANAGED_BY_TAG: PORTAL_MANAGED_BY_VALUE, **kept}
+
+
+def _current(portal: PortalClient, record: ClientRecord, fallback_process: Any) -> dict[str, Any]:
+    """The record's values of the portal-held inputs, shaped like ``ClientCompanyInputs.wanted``."""
+    tags = record.tag_map
     return {
         "name": record.name,
-        "process": record.process,
-        "vat": {"mode": record.vat.mode, "deduction_percent": record.vat.deduction_percent},
-        "dimensions": list(record.dimensions),
-        "favorite": record.favorite,
-        "teams": list(record.teams),
-        "tags": dict(record.tags),
+        "process": tags.get(PORTAL_PROCESS_TAG, fallback_process),
+        "vat": vat_of(record.overrides),
+        "teams": sorted(portal.team_names(record.team_ids)),
+        "tags": {key: value for key, value in tags.items() if key not in OWN_TAGS},
     }
 
 
-def _differing(inputs: ClientCompanyInputs, current: Mapping[str, Any]) -> tuple[str, ...]:
-    wanted = inputs.model_dump(mode="json", include=set(PORTAL_FIELDS))
-    return tuple(key for key in PORTAL_FIELDS if comparable(wanted[key]) != comparable(current.get(key)))
+def _differing(wanted: Mapping[str, Any], current: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(key for key in PORTAL_FIELDS if comparable(wanted.get(key)) != comparable(current.get(key)))
 
 
-def _outputs(inputs: Mapping[str, Any], record: ClientRecord, *, adopted: bool) -> dict[str, Any]:
+def _outputs(
+    inputs: Mapping[str, Any], record: ClientRecord, *, adopted: bool, training: str | None
+) -> dict[str, Any]:
+    business = record.business_id or str(inputs.get("business_id", ""))
     return {
         **inputs,
         "portal_id": record.id,
-        "vat_number": record.vat_number or BusinessId(record.business_id).vat_number,
+        "vat_number": "FI" + BusinessId(business).replace("-", "") if business else None,
         "status": record.status,
         "system": record.system,
+        "training": training,
+        "accounting_system_company_id": record.accounting_system_company_id,
+        "registration": record.tag_map.get(PORTAL_REGISTRATION_TAG),
         "adopted": adopted,
         "created_at": record.created_at,
     }
@@ -126,14 +219,44 @@ def _outputs(inputs: Mapping[str, Any], record: ClientRecord, *, adopted: bool) 
 
 class ClientCompanyProvider(RosterResourceProvider):
     inputs_model = ClientCompanyInputs
-    replace_on = frozenset({"business_id"})
+    replace_on = frozenset({"business_id", "erp"})
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changes = self.changed_keys(olds, news)
+        replaces = [key for key in changes if key in self.replace_on]
+        # A state written before `erp` was an input knows no system to protect: an update records it.
+        if "erp" in replaces and olds.get("erp") is None:
+            replaces.remove("erp")
+        if "erp" in replaces:
+            log.warning(
+                "%s: moves from %s to %s: %s.",
+                client_label(str(news.get("name", "?")), str(news.get("business_id", "?"))),
+                olds.get("erp"),
+                news.get("erp"),
+                RETRAIN_NOTE,
+            )
+        return DiffResult(
+            changes=bool(changes), replaces=replaces, stables=None, delete_before_replace="erp" in replaces
+        )
 
     def _create(self, props: dict[str, Any]) -> CreateResult:
         inputs = ClientCompanyInputs.model_validate(props)
+        portal = self.context.portal
         try:
             with about_client(inputs.label):  # lets AlreadyRegistered through as it is
-                record = self.context.portal.create_client(inputs.business_id, inputs.portal_fields())
+                body = inputs.body(portal, PORTAL_FIELDS, {})
+                # Standard VAT is the portal's default: nothing to clear on a new record.
+                body = body.model_copy(update={"overrides_cleared": False})
+                if inputs.erp is not None:
+                    body = body.model_copy(update={"system": inputs.erp.value})
+                record = portal.register(inputs.business_id, body)
             adopted = False
+            log.info(
+                "%s: registered in the FabricAI portal as client %d; its models are trained once its ERP is "
+                "connected",
+                inputs.label,
+                record.id,
+            )
         except AlreadyRegistered as error:
             if not inputs.adopt:
                 raise AlreadyRegistered(
@@ -146,38 +269,68 @@ class ClientCompanyProvider(RosterResourceProvider):
                 ) from None
             record = self._adopt(inputs, error.existing_id)
             adopted = True
-        return CreateResult(str(record.id), _outputs(inputs.model_dump(mode="json"), record, adopted=adopted))
+        training = self._training(record)
+        return CreateResult(
+            str(record.id),
+            _outputs(inputs.model_dump(mode="json"), record, adopted=adopted, training=training),
+        )
 
     def _adopt(self, inputs: ClientCompanyInputs, client_id: int) -> ClientRecord:
         portal = self.context.portal
         with about_client(inputs.label):
             record = portal.get_client(client_id)
-            changes = _differing(inputs, _inputs_of(record)) if record is not None else PORTAL_FIELDS
-            if record is not None and changes:
-                log.info(
-                    "%s: adopting portal client %d, changing %s", inputs.label, client_id, ", ".join(changes)
-                )
-                record = portal.update_client(client_id, inputs.portal_fields(changes))
+            if record is not None:
+                current = _current(portal, record, None)
+                changes = _differing(inputs.wanted(), current)
+                managed = record.tag_map.get(PORTAL_MANAGED_BY_TAG) == PORTAL_MANAGED_BY_VALUE
+                if changes or not managed:
+                    log.info(
+                        "%s: adopting portal client %d, changing %s",
+                        inputs.label,
+                        client_id,
+                        ", ".join(changes) or "its tags (managedBy)",
+                    )
+                    record = portal.update_client(
+                        client_id, inputs.body(portal, (*changes, "tags"), own_tags(record))
+                    )
         # Raised outside ``about_client``: the message names the client itself, once.
         if record is None:
             raise PortalError(
                 f"{inputs.label}: portal client {client_id} disappeared while it was being adopted; "
                 "run `pulumi up` again to register it."
             )
+        if inputs.erp is not None and record.system != inputs.erp.value:
+            log.info(
+                "%s: adopted client %d has system %r, which the portal cannot change; left as it is",
+                inputs.label,
+                client_id,
+                record.system,
+            )
         return record
+
+    def _training(self, record: ClientRecord) -> str | None:
+        """The training progress; None when the models cannot be read now (best effort after a write)."""
+        try:
+            return training_state(record.status, self.context.portal.models(record.id))
+        except PortalError as error:
+            log.warning("%s: the client's models could not be read now (%s)", record.name, error)
+            return None
 
     def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         inputs = ClientCompanyInputs.model_validate(news)
-        changes = _differing(inputs, olds)
-        if not changes:  # e.g. only ``adopt`` changed: nothing to tell the portal
-            kept = {
-                key: olds.get(key) for key in ("portal_id", "vat_number", "status", "system", "created_at")
-            }
+        old = {**olds, "teams": sorted(olds.get("teams") or [])}
+        changes = _differing(inputs.wanted(), old)
+        if not changes:  # e.g. only ``adopt`` or a legacy state's ``erp`` changed: nothing for the portal
+            kept = {key: olds.get(key) for key in OUTPUTS if key != "adopted"}
             return UpdateResult(
                 {**kept, "adopted": olds.get("adopted", False), **inputs.model_dump(mode="json")}
             )
+        portal = self.context.portal
+        own = {PORTAL_MANAGED_BY_TAG: PORTAL_MANAGED_BY_VALUE}
+        if olds.get("registration"):
+            own[PORTAL_REGISTRATION_TAG] = str(olds["registration"])
         with about_client(inputs.label):
-            record = self.context.portal.update_client(int(id_), inputs.portal_fields(changes))
+            record = portal.update_client(int(id_), inputs.body(portal, changes, own))
         if record is None:
             raise PortalError(
                 f"{inputs.label}: portal client {id_} no longer exists (it was removed outside Pulumi); "
@@ -185,23 +338,33 @@ class ClientCompanyProvider(RosterResourceProvider):
                 "register it again."
             )
         return UpdateResult(
-            _outputs(inputs.model_dump(mode="json"), record, adopted=bool(olds.get("adopted", False)))
+            _outputs(
+                inputs.model_dump(mode="json"),
+                record,
+                adopted=bool(olds.get("adopted", False)),
+                training=self._training(record),
+            )
         )
 
     def _read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         label = client_label(str(props.get("name", "?")), str(props.get("business_id", "?")))
+        portal = self.context.portal
         with about_client(label):
-            record = self.context.portal.client_from_snapshot(int(id_))
-        if record is None:
-            log.info("%s: portal client %s is gone; dropping it from state", label, id_)
-            return ReadResult("", {})
+            record = portal.get_client(int(id_))
+            if record is None:
+                log.info("%s: portal client %s is gone; dropping it from state", label, id_)
+                return ReadResult("", {})
+            current = _current(portal, record, props.get("process"))
+            training = training_state(record.status, portal.models(record.id))
         # Inputs as the portal has them now: the next preview shows what `pulumi up` will restore.
         inputs = {
             **{key: props[key] for key in ClientCompanyInputs.model_fields if key in props},
-            **_inputs_of(record),
-            "business_id": record.business_id,
+            **current,
         }
-        return ReadResult(id_, _outputs(inputs, record, adopted=bool(props.get("adopted", False))), inputs)
+        if record.business_id:
+            inputs["business_id"] = str(BusinessId(record.business_id))
+        outputs = _outputs(inputs, record, adopted=bool(props.get("adopted", False)), training=training)
+        return ReadResult(id_, outputs, inputs)
 
     def _delete(self, id_: str, props: dict[str, Any]) -> None:
         label = client_label(str(props.get("name", "?")), str(props.get("business_id", "?")))
@@ -215,16 +378,17 @@ class ClientCompanyProvider(RosterResourceProvider):
 class ClientCompany(pulumi.dynamic.Resource, module="fabricai", name="ClientCompany"):
     """A client company's record in the FabricAI portal (``pulumi-python:dynamic/fabricai:ClientCompany``).
 
-    Outputs besides the inputs: ``portal_id``, ``vat_number``, ``status`` (PENDING_CONNECTION, TRAINING,
-    PRODUCTION, INACTIVE), ``system`` (the connected ERP or None), ``adopted``, ``created_at``.
+    Outputs besides the inputs: ``portal_id``, ``vat_number`` (``FI`` + digits), ``status`` (ACTIVE or
+    INACTIVE), ``system`` (as the portal holds it), ``training`` (CONNECTING, TRAINING, IN_PRODUCTION,
+    FAILED, INACTIVE: see ``provider.portal.training``), ``accounting_system_company_id`` (set when the
+    integration connects), ``registration`` (the registration's tag), ``adopted``, ``created_at``.
     """
 
     business_id: pulumi.Output[str]
     name: pulumi.Output[str]
+    erp: pulumi.Output[str]
     process: pulumi.Output[str]
     vat: pulumi.Output[dict[str, Any]]
-    dimensions: pulumi.Output[list[str]]
-    favorite: pulumi.Output[bool]
     teams: pulumi.Output[list[str]]
     tags: pulumi.Output[dict[str, str]]
     adopt: pulumi.Output[bool]
@@ -232,6 +396,9 @@ class ClientCompany(pulumi.dynamic.Resource, module="fabricai", name="ClientComp
     vat_number: pulumi.Output[str]
     status: pulumi.Output[str]
     system: pulumi.Output[str | None]
+    training: pulumi.Output[str | None]
+    accounting_system_company_id: pulumi.Output[str | None]
+    registration: pulumi.Output[str | None]
     adopted: pulumi.Output[bool]
     created_at: pulumi.Output[str]
 
@@ -241,10 +408,9 @@ class ClientCompany(pulumi.dynamic.Resource, module="fabricai", name="ClientComp
         *,
         business_id: pulumi.Input[str],
         name: pulumi.Input[str],
+        erp: pulumi.Input[str],
         process: pulumi.Input[str] = "standard",
         vat: pulumi.Input[Mapping[str, Any]] | None = None,
-        dimensions: pulumi.Input[list[str]] | None = None,
-        favorite: pulumi.Input[bool] = False,
         teams: pulumi.Input[list[str]] | None = None,
         tags: pulumi.Input[Mapping[str, str]] | None = None,
         adopt: pulumi.Input[bool] = False,
@@ -253,13 +419,11 @@ class ClientCompany(pulumi.dynamic.Resource, module="fabricai", name="ClientComp
         inputs = {
             "business_id": business_id,
             "name": name,
+            "erp": erp,
             "process": process,
             "vat": vat if vat is not None else {"mode": "standard"},
-            "dimensions": dimensions if dimensions is not None else [],
-            "favorite": favorite,
             "teams": teams if teams is not None else [],
             "tags": tags if tags is not None else {},
             "adopt": adopt,
         }
-        outputs = ("portal_id", "vat_number", "status", "system", "adopted", "created_at")
-        super().__init__(ClientCompanyProvider(), resource_name, resource_props(inputs, outputs), opts)
+        super().__init__(ClientCompanyProvider(), resource_name, resource_props(inputs, OUTPUTS), opts)

@@ -1,9 +1,10 @@
 """The lifecycle every ERP integration shares: one client's live connection, held by the portal.
 
-An integration resource owns exactly one portal connection; its id is the connection's id, so it only ever
-touches that connection:
+An integration resource owns exactly one portal connection (the one extension of the public API,
+``provider.portal.connection``); its id is the connection's id, so it only ever touches that connection:
 - create verifies the credentials against the ERP (every prerequisite of the guide) and only then PUTs the
-  connection (which replaces any earlier one of the client);
+  connection (which replaces any earlier one of the client); then it records the ERP company id in the
+  client's record (``accountingSystemCompanyId``) and orders the dimension predictions;
 - update re-verifies everything with the new inputs first. A change of the credentials is a rotation: only
   then does the portal get them (PATCH of this connection's credentials); a failed verification changes
   nothing. If the connection was removed or replaced outside Pulumi the update fails and says so: an
@@ -11,13 +12,19 @@ touches that connection:
   the portal. ``pulumi refresh`` then drops the resource and ``pulumi up`` connects again;
 - delete disconnects this connection only (already gone, or replaced by a newer one that survives, is
   success) and tells the operator what is left to do in the ERP, which no API can do;
-- read reports the connection's status from the portal client's refresh snapshot (one page of 50 clients
-  serves 50 integrations) and drops the resource when its connection is gone or was replaced.
+- read reports the connection, the client's training progress and its dimension predictions, and drops the
+  resource when its connection is gone or was replaced.
 
-``client_status`` is the client's portal status (PENDING_CONNECTION, TRAINING, PRODUCTION, INACTIVE) as
-the portal reports it right after connecting, or at refresh: the ClientCompany was created before the
-connection existed, so only the integration can tell that connecting started the training. Reading it is
-best effort (None when the portal fails that read): the connection is made by then.
+Dimension predictions (DESIGN.md, Resources 5) live here, with the connection that makes them possible:
+each roster dimension is ordered as a DIMENSION model (``POST /clients/{id}/models``) once FabricAI has
+read the client's dimensions from the ERP (``GET /clients/{id}/dimensions`` has it). Until then the output
+``dimension_predictions`` shows it ``WAITING``, and ``diff`` reports a change for it, so the next ``up``
+orders it (an update that re-verifies and orders; the connection is left as it is). A dimension removed
+from the roster keeps its model: the prediction stays ordered (docs/PORTAL_API.md says why).
+
+``client_status`` is the client's training progress (``provider.portal.training``: CONNECTING, TRAINING,
+IN_PRODUCTION, FAILED, INACTIVE) from its models, read right after connecting and at refresh. Reading it
+is best effort (None when the portal fails that read): the connection is made by then.
 
 Each ERP supplies (``IntegrationProvider`` subclass): its inputs model, how to verify credentials, the
 portal ``system`` and credentials payload, the secret fingerprint mapping and its operator hint.
@@ -30,12 +37,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, UpdateResult
 from pydantic import BaseModel, ConfigDict, Field
 
 from provider.business_id import BusinessId
 from provider.errors import PortalError
-from provider.portal import ConnectionInfo, ErpSystem
+from provider.portal import ConnectionInfo, ErpSystem, PortalClient
+from provider.portal.models import ClientBody, PredictionModel
+from provider.portal.training import (
+    WAITING,
+    dimension_by_name,
+    ordered_models,
+    prediction_states,
+    training_state,
+)
 from provider.resources.base import RosterResourceProvider, fingerprint
 from provider.resources.client_company import about_client, client_label
 
@@ -95,12 +110,24 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
         inputs: Inputs = self.inputs_model.model_validate(props)  # type: ignore[assignment]
         return inputs
 
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """As every resource, and: a roster dimension still waiting for its prediction is a change, so that
+        the next ``up`` orders it (offline: read from the previous outputs)."""
+        result = super().diff(id_, olds, news)
+        if result.changes or not isinstance(news.get("dimensions"), list):
+            return result
+        states = olds.get("dimension_predictions")
+        if not isinstance(states, Mapping):  # a state from before predictions: a refresh fills them in
+            return result
+        pending = [name for name in news["dimensions"] if states.get(name) in PENDING_ORDER]
+        return DiffResult(changes=bool(pending), replaces=[], stables=None, delete_before_replace=False)
+
     def _outputs(
         self,
         inputs: Inputs,
         verified: VerifiedCredentials,
         connection: ConnectionInfo,
-        client_status: str | None,
+        progress: Progress,
     ) -> dict[str, Any]:
         secrets = {
             output: fingerprint(str(getattr(inputs, key))) for key, output in self.secret_fingerprints.items()
@@ -111,7 +138,7 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
             **secrets,
             **named,
             "verified_rights": list(verified.verified_rights),
-            **connection_outputs(connection, client_status),
+            **connection_outputs(connection, progress),
         }
 
     def _create(self, props: dict[str, Any]) -> CreateResult:
@@ -127,8 +154,8 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
                 "`pulumi refresh` and `pulumi up` so that its ClientCompany is registered first."
             )
         log.info("%s: connected to %s (connection %s)", inputs.label, self.erp_name, connection.id)
-        status = self._client_status(inputs)
-        return CreateResult(connection.id, self._outputs(inputs, verified, connection, status))
+        progress = self._after_connecting(inputs, verified)
+        return CreateResult(connection.id, self._outputs(inputs, verified, connection, progress))
 
     def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         inputs = self._inputs(news)
@@ -155,43 +182,64 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
                 id_,
                 self.credentials_hint(olds),
             )
-        return UpdateResult(self._outputs(inputs, verified, connection, self._client_status(inputs)))
+        progress = self._after_connecting(inputs, verified)
+        return UpdateResult(self._outputs(inputs, verified, connection, progress))
 
-    def _client_status(self, inputs: Inputs) -> str | None:
-        """The client's portal status after connecting; None when the portal cannot tell us now.
+    def _after_connecting(self, inputs: Inputs, verified: VerifiedCredentials) -> Progress:
+        """Record the ERP company id, order what dimension predictions can be ordered, read the progress.
 
-        Best effort: the portal already holds the connection, so failing the whole create or update
-        here would leave a connection the state does not know of. The program falls back to the
-        ClientCompany's status, and the next refresh reads the real one."""
+        Best effort: the portal already holds the connection, so failing the whole create or update here
+        would leave a connection the state does not know of. What could not be done shows in the outputs
+        (a WAITING prediction, a None status) and the next ``up`` or ``refresh`` does it."""
+        portal = self.context.portal
         try:
-            record = self.context.portal.get_client(inputs.client_id)
+            record = portal.get_client(inputs.client_id)
+            if record is None:
+                return Progress(None, {name: WAITING for name in inputs.dimensions})
+            if record.accounting_system_company_id != verified.erp_company_id:
+                record = (
+                    portal.update_client(
+                        inputs.client_id, ClientBody(accounting_system_company_id=verified.erp_company_id)
+                    )
+                    or record
+                )
+            predictions, models = _order_predictions(portal, inputs)
+            return Progress(training_state(record.status, models), predictions)
         except PortalError as error:
             log.warning(
                 "%s: connected; the client's portal status could not be read (%s). `pulumi refresh` will "
-                "read it; nothing else to do.",
+                "read it, and `pulumi up` orders any dimension prediction still waiting; nothing else to do.",
                 inputs.label,
                 f"HTTP {error.status_code}" if error.status_code else "no answer",
             )
-            return None
-        return None if record is None else record.status
+            return Progress(None, {name: WAITING for name in inputs.dimensions})
 
     def _read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         label = _label_of(props)
         client_id = int(props["client_id"])
         portal = self.context.portal
         with about_client(label):
-            record = portal.client_from_snapshot(client_id)
-            if record is None:
-                connection = None
-            elif record.embeds_connection:
-                connection = record.connection
-            else:
-                connection = portal.get_connection(client_id)
-        if connection is None or connection.id != id_:
-            log.info("%s: portal connection %s is gone or was replaced; dropping it from state", label, id_)
-            return ReadResult("", {})
-        status = None if record is None else record.status
-        return ReadResult(id_, {**props, **connection_outputs(connection, status)})
+            listed = portal.directory.by_id(client_id)
+            status = listed.status if listed is not None else None
+            if listed is None:
+                record = portal.get_client(client_id)  # the listing may predate the client
+                status = None if record is None else record.status
+                if record is None:
+                    log.info(
+                        "%s: portal client %s is gone; dropping the integration from state", label, client_id
+                    )
+                    return ReadResult("", {})
+            connection = portal.get_connection(client_id)
+            if connection is None or connection.id != id_:
+                log.info(
+                    "%s: portal connection %s is gone or was replaced; dropping it from state", label, id_
+                )
+                return ReadResult("", {})
+            models = portal.models(client_id)
+            wanted = [str(name) for name in props.get("dimensions") or []]
+            dimensions = portal.client_dimensions(client_id) if wanted else []
+            progress = Progress(training_state(status, models), prediction_states(wanted, dimensions, models))
+        return ReadResult(id_, {**props, **connection_outputs(connection, progress)})
 
     def _delete(self, id_: str, props: dict[str, Any]) -> None:
         label = _label_of(props)
@@ -207,6 +255,48 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
         )
 
 
+# Prediction states that the next `up` still acts on.
+PENDING_ORDER = frozenset({WAITING, "NOT_IN_ERP"})
+
+
+@dataclass(frozen=True)
+class Progress:
+    """The client's training progress and its dimension predictions, as the outputs show them."""
+
+    client_status: str | None
+    dimension_predictions: Mapping[str, str]
+
+
+def _order_predictions(
+    portal: PortalClient, inputs: IntegrationInputs
+) -> tuple[dict[str, str], list[PredictionModel]]:
+    """Order a DIMENSION model for each roster dimension FabricAI has read and that has none yet; the
+    predictions' states and the client's models."""
+    log_label = inputs.label
+    models = list(portal.models(inputs.client_id))
+    if not inputs.dimensions:
+        return {}, models
+    dimensions = portal.client_dimensions(inputs.client_id)
+    ordered = ordered_models(models)
+    for name in inputs.dimensions:
+        dimension = dimension_by_name(dimensions, name)
+        if dimension is None or dimension.id in ordered:
+            continue
+        model = portal.order_dimension_model(inputs.client_id, dimension.id)
+        models.append(model)
+        ordered = ordered_models(models)
+        log.info("%s: dimension predictions ordered for %s (model %s)", log_label, name, model.id)
+    states = prediction_states(inputs.dimensions, dimensions, models)
+    waiting = [name for name, state in states.items() if state in PENDING_ORDER]
+    if waiting:
+        log.info(
+            "%s: FabricAI has not read %s from the ERP yet; the next `pulumi up` orders the predictions",
+            log_label,
+            ", ".join(waiting),
+        )
+    return states, models
+
+
 # The outputs every integration has besides its inputs and its secrets' fingerprints.
 INTEGRATION_OUTPUTS = (
     "connection_id",
@@ -216,18 +306,20 @@ INTEGRATION_OUTPUTS = (
     "credentials_rotated_at",
     "status",
     "client_status",
+    "dimension_predictions",
 )
 
 
-def connection_outputs(connection: ConnectionInfo, client_status: str | None) -> dict[str, Any]:
-    """The outputs every integration has about its portal connection and the client's portal status."""
+def connection_outputs(connection: ConnectionInfo, progress: Progress) -> dict[str, Any]:
+    """The outputs every integration has about its portal connection and the client's progress."""
     return {
         "connection_id": connection.id,
         "erp_company_id": connection.erp_company_id,
         "connected_at": connection.connected_at,
         "credentials_rotated_at": connection.credentials_rotated_at,
         "status": connection.status,
-        "client_status": client_status,
+        "client_status": progress.client_status,
+        "dimension_predictions": dict(progress.dimension_predictions),
     }
 
 

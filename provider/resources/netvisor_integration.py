@@ -93,6 +93,7 @@ class NetvisorIntegration(pulumi.dynamic.Resource, module="fabricai", name="Netv
     credentials_rotated_at: pulumi.Output[str | None]
     status: pulumi.Output[str]
     client_status: pulumi.Output[str | None]
+    dimension_predictions: pulumi.Output[dict[str, str]]
 
     def __init__(
         self,

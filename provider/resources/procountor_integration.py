@@ -86,6 +86,7 @@ class ProcountorIntegration(pulumi.dynamic.Resource, module="fabricai", name="Pr
     credentials_rotated_at: pulumi.Output[str | None]
     status: pulumi.Output[str]
     client_status: pulumi.Output[str | None]
+    dimension_predictions: pulumi.Output[dict[str, str]]
 
     def __init__(
         self,

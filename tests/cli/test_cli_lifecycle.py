@@ -80,7 +80,8 @@ class Portal:
             response = self.http.get("/clients", params={"page": page, "limit": 50})
             response.raise_for_status()
             items: list[dict[str, Any]] = response.json()["data"]
-            found.update({str(item["businessId"]): item for item in items})
+            # The portal speaks the VAT form (FI29256309); the roster the Y-tunnus (2925630-9).
+            found.update({_y_tunnus(str(item["businessId"])): item for item in items})
             if len(items) < 50:
                 return found
             page += 1
@@ -91,6 +92,10 @@ class Portal:
     def fingerprint(self, business_id: str) -> str | None:
         client = self.client(business_id)
         return None if client is None else self.running.admin.credentials_fingerprint(int(client["id"]))
+
+
+def _y_tunnus(vat_form: str) -> str:
+    return f"{vat_form[2:9]}-{vat_form[9]}" if vat_form.startswith("FI") else vat_form
 
 
 def stack_settings(stack: str, running: RunningSandbox) -> dict[str, Any]:

@@ -38,7 +38,9 @@ def test_latency_is_added(example: RunningSandbox) -> None:
 def test_error_rate_answers_5xx_before_processing(example: RunningSandbox, status: int) -> None:
     example.admin.set_faults("portal", errorRate=1, errorStatus=status)
     with portal_client(example) as portal:
-        response = portal.post("/clients", json={"name": "Öljy-Äijät Oy", "businessId": "2925630-9"})
+        response = portal.post(
+            "/clients", json={"name": "Öljy-Äijät Oy", "businessId": "FI29256309", "country": "FI"}
+        )
         assert response.status_code == status
         example.admin.clear_faults("portal")
         assert portal.get("/clients").json()["count"] == 0
@@ -62,7 +64,9 @@ def test_dropped_write_is_processed_but_unanswered(example: RunningSandbox) -> N
     example.admin.set_faults("portal", dropRate=1)
     with portal_client(example) as portal:
         with pytest.raises(httpx.RemoteProtocolError):
-            portal.post("/clients", json={"name": "Öljy-Äijät Oy", "businessId": "2925630-9"})
+            portal.post(
+                "/clients", json={"name": "Öljy-Äijät Oy", "businessId": "FI29256309", "country": "FI"}
+            )
         example.admin.clear_faults("portal")
         assert portal.get("/clients").json()["count"] == 1
 
@@ -125,10 +129,12 @@ def test_reset_returns_to_the_seed(example: RunningSandbox) -> None:
     procountor = example.service_url("procountor")
     headers = bearer(request_token(procountor, HEALTHY_KEY).json()["access_token"])
     with portal_client(example) as portal:
-        portal.post("/clients", json={"name": "Öljy-Äijät Oy", "businessId": "2925630-9"})
+        portal.post("/clients", json={"name": "Öljy-Äijät Oy", "businessId": "FI29256309", "country": "FI"})
         example.admin.reset()
         assert portal.get("/clients").json()["count"] == 0
-        created = portal.post("/clients", json={"name": "Öljy-Äijät Oy", "businessId": "2925630-9"})
+        created = portal.post(
+            "/clients", json={"name": "Öljy-Äijät Oy", "businessId": "FI29256309", "country": "FI"}
+        )
         assert created.json()["data"]["id"] == 1
     assert httpx.get(f"{procountor}/api/company", headers=headers).status_code == 401
     assert example.admin.stats()["requests"]["procountor"]["total"] == 1
@@ -147,16 +153,19 @@ def test_restart_with_the_same_state_keeps_portal_records(tmp_path: Path) -> Non
         "portal": {"apiKeys": [PORTAL_KEY], "clients": [{"name": "Seed Oy", "businessId": "1572860-0"}]}
     }
     with run_in_thread(scenario, state) as first, portal_client(first) as portal:
-        client = portal.post("/clients", json={"name": "Öljy-Äijät Oy", "businessId": "2925630-9"}).json()[
-            "data"
-        ]
+        client = portal.post(
+            "/clients", json={"name": "Öljy-Äijät Oy", "businessId": "FI29256309", "country": "FI"}
+        ).json()["data"]
         portal.put(
             f"/clients/{client['id']}/connection",
             json={"system": "procountor", "erpCompanyId": "101", "credentials": {"apiKey": "FAKE-k"}},
         )
     with run_in_thread(scenario, state) as second, portal_client(second) as portal:
         page = portal.get("/clients").json()
-        assert [c["businessId"] for c in page["data"]] == ["1572860-0", "2925630-9"]  # seeded once, not twice
+        assert [c["businessId"] for c in page["data"]] == [
+            "FI15728600",
+            "FI29256309",
+        ]  # seeded once, not twice
         assert portal.get(f"/clients/{client['id']}/connection").status_code == 200
         assert second.admin.credentials_fingerprint(client["id"]) == second.admin.fingerprint(
             {"apiKey": "FAKE-k"}

@@ -1,0 +1,175 @@
+"""How every portal request is made and every answer read: the public API's conventions in one place.
+
+``Authorization: Bearer <organisation key>`` (never in a URL, a log line or a message); ``{"data": ...}``
+for one object, ``{"count", "data"}`` for a page, ``{"error": "..."}`` for an error. Every call goes
+through the one ``RetryPolicy``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from provider.errors import PortalError
+from provider.http import TRANSPORT_ERRORS, build_client, transport_failure
+from provider.retry import RetryableStatus, RetryPolicy
+from provider.settings import PortalSettings
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+
+class PortalApi:
+    """The HTTP side of the portal client: one pooled connection, the key, the retry policy."""
+
+    def __init__(
+        self, settings: PortalSettings, retry: RetryPolicy, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.retry = retry
+        self.http = build_client(settings.url, transport=transport)
+        self._auth = {"Authorization": f"Bearer {settings.api_key.get_secret_value()}"}
+
+    @property
+    def base_url(self) -> str:
+        return str(self.http.base_url)
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        handle: Callable[[httpx.Response], T],
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool = True,
+        recover: Callable[[], T | None] | None = None,
+    ) -> T:
+        def attempt() -> T:
+            response = self.http.request(method, path, params=params, json=json, headers=self._auth)
+            if self.retry.should_retry_status(response.status_code):
+                raise RetryableStatus(response)
+            return handle(response)
+
+        try:
+            return self.retry.call(
+                attempt, idempotent=idempotent, describe=f"portal {method} {path}", recover=recover
+            )
+        except RetryableStatus as error:
+            raise PortalError(
+                f"The FabricAI portal kept failing while {what} (last answer HTTP "
+                f"{error.response.status_code}). {_outcome(method)}",
+                status_code=error.response.status_code,
+                retryable=True,
+            ) from None
+        except TRANSPORT_ERRORS as error:
+            raise transport_failure(
+                error,
+                PortalError,
+                "The FabricAI portal",
+                f" while {what}, also after retries. Check fabricai:portalUrl and the network. "
+                + _outcome(method),
+            ) from None
+
+
+def _outcome(method: str) -> str:
+    """What a failed call may have left behind: a read nothing; a write perhaps its change."""
+    if method in ("GET", "HEAD"):
+        return "Nothing was changed: run `pulumi up` again later."
+    # The portal may have applied a write whose answer never came: never claim it did not happen.
+    return (
+        "The portal may or may not have applied the change; the next `pulumi up` finds out which and "
+        "finishes it without doing it twice."
+    )
+
+
+def payload(response: httpx.Response, what: str) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        raise unexpected(response, what) from None
+    if not isinstance(body, dict):
+        raise unexpected(response, what)
+    return body
+
+
+def refused(response: httpx.Response, what: str) -> PortalError:
+    """The portal's own error for an answer that is not a success (its ``error`` text is kept)."""
+    if response.status_code in (401, 403):
+        return PortalError(
+            f"The FabricAI portal refused the organisation API key while {what} "
+            f"(HTTP {response.status_code}). "
+            "Fix: create a key in the portal (Organization -> API keys) and set it with "
+            "`pulumi config set --secret fabricai:apiKey <key>`.",
+            status_code=response.status_code,
+        )
+    try:
+        detail = response.json().get("error")
+    except (ValueError, AttributeError):
+        detail = None
+    if not isinstance(detail, str):
+        return unexpected(response, what)
+    return PortalError(
+        f"The FabricAI portal refused {what} (HTTP {response.status_code}): {detail[:300]}",
+        status_code=response.status_code,
+    )
+
+
+def unexpected(response: httpx.Response, what: str) -> PortalError:
+    return PortalError(
+        f"The FabricAI portal gave an unexpected answer while {what} (HTTP {response.status_code}); "
+        "check that fabricai:portalUrl points at the portal API.",
+        status_code=response.status_code,
+    )
+
+
+def data(response: httpx.Response, model: type[M], what: str, *, none_on: int | None = None) -> M | None:
+    """The ``data`` object of a success; None for ``none_on`` (e.g. 404) or a ``data: null`` answer."""
+    if none_on is not None and response.status_code == none_on:
+        return None
+    if not response.is_success:
+        raise refused(response, what)
+    value = payload(response, what).get("data")
+    if value is None:
+        return None
+    try:
+        return model.model_validate(value)
+    except ValidationError:
+        raise unexpected(response, what) from None
+
+
+def required(response: httpx.Response, model: type[M], what: str) -> M:
+    found = data(response, model, what)
+    if found is None:
+        raise unexpected(response, what)
+    return found
+
+
+def items(response: httpx.Response, model: type[M], what: str) -> list[M]:
+    """The items of a ``{"count", "data"}`` page. ``count`` is not trusted as a total (the public
+    document does not say whether it is the page's or the whole list's): callers page until a short page."""
+    if not response.is_success:
+        raise refused(response, what)
+    body = payload(response, what)
+    raw = body.get("data")
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise unexpected(response, what)
+    try:
+        return [model.model_validate(item) for item in raw]
+    except ValidationError:
+        raise unexpected(response, what) from None
+
+
+def gone(response: httpx.Response, what: str) -> bool:
+    """A delete's answer: True when deleted now (``200 {data: {id}}``, or any 2xx), False when already
+    gone (404)."""
+    if response.status_code == 404:
+        return False
+    if not response.is_success:
+        raise refused(response, what)
+    return True
