@@ -97,13 +97,25 @@ class ProcessCpu:
         return sum(self.seconds[role].values())
 
 
+# The program as it was before it yielded to the event loop (provider.program.declare): for comparison.
+SYNCHRONOUS_PROGRAM = """import pulumi
+from provider.program import declare_roster, read_roster, stack_outputs
+
+for name, value in stack_outputs(declare_roster(read_roster())).items():
+    pulumi.export(name, value)
+"""
+
+
 class Project:
     """A temporary copy of the project driven through the CLI."""
 
-    def __init__(self, directory: Path, bin_dir: Path) -> None:
+    def __init__(self, directory: Path, bin_dir: Path, *, synchronous_program: bool = False) -> None:
         self.directory = directory
         (directory / "stacks").mkdir(parents=True)
-        shutil.copy(ROOT / "stacks" / "__main__.py", directory / "stacks" / "__main__.py")
+        if synchronous_program:
+            (directory / "stacks" / "__main__.py").write_text(SYNCHRONOUS_PROGRAM, encoding="utf-8")
+        else:
+            shutil.copy(ROOT / "stacks" / "__main__.py", directory / "stacks" / "__main__.py")
         shutil.copy(ROOT / "Pulumi.yaml", directory / "Pulumi.yaml")
         (directory / ".venv").symlink_to(ROOT / ".venv")
         (directory / "stacks" / ".venv").symlink_to("../.venv")
@@ -208,6 +220,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--procountor-rps", type=float, default=None)
     parser.add_argument("--pulumi-bin", type=Path, default=None, help="the folder holding pulumi")
+    parser.add_argument(
+        "--synchronous-program",
+        action="store_true",
+        help="run the program as it was before it yielded to the event loop once (for the before figure)",
+    )
     args = parser.parse_args(argv)
     firm = generated_firm(args.clients, args.netvisor)
     rps = args.procountor_rps or PROCOUNTOR_REQUESTS_PER_SECOND
@@ -217,12 +234,13 @@ def main(argv: list[str]) -> int:
     print(
         f"Pulumi CLI {version.stdout.strip()}; {args.clients} Procountor + {args.netvisor} Netvisor clients; "
         f"latency {args.latency_ms:g} ms; Procountor pace {rps:g}/s"
+        + ("; the program as before the yield fix" if args.synchronous_program else "")
     )
     with sandbox_process(firm) as (url, admin), tempfile.TemporaryDirectory(prefix="fabricai-cli-") as tmp:
         admin.set_faults("portal", latencyMs=args.latency_ms)
         admin.set_faults("procountor", latencyMs=args.latency_ms)
         admin.set_faults("netvisor", latencyMs=args.latency_ms)
-        project = Project(Path(tmp), bin_dir)
+        project = Project(Path(tmp), bin_dir, synchronous_program=args.synchronous_program)
         started = time.perf_counter()
         set_up_stack(project, firm, url, args.procountor_rps)
         print(

@@ -41,7 +41,7 @@ from provider.defaults import (
 from provider.errors import AlreadyRegistered, PortalError, ProcountorError
 from provider.portal import ClientBody, ClientRecord, Overrides, PortalClient
 from provider.portal.training import training_state
-from provider.resources.base import RosterResourceProvider, comparable, resource_props
+from provider.resources.base import RosterResource, RosterResourceProvider, comparable, resource_props
 from provider.roster import Erp, Process, VatMode
 
 log = logging.getLogger(__name__)
@@ -375,7 +375,7 @@ class ClientCompanyProvider(RosterResourceProvider):
         )
 
 
-class ClientCompany(pulumi.dynamic.Resource, module="fabricai", name="ClientCompany"):
+class ClientCompany(RosterResource, module="fabricai", name="ClientCompany"):
     """A client company's record in the FabricAI portal (``pulumi-python:dynamic/fabricai:ClientCompany``).
 
     Outputs besides the inputs: ``portal_id``, ``vat_number`` (``FI`` + digits), ``status`` (ACTIVE or

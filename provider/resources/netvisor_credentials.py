@@ -32,7 +32,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from provider.business_id import BusinessId
 from provider.netvisor.client import Company
 from provider.netvisor.prerequisites import CREDENTIALS_PAGE, describe_credentials, verify_credentials
-from provider.resources.base import RosterResourceProvider, fingerprint, keep_secret, resource_props
+from provider.resources.base import (
+    RosterResource,
+    RosterResourceProvider,
+    fingerprint,
+    keep_secret,
+    resource_props,
+)
 from provider.resources.client_company import client_label
 from provider.resources.netvisor_inputs import CustomerId, CustomerKey, credentials
 
@@ -102,7 +108,7 @@ class NetvisorCredentialsProvider(RosterResourceProvider):
         )
 
 
-class NetvisorCredentials(pulumi.dynamic.Resource, module="fabricai", name="NetvisorCredentials"):
+class NetvisorCredentials(RosterResource, module="fabricai", name="NetvisorCredentials"):
     """Shared Netvisor API credentials, verified once.
 
     Type token ``pulumi-python:dynamic/fabricai:NetvisorCredentials``.

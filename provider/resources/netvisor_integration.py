@@ -23,7 +23,7 @@ import pulumi.dynamic
 
 from provider.netvisor.client import Company
 from provider.netvisor.prerequisites import CREDENTIALS_PAGE, describe_credentials, verify_company
-from provider.resources.base import keep_secret, resource_props
+from provider.resources.base import RosterResource, keep_secret, resource_props
 from provider.resources.integration import (
     INTEGRATION_OUTPUTS,
     IntegrationInputs,
@@ -70,7 +70,7 @@ class NetvisorIntegrationProvider(IntegrationProvider[NetvisorIntegrationInputs]
         )
 
 
-class NetvisorIntegration(pulumi.dynamic.Resource, module="fabricai", name="NetvisorIntegration"):
+class NetvisorIntegration(RosterResource, module="fabricai", name="NetvisorIntegration"):
     """One client's live Netvisor connection in the portal.
 
     Type token ``pulumi-python:dynamic/fabricai:NetvisorIntegration``. Outputs besides the inputs (the key

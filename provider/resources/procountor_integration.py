@@ -20,7 +20,7 @@ import pulumi.dynamic
 from pydantic import Field
 
 from provider.procountor.checks import verify_api_key
-from provider.resources.base import keep_secret, resource_props
+from provider.resources.base import RosterResource, keep_secret, resource_props
 from provider.resources.integration import (
     INTEGRATION_OUTPUTS,
     IntegrationInputs,
@@ -65,7 +65,7 @@ class ProcountorIntegrationProvider(IntegrationProvider[ProcountorIntegrationInp
         )
 
 
-class ProcountorIntegration(pulumi.dynamic.Resource, module="fabricai", name="ProcountorIntegration"):
+class ProcountorIntegration(RosterResource, module="fabricai", name="ProcountorIntegration"):
     """A client's Procountor connection in the portal.
 
     Type token ``pulumi-python:dynamic/fabricai:ProcountorIntegration``.
