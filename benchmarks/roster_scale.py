@@ -10,7 +10,7 @@ the engine's part of the harness (the stack's state, protobuf requests). Its pea
 memory figure is the provider's and that harness's, not the sandbox's and not the program's.
 
 On the provider side:
-- setup: ``up`` of the whole roster with ``procountor:requestsPerSecond`` 60 (Procountor's own limit; the
+- setup: ``up`` of the whole roster with ``procountor:requestsPerSecond`` 60 (a faster setup only; the
   stack keeps it for the later commands);
 - a no-op ``preview`` (Check + Diff of every resource): total and per-resource time, and the sandbox's
   request counts before and after, proving no request left the provider;

@@ -46,10 +46,14 @@ PROCOUNTOR_READS_AT_ONCE = 3
 
 def _arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=200, help="Procountor clients, and as many Netvisor")
+    parser.add_argument("--clients", type=int, default=200, help="Procountor clients")
+    parser.add_argument("--netvisor", type=int, default=None, help="Netvisor clients (default: --clients)")
     parser.add_argument("--latency-ms", type=float, default=20.0, help="added to every sandbox request")
     parser.add_argument(
-        "--procountor-rps", type=float, default=None, help="procountor:requestsPerSecond (at most 60)"
+        "--procountor-rps",
+        type=float,
+        default=None,
+        help="procountor:requestsPerSecond (default 20, Procountor's published pace)",
     )
     parser.add_argument(
         "--whole-program", action="store_true", help="also time the program under mocks (includes the SDK)"
@@ -63,12 +67,13 @@ def _with_latency(admin: Any, latency_ms: float) -> dict[str, int]:
     return requests_by_service(admin.stats())
 
 
-def _print_requests(made: dict[str, int], clients: int) -> None:
-    per = {"portal": ("client", 2 * clients), "procountor": ("Procountor client", clients)}
-    per["netvisor"] = ("Netvisor client", clients)
+def _print_requests(made: dict[str, int], procountor: int, netvisor: int) -> None:
+    per = {"portal": ("client", procountor + netvisor), "procountor": ("Procountor client", procountor)}
+    per["netvisor"] = ("Netvisor client", netvisor)
     for service in SERVICES:
         kind, count = per[service]
-        print(f"  {service:<10} {made[service]:6d} requests = {made[service] / count:.2f} per {kind}")
+        each = f"{made[service] / count:.2f}" if count else "-"
+        print(f"  {service:<10} {made[service]:6d} requests = {each} per {kind}")
 
 
 def critical_rounds(made: dict[str, int], procountor_clients: int) -> int:
@@ -81,9 +86,11 @@ def critical_rounds(made: dict[str, int], procountor_clients: int) -> int:
     return made["portal"] + made["netvisor"] + made["procountor"] - parallel
 
 
-def _print_bounds(wall: float, made: dict[str, int], clients: int, latency: float, pace: float) -> None:
-    rounds = critical_rounds(made, clients)
-    print(f"critical path: {rounds / (2 * clients):.2f} round trips per client")
+def _print_bounds(
+    wall: float, made: dict[str, int], procountor: int, netvisor: int, latency: float, pace: float
+) -> None:
+    rounds = critical_rounds(made, procountor)
+    print(f"critical path: {rounds / (procountor + netvisor):.2f} round trips per client")
     bounds = {
         f"critical path x latency x clients / {PROVIDER_THREADS}": rounds * latency / PROVIDER_THREADS,
         "Netvisor one request at a time (shared credentials)": made["netvisor"] * latency,
@@ -111,8 +118,8 @@ def _engine_run(firm: Firm, args: argparse.Namespace, pace: float) -> bool:
         print(f"  failed: {failure}")
     print("  provider-call time per resource (waits for the pace and the Netvisor lock included):")
     print("\n".join(report.per_resource_lines()))
-    _print_requests(made, args.clients)
-    _print_bounds(report.wall, made, args.clients, args.latency_ms / 1000, pace)
+    _print_requests(made, args.clients, args.netvisor)
+    _print_bounds(report.wall, made, args.clients, args.netvisor, args.latency_ms / 1000, pace)
     netvisor = stats["services"]["netvisor"]
     print(
         f"Netvisor: max in flight per customer {netvisor['maxInFlightPerCustomer']}, "
@@ -142,12 +149,15 @@ def _whole_program_run(firm: Firm, args: argparse.Namespace) -> bool:
 
 def main(argv: list[str]) -> int:
     args = _arguments(argv)
-    firm = generated_firm(args.clients, args.clients)
+    if args.netvisor is None:
+        args.netvisor = args.clients
+    firm = generated_firm(args.clients, args.netvisor)
     pace = args.procountor_rps or DEFAULT_REQUESTS_PER_SECOND
     setting = "procountor:requestsPerSecond" if args.procountor_rps else "the provider's default"
     print(f"machine: {machine()}")
     print(
-        f"roster: {args.clients} Procountor + {args.clients} Netvisor clients; sandbox (own process) latency "
+        f"roster: {args.clients} Procountor + {args.netvisor} Netvisor clients; sandbox (own process) "
+        f"latency "
         f"{args.latency_ms:g} ms per request; Procountor pace {pace:g} requests/s ({setting})"
     )
     succeeded = _engine_run(firm, args, pace)
