@@ -61,7 +61,12 @@ class Firm:
 
     def roster(self) -> Roster:
         """The roster as the program validates it from the stack config."""
-        return parse_roster(self.clients, self.api_keys, {"firm": NETVISOR_CREDENTIALS})
+        return parse_roster(self.clients, self.api_keys, self.netvisor_credentials())
+
+    def netvisor_credentials(self) -> dict[str, dict[str, str]]:
+        """The shared credential set, when a Netvisor client uses it (an unused set is a roster error)."""
+        uses = any(client["erp"] == "netvisor" for client in self.clients)
+        return {"firm": NETVISOR_CREDENTIALS} if uses else {}
 
     def stack_config(self, sandbox_url: str, procountor_rps: float | None = None) -> dict[str, Any]:
         """The stack config; ``procountor_rps`` sets ``procountor:requestsPerSecond`` (else the default)."""
@@ -76,7 +81,7 @@ class Firm:
             "netvisor:partnerKey": Secret(PARTNER["key"]),
             "roster:clients": self.clients,
             "roster:procountorApiKeys": Secret(self.api_keys),
-            "roster:netvisorCredentials": Secret({"firm": NETVISOR_CREDENTIALS}),
+            "roster:netvisorCredentials": Secret(self.netvisor_credentials()),
         }
 
 
