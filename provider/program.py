@@ -33,8 +33,13 @@ from provider.resources.client_company import ClientCompany
 from provider.resources.netvisor_credentials import NetvisorCredentials
 from provider.resources.netvisor_integration import NetvisorIntegration
 from provider.resources.procountor_integration import ProcountorIntegration
-from provider.roster import ClientEntry, Erp, Roster, parse_roster
-from provider.roster.stack_config import parse_stack_config, read_stack_config
+from provider.roster import ClientEntry, Erp, Roster
+from provider.roster.stack_config import (
+    config_size_warning,
+    parse_stack_config,
+    read_engine_config,
+    read_stack_config,
+)
 
 CLIENT_TYPE: Final = "fabricai:roster:Client"
 # pulumi-language-python-exec exits with this code to tell the CLI "the error was shown already": the CLI
@@ -224,15 +229,18 @@ def _count(statuses: list[Any]) -> dict[str, int]:
 
 
 def read_roster(config: pulumi.Config | None = None) -> Roster:
-    """The validated roster from stack config; RosterInvalid lists every problem found."""
+    """The validated roster from stack config; RosterInvalid lists every problem found.
+
+    Warns first when the stack config nears the size the engine can still hand to the program (see
+    ``provider.roster.config_size``): the next clients added inline would stop ``pulumi up``.
+    """
     if config is None:  # every key of the run's config, so that a misspelt roster key is found too
+        warning = config_size_warning(read_engine_config())
+        if warning is not None:
+            pulumi.log.warn(warning)
         return parse_stack_config(read_stack_config())
-    return parse_roster(
-        config.get_object("clients"),
-        config.get_object("procountorApiKeys"),
-        config.get_object("netvisorCredentials"),
-        allow_empty=config.get_object("allowEmpty"),
-    )
+    names = ("clients", "clientsFile", "procountorApiKeys", "netvisorCredentials", "allowEmpty")
+    return parse_stack_config({f"roster:{name}": config.get_object(name) for name in names})
 
 
 def run() -> None:

@@ -5,8 +5,17 @@ sections' values as plain Python (``config.get_object(...)``); each returns a ``
 ``RosterInvalid`` listing *every* problem, each naming the entry and the field as written in YAML:
 ``roster:clients[3] (Beta Oy, 1572860-0): vat.deductionPercent: ...``.
 
-The keys: ``roster:clients`` (the list), ``roster:procountorApiKeys`` (secret, business ID: API key),
-``roster:netvisorCredentials`` (name: {customerId, customerKey}), ``roster:allowEmpty`` (true/false).
+The keys: ``roster:clients`` (the list) or ``roster:clientsFile`` (a YAML file holding it, relative to the
+project root), ``roster:procountorApiKeys`` (secret, business ID: API key), ``roster:netvisorCredentials``
+(name: {customerId, customerKey}), ``roster:allowEmpty`` (true/false).
+
+The size limit: the engine hands all stack config to the program and to the provider plugin as ONE
+environment string, ``PULUMI_CONFIG`` (pulumi/pulumi#8680, open), which Linux caps at 128 KiB
+(MAX_ARG_STRLEN, 131,072 bytes). An inline client costs about 180 bytes there, so ``roster:clients`` holds
+about 700 clients before ``pulumi up`` fails with "argument list too long", before any of our code runs. A
+large roster names a file in ``roster:clientsFile`` instead (``clients_file``: same schema, same problems,
+named by the file; no secrets in it); ``config_size`` measures the string and the program warns from three
+quarters of the limit.
 
 The package, by job:
 - ``models``: the pydantic models (a client entry, a Netvisor credential set, the roster) and what each
@@ -15,7 +24,9 @@ The package, by job:
 - ``checks``: the checks across entries and sections, run once per parse;
 - ``problems``: pydantic's errors and raw values turned into roster paths and plain words;
 - ``text``: what a name or secret may hold, when two names are the same, how values are quoted;
-- ``stack_config``: the keys themselves (a misspelt or missing one is named) and reading them in a run.
+- ``stack_config``: the keys themselves (a misspelt or missing one is named) and reading them in a run;
+- ``clients_file``: the client list read from the file ``roster:clientsFile`` names;
+- ``config_size``: the bytes of the engine's ``PULUMI_CONFIG``, and the warning before the limit.
 
 Decisions worth knowing:
 - Positions are 0-based, as in ``pulumi config set --path 'roster:clients[3].name'``.

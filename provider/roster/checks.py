@@ -29,16 +29,16 @@ class Identity:
     netvisor_credentials: str | None
 
     @classmethod
-    def of_entry(cls, index: int, client: ClientEntry) -> Identity:
+    def of_entry(cls, index: int, client: ClientEntry, source: str = CLIENTS) -> Identity:
         return cls(
-            entry_label(index, client.name, client.business_id),
+            entry_label(index, client.name, client.business_id, source),
             client.business_id,
             client.erp,
             client.netvisor_credentials,
         )
 
     @classmethod
-    def of_raw(cls, index: int, item: object) -> Identity:
+    def of_raw(cls, index: int, item: object, source: str = CLIENTS) -> Identity:
         """The parts of an invalid entry that are valid, so its other problems are still found.
 
         A field written with a typo (``bussinessId``) is read too: the typo is reported as such,
@@ -58,6 +58,7 @@ class Identity:
                 index,
                 name if isinstance(name, str) and name_problem(name) is None else None,
                 business_id or (shorten(written_id) if isinstance(written_id, str) else None),
+                source,
             ),
             business_id,
             erp,
@@ -80,8 +81,10 @@ def cross_entry_problems(
     identities: list[Identity] | None,
     key_spellings: Mapping[BusinessId, str] | None,
     credential_names: set[str] | None,
+    source: str = CLIENTS,
 ) -> list[RosterProblem]:
-    """Problems between entries and sections; a section of the wrong type (None) is left out of them."""
+    """Problems between entries and sections; a section of the wrong type (None) is left out of them.
+    ``source`` is where the client list is (``roster:clients`` or the file of ``roster:clientsFile``)."""
     if identities is None:
         return []
     problems: list[RosterProblem] = []
@@ -114,10 +117,10 @@ def cross_entry_problems(
                     f"{business_id}; add it with {set_api_key_command(business_id)}",
                 )
             )
-        problems += _stray_key_problems(first_by_id, keyless, key_spellings)
+        problems += _stray_key_problems(first_by_id, keyless, key_spellings, source)
     if credential_names is not None:
         problems += _unknown_credential_problems(identities, credential_names)
-        problems += _unused_credential_problems(identities, credential_names)
+        problems += _unused_credential_problems(identities, credential_names, source)
     return problems
 
 
@@ -136,6 +139,7 @@ def _stray_key_problems(
     first_by_id: Mapping[BusinessId, Identity],
     keyless: Mapping[BusinessId, Identity],
     key_spellings: Mapping[BusinessId, str],
+    source: str,
 ) -> list[RosterProblem]:
     """Keys no Procountor client uses; one a typo away from a keyless client's business ID suggests it."""
     problems: list[RosterProblem] = []
@@ -156,7 +160,7 @@ def _stray_key_problems(
                 RosterProblem(
                     PROCOUNTOR_API_KEYS,
                     written,
-                    f"no client in {CLIENTS} has business ID {business_id} (a typo?){hint}",
+                    f"no client in {source} has business ID {business_id} (a typo?){hint}",
                 )
             )
         elif owner.erp is not None and owner.erp is not Erp.PROCOUNTOR:
@@ -215,7 +219,7 @@ def _credential_hint(name: str, credential_names: set[str], by_key: Mapping[str,
 
 
 def _unused_credential_problems(
-    identities: list[Identity], credential_names: set[str]
+    identities: list[Identity], credential_names: set[str], source: str
 ) -> list[RosterProblem]:
     """Credential sets no client names: a leftover of a removed client, or staged and forgotten.
 
@@ -233,7 +237,7 @@ def _unused_credential_problems(
         RosterProblem(
             f"{NETVISOR_CREDENTIALS}.{name}",
             "",
-            f"no client in {CLIENTS} names this credential set; remove it, or add the clients that use it "
+            f"no client in {source} names this credential set; remove it, or add the clients that use it "
             "(a firm's customer key should not stay in config unused)",
         )
         for name in sorted(credential_names - used)

@@ -40,7 +40,9 @@ CLIENTS: Final = "roster:clients"
 PROCOUNTOR_API_KEYS: Final = "roster:procountorApiKeys"
 NETVISOR_CREDENTIALS: Final = "roster:netvisorCredentials"
 ALLOW_EMPTY: Final = "roster:allowEmpty"
-ROSTER_KEYS: Final = (CLIENTS, PROCOUNTOR_API_KEYS, NETVISOR_CREDENTIALS, ALLOW_EMPTY)
+# A YAML file holding what roster:clients would (a large roster does not fit in the engine's PULUMI_CONFIG).
+CLIENTS_FILE: Final = "roster:clientsFile"
+ROSTER_KEYS: Final = (CLIENTS, CLIENTS_FILE, PROCOUNTOR_API_KEYS, NETVISOR_CREDENTIALS, ALLOW_EMPTY)
 
 
 class Erp(StrEnum):

@@ -14,6 +14,7 @@ from provider.roster.checks import Identity, cross_entry_problems
 from provider.roster.models import (
     ALLOW_EMPTY,
     CLIENTS,
+    CLIENTS_FILE,
     NETVISOR_CREDENTIALS,
     PROCOUNTOR_API_KEYS,
     ClientEntry,
@@ -28,6 +29,17 @@ from provider.roster.text import identifier_problem, quote, secret_problem
 _LOOKS_LIKE_BUSINESS_ID: Final = re.compile(r"[0-9]{6,7}-[0-9]|FI[0-9]{8}", re.ASCII | re.IGNORECASE)
 
 
+class _Unread:
+    """The client list could not be read (its file is unreadable, or two sources are set): the problem
+    saying why is reported already, so "not set" would be noise."""
+
+    def __repr__(self) -> str:
+        return "CLIENTS_UNREAD"
+
+
+CLIENTS_UNREAD: Final = _Unread()
+
+
 def parse_roster(
     clients: object,
     procountor_api_keys: object,
@@ -35,21 +47,26 @@ def parse_roster(
     *,
     allow_empty: object = None,
     key_problems: Iterable[RosterProblem] = (),
+    clients_source: str = CLIENTS,
 ) -> Roster:
     """Validate the roster sections of stack config; RosterInvalid lists every problem found.
 
     ``clients`` None means ``roster:clients`` is not set: a problem, never an empty roster. An empty list
     is a roster only with ``allow_empty`` true (``roster:allowEmpty``). ``key_problems`` are problems with
-    the config keys themselves (``parse_stack_config`` finds them), listed first.
+    the config keys themselves (``parse_stack_config`` finds them), listed first. ``clients_source`` names
+    the list in problems: ``roster:clients``, or the file ``roster:clientsFile`` names (see
+    ``clients_file``); ``clients`` is ``CLIENTS_UNREAD`` when that file could not be read (its problem is
+    among ``key_problems``).
     """
     problems: list[RosterProblem] = list(key_problems)
-    _check_present(clients, allow_empty, problems)
-    entries, identities = _parse_clients(clients, problems)
+    _check_present(clients, allow_empty, problems, clients_source)
+    entries, identities = _parse_clients(clients, problems, clients_source)
     keys, key_spellings = _parse_api_keys(procountor_api_keys, problems)
     credentials, credential_names = _parse_netvisor_credentials(netvisor_credentials, problems)
-    problems += cross_entry_problems(identities, key_spellings, credential_names)
+    problems += cross_entry_problems(identities, key_spellings, credential_names, clients_source)
     if problems:
-        raise RosterInvalid([one_line(problem) for problem in sorted(problems, key=reading_order)])
+        in_order = sorted(problems, key=lambda problem: reading_order(problem, clients_source))
+        raise RosterInvalid([one_line(problem) for problem in in_order])
     # Built without validation: every entry is validated and the checks across entries have run (once).
     return Roster.model_construct(clients=entries, procountor_api_keys=keys, netvisor_credentials=credentials)
 
@@ -57,7 +74,7 @@ def parse_roster(
 # --- sections -------------------------------------------------------------------------------------
 
 
-def _check_present(clients: object, allow_empty: object, problems: list[RosterProblem]) -> None:
+def _check_present(clients: object, allow_empty: object, problems: list[RosterProblem], source: str) -> None:
     """A roster is never empty by accident: a missing list, or an empty one not confirmed, is a problem."""
     confirm = f"`{CLIENTS}: []` together with `{ALLOW_EMPTY}: true`"
     if allow_empty is not None and not isinstance(allow_empty, bool):
@@ -72,13 +89,14 @@ def _check_present(clients: object, allow_empty: object, problems: list[RosterPr
                 CLIENTS,
                 "",
                 "is not set, so the roster lists no client (and `pulumi up` would deregister every client "
-                f"of the stack); list the clients, or, to deregister them all on purpose, set {confirm}",
+                f"of the stack); list the clients in {CLIENTS}, or in a YAML file named by {CLIENTS_FILE}, "
+                f"or, to deregister them all on purpose, set {confirm}",
             )
         )
     elif clients == [] and allow_empty is not True:
         problems.append(
             RosterProblem(
-                CLIENTS,
+                source,
                 "",
                 "is empty, and `pulumi up` would deregister every client of the stack; if that is what you "
                 f"mean, confirm it with `{ALLOW_EMPTY}: true`",
@@ -87,14 +105,14 @@ def _check_present(clients: object, allow_empty: object, problems: list[RosterPr
 
 
 def _parse_clients(
-    raw: object, problems: list[RosterProblem]
+    raw: object, problems: list[RosterProblem], source: str
 ) -> tuple[list[ClientEntry], list[Identity] | None]:
     """The valid entries, and what could be read of every entry (None if the section is unreadable)."""
-    if raw is None:
+    if raw is None or raw is CLIENTS_UNREAD:
         return [], None
     if not isinstance(raw, list):
         problems.append(
-            RosterProblem(CLIENTS, "", f"expected a list of client entries, got {describe(raw, reveal=True)}")
+            RosterProblem(source, "", f"expected a list of client entries, got {describe(raw, reveal=True)}")
         )
         return [], None
     entries: list[ClientEntry] = []
@@ -103,10 +121,10 @@ def _parse_clients(
         try:
             entry = ClientEntry.model_validate(item)
         except ValidationError as error:
-            identity = Identity.of_raw(index, item)
+            identity = Identity.of_raw(index, item, source)
             problems += problems_from(error, item, identity.entry, ClientEntry, reveal=True)
         else:
-            identity = Identity.of_entry(index, entry)
+            identity = Identity.of_entry(index, entry, source)
             entries.append(entry)
         identities.append(identity)
     return entries, identities

@@ -27,30 +27,30 @@ from provider.roster.models import (
 from provider.roster.text import quote, safe, shorten
 
 
-def entry_label(index: int, name: str | None, business_id: str | None) -> str:
+def entry_label(index: int, name: str | None, business_id: str | None, source: str = CLIENTS) -> str:
     """``roster:clients[3] (Beta Oy, 1572860-0)``, with whatever of name and business ID is known (escaped
-    and shortened: a name with a line break cannot forge another problem line)."""
+    and shortened: a name with a line break cannot forge another problem line). ``source`` is where the
+    list is: ``roster:clients``, or the file ``roster:clientsFile`` names (``clients.yaml[3] (...)``)."""
     known = [safe(part) for part in (name, business_id) if part]
-    return f"{CLIENTS}[{index}]" + (f" ({', '.join(known)})" if known else "")
+    return f"{source}[{index}]" + (f" ({', '.join(known)})" if known else "")
 
 
-_CLIENT_POSITION: Final = re.compile(re.escape(CLIENTS) + r"\[(\d+)\]")
-_SECTION_ORDER: Final = (CLIENTS, PROCOUNTOR_API_KEYS, NETVISOR_CREDENTIALS)
-
-
-def reading_order(problem: RosterProblem) -> tuple[int, int]:
+def reading_order(problem: RosterProblem, clients: str = CLIENTS) -> tuple[int, int]:
     """Roster keys first, then clients by position, then the key and credential sections: one entry's
-    problems stay together."""
-    position = _CLIENT_POSITION.match(problem.entry)
+    problems stay together. ``clients`` is where the client list is (see ``entry_label``)."""
     section = next(
         (
             index
-            for index, name in enumerate(_SECTION_ORDER)
+            for index, name in enumerate((clients, PROCOUNTOR_API_KEYS, NETVISOR_CREDENTIALS))
             if problem.entry == name or problem.entry.startswith((f"{name}[", f"{name}."))
         ),
         -1,
     )
+    position = _POSITION.match(problem.entry, len(clients)) if section == 0 else None
     return section, int(position[1]) if position else 0
+
+
+_POSITION: Final = re.compile(r"\[(\d+)\]")
 
 
 # Bounds of one problem line's parts once everything is quoted (a business ID of 10,000 characters...).

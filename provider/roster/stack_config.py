@@ -4,6 +4,9 @@
 ``<project>:clients``) would otherwise leave ``roster:clients`` unset; each is a problem that names it and
 says which key was meant. The provider's own namespaces (``fabricai:``, ``procountor:``, ``netvisor:``) and
 Pulumi's are left to their own checks.
+
+The client list is in ``roster:clients`` or in the YAML file ``roster:clientsFile`` names (exactly one of
+the two), read relative to the project root: the folder holding Pulumi.yaml (``project_root``).
 """
 
 from __future__ import annotations
@@ -11,18 +14,22 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Final
 
 from provider.errors import RosterProblem
+from provider.roster.clients_file import read_clients_file
+from provider.roster.config_size import as_engine_text, size_warning
 from provider.roster.models import (
     ALLOW_EMPTY,
     CLIENTS,
+    CLIENTS_FILE,
     NETVISOR_CREDENTIALS,
     PROCOUNTOR_API_KEYS,
     ROSTER_KEYS,
     Roster,
 )
-from provider.roster.parsing import parse_roster
+from provider.roster.parsing import CLIENTS_UNREAD, parse_roster
 from provider.roster.text import quote
 
 NAMESPACE: Final = "roster"
@@ -64,16 +71,76 @@ def _meant(namespace: str, name: str) -> str | None:
     return by_case[likely[0]] if likely else None
 
 
-def parse_stack_config(config: Mapping[str, object]) -> Roster:
+def parse_stack_config(config: Mapping[str, object], root: Path | str | None = None) -> Roster:
     """The roster from stack config as ``{full key: value}`` (values as ``Config.get_object`` reads them),
-    with every key present, so that misspelt keys are found; RosterInvalid lists every problem."""
+    with every key present, so that misspelt keys are found; RosterInvalid lists every problem.
+
+    ``root`` is the folder a relative ``roster:clientsFile`` is read from; by default the project root
+    (``project_root``), looked up only when the key is set.
+    """
+    clients, source, file_problems = _client_list(config, root)
     return parse_roster(
-        config.get(CLIENTS),
+        clients,
         config.get(PROCOUNTOR_API_KEYS),
         config.get(NETVISOR_CREDENTIALS),
         allow_empty=config.get(ALLOW_EMPTY),
-        key_problems=key_problems(config),
+        key_problems=[*key_problems(config), *file_problems],
+        clients_source=source,
     )
+
+
+def _client_list(
+    config: Mapping[str, object], root: Path | str | None
+) -> tuple[object, str, list[RosterProblem]]:
+    """The client list as written, where problems name it from, and the problems of getting it."""
+    inline, written = config.get(CLIENTS), config.get(CLIENTS_FILE)
+    if written is None:
+        return inline, CLIENTS, []
+    if inline is not None:
+        both = RosterProblem(
+            CLIENTS_FILE,
+            "",
+            f"and {CLIENTS} are both set; keep one: the clients in {CLIENTS}, or in the file "
+            f"{CLIENTS_FILE} names (`pulumi config rm {CLIENTS}` or `pulumi config rm {CLIENTS_FILE}`)",
+        )
+        return CLIENTS_UNREAD, CLIENTS, [both]
+    return read_clients_file(written, Path(root) if root is not None else project_root())
+
+
+def project_root() -> Path:
+    """The folder holding Pulumi.yaml: what the engine told the program (``pulumi.get_root_directory``,
+    set by the language host since SDK 3.10x), else the first folder up from the working folder that
+    holds Pulumi.yaml (the program runs in ``stacks/``, Pulumi.yaml's ``main``), else the working folder."""
+    from pulumi.runtime import settings  # pulumi only where the program runs
+
+    told = settings.get_root_directory()
+    # Outside an engine run the SDK answers a placeholder ("root_directory"), not a path.
+    if isinstance(told, str) and Path(told).is_absolute() and Path(told).is_dir():
+        return Path(told)
+    here = Path.cwd()
+    return next(
+        (
+            folder
+            for folder in (here, *here.parents)
+            if (folder / "Pulumi.yaml").is_file() or (folder / "Pulumi.yml").is_file()
+        ),
+        here,
+    )
+
+
+def read_engine_config() -> dict[str, str]:
+    """Every key of this run's stack config with its value as the engine passed it (text; JSON text for
+    an object): what ``PULUMI_CONFIG`` held, to measure it (see ``config_size``)."""
+    from pulumi.runtime import config as runtime_config  # pulumi only where the program runs
+
+    keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env() or {})
+    values = {key: runtime_config.get_config(key) for key in keys}
+    return {key: as_engine_text(value) for key, value in values.items() if value is not None}
+
+
+def config_size_warning(config: Mapping[str, str]) -> str | None:
+    """The warning to show when the engine's ``PULUMI_CONFIG`` nears Linux's limit, if it does."""
+    return size_warning(config, _concerns_roster)
 
 
 def read_stack_config() -> dict[str, object]:
