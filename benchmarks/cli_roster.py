@@ -63,7 +63,7 @@ def pulumi_bin() -> Path:
 
 
 class ProcessCpu:
-    """CPU seconds of the program and the provider processes of one CLI command, read from /proc.
+    """CPU seconds of the engine (the CLI), program and provider processes of one command, from /proc.
 
     The CLI starts the program (through the language host's exec helper) and the dynamic provider as
     processes of their own; each is polled while the command runs and its last reading kept (Linux only;
@@ -73,7 +73,8 @@ class ProcessCpu:
     MARKS: ClassVar[dict[str, str]] = {"program": "pulumi-language-python-exec", "provider": "pulumi.dynamic"}
 
     def __init__(self) -> None:
-        self.seconds: dict[str, dict[int, float]] = {role: {} for role in self.MARKS}
+        self.seconds: dict[str, dict[int, float]] = {role: {} for role in (*self.MARKS, "engine")}
+        self.engine_pid: int | None = None  # the pulumi CLI process itself
         self._ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
     def poll(self) -> None:
@@ -83,11 +84,13 @@ class ProcessCpu:
                 fields = stat.read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue  # the process ended between the listing and the read
-            for role, mark in self.MARKS.items():
-                if mark in command:
-                    # utime and stime are fields 14 and 15 of /proc/PID/stat (11 and 12 after the name).
-                    used = int(fields[11]) + int(fields[12])
-                    self.seconds[role][int(stat.parent.name)] = used / self._ticks
+            roles = [role for role, mark in self.MARKS.items() if mark in command]
+            if self.engine_pid is not None and stat.parent.name == str(self.engine_pid):
+                roles.append("engine")
+            # utime and stime are fields 14 and 15 of /proc/PID/stat (11 and 12 after the name).
+            used = (int(fields[11]) + int(fields[12])) / self._ticks
+            for role in roles:
+                self.seconds[role][int(stat.parent.name)] = used
 
     def poll_until(self, stop: threading.Event) -> None:
         while not stop.wait(0.2):
@@ -147,6 +150,7 @@ class Project:
             stderr=subprocess.STDOUT,
             text=True,
         ) as process:
+            cpu.engine_pid = process.pid
             assert process.stdout is not None
             tail: list[str] = []
             for line in process.stdout:
@@ -166,12 +170,20 @@ class Project:
         return time.perf_counter() - started, first, cpu
 
 
-def set_up_stack(project: Project, firm: Firm, sandbox_url: str, procountor_rps: float | None) -> None:
+def set_up_stack(
+    project: Project, firm: Firm, sandbox_url: str, procountor_rps: float | None, *, clients_file: bool
+) -> None:
+    roster: dict[str, Any] = {"roster:clients": firm.clients}
+    if clients_file:
+        # Beyond ~700 clients the roster cannot be inline: the engine hands all config to the program in
+        # one environment string, which Linux caps at 128 KiB (README, "The roster").
+        (project.directory / "clients.yaml").write_text(json.dumps(firm.clients), encoding="utf-8")
+        roster = {"roster:clientsFile": "clients.yaml"}
     plain: dict[str, Any] = {
         **sandbox_urls(sandbox_url),
         "procountor:clientId": APP["clientId"],
         "netvisor:partnerId": PARTNER["id"],
-        "roster:clients": firm.clients,
+        **roster,
         "roster:netvisorCredentials": {"firm": {"customerId": NETVISOR_CREDENTIALS["customerId"]}},
     }
     if procountor_rps is not None:
@@ -221,6 +233,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--procountor-rps", type=float, default=None)
     parser.add_argument("--pulumi-bin", type=Path, default=None, help="the folder holding pulumi")
     parser.add_argument(
+        "--clients-file", action="store_true", help="the client list in roster:clientsFile, not inline"
+    )
+    parser.add_argument(
         "--synchronous-program",
         action="store_true",
         help="run the program as it was before it yielded to the event loop once (for the before figure)",
@@ -235,6 +250,7 @@ def main(argv: list[str]) -> int:
         f"Pulumi CLI {version.stdout.strip()}; {args.clients} Procountor + {args.netvisor} Netvisor clients; "
         f"latency {args.latency_ms:g} ms; Procountor pace {rps:g}/s"
         + ("; the program as before the yield fix" if args.synchronous_program else "")
+        + ("; clients in roster:clientsFile" if args.clients_file else "")
     )
     with sandbox_process(firm) as (url, admin), tempfile.TemporaryDirectory(prefix="fabricai-cli-") as tmp:
         admin.set_faults("portal", latencyMs=args.latency_ms)
@@ -242,7 +258,7 @@ def main(argv: list[str]) -> int:
         admin.set_faults("netvisor", latencyMs=args.latency_ms)
         project = Project(Path(tmp), bin_dir, synchronous_program=args.synchronous_program)
         started = time.perf_counter()
-        set_up_stack(project, firm, url, args.procountor_rps)
+        set_up_stack(project, firm, url, args.procountor_rps, clients_file=args.clients_file)
         print(
             f"stack config with {len(firm.api_keys)} secret API keys: {time.perf_counter() - started:.1f} s"
         )
@@ -259,7 +275,10 @@ def main(argv: list[str]) -> int:
             line = f"{command}: {wall:.1f} s"
             if first_created is not None:
                 line += f"; first resource created after {first_created:.1f} s"
-            line += f"; CPU: program {cpu.total('program'):.1f} s, provider {cpu.total('provider'):.1f} s"
+            line += (
+                f"; CPU: engine {cpu.total('engine'):.1f} s, program {cpu.total('program'):.1f} s, "
+                f"provider {cpu.total('provider'):.1f} s"
+            )
             line += f"; requests {made}"
             if bound > 0:
                 which = max(lower, key=lower.__getitem__)
