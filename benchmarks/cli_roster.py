@@ -78,19 +78,38 @@ class ProcessCpu:
         self._ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
     def poll(self) -> None:
+        if self.engine_pid is None:
+            return
+        seen: dict[int, tuple[int, str, float]] = {}  # pid -> (parent pid, command line, CPU seconds)
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
                 command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
                 fields = stat.read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue  # the process ended between the listing and the read
+            # After the name: state, ppid, ...; utime and stime are fields 14 and 15 of the whole line.
+            seen[int(stat.parent.name)] = (
+                int(fields[1]),
+                command,
+                (int(fields[11]) + int(fields[12])) / self._ticks,
+            )
+        for pid, (_, command, used) in seen.items():
+            if not self._descends_from_engine(pid, seen):
+                continue  # another Pulumi run on this machine: not ours
             roles = [role for role, mark in self.MARKS.items() if mark in command]
-            if self.engine_pid is not None and stat.parent.name == str(self.engine_pid):
+            if pid == self.engine_pid:
                 roles.append("engine")
-            # utime and stime are fields 14 and 15 of /proc/PID/stat (11 and 12 after the name).
-            used = (int(fields[11]) + int(fields[12])) / self._ticks
             for role in roles:
-                self.seconds[role][int(stat.parent.name)] = used
+                self.seconds[role][pid] = used
+
+    def _descends_from_engine(self, pid: int, seen: dict[int, tuple[int, str, float]]) -> bool:
+        for _ in range(32):  # a bounded walk up the process tree
+            if pid == self.engine_pid:
+                return True
+            if pid not in seen or pid <= 1:
+                return False
+            pid = seen[pid][0]
+        return False
 
     def poll_until(self, stop: threading.Event) -> None:
         while not stop.wait(0.2):
