@@ -1,10 +1,14 @@
 """``fabricai-roster status``: one table of every client of the stack, from its last up or refresh.
 
-Read without any secret: ``pulumi stack output`` (per client its portal id, ERP, training stage, connection
-and predictions: ``provider.program.stack_outputs``), ``pulumi stack export`` (each company's name and
-portal status, each integration's ``connected_at`` and ``credentials_rotated_at``; secrets stay encrypted
-there and are never read) and ``pulumi config --json`` without ``--show-secrets``
-(``roster:rotateAfterDays``).
+Read without any secret: ``pulumi stack output`` (which clients the roster has, with their portal id and
+ERP: ``provider.program.stack_outputs``), ``pulumi stack export`` (each company's name, portal status and
+training, each integration's ``client_status``, ``status``, ``dimension_predictions``, ``connected_at`` and
+``credentials_rotated_at``; secrets stay encrypted there and are never read) and ``pulumi config --json``
+without ``--show-secrets`` (``roster:rotateAfterDays``).
+
+The resources' outputs come first: ``pulumi refresh`` updates them but not the stack outputs (only the
+program sets those, at ``up``), so a regression found by a refresh shows at once. The stack outputs are the
+fallback for a resource the state does not hold.
 
 ERP health is shown when the outputs carry it (``erpHealth`` in a client's stack output, or ``erp_health`` /
 ``health`` among its integration's outputs); ``unknown`` otherwise.
@@ -196,15 +200,22 @@ def client_statuses(
         rotated = _text(summary.get("credentialsRotatedAt")) or _text(
             integration.get("credentials_rotated_at")
         )
-        predictions = summary.get("predictions") or {}
+        predictions = integration.get("dimension_predictions") or summary.get("predictions") or {}
+        # As provider.program's RosterClient.status: the integration's progress, else the company's.
+        stage = (
+            _text(integration.get("client_status"))
+            or _text(company.get("training"))
+            or _text(summary.get("status"))
+            or UNKNOWN
+        )
         row = ClientStatus(
             business_id=business_id,
             name=_text(company.get("name")) or _text(integration.get("client_name")) or "",
             erp=erp,
             portal_id=summary.get("portalId") if isinstance(summary.get("portalId"), int) else None,
             portal=_text(company.get("status")) or UNKNOWN,
-            stage=_text(summary.get("status")) or UNKNOWN,
-            connection=_text(summary.get("connection")) or "NONE",
+            stage=stage,
+            connection=_text(integration.get("status")) or _text(summary.get("connection")) or "NONE",
             erp_health=health,
             verified=verified,
             rotated=rotated,

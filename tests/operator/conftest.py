@@ -130,7 +130,7 @@ class RosterProject:
         """Plain values in the stack file; each secret through ``config set --secret --path`` (stdin)."""
         settings = self.directory / "stacks" / f"Pulumi.{stack}.yaml"
         settings.write_text(yaml.safe_dump({"config": dict(config)}, allow_unicode=True), encoding="utf-8")
-        self.pulumi("stack", "init", stack, "--secrets-provider", "passphrase", stack=stack)
+        self.pulumi("stack", "init", "--secrets-provider", "passphrase", stack=stack)
         for path, value in secrets.items():
             self.pulumi("config", "set", "--secret", "--path", path, stack=stack, stdin=value)
 

@@ -37,7 +37,10 @@ def test_every_client_in_one_table_from_the_outputs_and_the_state(
 def test_problems_set_the_exit_status_and_the_filters_narrow_it(
     fake_stack: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fake_stack["outputs"]["clients"]["1618033-3"]["status"] = "FAILED"
+    # The state (which a refresh updates) wins over the stack outputs (which only an up sets)...
+    integration(fake_stack, "1618033-3-netvisor")["client_status"] = "FAILED"
+    fake_stack["outputs"]["clients"]["1618033-3"]["status"] = "TRAINING"
+    # ...which stay the fallback where the state says nothing (no predictions in the state here).
     fake_stack["outputs"]["clients"]["1618033-3"]["predictions"] = {"Projekti": "NOT_IN_ERP"}
     ran = run_command(capsys, "status", "--json")
     assert ran.code == 1
