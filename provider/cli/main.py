@@ -56,11 +56,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     stack = Stack(name=args.stack, cwd=args.cwd)
     err = render.stderr()
     try:
+        if args.cwd is not None and not args.cwd.is_dir():
+            raise OperatorError(
+                f"--cwd {args.cwd}: no such folder (the Pulumi project folder, holding Pulumi.yaml)"
+            )
         code: int = args.run(args, stack)
     except KeyboardInterrupt:
         err.print("[bold red]error:[/] interrupted")
         return render.FAILED
-    except (OperatorError, FabricaiRosterError) as error:
+    except FabricaiRosterError as error:  # OperatorError included
         err.print("[bold red]error:[/] " + _escape(str(error)))
         return render.FAILED
     except Exception as error:  # noqa: BLE001 - the one top-level handler: a message, never a traceback

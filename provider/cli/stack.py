@@ -115,7 +115,7 @@ def _hint(stderr: str) -> str:
     if "no stack named" in text or ("no stack" in text and "select" in text):
         return " (list the stacks with `pulumi stack ls`; pass one with --stack)"
     if "passphrase" in text:
-        return " (set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE for this stack)"
+        return " (check PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE for this stack)"
     if "no pulumi.yaml" in text or "no project" in text:
         return " (run in the project folder, the one holding Pulumi.yaml, or pass --cwd)"
     return ""

@@ -48,6 +48,10 @@ def test_validate_status_doctor_and_generate_round_trip_on_a_real_stack(
     roster_project.init_stack("firm", plain, secrets)
     roster_project.pulumi("up", "--yes", stack="firm")
 
+    ran = run_command(capsys, "--stack", "nosuch", "--cwd", project, "status")
+    assert ran.code == 2
+    assert "`pulumi config --json --stack nosuch` failed" in ran.err and "pulumi stack ls" in ran.err
+
     ran = run_command(capsys, "--stack", "firm", "--cwd", project, "validate")
     assert ran.code == 0, ran.err
     assert "The roster is valid: 2 clients" in ran.out
