@@ -57,3 +57,27 @@ def test_an_unreachable_portal_is_a_problem_named_not_a_traceback(
     assert ran.code in (1, 2)
     assert "Traceback" not in ran.out + ran.err
     assert "Kahvila Kuppi Oy (2077474-0)" in ran.out + ran.err
+
+
+def test_a_netvisor_right_not_allowed_for_fabricai_is_named_with_netvisors_fix(
+    fake_stack: dict[str, Any], example_sandbox: RunningSandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    osto_ovi = {
+        "businessId": "2236067-2",
+        "name": "Osto-Ovi Kiinni Oy",
+        "erp": "netvisor",
+        "netvisorCredentials": "firm",
+    }
+    fake_stack["config"] = sandbox_config(example_sandbox.url, [osto_ovi])
+    netvisor_before = example_sandbox.admin.stats()["services"]["netvisor"]
+    ran = run_command(capsys, "doctor")
+    assert ran.code == 1, ran.out + ran.err
+    out = " ".join(ran.out.split())
+    assert "Osto-Ovi Kiinni Oy (2236067-2):" in out
+    assert out.count("fix:") == 2  # the portal (not registered) and Netvisor's rights
+    assert "Netvisor" in out.split("fix:")[2]
+    # One request at a time per customer environment, as the integration itself keeps it.
+    assert example_sandbox.admin.stats()["services"]["netvisor"]["concurrencyViolations"] == 0
+    assert netvisor_before["concurrencyViolations"] == 0
+    for secret in ALL_SECRETS:
+        assert secret not in ran.out + ran.err
