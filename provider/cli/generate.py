@@ -114,6 +114,7 @@ def build(
     generated = Generated(entries=[])
     problems: list[str] = []
     in_portal: dict[BusinessId, ListedClient] = {}
+    duplicates: dict[BusinessId, list[int]] = {}
     for record in portal or []:
         business_id = _portal_id(record)
         if business_id is None:
@@ -122,6 +123,16 @@ def build(
             )
             continue
         in_portal.setdefault(business_id, record)
+        duplicates.setdefault(business_id, []).append(record.id)
+    for business_id, ids in duplicates.items():
+        if len(ids) > 1:
+            # `adopt` cannot choose between them (DuplicateRecords at up): left out until one is removed.
+            record = in_portal.pop(business_id)
+            generated.skipped_in_portal.append(
+                f"{record.name} ({business_id}): the portal holds {len(ids)} records of this business ID "
+                f"(ids {', '.join(map(str, sorted(ids)))}); remove the duplicates in the portal, then "
+                "generate again"
+            )
     if listed is not None:
         for row in listed.clients:
             erp = row.erp or (in_portal[row.business_id].system if row.business_id in in_portal else None)

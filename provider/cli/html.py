@@ -21,6 +21,7 @@ th, td { border-bottom: 1px solid #d9dee3; padding: 0.35rem 0.5rem; text-align: 
 th { background: #f1f4f7; position: sticky; top: 0; }
 tr.problem td { background: #fff1f0; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.nowrap { white-space: nowrap; }
 .stage-IN_PRODUCTION { color: #177245; font-weight: 600; }
 .stage-TRAINING { color: #9a6700; font-weight: 600; }
 .stage-FAILED, .stage-INACTIVE { color: #b42318; font-weight: 600; }
@@ -39,11 +40,14 @@ def render_report(rows: Sequence[ClientStatus], columns: Mapping[str, str], *, t
     for row in rows:
         cells = []
         for key in columns:
-            css = (
-                ' class="num"'
-                if key.endswith("days")
-                else (f' class="stage-{e(row.stage)}"' if key == "stage" else "")
-            )
+            if key.endswith("days"):
+                css = ' class="num"'
+            elif key == "stage":
+                css = f' class="stage-{e(row.stage)}"'
+            elif key in ("business_id", "verified", "rotated"):
+                css = ' class="nowrap"'
+            else:
+                css = ""
             cells.append(f"<td{css}>{e(row.cell(key))}</td>")
         marker = ' class="problem"' if row.problems else ""
         body.append(f"<tr{marker}>{''.join(cells)}</tr>")

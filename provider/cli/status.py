@@ -112,8 +112,10 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace, stack: Stack) -> int:
     filters = parse_filters(args.filter)
-    rotate_after = rotate_after_days(stack.config(secrets=False))
-    rows = client_statuses(stack.outputs(), stack.resources(), rotate_after, now=_now())
+    with render.stderr().status("reading the stack through the Pulumi CLI"):
+        rotate_after = rotate_after_days(stack.config(secrets=False))
+        outputs, resources = stack.outputs(), stack.resources()
+    rows = client_statuses(outputs, resources, rotate_after, now=_now())
     rows = select(rows, filters=filters, erp=args.erp, problems_only=args.problems)
     rows = sort(rows, args.sort, reverse=args.reverse)
     if args.html is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from pydantic import SecretStr
@@ -120,3 +121,29 @@ def test_a_list_with_problems_writes_nothing(
     assert not output.exists()
     ran = run_command(capsys, "generate")
     assert ran.code == 2 and "pass --portal, --csv FILE, or both" in ran.err
+
+
+def test_a_business_id_with_two_portal_records_is_left_out_and_named(
+    fake_stack: dict[str, Any], example_sandbox: RunningSandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    register_by_hand(example_sandbox)
+    # A second record of Kahvila, made by hand in the portal (the API does not refuse it).
+    created = httpx.post(
+        f"{example_sandbox.service_url('portal')}/clients",
+        headers={"Authorization": f"Bearer {PORTAL_KEY}"},
+        json={
+            "name": "Kahvila Kuppi Oy (2)",
+            "businessId": "FI20774740",
+            "country": "FI",
+            "system": "procountor",
+        },
+    )
+    assert created.status_code in (200, 201), created.text
+    fake_stack["config"] = sandbox_config(example_sandbox.url, [])
+    ran = run_command(capsys, "generate", "--portal")
+    assert ran.code == 0, ran.err
+    ids = [e["businessId"] for e in yaml.safe_load(ran.out)["config"]["roster:clients"]]
+    assert ids == ["1618033-3", "2925630-9"]
+    err = " ".join(ran.err.split())
+    assert "Portal clients left out:" in err
+    assert "(2077474-0): the portal holds 2 records of this business ID" in err
