@@ -58,6 +58,15 @@ COLUMNS: Final = {
 }
 
 
+# Other names a column answers to in --sort and --filter (`--filter status=TRAINING`).
+ALIASES: Final = {"status": "stage", "health": "erp_health", "id": "business_id", "age": "age_days"}
+
+
+def column_of(name: str) -> str | None:
+    name = name.strip().lower().replace("-", "_")
+    return name if name in COLUMNS else ALIASES.get(name)
+
+
 @dataclass
 class ClientStatus:
     business_id: str
@@ -92,9 +101,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "portal status, training stage, connection, ERP health, when the credentials were verified and "
         "rotated, and the age past which the firm wants them rotated (roster:rotateAfterDays). Exit status "
         "0: no client shown has problems; 1: some have; 2: the stack could not be read.",
-        epilog="Columns for --sort and --filter: " + ", ".join(COLUMNS),
+        epilog="Columns for --sort and --filter: "
+        + ", ".join(COLUMNS)
+        + " (also: "
+        + ", ".join(f"{alias} = {column}" for alias, column in ALIASES.items())
+        + ").",
     )
-    parser.add_argument("--sort", metavar="COLUMN", choices=list(COLUMNS), help="sort by this column")
+    parser.add_argument("--sort", metavar="COLUMN", help="sort by this column")
     parser.add_argument("--reverse", action="store_true", help="sort descending")
     parser.add_argument(
         "--filter",
@@ -112,12 +125,17 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace, stack: Stack) -> int:
     filters = parse_filters(args.filter)
+    sort_by = None
+    if args.sort is not None:
+        sort_by = column_of(args.sort)
+        if sort_by is None:
+            raise OperatorError(f"--sort {args.sort!r}: expected one of {', '.join(COLUMNS)}")
     with render.stderr().status("reading the stack through the Pulumi CLI"):
         rotate_after = rotate_after_days(stack.config(secrets=False))
         outputs, resources = stack.outputs(), stack.resources()
     rows = client_statuses(outputs, resources, rotate_after, now=_now())
     rows = select(rows, filters=filters, erp=args.erp, problems_only=args.problems)
-    rows = sort(rows, args.sort, reverse=args.reverse)
+    rows = sort(rows, sort_by, reverse=args.reverse)
     if args.html is not None:
         write_report(args.html, rows, COLUMNS, title=f"FabricAI roster: {stack.name or 'current stack'}")
     if args.json:
@@ -136,9 +154,9 @@ def _now() -> dt.datetime:
 def parse_filters(written: Sequence[str]) -> dict[str, str]:
     filters: dict[str, str] = {}
     for item in written:
-        column, sep, value = item.partition("=")
-        column = column.strip()
-        if not sep or column not in COLUMNS:
+        written, sep, value = item.partition("=")
+        column = column_of(written)
+        if not sep or column is None:
             raise OperatorError(
                 f"--filter {item!r}: expected COLUMN=VALUE with COLUMN one of {', '.join(COLUMNS)}"
             )
