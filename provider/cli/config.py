@@ -1,0 +1,48 @@
+"""What the subcommands read from a stack's config: the roster (parsed exactly as the program parses it),
+the provider settings, and the roster settings of the operator's command only (``roster:rotateAfterDays``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from provider.roster import Roster, parse_roster
+from provider.settings import ProviderSettings
+
+ROTATE_AFTER_DAYS: Final = "roster:rotateAfterDays"
+
+
+def roster_of(config: Mapping[str, Any]) -> Roster:
+    """The roster as ``provider.program.read_roster`` reads it; RosterInvalid lists every problem."""
+    return parse_roster(
+        config.get("roster:clients"),
+        config.get("roster:procountorApiKeys"),
+        config.get("roster:netvisorCredentials"),
+    )
+
+
+def settings_of(config: Mapping[str, Any]) -> ProviderSettings:
+    """The provider settings as ``configure`` builds them from the same keys."""
+    return ProviderSettings.from_config(config.get)
+
+
+def rotate_after_days(config: Mapping[str, Any]) -> int | None:
+    """``roster:rotateAfterDays``: the age (days) past which the firm wants credentials rotated; None when
+    unset. The program does not read it (it reads only the three roster sections), so the key may sit in
+    stack config beside them."""
+    from provider.cli.stack import OperatorError
+
+    value = config.get(ROTATE_AFTER_DAYS)
+    if value is None or value == "":
+        return None
+    try:
+        days = int(str(value).strip())
+    except ValueError:
+        days = 0
+    if days <= 0:
+        raise OperatorError(
+            f"stack config '{ROTATE_AFTER_DAYS}' must be a whole number of days above 0; set it with "
+            f"`pulumi config set {ROTATE_AFTER_DAYS} 365`"
+        )
+    return days

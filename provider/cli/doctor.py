@@ -1,0 +1,158 @@
+"""``fabricai-roster doctor [BUSINESS_ID...]``: the live checks of some or all clients, read-only.
+
+For each client: the portal (its record by business ID, the ERP it is set to, its connection) and then
+the very checks the integration runs before connecting (``provider.procountor.checks.verify_api_key``;
+``provider.netvisor.prerequisites.verify_company``), with the keys of the stack's config. Nothing is written
+anywhere: the portal is only read, the ERPs only answer the checks' reads (and Procountor a token request).
+Clients are checked one after another (Netvisor wants one request at a time per customer environment;
+Procountor's pace is kept by its client). Each problem comes with its fix.
+
+Exit status: 0 every client checked passed, 1 some failed (listed with their fixes), 2 the command could
+not run (config unreadable, an unknown business ID...).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from provider.business_id import BusinessId, InvalidBusinessId
+from provider.cli import render
+from provider.cli.config import roster_of, settings_of
+from provider.cli.stack import OperatorError, Stack
+from provider.context import ProviderContext
+from provider.errors import FabricaiRosterError, PrerequisiteFailed
+from provider.netvisor.client import Company
+from provider.netvisor.prerequisites import describe_credentials, verify_company
+from provider.procountor.checks import verify_api_key
+from provider.resources.netvisor_inputs import credentials
+from provider.roster import ClientEntry, Erp, Roster
+
+
+@dataclass(frozen=True)
+class Finding:
+    client: str
+    message: str
+    fix: str | None
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "doctor",
+        help="run the live checks of some or all clients (read-only)",
+        description="Check clients live, read-only: their portal record and connection, and every "
+        "prerequisite of the onboarding guide in their ERP, with the keys in the stack's config. Nothing is "
+        "written anywhere. Exit status 0: all passed; 1: problems (each with its fix); 2: could not run.",
+    )
+    parser.add_argument("business_ids", nargs="*", metavar="BUSINESS_ID", help="only these clients")
+    parser.set_defaults(run=run)
+
+
+def chosen(roster: Roster, wanted: Sequence[str]) -> list[ClientEntry]:
+    if not wanted:
+        return list(roster.clients)
+    by_id = {client.business_id: client for client in roster.clients}
+    picked: list[ClientEntry] = []
+    for written in wanted:
+        try:
+            business_id = BusinessId(written)
+        except InvalidBusinessId as error:
+            raise OperatorError(str(error)) from None
+        if business_id not in by_id:
+            raise OperatorError(f"{business_id} is not a client of the roster")
+        picked.append(by_id[business_id])
+    return picked
+
+
+def check_client(context: ProviderContext, roster: Roster, client: ClientEntry) -> list[Finding]:
+    """The portal read and the ERP prerequisites of one client; its problems (none: healthy)."""
+    findings: list[Finding] = []
+    label = client.label
+    try:
+        record = context.portal.find(str(client.business_id))
+        if record is None:
+            findings.append(
+                Finding(
+                    label,
+                    "is not registered in the portal",
+                    "run `pulumi up` (with `adopt: true` if someone registers it by hand)",
+                )
+            )
+        else:
+            if record.system and record.system != client.erp.value:
+                findings.append(
+                    Finding(
+                        label,
+                        f"the portal has it on {record.system}, the roster on {client.erp.value}",
+                        "run `pulumi up` to move it, or correct `erp` in the roster",
+                    )
+                )
+            if context.portal.get_connection(record.id) is None:
+                findings.append(Finding(label, "has no ERP connection in the portal", "run `pulumi up`"))
+    except FabricaiRosterError as error:
+        findings.append(_finding(label, error))
+    try:
+        if client.erp is Erp.PROCOUNTOR:
+            verify_api_key(
+                context.procountor,
+                api_key=roster.api_key_for(client).get_secret_value(),
+                business_id=str(client.business_id),
+                client_label=label,
+                dimensions=client.dimensions,
+            )
+        else:
+            pair = roster.credentials_for(client)
+            verify_company(
+                context.netvisor,
+                credentials(pair.customer_id, pair.customer_key.get_secret_value()),
+                Company(business_id=client.business_id, label=label),
+                credentials_name=describe_credentials(pair.customer_id, client.netvisor_credentials),
+                dimensions=client.dimensions,
+            )
+    except FabricaiRosterError as error:
+        findings.append(_finding(label, error))
+    return findings
+
+
+def _finding(label: str, error: FabricaiRosterError) -> Finding:
+    if isinstance(error, PrerequisiteFailed):
+        return Finding(label, error.cause, error.fix)
+    message = str(error)
+    prefix = f"{label}: "
+    return Finding(label, message.removeprefix(prefix), None)
+
+
+def run(args: argparse.Namespace, stack: Stack) -> int:
+    config = stack.config(secrets=True)
+    roster = roster_of(config)
+    clients = chosen(roster, args.business_ids)
+    context = ProviderContext(settings_of(config))
+    findings: list[Finding] = []
+    healthy = 0
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=render.stderr(),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("checking", total=len(clients))
+        for client in clients:
+            progress.update(task, description=f"checking {client.label}")
+            found = check_client(context, roster, client)
+            findings += found
+            healthy += not found
+            progress.advance(task)
+    out = render.stdout()
+    for finding in findings:
+        out.print(render.problem_line(finding.client, finding.message, finding.fix))
+    broken = len(clients) - healthy
+    if broken:
+        out.print(f"[bold red]{broken} of {len(clients)} clients have problems[/] (nothing was changed).")
+        return render.PROBLEMS
+    out.print(f"[bold green]✓[/] all {len(clients)} clients passed every check (nothing was changed).")
+    return render.OK

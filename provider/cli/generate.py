@@ -1,0 +1,301 @@
+"""``fabricai-roster generate``: the roster from what exists, the portal's clients and/or the firm's list.
+
+- ``--portal``: every client of the portal (read with the stack's ``fabricai:apiKey``) becomes an entry with
+  ``adopt: true`` and its ERP from the record's ``system``, so ``pulumi up`` takes it over instead of
+  registering it again;
+- ``--csv FILE``: the firm's client list (``provider.cli.csv_import`` documents its columns);
+- both: the union, with a report both ways (in the portal but not in the list, in the list but not in the
+  portal); a client in both takes its name from the list and is adopted.
+
+The roster is validated by the roster model itself (``provider.roster.parse_roster``; keys are stood in for
+while validating and never written), printed or written as stack config YAML (``roster:clients``), and
+followed by the exact ``pulumi config set`` commands still to run for keys: never a key's value.
+
+Exit status: 0 generated; 1 problems in the list or the roster (each named, with its line), nothing
+written; 2 could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+from rich.progress import Progress, SpinnerColumn, TextColumn
+
+from provider.business_id import BusinessId, InvalidBusinessId
+from provider.cli import render
+from provider.cli.config import settings_of
+from provider.cli.csv_import import ClientList, read_client_list
+from provider.cli.stack import OperatorError, Stack
+from provider.defaults import PORTAL_MAX_PAGES, PORTAL_PAGE_LIMIT
+from provider.errors import RosterInvalid
+from provider.portal import ListedClient, PortalClient
+from provider.roster import NETVISOR_CREDENTIALS, PROCOUNTOR_API_KEYS
+
+DEFAULT_CREDENTIALS: Final = "firm"
+
+
+@dataclass
+class Generated:
+    entries: list[dict[str, Any]]
+    only_in_portal: list[str] = field(default_factory=list)
+    only_in_list: list[str] = field(default_factory=list)
+    skipped_in_portal: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "generate",
+        help="write the roster from the portal's clients and/or the firm's CSV client list",
+        description="Write roster:clients from what exists: the portal's clients (each with adopt: true, "
+        "so `pulumi up` takes them over instead of registering them again) and/or the firm's client list as "
+        "CSV. The result is validated by the roster model, written as stack config YAML, and followed by "
+        "the `pulumi config set --secret` commands still to run for keys (never their values). Exit status "
+        "0: generated; 1: problems (each with its line), nothing written; 2: could not run.",
+        epilog="CSV columns (Finnish or English headers, `;` or `,`, UTF-8 or Windows-1252): "
+        "Y-tunnus/Business ID and Nimi/Name (required), Järjestelmä/ERP (Procountor or Netvisor), "
+        "Netvisor-tunnukset/Netvisor credentials, Tiimi/Team (several separated by |).",
+    )
+    parser.add_argument(
+        "--portal", action="store_true", help="the portal's clients (needs the stack's config)"
+    )
+    parser.add_argument("--csv", metavar="FILE", type=Path, help="the firm's client list")
+    parser.add_argument(
+        "--output", "-o", metavar="FILE", type=Path, help="write the YAML here (default: print it)"
+    )
+    parser.add_argument(
+        "--netvisor-credentials",
+        metavar="NAME",
+        default=DEFAULT_CREDENTIALS,
+        help=f"the credential set of Netvisor clients the list does not name "
+        f"(default: {DEFAULT_CREDENTIALS})",
+    )
+    parser.add_argument(
+        "--default-erp",
+        choices=["procountor", "netvisor"],
+        help="the ERP of list rows without one (otherwise such a row is a problem)",
+    )
+    parser.set_defaults(run=run)
+
+
+def portal_clients(portal: PortalClient) -> list[ListedClient]:
+    """Every client of the portal, page by page (pages of 50, as the provider reads them)."""
+    found: list[ListedClient] = []
+    for page in range(1, PORTAL_MAX_PAGES + 1):
+        items = portal.list_clients(page=page, limit=PORTAL_PAGE_LIMIT)
+        found += items
+        if len(items) < PORTAL_PAGE_LIMIT:
+            break
+    return found
+
+
+def _portal_id(record: ListedClient) -> BusinessId | None:
+    try:
+        return BusinessId(record.business_id) if record.business_id else None
+    except InvalidBusinessId:
+        return None
+
+
+def build(
+    listed: ClientList | None,
+    portal: Sequence[ListedClient] | None,
+    *,
+    credentials: str,
+    default_erp: str | None,
+    known_keys: Mapping[str, Any],
+) -> Generated:
+    """The roster entries, the report both ways and the key commands; RosterInvalid on a bad roster."""
+    by_id: dict[BusinessId, dict[str, Any]] = {}
+    generated = Generated(entries=[])
+    problems: list[str] = []
+    in_portal: dict[BusinessId, ListedClient] = {}
+    duplicates: dict[BusinessId, list[int]] = {}
+    for record in portal or []:
+        business_id = _portal_id(record)
+        if business_id is None:
+            generated.skipped_in_portal.append(
+                f"portal client {record.id} ({record.name}): no valid business ID"
+            )
+            continue
+        in_portal.setdefault(business_id, record)
+        duplicates.setdefault(business_id, []).append(record.id)
+    for business_id, ids in duplicates.items():
+        if len(ids) > 1:
+            # `adopt` cannot choose between them (DuplicateRecords at up): left out until one is removed.
+            record = in_portal.pop(business_id)
+            generated.skipped_in_portal.append(
+                f"{record.name} ({business_id}): the portal holds {len(ids)} records of this business ID "
+                f"(ids {', '.join(map(str, sorted(ids)))}); remove the duplicates in the portal, then "
+                "generate again"
+            )
+    if listed is not None:
+        for row in listed.clients:
+            erp = row.erp or (in_portal[row.business_id].system if row.business_id in in_portal else None)
+            erp = erp or default_erp
+            if erp not in ("procountor", "netvisor"):
+                problems.append(
+                    f"line {row.line}: {row.name} ({row.business_id}) has no ERP: add a "
+                    "Järjestelmä/ERP column, or pass --default-erp"
+                )
+                continue
+            entry: dict[str, Any] = {"businessId": str(row.business_id), "name": row.name, "erp": erp}
+            if erp == "netvisor":
+                entry["netvisorCredentials"] = row.netvisor_credentials or credentials
+            if row.teams:
+                entry["teams"] = list(row.teams)
+            if row.business_id in in_portal:
+                entry["adopt"] = True
+            elif portal is not None:
+                generated.only_in_list.append(f"{row.name} ({row.business_id}), line {row.line}")
+            by_id[row.business_id] = entry
+    for business_id, record in in_portal.items():
+        if business_id in by_id:
+            continue
+        label = f"{record.name} ({business_id})"
+        if listed is not None:
+            generated.only_in_portal.append(label)
+            continue
+        if record.system not in ("procountor", "netvisor"):
+            generated.skipped_in_portal.append(
+                f"{label}: its ERP {record.system!r} is not Procountor or Netvisor"
+            )
+            continue
+        entry = {
+            "businessId": str(business_id),
+            "name": record.name or str(business_id),
+            "erp": record.system,
+            "adopt": True,
+        }
+        if record.system == "netvisor":
+            entry["netvisorCredentials"] = credentials
+        by_id[business_id] = entry
+    if problems:
+        raise OperatorError("the client list cannot become a roster:\n  " + "\n  ".join(problems))
+    generated.entries = [by_id[key] for key in sorted(by_id)]
+    _validate(generated.entries)
+    generated.commands = key_commands(generated.entries, known_keys)
+    return generated
+
+
+def _validate(entries: list[dict[str, Any]]) -> None:
+    """The roster model's verdict on the entries, with stand-in keys (never written, never shown)."""
+    keys = {e["businessId"]: "stand-in" for e in entries if e["erp"] == "procountor"}
+    sets = {
+        e["netvisorCredentials"]: {"customerId": "stand-in", "customerKey": "stand-in"}
+        for e in entries
+        if e["erp"] == "netvisor"
+    }
+    parse_roster_entries(entries, keys, sets)
+
+
+def parse_roster_entries(entries: object, keys: object, sets: object) -> None:
+    from provider.roster import parse_roster
+
+    parse_roster(entries, keys, sets)
+
+
+def key_commands(entries: Sequence[Mapping[str, Any]], known: Mapping[str, Any]) -> list[str]:
+    """The ``pulumi config set`` commands for every key the stack does not hold yet."""
+    have_keys = known.get(PROCOUNTOR_API_KEYS) or {}
+    have_sets = known.get(NETVISOR_CREDENTIALS) or {}
+    have_ids = set()
+    for written in have_keys if isinstance(have_keys, Mapping) else {}:
+        try:
+            have_ids.add(BusinessId(written))
+        except InvalidBusinessId:
+            continue
+    encrypted = "pulumi config set --secret --path"
+    commands: list[str] = []
+    for entry in entries:
+        if entry["erp"] == "procountor" and BusinessId(entry["businessId"]) not in have_ids:
+            commands.append(f"{encrypted} '{PROCOUNTOR_API_KEYS}[\"{entry['businessId']}\"]' <API key>")
+    for name in sorted({e["netvisorCredentials"] for e in entries if e["erp"] == "netvisor"}):
+        if not (isinstance(have_sets, Mapping) and name in have_sets):
+            commands.append(
+                f"pulumi config set --path '{NETVISOR_CREDENTIALS}.{name}.customerId' <customer id>"
+            )
+            commands.append(f"{encrypted} '{NETVISOR_CREDENTIALS}.{name}.customerKey' <customer key>")
+    return commands
+
+
+def roster_yaml(entries: Sequence[Mapping[str, Any]]) -> str:
+    return yaml.safe_dump({"config": {"roster:clients": list(entries)}}, allow_unicode=True, sort_keys=False)
+
+
+def run(args: argparse.Namespace, stack: Stack) -> int:
+    if not args.portal and args.csv is None:
+        raise OperatorError("nothing to generate from: pass --portal, --csv FILE, or both")
+    err = render.stderr()
+    listed = read_client_list(args.csv) if args.csv is not None else None
+    if listed is not None:
+        for note in listed.notes:
+            err.print(f"[yellow]note:[/] {args.csv}: {render.escape(str(note))}")
+        if listed.problems:
+            for problem in listed.problems:
+                err.print(f"[bold red]✗[/] {args.csv}: {render.escape(str(problem))}")
+            err.print(f"[bold red]{len(listed.problems)} problem(s) in {args.csv}; nothing written.[/]")
+            return render.PROBLEMS
+    known: dict[str, Any] = {}
+    records: list[ListedClient] | None = None
+    if args.portal:
+        known = stack.config(secrets=True)
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err, transient=True) as bar:
+            bar.add_task("reading the portal's clients", total=None)
+            records = portal_clients(PortalClient(settings_of(known).portal()))
+    else:
+        try:
+            known = stack.config(secrets=False)
+        except OperatorError:
+            known = {}
+    try:
+        generated = build(
+            listed,
+            records,
+            credentials=args.netvisor_credentials,
+            default_erp=args.default_erp,
+            known_keys=known,
+        )
+    except RosterInvalid as invalid:
+        for roster_problem in invalid.problems:
+            err.print(
+                render.problem_line(roster_problem.entry, f"{roster_problem.field}: {roster_problem.message}")
+            )
+        err.print("[bold red]the generated roster is not valid; nothing written.[/]")
+        return render.PROBLEMS
+    text = roster_yaml(generated.entries)
+    if args.output is not None:
+        try:
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise OperatorError(f"cannot write {args.output}: {error.strerror}") from None
+        err.print(f"[green]✓[/] {len(generated.entries)} clients written to {args.output}")
+    else:
+        print(text, end="")
+    _report(err, generated)
+    return render.OK
+
+
+def _report(err: Any, generated: Generated) -> None:
+    adopted = sum(1 for e in generated.entries if e.get("adopt"))
+    err.print(
+        f"{len(generated.entries)} clients: {adopted} adopted from the portal, "
+        f"{len(generated.entries) - adopted} new."
+    )
+    for title, items in (
+        ("In the portal but not in the list (left out of the roster)", generated.only_in_portal),
+        ("In the list but not in the portal (registered by the next `pulumi up`)", generated.only_in_list),
+        ("Portal clients left out", generated.skipped_in_portal),
+    ):
+        if items:
+            err.print(f"[bold]{title}:[/]")
+            for item in items:
+                err.print(f"  - {render.escape(item)}")
+    if generated.commands:
+        err.print("[bold]Still to run for keys (each value typed at the prompt or given on stdin):[/]")
+        for command in generated.commands:
+            err.print(f"  {render.escape(command)}", soft_wrap=True)

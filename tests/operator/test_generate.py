@@ -1,0 +1,149 @@
+"""``generate`` from the sandbox portal's clients and/or a CSV client list: the roster, the report both
+ways, and the key commands (never a value)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from pydantic import SecretStr
+
+from provider.cli.config import roster_of
+from provider.portal import ClientBody, PortalClient
+from provider.settings import PortalSettings
+from sandbox.server import RunningSandbox
+from tests.operator.conftest import ALL_SECRETS, PORTAL_KEY, run_command, sandbox_config
+
+EXISTING = [
+    ("2077474-0", "Kahvila Kuppi Oy", "procountor"),
+    ("1618033-3", "Kirja-Kettu Oy", "netvisor"),
+    ("2925630-9", "Öljy-Äijät Oy", "procountor"),
+]
+
+
+def register_by_hand(running: RunningSandbox) -> None:
+    """Clients a firm onboarded by hand before it used the roster."""
+    portal = PortalClient(PortalSettings(url=running.service_url("portal"), api_key=SecretStr(PORTAL_KEY)))
+    for business_id, name, system in EXISTING:
+        portal.register(business_id, ClientBody(name=name, system=system))
+
+
+def test_from_the_portal_every_client_is_adopted_with_its_erp(
+    fake_stack: dict[str, Any],
+    example_sandbox: RunningSandbox,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    register_by_hand(example_sandbox)
+    fake_stack["config"] = {
+        **sandbox_config(example_sandbox.url, []),
+        "roster:procountorApiKeys": {"2077474-0": "FAKE-pc-key-kahvila-kuppi"},
+        "roster:netvisorCredentials": None,
+    }
+    output = tmp_path / "roster.yaml"
+    ran = run_command(capsys, "generate", "--portal", "--output", str(output))
+    assert ran.code == 0, ran.err
+    written = yaml.safe_load(output.read_text(encoding="utf-8"))
+    assert written["config"]["roster:clients"] == [
+        {
+            "businessId": "1618033-3",
+            "name": "Kirja-Kettu Oy",
+            "erp": "netvisor",
+            "adopt": True,
+            "netvisorCredentials": "firm",
+        },
+        {"businessId": "2077474-0", "name": "Kahvila Kuppi Oy", "erp": "procountor", "adopt": True},
+        {"businessId": "2925630-9", "name": "Öljy-Äijät Oy", "erp": "procountor", "adopt": True},
+    ]
+    err = " ".join(ran.err.split())
+    assert "3 clients: 3 adopted from the portal, 0 new." in err
+    # The key the stack holds is not asked for again; the others are, without any value.
+    assert "pulumi config set --secret --path 'roster:procountorApiKeys[\"2925630-9\"]' <API key>" in err
+    assert "2077474-0\"]'" not in err
+    assert (
+        "pulumi config set --secret --path 'roster:netvisorCredentials.firm.customerKey' <customer key>"
+        in err
+    )
+    for secret in ALL_SECRETS:
+        assert secret not in ran.out + ran.err + output.read_text(encoding="utf-8")
+    # The same roster model accepts it once the keys are set.
+    config = {**fake_stack["config"], **written["config"]}
+    config["roster:procountorApiKeys"] = {"2077474-0": "k1", "2925630-9": "k2"}
+    config["roster:netvisorCredentials"] = {"firm": {"customerId": "c", "customerKey": "k"}}
+    assert len(roster_of(config).clients) == 3
+
+
+def test_portal_and_list_together_report_both_ways(
+    fake_stack: dict[str, Any],
+    example_sandbox: RunningSandbox,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    register_by_hand(example_sandbox)
+    fake_stack["config"] = sandbox_config(example_sandbox.url, [])
+    listing = tmp_path / "asiakkaat.csv"
+    listing.write_bytes(
+        "Y-tunnus;Nimi;Järjestelmä;Tiimi\r\n"
+        "2077474-0;Kahvila Kuppi Oy;Procountor;Team North\r\n"
+        "1618033-3;Kirja-Kettu Oy;;\r\n"
+        "0174592-8;Metsä-Mökit Ky;Procountor;Team South\r\n".encode("cp1252")
+    )
+    ran = run_command(capsys, "generate", "--portal", "--csv", str(listing))
+    assert ran.code == 0, ran.err
+    entries = yaml.safe_load(ran.out)["config"]["roster:clients"]
+    assert [(e["businessId"], e.get("adopt", False), e["erp"]) for e in entries] == [
+        ("0174592-8", False, "procountor"),
+        ("1618033-3", True, "netvisor"),  # the ERP the list leaves out comes from the portal record
+        ("2077474-0", True, "procountor"),
+    ]
+    assert entries[2]["teams"] == ["Team North"]
+    err = " ".join(ran.err.split())
+    assert "note: " in err and "line 1: not UTF-8: read as Windows-1252" in err
+    assert "In the portal but not in the list (left out of the roster): - Öljy-Äijät Oy (2925630-9)" in err
+    assert (
+        "In the list but not in the portal (registered by the next `pulumi up`): "
+        "- Metsä-Mökit Ky (0174592-8), line 4" in err
+    )
+
+
+def test_a_list_with_problems_writes_nothing(
+    fake_stack: dict[str, Any], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    listing = tmp_path / "clients.csv"
+    listing.write_text("Business ID,Name,ERP\n2077474-0,Kahvila,procountor\n2077474-1,Bad,procountor\n")
+    output = tmp_path / "roster.yaml"
+    ran = run_command(capsys, "generate", "--csv", str(listing), "--output", str(output))
+    assert ran.code == 1
+    assert "clients.csv: line 3: bad business ID" in " ".join(ran.err.split())
+    assert not output.exists()
+    ran = run_command(capsys, "generate")
+    assert ran.code == 2 and "pass --portal, --csv FILE, or both" in ran.err
+
+
+def test_a_business_id_with_two_portal_records_is_left_out_and_named(
+    fake_stack: dict[str, Any], example_sandbox: RunningSandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    register_by_hand(example_sandbox)
+    # A second record of Kahvila, made by hand in the portal (the API does not refuse it).
+    created = httpx.post(
+        f"{example_sandbox.service_url('portal')}/clients",
+        headers={"Authorization": f"Bearer {PORTAL_KEY}"},
+        json={
+            "name": "Kahvila Kuppi Oy (2)",
+            "businessId": "FI20774740",
+            "country": "FI",
+            "system": "procountor",
+        },
+    )
+    assert created.status_code in (200, 201), created.text
+    fake_stack["config"] = sandbox_config(example_sandbox.url, [])
+    ran = run_command(capsys, "generate", "--portal")
+    assert ran.code == 0, ran.err
+    ids = [e["businessId"] for e in yaml.safe_load(ran.out)["config"]["roster:clients"]]
+    assert ids == ["1618033-3", "2925630-9"]
+    err = " ".join(ran.err.split())
+    assert "Portal clients left out:" in err
+    assert "(2077474-0): the portal holds 2 records of this business ID" in err

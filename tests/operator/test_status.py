@@ -1,0 +1,162 @@
+"""``status`` on outputs and state captured from a real run (tests/operator/fixtures/), edited per test."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from provider.cli.status import client_statuses
+from tests.operator.conftest import load_fixture, run_command
+
+NOW = dt.datetime(2026, 11, 28, 22, 0, tzinfo=dt.UTC)
+
+
+def integration(answers: dict[str, Any], name: str) -> dict[str, Any]:
+    resource = next(r for r in answers["resources"] if r["urn"].endswith(f"::{name}"))
+    outputs: dict[str, Any] = resource["outputs"]
+    return outputs
+
+
+def test_every_client_in_one_table_from_the_outputs_and_the_state(
+    fake_stack: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    ran = run_command(capsys, "status")
+    assert ran.code == 0, ran.err
+    assert "2 clients, 0 with problems" in ran.out
+    for text in ("Kahvila Kuppi Oy", "2077474-0", "Kirja-Kettu Oy", "1618033-3", "TRAINING", "unknown"):
+        assert text in ran.out
+
+
+def test_problems_set_the_exit_status_and_the_filters_narrow_it(
+    fake_stack: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The state (which a refresh updates) wins over the stack outputs (which only an up sets)...
+    integration(fake_stack, "1618033-3-netvisor")["client_status"] = "FAILED"
+    fake_stack["outputs"]["clients"]["1618033-3"]["status"] = "TRAINING"
+    # ...which stay the fallback where the state says nothing (no predictions in the state here).
+    fake_stack["outputs"]["clients"]["1618033-3"]["predictions"] = {"Projekti": "NOT_IN_ERP"}
+    ran = run_command(capsys, "status", "--json")
+    assert ran.code == 1
+    rows = json.loads(ran.out)
+    failed = next(row for row in rows if row["business_id"] == "1618033-3")
+    assert failed["problems"] == ["stage FAILED", "Projekti predictions NOT_IN_ERP"]
+    # Filtered to the healthy client only: nothing to alert on.
+    ran = run_command(capsys, "status", "--json", "--erp", "procountor")
+    assert ran.code == 0
+    assert [row["business_id"] for row in json.loads(ran.out)] == ["2077474-0"]
+    ran = run_command(capsys, "status", "--json", "--filter", "status=TRAINING")
+    assert [row["business_id"] for row in json.loads(ran.out)] == ["2077474-0"]
+    ran = run_command(capsys, "status", "--json", "--problems")
+    assert [row["business_id"] for row in json.loads(ran.out)] == ["1618033-3"]
+
+
+def test_credentials_older_than_roster_rotate_after_days_are_a_problem() -> None:
+    outputs = load_fixture("stack-output.json")
+    resources = load_fixture("stack-export.json")["deployment"]["resources"]
+    for resource in resources:
+        if resource["urn"].endswith("::2077474-0-procountor"):
+            resource["outputs"]["connected_at"] = "2025-01-01T00:00:00Z"
+            resource["outputs"]["credentials_rotated_at"] = "2026-06-01T08:00:00+00:00"
+    # The age counts from the last rotation (from connecting, when never rotated).
+    rows = {row.business_id: row for row in client_statuses(outputs, resources, 365, now=NOW)}
+    assert rows["2077474-0"].age_days == 180
+    assert rows["2077474-0"].problems == []
+    rows = {row.business_id: row for row in client_statuses(outputs, resources, 90, now=NOW)}
+    assert rows["2077474-0"].problems == ["credentials 180 days old (rotate after 90)"]
+    assert rows["1618033-3"].problems == []
+
+
+def test_erp_health_is_shown_when_the_outputs_carry_it(fake_stack: dict[str, Any], capsys: Any) -> None:
+    integration(fake_stack, "2077474-0-procountor")["erp_health"] = "billable interfaces are off"
+    ran = run_command(capsys, "status", "--json", "--sort", "erp_health")
+    rows = json.loads(ran.out)
+    assert ran.code == 1
+    assert [row["erp_health"] for row in rows] == ["billable interfaces are off", "unknown"]
+    assert rows[0]["problems"] == ["ERP health: billable interfaces are off"]
+
+
+def test_sorting_by_a_column_and_usage_errors(fake_stack: dict[str, Any], capsys: Any) -> None:
+    ran = run_command(capsys, "status", "--json", "--sort", "name", "--reverse")
+    assert [row["name"] for row in json.loads(ran.out)] == ["Kirja-Kettu Oy", "Kahvila Kuppi Oy"]
+    ran = run_command(capsys, "status", "--sort", "colour")
+    assert ran.code == 2 and "--sort 'colour': expected one of business_id, name" in ran.err
+    ran = run_command(capsys, "status", "--filter", "colour=red")
+    assert ran.code == 2 and "expected COLUMN=VALUE" in ran.err and "Traceback" not in ran.err
+    fake_stack["config"] = {"roster:rotateAfterDays": "soon"}
+    ran = run_command(capsys, "status")
+    assert ran.code == 2 and "roster:rotateAfterDays" in ran.err
+
+
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.text: list[str] = []
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def chromium() -> str | None:
+    return next(
+        (
+            found
+            for name in ("chromium", "chromium-browser", "google-chrome")
+            if (found := shutil.which(name))
+        ),
+        None,
+    )
+
+
+def test_the_html_report_is_self_contained_escaped_and_renders_in_a_real_browser(
+    fake_stack: dict[str, Any], capsys: Any, tmp_path: Path
+) -> None:
+    company = integration(fake_stack, "1618033-3-company")
+    company["name"] = "Kirja-Kettu <script>alert(1)</script> & Co Oy"
+    report = tmp_path / "roster.html"
+    ran = run_command(capsys, "status", "--html", str(report))
+    assert ran.code == 0, ran.err
+    text = report.read_text(encoding="utf-8")
+    parsed = _Collector()
+    parsed.feed(text)
+    parsed.close()
+    shown = "".join(parsed.text)
+    for business_id in fake_stack["outputs"]["clients"]:
+        assert business_id in shown
+    assert "Kirja-Kettu <script>alert(1)</script> & Co Oy" in shown  # shown as text...
+    assert "script" not in parsed.tags  # ...never run
+    assert "<link" not in text and "src=" not in text and "http" not in text.replace("http-equiv", "")
+    assert "<style>" in text
+    browser = chromium()
+    if browser is None:
+        pytest.skip("no chromium binary on PATH (apt-get install -y chromium) to open the report in")
+    shot = tmp_path / "report.png"
+    done = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--screenshot={shot}",
+            "--window-size=1280,900",
+            report.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = shot.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 5000
