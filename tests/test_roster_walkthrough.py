@@ -13,34 +13,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from harness.driver import RosterDriver, RunReport
 from harness.engine import Secret
 from sandbox.server import RunningSandbox
 from scripts import portal_drift
-from scripts.example_config import PROGRAM, demo_secrets, stack_config
+from scripts.example_config import PROGRAM, stack_config
 from tests.conftest import SandboxFactory
-from tests.support.example_roster import BROKEN, HEALTHY, NETVISOR
+from tests.support.example_roster import BROKEN, HEALTHY, NETVISOR, portal_http, secrets_used
 
 ROTATED_KEY = "FAKE-pc-key-oljy-aijat-2"
 ROTATED_NETVISOR = {"customerId": "TT_tase_api_2", "customerKey": "FAKE-nv-customer-key-tase-2"}
-
-
-def secrets_used() -> list[str]:
-    values: list[str] = [ROTATED_KEY, ROTATED_NETVISOR["customerKey"]]
-
-    def leaves(value: Any) -> None:
-        if isinstance(value, dict):
-            for item in value.values():
-                leaves(item)
-        else:
-            values.append(str(value))
-
-    leaves(demo_secrets("sandbox"))
-    leaves(demo_secrets("sandbox-broken"))
-    return values
 
 
 def broken_erps(broken: dict[str, Any]) -> list[tuple[str, str]]:
@@ -56,10 +40,7 @@ class Portal:
 
     def __init__(self, running: RunningSandbox) -> None:
         self.running = running
-        key = demo_secrets("sandbox")["fabricai:apiKey"]
-        self.http = httpx.Client(
-            base_url=running.service_url("portal"), headers={"Authorization": f"Bearer {key}"}, timeout=10
-        )
+        self.http = portal_http(running)
 
     def clients(self, business_id: str) -> list[dict[str, Any]]:
         """Every record of this business ID: the public API has no filter, so the list is read by pages."""
@@ -104,7 +85,7 @@ def example_scenario_with_a_netvisor_twin(scenario: dict[str, Any]) -> dict[str,
 def assert_no_secret_in(report: RunReport, driver: RosterDriver) -> None:
     text = report.summary() + "\n".join(operation.message for operation in report.operations)
     text += repr([entry.outputs for entry in driver.state.values()]) + repr(driver.outputs)
-    for secret in secrets_used():
+    for secret in secrets_used(ROTATED_KEY, ROTATED_NETVISOR["customerKey"]):
         assert secret not in text
 
 
@@ -248,5 +229,5 @@ def test_the_driver_walkthrough_prints_each_heading_above_its_log_lines() -> Non
     destroy = text.index("==> 8. pulumi destroy\n")
     assert destroy < text.index("disconnected from the FabricAI portal")
     assert text.index("==> 6. pulumi refresh") < text.index("changed in the portal by hand")
-    for secret in secrets_used():
+    for secret in secrets_used(ROTATED_KEY, ROTATED_NETVISOR["customerKey"]):
         assert secret not in text

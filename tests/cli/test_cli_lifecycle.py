@@ -1,6 +1,6 @@
 """The main job through the real Pulumi engine: the example roster's life, driven by the Pulumi CLI.
 
-The CLI is the one a firm runs (built from Pulumi's Go modules here, see tests/cli/conftest.py); the
+The CLI is the one a firm runs (built from Pulumi's Go modules here, see tests/support/pulumi_cli.py); the
 program, the providers and the sandbox are the project's. Every step asserts on what the CLI prints and
 on what the sandbox portal holds afterwards.
 """
@@ -8,11 +8,9 @@ on what the sandbox portal holds afterwards.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from sandbox.server import RunningSandbox
@@ -20,7 +18,7 @@ from scripts import portal_drift
 from scripts.example_config import demo_secrets, plain_config, sandbox_urls
 from tests.cli.conftest import PulumiProject
 from tests.conftest import SandboxFactory
-from tests.support.example_roster import BROKEN, HEALTHY, NETVISOR
+from tests.support.example_roster import BROKEN, HEALTHY, NETVISOR, portal_http, secrets_used
 
 pytestmark = pytest.mark.cli
 
@@ -29,20 +27,7 @@ ROTATED_KEY = "FAKE-pc-key-oljy-aijat-2"
 ROTATED_NETVISOR_KEY = "FAKE-nv-customer-key-tase-2"
 
 
-def leaves(value: Any) -> Iterator[str]:
-    if isinstance(value, dict):
-        for item in value.values():
-            yield from leaves(item)
-    else:
-        yield str(value)
-
-
-SECRETS = [
-    ROTATED_KEY,
-    ROTATED_NETVISOR_KEY,
-    *leaves(demo_secrets("sandbox")),
-    *leaves(demo_secrets("sandbox-broken")),
-]
+SECRETS = secrets_used(ROTATED_KEY, ROTATED_NETVISOR_KEY)
 
 
 class Portal:
@@ -50,10 +35,7 @@ class Portal:
 
     def __init__(self, running: RunningSandbox) -> None:
         self.running = running
-        key = demo_secrets("sandbox")["fabricai:apiKey"]
-        self.http = httpx.Client(
-            base_url=running.service_url("portal"), headers={"Authorization": f"Bearer {key}"}, timeout=10
-        )
+        self.http = portal_http(running)
 
     def clients(self) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}

@@ -24,22 +24,22 @@ EXISTING = [
 ]
 
 
-def register_by_hand(running: RunningSandbox) -> None:
-    """Clients a firm onboarded by hand before it used the roster."""
-    portal = PortalClient(PortalSettings(url=running.service_url("portal"), api_key=SecretStr(PORTAL_KEY)))
+@pytest.fixture
+def onboarded_by_hand(fake_stack: dict[str, Any], example_sandbox: RunningSandbox) -> None:
+    """The example portal with the clients a firm onboarded by hand before it used the roster (EXISTING),
+    and a stack of no clients yet pointing at it."""
+    url = example_sandbox.service_url("portal")
+    portal = PortalClient(PortalSettings(url=url, api_key=SecretStr(PORTAL_KEY)))
     for business_id, name, system in EXISTING:
         portal.register(business_id, ClientBody(name=name, system=system))
+    fake_stack["config"] = sandbox_config(example_sandbox.url, [])
 
 
+@pytest.mark.usefixtures("onboarded_by_hand")
 def test_from_the_portal_every_client_is_adopted_with_its_erp(
-    fake_stack: dict[str, Any],
-    example_sandbox: RunningSandbox,
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
+    fake_stack: dict[str, Any], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    register_by_hand(example_sandbox)
-    fake_stack["config"] = {
-        **sandbox_config(example_sandbox.url, []),
+    fake_stack["config"] |= {
         "roster:procountorApiKeys": {"2077474-0": "FAKE-pc-key-kahvila-kuppi"},
         "roster:netvisorCredentials": None,
     }
@@ -76,14 +76,10 @@ def test_from_the_portal_every_client_is_adopted_with_its_erp(
     assert len(roster_of(config).clients) == 3
 
 
+@pytest.mark.usefixtures("onboarded_by_hand")
 def test_portal_and_list_together_report_both_ways(
-    fake_stack: dict[str, Any],
-    example_sandbox: RunningSandbox,
-    capsys: pytest.CaptureFixture[str],
-    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    register_by_hand(example_sandbox)
-    fake_stack["config"] = sandbox_config(example_sandbox.url, [])
     listing = tmp_path / "asiakkaat.csv"
     listing.write_bytes(
         "Y-tunnus;Nimi;Järjestelmä;Tiimi\r\n"
@@ -123,10 +119,10 @@ def test_a_list_with_problems_writes_nothing(
     assert ran.code == 2 and "pass --portal, --csv FILE, or both" in ran.err
 
 
+@pytest.mark.usefixtures("onboarded_by_hand")
 def test_a_business_id_with_two_portal_records_is_left_out_and_named(
-    fake_stack: dict[str, Any], example_sandbox: RunningSandbox, capsys: pytest.CaptureFixture[str]
+    example_sandbox: RunningSandbox, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    register_by_hand(example_sandbox)
     # A second record of Kahvila, made by hand in the portal (the API does not refuse it).
     created = httpx.post(
         f"{example_sandbox.service_url('portal')}/clients",
@@ -139,7 +135,6 @@ def test_a_business_id_with_two_portal_records_is_left_out_and_named(
         },
     )
     assert created.status_code in (200, 201), created.text
-    fake_stack["config"] = sandbox_config(example_sandbox.url, [])
     ran = run_command(capsys, "generate", "--portal")
     assert ran.code == 0, ran.err
     ids = [e["businessId"] for e in yaml.safe_load(ran.out)["config"]["roster:clients"]]

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from sandbox.server import RunningSandbox
+from scripts.example_config import demo_secrets
+
 HEALTHY = ["2925630-9", "2077474-0", "0174592-8", "2358253-3", "1572860-0", "1618033-3", "1414213-0"]
 NETVISOR = ["1572860-0", "1618033-3", "1414213-0"]
 # Each broken client of examples/Pulumi.sandbox-broken.yaml and words its message must hold.
@@ -20,3 +28,26 @@ BROKEN = {
     "3316624-2": ["Laskentakohteeton Oy (3316624-2)", '"calculation targets"'],
     "2449489-3": ["Ulkopuolinen Oy (2449489-3)", "copy the API credentials to this company"],
 }
+
+
+def leaves(value: Any) -> Iterator[str]:
+    """The values of a (nested) secret config mapping."""
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from leaves(item)
+    else:
+        yield str(value)
+
+
+def secrets_used(*extra: str) -> list[str]:
+    """Every secret the example stacks (sandbox, sandbox-broken) hold, after ``extra`` (a test's own keys,
+    such as rotated ones): what no output, message or state may show."""
+    return [*extra, *leaves(demo_secrets("sandbox")), *leaves(demo_secrets("sandbox-broken"))]
+
+
+def portal_http(running: RunningSandbox) -> httpx.Client:
+    """The sandbox portal's API as the example stack reaches it (its organisation key)."""
+    key = demo_secrets("sandbox")["fabricai:apiKey"]
+    return httpx.Client(
+        base_url=running.service_url("portal"), headers={"Authorization": f"Bearer {key}"}, timeout=10
+    )
