@@ -78,8 +78,23 @@ def test_an_unknown_key_in_the_roster_namespace_lists_the_roster_keys() -> None:
 
     assert [str(problem) for problem in caught.value.problems] == [
         "'roster:colourScheme': is not a roster key; the roster keys are roster:clients, roster:clientsFile, "
-        "roster:procountorApiKeys, roster:netvisorCredentials, roster:allowEmpty"
+        "roster:procountorApiKeys, roster:netvisorCredentials, roster:allowEmpty, roster:rotateAfterDays"
     ]
+
+
+@pytest.mark.parametrize("days", [0, -5, "365", 1.5, True])
+def test_rotate_after_days_is_a_whole_number_of_days(days: object) -> None:
+    """`roster:rotateAfterDays` (read by `fabricai-roster status`) is a roster key; a wrong value is named."""
+    config = {**stack_config(), "roster:rotateAfterDays": days}
+    with pytest.raises(RosterInvalid) as caught:
+        parse_stack_config(config)
+    assert [str(problem) for problem in caught.value.problems] == [
+        "roster:rotateAfterDays: must be a whole number of days, at least 1 (e.g. 365)"
+    ]
+
+
+def test_rotate_after_days_set_right_is_no_problem() -> None:
+    parse_stack_config({**stack_config(), "roster:rotateAfterDays": 365})
 
 
 def test_no_clients_key_at_all_is_a_problem() -> None:

@@ -42,7 +42,16 @@ NETVISOR_CREDENTIALS: Final = "roster:netvisorCredentials"
 ALLOW_EMPTY: Final = "roster:allowEmpty"
 # A YAML file holding what roster:clients would (a large roster does not fit in the engine's PULUMI_CONFIG).
 CLIENTS_FILE: Final = "roster:clientsFile"
-ROSTER_KEYS: Final = (CLIENTS, CLIENTS_FILE, PROCOUNTOR_API_KEYS, NETVISOR_CREDENTIALS, ALLOW_EMPTY)
+# Read by the operator command only (`fabricai-roster status`): the age past which keys should be rotated.
+ROTATE_AFTER_DAYS: Final = "roster:rotateAfterDays"
+ROSTER_KEYS: Final = (
+    CLIENTS,
+    CLIENTS_FILE,
+    PROCOUNTOR_API_KEYS,
+    NETVISOR_CREDENTIALS,
+    ALLOW_EMPTY,
+    ROTATE_AFTER_DAYS,
+)
 
 
 class Erp(StrEnum):

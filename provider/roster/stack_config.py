@@ -27,6 +27,7 @@ from provider.roster.models import (
     NETVISOR_CREDENTIALS,
     PROCOUNTOR_API_KEYS,
     ROSTER_KEYS,
+    ROTATE_AFTER_DAYS,
     Roster,
 )
 from provider.roster.parsing import CLIENTS_UNREAD, parse_roster
@@ -84,9 +85,17 @@ def parse_stack_config(config: Mapping[str, object], root: Path | str | None = N
         config.get(PROCOUNTOR_API_KEYS),
         config.get(NETVISOR_CREDENTIALS),
         allow_empty=config.get(ALLOW_EMPTY),
-        key_problems=[*key_problems(config), *file_problems],
+        key_problems=[*key_problems(config), *file_problems, *_rotate_after_problems(config)],
         clients_source=source,
     )
+
+
+def _rotate_after_problems(config: Mapping[str, object]) -> list[RosterProblem]:
+    """``roster:rotateAfterDays``, when set, is a whole number of days from 1 (read by `fabricai-roster`)."""
+    value = config.get(ROTATE_AFTER_DAYS)
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        return []
+    return [RosterProblem(ROTATE_AFTER_DAYS, "", "must be a whole number of days, at least 1 (e.g. 365)")]
 
 
 def _client_list(

@@ -90,9 +90,13 @@ KIRJA_KETTU = {
 }
 
 
+NETVISOR_SET = {"firm": {"customerId": "TT_tase_api_1", "customerKey": NETVISOR_KEY}}
+
+
 def sandbox_config(url: str, clients: list[dict[str, Any]]) -> dict[str, Any]:
     """Stack config (as ``pulumi config --json --show-secrets`` gives it) of a roster on this sandbox."""
     procountor = [c for c in clients if c["erp"] == "procountor"]
+    netvisor = any(c["erp"] == "netvisor" for c in clients)
     return {
         "fabricai:portalUrl": f"{url}/portal",
         "procountor:baseUrl": f"{url}/procountor/api",
@@ -103,7 +107,8 @@ def sandbox_config(url: str, clients: list[dict[str, Any]]) -> dict[str, Any]:
         **SECRETS,
         "roster:clients": clients,
         "roster:procountorApiKeys": {c["businessId"]: PROCOUNTOR_KEYS[c["businessId"]] for c in procountor},
-        "roster:netvisorCredentials": {"firm": {"customerId": "TT_tase_api_1", "customerKey": NETVISOR_KEY}},
+        # The shared credential set only when a client uses it: an unused one is a roster problem.
+        **({"roster:netvisorCredentials": NETVISOR_SET} if netvisor else {}),
     }
 
 
