@@ -28,6 +28,14 @@ RETRY_MAX_TOTAL_SECONDS: Final = 90.0  # the total deadline of one call, its ret
 RETRY_MAX_RETRY_AFTER_SECONDS: Final = 30.0  # a longer Retry-After is capped to this
 RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
 
+# --- answers of the portal and Procountor (provider/http_body.py) ---------------------------------------
+# An answer is refused unread beyond these sizes (on the wire, and once decompressed: a gzip bomb), and cut
+# when the whole of it takes longer than the deadline (a trickle within the per-read timeout). A page of
+# 50 clients or a company's dimensions are a few hundred kilobytes at most.
+ANSWER_MAX_COMPRESSED_BYTES: Final = 8 * 1024 * 1024
+ANSWER_MAX_BYTES: Final = 16 * 1024 * 1024
+ANSWER_DEADLINE_SECONDS: Final = 60.0
+
 # --- FabricAI portal (the public "AI Inside" API; see docs/PORTAL_API.md) -------------------------------
 
 # The public API's page size limit for collections (`limit` <= 50, default 50).

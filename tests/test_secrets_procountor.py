@@ -6,10 +6,11 @@ import logging
 import urllib.parse
 from typing import Any
 
-import httpx
 import pytest
 
 from harness.engine import Engine, EngineCallFailed, Secret, all_text
+from provider import http_body
+from provider.procountor import client as procountor_client
 from provider.resources.client_company import ClientCompany, ClientCompanyProvider
 from provider.resources.procountor_integration import ProcountorIntegration, ProcountorIntegrationProvider
 from tests.conftest import SandboxFactory
@@ -38,17 +39,17 @@ def test_no_secret_in_outputs_errors_logs_output_or_the_provider(
     stack: Stack, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
     tokens: list[str] = []
-    original_fetch = httpx.Response.json
+    original_fetch = http_body.strict_json
 
-    def spy(response: httpx.Response, **kwargs: Any) -> Any:
-        payload = original_fetch(response, **kwargs)
+    def spy(content: bytes | str) -> Any:
+        payload = original_fetch(content)
         if isinstance(payload, dict) and "access_token" in payload:
             tokens.append(payload["access_token"])
         return payload
 
     seen: list[Any] = []
     with caplog.at_level(logging.DEBUG), pytest.MonkeyPatch.context() as patch:
-        patch.setattr(httpx.Response, "json", spy)
+        patch.setattr(procountor_client, "strict_json", spy)
         company, integration = stack.connect(ACME)
         rotated = stack.integration(company, SECOND_KEY, HEALTHY[ACME][2], state=integration)
         for business_id, name, key in BROKEN:

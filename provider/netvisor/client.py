@@ -13,7 +13,7 @@ gate is held a while longer (``NETVISOR_ABANDONED_HOLD_SECONDS``) so the retry d
 
 Every attempt, retries included, is signed anew: a new transaction id and timestamp. ``REQUEST_NOT_UNIQUE``
 (a reused transaction id), 429, 5xx and transport faults are retried by the shared retry policy.
-Answers are read within bounds (``provider.netvisor.body``); anything the client cannot read becomes a
+Answers are read within bounds (``provider.http_body``); anything the client cannot read becomes a
 ``NetvisorError`` subclass naming the company, never a raw exception.
 """
 
@@ -45,8 +45,8 @@ from provider.errors import (
     UnreadableAnswer,
 )
 from provider.http import TRANSPORT_ERRORS, build_client, transport_failure
+from provider.http_body import ACCEPT_ENCODING, Limits, TooLarge, Undecodable, read_bounded
 from provider.netvisor import xml
-from provider.netvisor.body import ACCEPT_ENCODING, Limits, TooLarge, Undecodable, read_bounded
 from provider.netvisor.errors import AUTHENTICATION_FAILED, REQUEST_NOT_UNIQUE, SERVICE_ACCESS_ERROR
 from provider.netvisor.gate import EnvironmentGate, LockTimeout, LockUnavailable
 from provider.netvisor.signing import Credentials, NotLatin1, Partner, StampSource, new_stamp, sign

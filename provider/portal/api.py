@@ -2,19 +2,23 @@
 
 ``Authorization: Bearer <organisation key>`` (never in a URL, a log line or a message); ``{"data": ...}``
 for one object, ``{"count", "data"}`` for a page, ``{"error": "..."}`` for an error. Every call goes
-through the one ``RetryPolicy``.
+through the one ``RetryPolicy``. Every answer is read within bounds (``provider.http_body``: size on the
+wire and decompressed, a total deadline per attempt) and parsed as strict JSON; an answer that is out of
+bounds, not strict JSON or not the expected shape is a ``PortalError`` that says so and what to check.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from provider.defaults import ANSWER_DEADLINE_SECONDS, ANSWER_MAX_BYTES, ANSWER_MAX_COMPRESSED_BYTES
 from provider.errors import PortalError
 from provider.http import TRANSPORT_ERRORS, build_client, transport_failure
+from provider.http_body import Limits, NotStrictJson, TooLarge, Undecodable, send_bounded, strict_json
 from provider.retry import RetryableStatus, RetryPolicy
 from provider.settings import PortalSettings
 
@@ -25,10 +29,18 @@ M = TypeVar("M", bound=BaseModel)
 class PortalApi:
     """The HTTP side of the portal client: one pooled connection, the key, the retry policy."""
 
+    # Tests replace this before the provider builds its clients (small bodies, a short deadline).
+    default_limits: ClassVar[Limits] = Limits(
+        max_compressed=ANSWER_MAX_COMPRESSED_BYTES,
+        max_decompressed=ANSWER_MAX_BYTES,
+        deadline_seconds=ANSWER_DEADLINE_SECONDS,
+    )
+
     def __init__(
         self, settings: PortalSettings, retry: RetryPolicy, transport: httpx.BaseTransport | None = None
     ) -> None:
         self.retry = retry
+        self.limits = self.default_limits
         self.http = build_client(settings.url, transport=transport)
         self._auth = {"Authorization": f"Bearer {settings.api_key.get_secret_value()}"}
 
@@ -49,7 +61,9 @@ class PortalApi:
         recover: Callable[[], T | None] | None = None,
     ) -> T:
         def attempt() -> T:
-            response = self.http.request(method, path, params=params, json=json, headers=self._auth)
+            response = send_bounded(
+                self.http, method, path, self.limits, params=params, json=json, headers=self._auth
+            )
             if self.retry.should_retry_status(response.status_code):
                 raise RetryableStatus(response)
             return handle(response)
@@ -64,6 +78,16 @@ class PortalApi:
                 f"{error.response.status_code}). {_outcome(method)}",
                 status_code=error.response.status_code,
                 retryable=True,
+            ) from None
+        except TooLarge as error:
+            raise PortalError(
+                f"The FabricAI portal's answer while {what} was refused unread: it was {error}. "
+                f"Check that fabricai:portalUrl points at the portal API. {_outcome(method)}"
+            ) from None
+        except Undecodable as error:
+            raise PortalError(
+                f"The FabricAI portal's answer while {what} could not be read ({error}). Check "
+                f"fabricai:portalUrl and any proxy between this machine and the portal. {_outcome(method)}"
             ) from None
         except TRANSPORT_ERRORS as error:
             raise transport_failure(
@@ -88,11 +112,11 @@ def _outcome(method: str) -> str:
 
 def payload(response: httpx.Response, what: str) -> dict[str, Any]:
     try:
-        body = response.json()
-    except ValueError:
-        raise unexpected(response, what) from None
+        body = strict_json(response.content)
+    except NotStrictJson as error:
+        raise unexpected(response, what, f"it is {error}") from None
     if not isinstance(body, dict):
-        raise unexpected(response, what)
+        raise unexpected(response, what, "it is not a JSON object")
     return body
 
 
@@ -107,9 +131,10 @@ def refused(response: httpx.Response, what: str) -> PortalError:
             status_code=response.status_code,
         )
     try:
-        detail = response.json().get("error")
-    except (ValueError, AttributeError):
-        detail = None
+        body = strict_json(response.content)
+    except NotStrictJson:
+        body = None
+    detail = body.get("error") if isinstance(body, dict) else None
     if not isinstance(detail, str):
         return unexpected(response, what)
     return PortalError(
@@ -118,10 +143,17 @@ def refused(response: httpx.Response, what: str) -> PortalError:
     )
 
 
-def unexpected(response: httpx.Response, what: str) -> PortalError:
+def unexpected(response: httpx.Response, what: str, why: str = "") -> PortalError:
+    """An answer we cannot use. After a write that succeeded, the write happened: never say otherwise."""
+    try:
+        method = response.request.method
+    except RuntimeError:  # an answer built without its request (tests)
+        method = "GET"
+    outcome = f" {_outcome(method)}" if response.is_success and method not in ("GET", "HEAD") else ""
+    because = f": {why}" if why else ""
     return PortalError(
-        f"The FabricAI portal gave an unexpected answer while {what} (HTTP {response.status_code}); "
-        "check that fabricai:portalUrl points at the portal API.",
+        f"The FabricAI portal gave an unexpected answer while {what} (HTTP {response.status_code}){because}; "
+        f"check that fabricai:portalUrl points at the portal API.{outcome}",
         status_code=response.status_code,
     )
 
@@ -138,7 +170,7 @@ def data(response: httpx.Response, model: type[M], what: str, *, none_on: int | 
     try:
         return model.model_validate(value)
     except ValidationError:
-        raise unexpected(response, what) from None
+        raise unexpected(response, what, "it is not the shape the public API documents") from None
 
 
 def required(response: httpx.Response, model: type[M], what: str) -> M:
@@ -158,11 +190,11 @@ def items(response: httpx.Response, model: type[M], what: str) -> list[M]:
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise unexpected(response, what)
+        raise unexpected(response, what, "its data is not a list")
     try:
         return [model.model_validate(item) for item in raw]
     except ValidationError:
-        raise unexpected(response, what) from None
+        raise unexpected(response, what, "an item is not the shape the public API documents") from None
 
 
 def gone(response: httpx.Response, what: str) -> bool:

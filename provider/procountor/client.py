@@ -18,6 +18,9 @@
   URL-encoded too.
 - **Errors** are typed (``TokenRefused``, ``ServerFailure``, ``AccessDenied``) so that the checks can
   turn them into the guide's fixes; messages never hold a key or a token.
+- **Answers are read within bounds** (``provider.http_body``: size on the wire and decompressed, a total
+  deadline per attempt) and parsed as strict JSON; anything else is a ``ProcountorError`` saying what
+  to check.
 - **A 500 after the token is not retried**: per the guide it means the company does not allow billable
   interfaces, which asking again cannot change (502/503/504, 429 and transport faults are retried).
 """
@@ -45,6 +48,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from provider.context import process_context
 from provider.defaults import (
+    ANSWER_DEADLINE_SECONDS,
+    ANSWER_MAX_BYTES,
+    ANSWER_MAX_COMPRESSED_BYTES,
     PROCOUNTOR_BURST,
     PROCOUNTOR_READ_THREADS,
     PROCOUNTOR_RENEW_MARGIN_SECONDS,
@@ -53,6 +59,7 @@ from provider.defaults import (
 )
 from provider.errors import AccessDenied, ProcountorError, ServerFailure, TokenRefused
 from provider.http import TRANSPORT_ERRORS, build_client, transport_failure
+from provider.http_body import Limits, NotStrictJson, TooLarge, Undecodable, send_bounded, strict_json
 from provider.procountor.models import Company, Dimension, UserRights
 from provider.retry import RetryableStatus, RetryPolicy
 from provider.settings import ProcountorSettings
@@ -214,6 +221,11 @@ class ProcountorClient:
     # Tests replace these before the provider builds its clients (tiny waits, a faster pace).
     default_retry: ClassVar[RetryPolicy] = RetryPolicy()
     default_requests_per_second: ClassVar[float] = DEFAULT_REQUESTS_PER_SECOND
+    default_limits: ClassVar[Limits] = Limits(
+        max_compressed=ANSWER_MAX_COMPRESSED_BYTES,
+        max_decompressed=ANSWER_MAX_BYTES,
+        deadline_seconds=ANSWER_DEADLINE_SECONDS,
+    )
 
     def __init__(
         self,
@@ -229,6 +241,7 @@ class ProcountorClient:
         self._client_secret = settings.client_secret
         self._retry = retry or self.default_retry
         self._http = build_client(base_url, transport=transport)
+        self._limits = self.default_limits
         pace = requests_per_second or self.default_requests_per_second
         if pace > PROCOUNTOR_REQUESTS_PER_SECOND:
             log.warning(
@@ -297,12 +310,12 @@ class ProcountorClient:
         if not response.is_success:
             raise _refused(response, "requesting an access token", (secret, api_key))
         try:
-            payload = response.json()
+            payload = strict_json(response.content)
             token = payload["access_token"]
             lifetime = float(payload.get("expires_in", PROCOUNTOR_TOKEN_LIFETIME_SECONDS))
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError):
             token, lifetime = None, 0.0
-        if not isinstance(token, str) or not token or lifetime <= 0:
+        if not isinstance(token, str) or not token or not 0 < lifetime < math.inf:
             raise ProcountorError(
                 "Procountor answered the token request with something that is not a token; "
                 "check procountor:baseUrl.",
@@ -349,10 +362,19 @@ class ProcountorClient:
         if not response.is_success:
             raise _refused(response, what, (token, api_key))
         try:
-            return shape.validate_python(response.json())
-        except (ValueError, ValidationError):
+            body = strict_json(response.content)
+        except NotStrictJson as error:
             raise ProcountorError(
-                f"Procountor gave an unexpected answer while {what}; check procountor:baseUrl.",
+                f"Procountor gave an unexpected answer while {what}: it is {error}; "
+                "check procountor:baseUrl.",
+                status_code=response.status_code,
+            ) from None
+        try:
+            return shape.validate_python(body)
+        except ValidationError:
+            raise ProcountorError(
+                f"Procountor gave an unexpected answer while {what}: it is not the shape Procountor's API "
+                "documents; check procountor:baseUrl.",
                 status_code=response.status_code,
             ) from None
 
@@ -361,7 +383,9 @@ class ProcountorClient:
     ) -> httpx.Response:
         def attempt() -> httpx.Response:
             with self._limiter.slot():
-                response = self._http.request(method, path, headers=headers, content=content)
+                response = send_bounded(
+                    self._http, method, path, self._limits, headers=headers, content=content
+                )
             if response.status_code == 500 and path != OAUTH_PATH:
                 return response  # the billable-interfaces answer: asking again only costs time
             if self._retry.should_retry_status(response.status_code):
@@ -377,6 +401,16 @@ class ProcountorClient:
                 "run `pulumi up` again later.",
                 status_code=status,
                 retryable=True,
+            ) from None
+        except TooLarge as error:
+            raise ProcountorError(
+                f"Procountor's answer while {what} was refused unread: it was {error}; "
+                "check procountor:baseUrl."
+            ) from None
+        except Undecodable as error:
+            raise ProcountorError(
+                f"Procountor's answer while {what} could not be read ({error}); check procountor:baseUrl "
+                "and any proxy between this machine and Procountor."
             ) from None
         except TRANSPORT_ERRORS as error:
             raise transport_failure(
@@ -397,8 +431,8 @@ def _outcome(call: Callable[[], T]) -> Outcome[T]:
 
 def _json_object(response: httpx.Response) -> dict[str, Any]:
     try:
-        body = response.json()
-    except ValueError:
+        body = strict_json(response.content)
+    except NotStrictJson:
         return {}
     return body if isinstance(body, dict) else {}
 

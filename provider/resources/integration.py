@@ -164,7 +164,7 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
         rotating = bool(self.credential_inputs & set(self.changed_keys(olds, news)))
         with about_client(inputs.label):
             if rotating:
-                connection = portal.rotate_credentials(inputs.client_id, id_, self.portal_credentials(inputs))
+                connection = self._rotate(inputs, id_, olds)
             else:  # dimensions or names changed: the connection stays as it is, if it is still ours
                 connection = portal.get_connection(inputs.client_id)
         if connection is None or connection.id != id_:
@@ -184,6 +184,82 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
             )
         progress = self._after_connecting(inputs, verified)
         return UpdateResult(self._outputs(inputs, verified, connection, progress))
+
+    def _rotate(self, inputs: Inputs, id_: str, olds: Mapping[str, Any]) -> ConnectionInfo | None:
+        """PATCH the connection's credentials, settling any rotation whose outcome was unknown.
+
+        Before: the connection is read. Gone or replaced, nothing is sent (the caller says so). Its
+        ``credentialsRotatedAt`` differing from the stack's is a rotation this stack did not see finish (a
+        failed run whose answer was lost) or a change made in the portal: the PATCH below sets the roster's
+        credentials either way, and the log says so. A PATCH of the same credentials again is harmless
+        (idempotent by content), so re-running a rotation is always safe.
+        After a lost answer (retries exhausted, transport fault): the connection is read back. Rotated since
+        ``before``, the PATCH was applied: success. Otherwise the error says what is known, never that
+        nothing happened, and that ``pulumi up`` again finishes it.
+        """
+        portal = self.context.portal
+        before = portal.get_connection(inputs.client_id)
+        if before is None or before.id != id_:
+            return before
+        believed = olds.get("credentials_rotated_at")
+        if before.credentials_rotated_at != believed:
+            log.warning(
+                "%s: the portal's %s credentials on connection %s were changed (at %s) after this stack "
+                "last set them (at %s): an earlier rotation whose answer was lost, or a change made in the "
+                "portal. They are now set to the roster's.",
+                inputs.label,
+                self.erp_name,
+                id_,
+                before.credentials_rotated_at or "an unknown time",
+                believed or "connection",
+            )
+        try:
+            return portal.rotate_credentials(inputs.client_id, id_, self.portal_credentials(inputs))
+        except PortalError as error:
+            if not _outcome_unknown(error):
+                raise  # the portal refused it (a 4xx): its credentials are unchanged
+            return self._settle_rotation(inputs, id_, before, error)
+
+    def _settle_rotation(
+        self, inputs: Inputs, id_: str, before: ConnectionInfo, error: PortalError
+    ) -> ConnectionInfo | None:
+        """A rotation whose answer was lost: read the connection back and decide, or say it is undecided."""
+        cause = f"HTTP {error.status_code}" if error.status_code else "its answer was lost"
+        again = (
+            "Fix: run `pulumi up` again with the same roster: it finishes the rotation with the same key "
+            "(harmless if the portal applied it already). Keep the new key in the roster until then: "
+            "reverting it now could leave the portal on the new key while the stack says the old one."
+        )
+        try:
+            after = self.context.portal.get_connection(inputs.client_id)
+        except PortalError:
+            raise PortalError(
+                f"the rotation of the {self.erp_name} credentials on portal connection {id_} may have "
+                f"happened: the portal did not confirm it ({cause}, also after retries) and reading the "
+                f"connection back failed too. {again}",
+                status_code=error.status_code,
+                retryable=True,
+            ) from None
+        if after is None or after.id != id_:
+            return after  # gone or replaced meanwhile: the caller says so
+        if after.credentials_rotated_at != before.credentials_rotated_at:
+            log.warning(
+                "%s: the portal did not confirm the rotation on connection %s (%s), but reading it back "
+                "shows its credentials rotated at %s: the rotation happened.",
+                inputs.label,
+                id_,
+                cause,
+                after.credentials_rotated_at,
+            )
+            return after
+        raise PortalError(
+            f"the portal did not confirm the rotation of the {self.erp_name} credentials on connection {id_} "
+            f"({cause}, also after retries); read back, the connection still shows the credentials it had "
+            f"before (rotated at {before.credentials_rotated_at or 'connection'}), so the rotation has not "
+            f"happened as far as the portal shows now, but it may still be in progress. {again}",
+            status_code=error.status_code,
+            retryable=True,
+        )
 
     def _after_connecting(self, inputs: Inputs, verified: VerifiedCredentials) -> Progress:
         """Record the ERP company id, order what dimension predictions can be ordered, read the progress.
@@ -253,6 +329,11 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
             else f"{self.erp_name} connection {id_} was already gone from the portal (or replaced)",
             self.credentials_hint(props),
         )
+
+
+def _outcome_unknown(error: PortalError) -> bool:
+    """A failed write whose effect the portal may have kept: no answer, or 5xx/429 after retries."""
+    return error.retryable or error.status_code is None or error.status_code >= 500
 
 
 # Prediction states that the next `up` still acts on.

@@ -5,16 +5,23 @@ Public "AI Inside" routes (as FabricAI's OpenAPI names them): ``GET|POST /client
 /clients/{id}/models/{modelId}``, ``GET|POST /teams``, ``GET|PUT /teams/{id}``. The extension:
 ``GET|PUT /clients/{id}/connection``, ``PATCH|DELETE /clients/{id}/connection/{connectionId}``.
 Unknown query parameters are ignored (there is no ``businessId`` filter); unknown body fields too.
+
+A malformed request is a 4xx in the portal's ``{"error": "..."}`` shape, never a 500: a body over
+``MAX_BODY_BYTES`` is 413, a body that is not strict JSON (``NaN``, nesting beyond the parser, lone
+surrogates) or not the documented shape is 400, an id beyond any id (more than 18 digits) is 404 and an
+integer parameter beyond ``MAX_INT_PARAM`` is 400. (ASSUMPTION: the real portal's limits are not public.)
 """
 
 from __future__ import annotations
 
 import hmac
-from typing import Any, Literal, Self
+import json
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -26,6 +33,25 @@ from sandbox.portal.scenario import PortalScenario
 from sandbox.portal.state import MODEL_STATUSES, ApiError, ErpDimensions, PortalState
 
 MAX_PAGE_SIZE = 50
+MAX_BODY_BYTES = 1024 * 1024
+MAX_INT_PARAM = 10**9
+# Ids in bodies are SQLite integers.
+Id = Annotated[int, Field(ge=0, le=2**63 - 1)]
+
+
+class _IdConvertor(Convertor[int]):
+    """``{name:portal_id}``: an id of at most 18 digits (longer is no id: 404, not an overflow)."""
+
+    regex = "[0-9]{1,18}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("portal_id", _IdConvertor())
 
 
 class _Body(BaseModel):
@@ -46,7 +72,7 @@ class ClientFields(_Body):
     business_id: str | None = None
     system: str | None = Field(default=None, min_length=1)
     status: Literal["ACTIVE", "INACTIVE"] | None = None
-    teams: list[int] | None = None
+    teams: list[Id] | None = None
     tags: dict[str, str] | None = None
     overrides: Overrides | None = None
     accounting_system_company_id: str | None = None
@@ -105,7 +131,7 @@ class ModelRequest(_Body):
 
 class TeamBody(_Body):
     name: str | None = Field(default=None, min_length=1)
-    clients: list[int] | None = None
+    clients: list[Id] | None = None
     tags: dict[str, str] | None = None
 
 
@@ -136,10 +162,23 @@ def _validation_message(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 async def _body(request: Request, model: type[BaseModel]) -> Any:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise ApiError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            raise ApiError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
     try:
-        payload = await request.json()
-    except ValueError:
+        payload = json.loads(bytes(raw), parse_constant=_no_constant)
+        json.dumps(payload, ensure_ascii=False).encode()  # lone surrogates cannot be stored
+    except (ValueError, RecursionError, UnicodeError):
         raise ApiError(400, "the request body must be a JSON object") from None
     if not isinstance(payload, dict):
         raise ApiError(400, "the request body must be a JSON object")
@@ -154,9 +193,12 @@ def _int_param(request: Request, name: str, default: int) -> int:
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ApiError(400, f"{name} must be an integer") from None
+    if abs(value) > MAX_INT_PARAM:
+        raise ApiError(400, f"{name} must be at most {MAX_INT_PARAM}")
+    return value
 
 
 class PortalService:
@@ -169,19 +211,21 @@ class PortalService:
             routes=[
                 Route("/clients", self._list_clients, methods=["GET"]),
                 Route("/clients", self._create_client, methods=["POST"]),
-                Route("/clients/{client_id:int}", self._get_client, methods=["GET"]),
-                Route("/clients/{client_id:int}", self._patch_client, methods=["PATCH"]),
-                Route("/clients/{client_id:int}", self._delete_client, methods=["DELETE"]),
-                Route("/clients/{client_id:int}/dimensions", self._dimensions, methods=["GET"]),
-                Route("/clients/{client_id:int}/models", self._models, methods=["GET"]),
-                Route("/clients/{client_id:int}/models", self._create_model, methods=["POST"]),
+                Route("/clients/{client_id:portal_id}", self._get_client, methods=["GET"]),
+                Route("/clients/{client_id:portal_id}", self._patch_client, methods=["PATCH"]),
+                Route("/clients/{client_id:portal_id}", self._delete_client, methods=["DELETE"]),
+                Route("/clients/{client_id:portal_id}/dimensions", self._dimensions, methods=["GET"]),
+                Route("/clients/{client_id:portal_id}/models", self._models, methods=["GET"]),
+                Route("/clients/{client_id:portal_id}/models", self._create_model, methods=["POST"]),
                 Route(
-                    "/clients/{client_id:int}/models/{model_id:int}", self._delete_model, methods=["DELETE"]
+                    "/clients/{client_id:portal_id}/models/{model_id:portal_id}",
+                    self._delete_model,
+                    methods=["DELETE"],
                 ),
                 Route("/teams", self._teams, methods=["GET"]),
                 Route("/teams", self._create_team, methods=["POST"]),
-                Route("/teams/{team_id:int}", self._team, methods=["GET"]),
-                Route("/teams/{team_id:int}", self._replace_team, methods=["PUT"]),
+                Route("/teams/{team_id:portal_id}", self._team, methods=["GET"]),
+                Route("/teams/{team_id:portal_id}", self._replace_team, methods=["PUT"]),
                 *(self._extension_routes() if scenario.connection_extension else []),
             ],
             exception_handlers={HTTPException: self._http_error, ApiError: self._api_error},
@@ -190,15 +234,15 @@ class PortalService:
     def _extension_routes(self) -> list[Route]:
         """The connection extension (DESIGN.md); a portal without it answers 404 on these paths."""
         return [
-            Route("/clients/{client_id:int}/connection", self._get_connection, methods=["GET"]),
-            Route("/clients/{client_id:int}/connection", self._put_connection, methods=["PUT"]),
+            Route("/clients/{client_id:portal_id}/connection", self._get_connection, methods=["GET"]),
+            Route("/clients/{client_id:portal_id}/connection", self._put_connection, methods=["PUT"]),
             Route(
-                "/clients/{client_id:int}/connection/{connection_id}",
+                "/clients/{client_id:portal_id}/connection/{connection_id}",
                 self._patch_connection,
                 methods=["PATCH"],
             ),
             Route(
-                "/clients/{client_id:int}/connection/{connection_id}",
+                "/clients/{client_id:portal_id}/connection/{connection_id}",
                 self._delete_connection,
                 methods=["DELETE"],
             ),

@@ -56,6 +56,9 @@ from sandbox.procountor.state import (
 )
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+# A token request is four short fields; a larger body is refused unread (ASSUMPTION: Procountor's own limit
+# is not public; a 4xx in its error shape, never a 500).
+MAX_TOKEN_BODY_BYTES = 64 * 1024
 
 
 class ProcountorService:
@@ -189,7 +192,15 @@ class ProcountorService:
         media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media_type != FORM_CONTENT_TYPE:
             raise ProcountorError(400, f"Content-Type must be {FORM_CONTENT_TYPE}")
-        body = (await request.body()).decode("utf-8", "replace")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_TOKEN_BODY_BYTES:
+            raise ProcountorError(413, "Request entity too large")
+        raw = bytearray()
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_TOKEN_BODY_BYTES:
+                raise ProcountorError(413, "Request entity too large")
+        body = bytes(raw).decode("utf-8", "replace")
         form = urllib.parse.parse_qs(body)
         fields = {
             name: form.get(name, [""])[0] for name in ("grant_type", "client_id", "client_secret", "api_key")

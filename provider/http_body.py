@@ -1,5 +1,9 @@
 """Reading one answer's body within bounds: size on the wire, size decompressed, and total time.
 
+Shared by every client (Netvisor, the FabricAI portal, Procountor): ``read_bounded`` reads a streamed
+answer, ``send_bounded`` sends a request and returns its answer read that way, and ``strict_json`` parses a
+body as strict JSON (no ``NaN``/``Infinity``, bounded nesting) or raises ``NotStrictJson``.
+
 httpx would read a body whole and decompress it unbounded (a 100 MB answer or a gzip bomb would be held
 in memory), and its read timeout is per chunk (an answer trickling a byte at a time never times out).
 So the client streams the raw bytes, counts them, decompresses them itself with a cap on the output, and
@@ -8,14 +12,18 @@ checks a total deadline between chunks. Only ``gzip``, ``deflate`` and ``identit
 
 from __future__ import annotations
 
+import json
 import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
 ACCEPT_ENCODING = "gzip, deflate"
+# JSON answers nested deeper than this are refused: no answer we read is nested beyond a handful of levels.
+MAX_JSON_DEPTH = 64
 
 
 class TooLarge(Exception):
@@ -131,3 +139,66 @@ def read_bounded(response: httpx.Response, limits: Limits, started: float) -> by
     if inflater is not None:
         body += inflater.finish()
     return bytes(body)
+
+
+def send_bounded(http: httpx.Client, method: str, url: str, limits: Limits, **request: Any) -> httpx.Response:
+    """Send one request and return its answer with the body read within ``limits`` (decoded already).
+
+    Raises TooLarge or Undecodable for a body out of bounds or not decodable, and ``httpx.ReadTimeout`` when
+    the whole answer took longer than ``limits.deadline_seconds`` (a trickle of bytes, each within the
+    per-read timeout, is cut by this total deadline). ``request`` is what ``httpx.Client.build_request``
+    takes (``params``, ``json``, ``content``, ``headers``).
+    """
+    started = time.monotonic()
+    headers = dict(request.pop("headers", None) or {})
+    headers.setdefault("Accept-Encoding", ACCEPT_ENCODING)
+    sent = http.build_request(method, url, headers=headers, **request)
+    response = http.send(sent, stream=True)
+    try:
+        content = read_bounded(response, limits, started)
+    finally:
+        response.close()
+    kept = [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx.Response(response.status_code, headers=kept, content=content, request=sent)
+
+
+class NotStrictJson(ValueError):
+    """The body is not strict JSON: not JSON at all, ``NaN``/``Infinity``, or nested beyond MAX_JSON_DEPTH."""
+
+
+def _no_constant(name: str) -> Any:
+    raise NotStrictJson(f"{name} is not a JSON value")
+
+
+def strict_json(content: bytes | str) -> Any:
+    """``content`` parsed as strict JSON (RFC 8259): NotStrictJson for anything else, never another error."""
+    try:
+        value = json.loads(content, parse_constant=_no_constant)
+    except RecursionError:
+        raise NotStrictJson(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except NotStrictJson:
+        raise
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, an integer of too many digits
+        raise NotStrictJson(f"not JSON ({type(error).__name__})") from None
+    _check_depth(value)
+    return value
+
+
+def _check_depth(value: Any) -> None:
+    """Iteratively (a deep value must not exhaust the stack here either)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise NotStrictJson(f"nested deeper than {MAX_JSON_DEPTH} levels")
+        stack.extend((child, depth + 1) for child in children)
