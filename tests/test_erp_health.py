@@ -9,7 +9,7 @@ resource right removed.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -17,6 +17,11 @@ import pytest
 
 from harness.engine import Engine, EngineCallFailed, ResourceState, Secret, all_text
 from provider.context import reset as reset_process_context
+from provider.errors import PrerequisiteFailed, TokenRefused
+from provider.netvisor import prerequisites
+from provider.netvisor.client import Company as NetvisorCompany
+from provider.procountor import checks as pc_checks
+from provider.procountor import models as pc_models
 from provider.resources.client_company import ClientCompanyProvider
 from provider.resources.netvisor_integration import NetvisorIntegrationProvider
 from provider.resources.procountor_integration import ProcountorIntegrationProvider
@@ -292,3 +297,42 @@ def test_the_admin_endpoints_refuse_what_they_do_not_know(running: RunningSandbo
         json={"resourceRights": {"x": {"purchaseInvoices": "maybe"}}},
     )
     assert bad_status.status_code == 400
+
+
+# ---- the codes of every check's failure (the checks' own errors, offline) ---------------------------
+
+
+def _raised(call: Callable[[], object]) -> PrerequisiteFailed:
+    with pytest.raises(PrerequisiteFailed) as failure:
+        call()
+    return failure.value
+
+
+def test_every_procountor_check_failure_has_its_code() -> None:
+    provider = ProcountorIntegrationProvider()
+    label = "Acme Oy (2925630-9)"
+    other = pc_models.Company.model_validate({"id": 7, "name": "Muu Oy"})
+    refused = TokenRefused("Procountor refused the API key", field="api_key")
+    cases = {
+        "OTHER_COMPANY": _raised(lambda: pc_checks._check_company(other, ACME, label)),
+        "DIMENSIONS_MISSING": _raised(lambda: pc_checks._check_dimensions([], ["Projekti"], label)),
+        "KEY_REFUSED": pc_checks._token_refused(refused, "app", ACME, label),
+    }
+    for code, error in cases.items():
+        assert isinstance(error, PrerequisiteFailed)
+        assert provider.health_code(error) == code
+
+
+def test_every_netvisor_check_failure_has_its_code() -> None:
+    provider = NetvisorIntegrationProvider()
+    company = NetvisorCompany(business_id=BETA, label="Beta Oy (1572860-0)")
+    cases = {
+        "KEY_REFUSED": prerequisites.credentials_rejected(
+            company, "(customer id X)", "AUTHENTICATION_FAILED"
+        ),
+        "COMPANY_UNREACHABLE": prerequisites.company_not_reachable(company, "(customer id X)", "no rights"),
+        "RESOURCE_RIGHTS_MISSING": prerequisites.rights_not_allowed(company, ["purchase invoices"], "KEY"),
+        "DIMENSIONS_MISSING": prerequisites.dimensions_missing(company, ["Projekti"], []),
+    }
+    for code, error in cases.items():
+        assert provider.health_code(error) == code

@@ -301,8 +301,9 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
                         "(the next `pulumi refresh` checks again)."
                     ),
                 )
-            except FabricaiRosterError as error:  # e.g. the partner's own credentials refused
-                code, detail = self.health_code_of_setting(error), _without_label(str(error), label)
+            except FabricaiRosterError as error:  # a provider-wide setting: missing, or refused by the ERP
+                code = "PARTNER_CREDENTIALS_REFUSED" if "refused" in str(error) else "SETTINGS_MISSING"
+                detail = _without_label(str(error), label)
             else:
                 code, detail = HEALTH_OK, None
         if code != HEALTH_OK:
@@ -310,10 +311,6 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
         if props.get("erp_health") == code and props.get("erp_health_detail") == detail:
             return {}  # the same health as found before: keep when it was found (no drift)
         return health_outputs(code, detail)
-
-    def health_code_of_setting(self, error: FabricaiRosterError) -> str:
-        """The code of a provider-wide problem met while checking (the partner's credentials refused)."""
-        return "PARTNER_CREDENTIALS_REFUSED"
 
     def _delete(self, id_: str, props: dict[str, Any]) -> None:
         label = _label_of(props)
