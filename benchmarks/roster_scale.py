@@ -14,7 +14,11 @@ On the provider side:
   stack keeps it for the later commands);
 - a no-op ``preview`` (Check + Diff of every resource): total and per-resource time, and the sandbox's
   request counts before and after, proving no request left the provider;
-- a ``refresh`` (Read of every resource): wall time, portal requests per client, drift found.
+- two ``refresh`` runs (Read of every resource), each in a provider process of its own at the default
+  Procountor pace (20 requests/s): portal only (``fabricai:refreshErp`` false), then with the ERP health
+  (the guide's checks again, read-only): wall time, portal and ERP requests per client, drift found, and
+  for the ERP side the wall time against the pace bound (Procountor's requests at 20/s; Netvisor one
+  request at a time, shown by the sandbox's most requests in flight per customer).
 Figures only; nothing asserts on time.
 """
 
@@ -25,11 +29,22 @@ import multiprocessing
 import resource
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
-from benchmarks._roster import difference, generated_firm, machine, requests_by_service, sandbox_process
+from benchmarks._roster import (
+    Firm,
+    difference,
+    generated_firm,
+    machine,
+    requests_by_service,
+    sandbox_process,
+)
+from harness.engine import Engine
 from harness.engine_path import PROVIDER_THREADS, EnginePath, PhaseReport
+from provider import defaults
+from provider.context import reset as reset_process_context
 from sandbox.server import AdminClient
 
 SETUP_PROCOUNTOR_RPS = 60.0
@@ -76,24 +91,70 @@ def provider_side(url: str, procountor: int, netvisor: int) -> ProviderSideOutco
     made_by_preview = sum(difference(after, before).values())
     lines.append(f"  sandbox requests before {before}, after {after}: {made_by_preview} made by the preview")
 
-    before = requests_by_service(admin.stats())
-    refresh = path.refresh()
-    made = difference(requests_by_service(admin.stats()), before)
-    lines.append(_phase_line(refresh, "with changed outputs (Pulumi shows them as refresh changes)"))
-    lines.append("  time per resource (Read):")
-    lines += refresh.per_resource_lines()
-    lines.append(
-        f"  {made['portal']} portal requests = {made['portal'] / firm.size:.3f} per client; "
-        f"ERP requests {made['procountor'] + made['netvisor']}"
-    )
+    refreshes = []
+    for refresh_erp in (False, True):
+        refresh, refresh_lines = _refresh(path, admin, firm, url, refresh_erp=refresh_erp)
+        refreshes.append(refresh)
+        lines += refresh_lines
     lines.append(
         f"peak RSS of the provider-side process (servicer + providers + the engine's state): "
         f"{peak_rss_mib():.0f} MiB"
     )
     succeeded = not (
-        setup.failures or preview.failures or refresh.failures or preview.changes or made_by_preview
+        setup.failures
+        or preview.failures
+        or any(refresh.failures for refresh in refreshes)
+        or preview.changes
+        or made_by_preview
     )
     return ProviderSideOutcome(lines, succeeded)
+
+
+def _refresh(
+    path: EnginePath, admin: AdminClient, firm: Firm, url: str, *, refresh_erp: bool
+) -> tuple[PhaseReport, list[str]]:
+    """One ``pulumi refresh`` in a provider process of its own, at the stack's default Procountor pace (the
+    setup's faster pace is not kept): portal only (``fabricai:refreshErp`` false), or with the ERP health."""
+    reset_process_context()
+    path.engine = Engine({**firm.stack_config(url), "fabricai:refreshErp": str(refresh_erp).lower()})
+    stats = admin.stats()
+    before = requests_by_service(stats)
+    violations_before = stats["services"]["netvisor"]["concurrencyViolations"]
+    refresh = path.refresh()
+    stats = admin.stats()
+    made = difference(requests_by_service(stats), before)
+    netvisor = stats["services"]["netvisor"]
+    what = "with the ERP health (fabricai:refreshErp true, the default)" if refresh_erp else "portal only"
+    lines = [f"refresh {what}:"]
+    lines.append("  " + _phase_line(refresh, "with changed outputs (Pulumi shows them as refresh changes)"))
+    lines.append("  time per resource (Read):")
+    lines += ["  " + line for line in refresh.per_resource_lines()]
+    lines.append(f"  {made['portal']} portal requests = {made['portal'] / firm.size:.3f} per client")
+    procountor, netvisor_requests = made["procountor"], made["netvisor"]
+    per_erp = Counter(str(client["erp"]) for client in firm.clients)
+    pc_each = procountor / max(per_erp["procountor"], 1)
+    nv_each = netvisor_requests / max(per_erp["netvisor"], 1)
+    lines.append(
+        f"  {procountor} Procountor requests = {pc_each:.2f} per Procountor client; "
+        f"{netvisor_requests} Netvisor requests = {nv_each:.2f} per Netvisor client"
+    )
+    if refresh_erp:
+        pace = defaults.PROCOUNTOR_REQUESTS_PER_SECOND
+        bound = procountor / pace
+        lines.append(
+            f"  pace bound: Procountor {procountor} requests at {pace:g}/s "
+            f"= {bound:.1f} s; wall {refresh.wall:.1f} s = {refresh.wall / bound if bound else 0:.2f} x the "
+            f"bound; Netvisor one request at a time: {netvisor_requests / refresh.wall:.1f} requests/s, "
+            f"max in flight per customer {netvisor['maxInFlightPerCustomer']}, "
+            f"{netvisor['concurrencyViolations'] - violations_before} overlapping requests"
+        )
+        health = Counter(
+            str(state.outputs.get("erp_health"))
+            for state in path.states.values()
+            if "Integration" in state.type_name
+        )
+        lines.append(f"  erp_health: {dict(health)}")
+    return refresh, lines
 
 
 def main(argv: list[str]) -> int:

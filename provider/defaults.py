@@ -61,6 +61,10 @@ PORTAL_PROCESS_TAG: Final = "process"
 # (the public API's invoice rows use `vat_N` codes; which N means "exempt" is not public).
 PORTAL_EXEMPT_VAT_STATUS: Final = "vat_4"
 
+# --- ERP health at refresh (provider/resources/integration.py) -------------------------------------------
+# `fabricai:refreshErp`: whether `pulumi refresh` re-runs the guide's checks against each client's ERP.
+REFRESH_ERP: Final = True
+
 # --- Procountor -----------------------------------------------------------------------------------------
 # `procountor:baseUrl` is PROCOUNTOR_URL above. PTS is https://pts-api.procountor.com/api; versioned
 # prefixes (.../latest/api, .../v2604/api) work as well.

@@ -6,7 +6,8 @@ required only when a resource of that ERP runs: a Netvisor-only firm needs no Pr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SecretStr
@@ -48,6 +49,36 @@ class NetvisorSettings(_Settings):
     access_key: str = DEFAULT_NETVISOR_ACCESS_KEY
 
 
+REFRESH_ERP_KEY = "fabricai:refreshErp"
+PROCOUNTOR_API_KEYS_KEY = "roster:procountorApiKeys"
+NETVISOR_CREDENTIALS_KEY = "roster:netvisorCredentials"
+
+
+def _flag(value: Any, key: str, default: bool) -> bool:
+    """A boolean setting: true/false as config gives it (a string, or a bool), unset is the default."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().casefold()
+    if text in ("true", "false"):
+        return text == "true"
+    raise ConfigurationError(
+        f"Stack config '{key}' must be true or false. Set it with: pulumi config set {key} false"
+    )
+
+
+def _object(value: Any) -> Mapping[str, Any]:
+    """An object setting as config gives it (JSON text, or a map); anything else is empty here (the
+    program's roster checks report a malformed roster, with the fix)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return value if isinstance(value, Mapping) else {}
+
+
 def _missing(key: str, secret: bool) -> ConfigurationError:
     flag = " --secret" if secret else ""
     return ConfigurationError(
@@ -70,6 +101,13 @@ class ProviderSettings(_Settings):
     netvisor_sender: str = DEFAULT_NETVISOR_SENDER
     netvisor_language: str = defaults.NETVISOR_LANGUAGE
     netvisor_access_key: str = DEFAULT_NETVISOR_ACCESS_KEY
+    # `fabricai:refreshErp`: false makes `pulumi refresh` portal-only (no ERP request, health untouched).
+    refresh_erp: bool = defaults.REFRESH_ERP
+    # The credentials stack config holds (roster:procountorApiKeys values; roster:netvisorCredentials as
+    # customer id and key): a refresh re-checks a client's ERP with the one whose fingerprint its state has
+    # (a dynamic provider's read receives the outputs only, and the outputs never hold a key).
+    stored_procountor_keys: tuple[SecretStr, ...] = ()
+    stored_netvisor_credentials: tuple[tuple[str, SecretStr], ...] = ()
 
     @classmethod
     def from_config(cls, get: Callable[[str], Any]) -> ProviderSettings:
@@ -96,6 +134,18 @@ class ProviderSettings(_Settings):
             if not isinstance(value, str):
                 raise ConfigurationError(f"Stack config '{key}' must be a string.")
             values[field] = value.strip()
+        values["refresh_erp"] = _flag(get(REFRESH_ERP_KEY), REFRESH_ERP_KEY, defaults.REFRESH_ERP)
+        keys_config = _object(get(PROCOUNTOR_API_KEYS_KEY))
+        values["stored_procountor_keys"] = tuple(
+            SecretStr(key.strip()) for key in keys_config.values() if isinstance(key, str) and key.strip()
+        )
+        values["stored_netvisor_credentials"] = tuple(
+            (str(pair["customerId"]).strip(), SecretStr(pair["customerKey"].strip()))
+            for pair in _object(get(NETVISOR_CREDENTIALS_KEY)).values()
+            if isinstance(pair, Mapping)
+            and isinstance(pair.get("customerId"), str | int)
+            and isinstance(pair.get("customerKey"), str)
+        )
         return cls(**values)
 
     def portal(self) -> PortalSettings:

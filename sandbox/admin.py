@@ -10,6 +10,11 @@
   status (PENDING ... DEPLOYED, FAILED, CANCELLED), instead of waiting ``trainingSeconds``.
 - ``POST /admin/portal/clients/{id}/dimensions``: FabricAI has read the client's dimensions from its ERP
   now, instead of ``dimensionsReadSeconds`` after connecting.
+- ``PATCH /admin/procountor/companies/{businessId}`` ``{"billableInterfaces": false, "revokeApiKeys": true,
+  "rightsOverrides": {"purchases.productRegister": "NO_ACCESS"}}`` (any of them): what a company's users
+  change in Procountor after onboarding (the rights apply to every user of the company).
+- ``PATCH /admin/netvisor/companies/{businessId}`` ``{"resourceRights": {"<partnerId>": {"purchaseInvoices":
+  "denied"}}}``: a company's integration-specific API resource rights changed in Netvisor.
 """
 
 from __future__ import annotations
@@ -23,7 +28,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.faults import FaultSettings, describe
+from sandbox.netvisor.scenario import ResourceRight, RightStatus
+from sandbox.netvisor.service import NetvisorService
 from sandbox.portal.state import ApiError
+from sandbox.procountor import ProcountorService
+from sandbox.procountor.scenario import CompanyChange
 
 if TYPE_CHECKING:
     from sandbox.app import Sandbox
@@ -75,6 +84,34 @@ def admin_app(sandbox: Sandbox) -> Starlette:
             return JSONResponse(error.body, status_code=error.status)
         return Response(status_code=204)
 
+    async def procountor_company(request: Request) -> Response:
+        service = sandbox.services["procountor"]
+        assert isinstance(service, ProcountorService)
+        try:
+            change = CompanyChange.model_validate(await request.json())
+        except (ValueError, ValidationError) as error:
+            return JSONResponse({"error": f"invalid change: {error}"}, status_code=400)
+        if not service.change_company(request.path_params["business_id"], change):
+            return JSONResponse({"error": "no such company"}, status_code=404)
+        return Response(status_code=204)
+
+    async def netvisor_company(request: Request) -> Response:
+        service = sandbox.services["netvisor"]
+        assert isinstance(service, NetvisorService)
+        try:
+            payload = await request.json()
+            by_partner = {
+                str(partner): {ResourceRight(right): RightStatus(status) for right, status in rights.items()}
+                for partner, rights in payload["resourceRights"].items()
+            }
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            return JSONResponse({"error": f"invalid change: {error}"}, status_code=400)
+        business_id = request.path_params["business_id"]
+        for partner, rights in by_partner.items():
+            if not service.set_resource_rights(business_id, partner, rights):
+                return JSONResponse({"error": "no such company"}, status_code=404)
+        return Response(status_code=204)
+
     return Starlette(
         routes=[
             Route("/stats", stats, methods=["GET"]),
@@ -84,5 +121,7 @@ def admin_app(sandbox: Sandbox) -> Starlette:
             Route("/portal/clients/{client_id:int}/connection", portal_connection, methods=["GET"]),
             Route("/portal/clients/{client_id:int}/training", portal_training, methods=["PUT"]),
             Route("/portal/clients/{client_id:int}/dimensions", portal_dimensions, methods=["POST"]),
+            Route("/procountor/companies/{business_id}", procountor_company, methods=["PATCH"]),
+            Route("/netvisor/companies/{business_id}", netvisor_company, methods=["PATCH"]),
         ]
     )

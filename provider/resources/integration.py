@@ -13,7 +13,27 @@ An integration resource owns exactly one portal connection (the one extension of
 - delete disconnects this connection only (already gone, or replaced by a newer one that survives, is
   success) and tells the operator what is left to do in the ERP, which no API can do;
 - read reports the connection, the client's training progress and its dimension predictions, and drops the
-  resource when its connection is gone or was replaced.
+  resource when its connection is gone or was replaced; then it re-runs the guide's checks against the ERP,
+  read-only, and reports the ERP health (below).
+
+ERP health (``erp_health``, ``erp_health_detail``, ``erp_checked_at``). A client that breaks after it was
+connected (a right revoked, billable interfaces switched off, a key revoked, a Netvisor resource right
+removed) shows at ``pulumi refresh`` as drift: ``~ erp_health: "OK" => "RIGHTS_MISSING"``, the detail
+giving the cause and the fix in the ERP's own words (the guide check's message, never a secret).
+- The checks are those of create (``verify``), at the ERPs' pace (Procountor's shared limiter, Netvisor's
+  one-request-at-a-time gate), with the credentials stack config holds: a dynamic provider's read receives
+  the outputs only and they never hold a key, so the key whose fingerprint the state has is found in
+  ``roster:procountorApiKeys`` / ``roster:netvisorCredentials`` (``ProviderSettings``). None matching (the
+  config was changed and not yet applied) is health ``UNKNOWN``, with what to do.
+- An ERP problem never fails the refresh nor drops the resource: it is a health code. Only a failure to
+  get an answer at all (transport or service failure after the retries) is ``UNKNOWN``, with its message.
+- ``erp_checked_at`` is when the check that found the current health ran: a later check finding the same
+  health keeps it, so a refresh of a healthy roster shows no change (``pulumi refresh --expect-no-changes``
+  stays quiet).
+- ``diff`` (offline) reports a change while the stored health is not OK, so the next ``up`` runs an update:
+  it re-verifies (read-only, as create) and fails with the fix until the client is mended; then the
+  outputs say OK again.
+- ``fabricai:refreshErp: false`` skips the ERP part of read (0 ERP requests) and keeps the previous health.
 
 Dimension predictions (DESIGN.md, Resources 5) live here, with the connection that makes them possible:
 each roster dimension is ordered as a DIMENSION model (``POST /clients/{id}/models``) once FabricAI has
@@ -32,6 +52,7 @@ portal ``system`` and credentials payload, the secret fingerprint mapping and it
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -41,7 +62,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, UpdateResult
 from pydantic import BaseModel, ConfigDict, Field
 
 from provider.business_id import BusinessId
-from provider.errors import PortalError
+from provider.errors import FabricaiRosterError, PortalError, PrerequisiteFailed, ServiceError
 from provider.portal import ConnectionInfo, ErpSystem, PortalClient
 from provider.portal.models import ClientBody, PredictionModel
 from provider.portal.training import (
@@ -106,6 +127,15 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
         """What the operator must do in the ERP about credentials no longer in use (no API can do it)."""
         raise NotImplementedError
 
+    def stored_inputs(self, props: Mapping[str, Any]) -> Inputs | None:
+        """The inputs of a refreshed state (its outputs) with the credentials of stack config whose
+        fingerprint the state holds; None when stack config holds none of them."""
+        raise NotImplementedError
+
+    def health_code(self, error: PrerequisiteFailed) -> str:
+        """The short code of a failed guide check (``RIGHTS_MISSING``...)."""
+        raise NotImplementedError
+
     def _inputs(self, props: Mapping[str, Any]) -> Inputs:
         inputs: Inputs = self.inputs_model.model_validate(props)  # type: ignore[assignment]
         return inputs
@@ -114,7 +144,11 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
         """As every resource, and: a roster dimension still waiting for its prediction is a change, so that
         the next ``up`` orders it (offline: read from the previous outputs)."""
         result = super().diff(id_, olds, news)
-        if result.changes or not isinstance(news.get("dimensions"), list):
+        if result.changes:
+            return result
+        if olds.get("erp_health") not in (None, HEALTH_OK):  # the next `up` re-verifies this client
+            return DiffResult(changes=True, replaces=[], stables=None, delete_before_replace=False)
+        if not isinstance(news.get("dimensions"), list):
             return result
         states = olds.get("dimension_predictions")
         if not isinstance(states, Mapping):  # a state from before predictions: a refresh fills them in
@@ -139,6 +173,7 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
             **named,
             "verified_rights": list(verified.verified_rights),
             **connection_outputs(connection, progress),
+            **health_outputs(HEALTH_OK, None),
         }
 
     def _create(self, props: dict[str, Any]) -> CreateResult:
@@ -315,7 +350,43 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
             wanted = [str(name) for name in props.get("dimensions") or []]
             dimensions = portal.client_dimensions(client_id) if wanted else []
             progress = Progress(training_state(status, models), prediction_states(wanted, dimensions, models))
-        return ReadResult(id_, {**props, **connection_outputs(connection, progress)})
+        health = self._erp_health(props) if self._settings.refresh_erp else {}
+        return ReadResult(id_, {**props, **connection_outputs(connection, progress), **health})
+
+    def _erp_health(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        """The guide's checks again, read-only, as health outputs; never raises for what the ERP says."""
+        label = _label_of(props)
+        inputs = self.stored_inputs(props)
+        if inputs is None:
+            code, detail = (
+                HEALTH_UNKNOWN,
+                f"stack config holds no {self.erp_name} credentials with the fingerprint of those this "
+                "connection uses (changed or removed since the last `pulumi up`), so the ERP was not "
+                "checked. Fix: run `pulumi up` to apply the roster as configured.",
+            )
+        else:
+            try:
+                self.verify(inputs)
+            except PrerequisiteFailed as error:
+                code, detail = self.health_code(error), f"{error.cause} Fix: {error.fix}"
+            except ServiceError as error:
+                code, detail = (
+                    HEALTH_UNKNOWN,
+                    (
+                        f"{self.erp_name} could not be checked: {_without_label(str(error), label)} "
+                        "(the next `pulumi refresh` checks again)."
+                    ),
+                )
+            except FabricaiRosterError as error:  # a provider-wide setting: missing, or refused by the ERP
+                code = "PARTNER_CREDENTIALS_REFUSED" if "refused" in str(error) else "SETTINGS_MISSING"
+                detail = _without_label(str(error), label)
+            else:
+                code, detail = HEALTH_OK, None
+        if code != HEALTH_OK:
+            log.warning("%s: %s health %s: %s", label, self.erp_name, code, detail)
+        if props.get("erp_health") == code and props.get("erp_health_detail") == detail:
+            return {}  # the same health as found before: keep when it was found (no drift)
+        return health_outputs(code, detail)
 
     def _delete(self, id_: str, props: dict[str, Any]) -> None:
         label = _label_of(props)
@@ -388,6 +459,9 @@ INTEGRATION_OUTPUTS = (
     "status",
     "client_status",
     "dimension_predictions",
+    "erp_health",
+    "erp_health_detail",
+    "erp_checked_at",
 )
 
 
@@ -402,6 +476,21 @@ def connection_outputs(connection: ConnectionInfo, progress: Progress) -> dict[s
         "client_status": progress.client_status,
         "dimension_predictions": dict(progress.dimension_predictions),
     }
+
+
+HEALTH_OK = "OK"
+# The ERP could not be checked (no answer after the retries, or no credentials to check with).
+HEALTH_UNKNOWN = "UNKNOWN"
+HEALTH_OUTPUTS = ("erp_health", "erp_health_detail", "erp_checked_at")
+
+
+def health_outputs(code: str, detail: str | None) -> dict[str, Any]:
+    checked_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return {"erp_health": code, "erp_health_detail": detail, "erp_checked_at": checked_at}
+
+
+def _without_label(message: str, label: str) -> str:
+    return message.removeprefix(f"{label}: ")
 
 
 def _label_of(props: Mapping[str, Any]) -> str:

@@ -7,7 +7,11 @@ The lifecycle is the one of every integration (``provider.resources.integration`
   ``erpCompanyId`` = the business ID and ``credentials: {customerId, customerKey}``;
 - a new customer id or key is a rotation;
 - the credentials are shared by the firm's clients, so rotation and deregistration say to remove them in
-  Netvisor only when no client uses them.
+  Netvisor only when no client uses them;
+- ERP health at refresh: the same checks, one request at a time, with the pair of
+  ``roster:netvisorCredentials`` that has the state's customer id and key fingerprint; a failed check is
+  KEY_REFUSED (the pair rejected), COMPANY_UNREACHABLE (its user cannot reach this company),
+  RESOURCE_RIGHTS_MISSING or DIMENSIONS_MISSING.
 
 The id is the portal connection id. The customer key is never an output: ``customer_key_fingerprint``
 stands for it.
@@ -21,9 +25,16 @@ from typing import Any, ClassVar
 import pulumi
 import pulumi.dynamic
 
+from provider.errors import PrerequisiteFailed
 from provider.netvisor.client import Company
-from provider.netvisor.prerequisites import CREDENTIALS_PAGE, describe_credentials, verify_company
-from provider.resources.base import RosterResource, keep_secret, resource_props
+from provider.netvisor.prerequisites import (
+    CREDENTIALS_PAGE,
+    RESOURCE_RIGHTS_PAGE,
+    USER_RIGHTS,
+    describe_credentials,
+    verify_company,
+)
+from provider.resources.base import RosterResource, fingerprint, keep_secret, resource_props
 from provider.resources.integration import (
     INTEGRATION_OUTPUTS,
     IntegrationInputs,
@@ -59,6 +70,23 @@ class NetvisorIntegrationProvider(IntegrationProvider[NetvisorIntegrationInputs]
             erp_company_id=str(inputs.business_id), verified_rights=verification.verified_rights
         )
 
+    def stored_inputs(self, props: Mapping[str, Any]) -> NetvisorIntegrationInputs | None:
+        customer_id, wanted = str(props.get("customer_id")), props.get("customer_key_fingerprint")
+        for stored_id, key in self._settings.stored_netvisor_credentials:
+            if stored_id == customer_id and fingerprint(key.get_secret_value()) == wanted:
+                return self._inputs({**props, "customer_key": key.get_secret_value()})
+        return None
+
+    def health_code(self, error: PrerequisiteFailed) -> str:
+        """Which of the guide's checks failed, told by the fix ``provider.netvisor.prerequisites`` gives."""
+        if RESOURCE_RIGHTS_PAGE in error.fix:
+            return "RESOURCE_RIGHTS_MISSING"
+        if USER_RIGHTS in error.fix:
+            return "COMPANY_UNREACHABLE"
+        if CREDENTIALS_PAGE in error.fix:
+            return "KEY_REFUSED"
+        return "DIMENSIONS_MISSING"  # the only other prerequisite the checks raise
+
     def portal_credentials(self, inputs: NetvisorIntegrationInputs) -> dict[str, str]:
         return {"customerId": inputs.customer_id, "customerKey": inputs.customer_key}
 
@@ -76,7 +104,9 @@ class NetvisorIntegration(RosterResource, module="fabricai", name="NetvisorInteg
     Type token ``pulumi-python:dynamic/fabricai:NetvisorIntegration``. Outputs besides the inputs (the key
     excepted): ``customer_key_fingerprint``, ``connection_id``, ``erp_company_id`` (the business ID),
     ``verified_rights`` (the three resource rights), ``connected_at``, ``credentials_rotated_at``,
-    ``status`` (the portal connection's). ``customer_key_fingerprint`` is marked secret.
+    ``status`` (the portal connection's), ``client_status``, ``dimension_predictions``, and the ERP health
+    at the last check (``erp_health``, ``erp_health_detail``, ``erp_checked_at``).
+    ``customer_key_fingerprint`` is marked secret.
     """
 
     client_id: pulumi.Output[int]
@@ -94,6 +124,9 @@ class NetvisorIntegration(RosterResource, module="fabricai", name="NetvisorInteg
     status: pulumi.Output[str]
     client_status: pulumi.Output[str | None]
     dimension_predictions: pulumi.Output[dict[str, str]]
+    erp_health: pulumi.Output[str | None]
+    erp_health_detail: pulumi.Output[str | None]
+    erp_checked_at: pulumi.Output[str | None]
 
     def __init__(
         self,

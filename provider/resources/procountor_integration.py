@@ -5,7 +5,11 @@ The lifecycle is the one of every integration (``provider.resources.integration`
   dimensions at once); the portal gets ``system: procountor``, the Procountor company id and
   ``credentials: {apiKey}``;
 - rotation and deregistration tell the operator to revoke the key no longer used in Procountor, which no
-  API can do.
+  API can do;
+- ERP health at refresh: the same checks with the key of ``roster:procountorApiKeys`` whose fingerprint
+  the state holds; a failed check is KEY_REFUSED, BILLABLE_INTERFACES_OFF, OTHER_COMPANY, RIGHTS_MISSING or
+  DIMENSIONS_MISSING (in the checks' order), PARTNER_CREDENTIALS_REFUSED when Procountor refused the
+  integration's own client id and secret.
 The key is an input only: outputs carry its fingerprint (marked secret), never the key.
 """
 
@@ -19,8 +23,9 @@ import pulumi
 import pulumi.dynamic
 from pydantic import Field
 
-from provider.procountor.checks import verify_api_key
-from provider.resources.base import RosterResource, keep_secret, resource_props
+from provider.errors import PrerequisiteFailed
+from provider.procountor.checks import BILLABLE_FIX, USERS_FIX, verify_api_key
+from provider.resources.base import RosterResource, fingerprint, keep_secret, resource_props
 from provider.resources.integration import (
     INTEGRATION_OUTPUTS,
     IntegrationInputs,
@@ -55,6 +60,25 @@ class ProcountorIntegrationProvider(IntegrationProvider[ProcountorIntegrationInp
             erp_company_name=verified.erp_company_name,
         )
 
+    def stored_inputs(self, props: Mapping[str, Any]) -> ProcountorIntegrationInputs | None:
+        wanted = props.get("api_key_fingerprint")
+        for key in self._settings.stored_procountor_keys:
+            if fingerprint(key.get_secret_value()) == wanted:
+                return self._inputs({**props, "api_key": key.get_secret_value()})
+        return None
+
+    def health_code(self, error: PrerequisiteFailed) -> str:
+        """Which of the guide's checks failed, told by the fix ``provider.procountor.checks`` gives."""
+        if error.fix.startswith(BILLABLE_FIX):
+            return "BILLABLE_INTERFACES_OFF"
+        if error.fix == USERS_FIX:
+            return "RIGHTS_MISSING"
+        if "was created in another company's Procountor" in error.fix:
+            return "OTHER_COMPANY"
+        if error.cause.startswith("Procountor has no dimension"):
+            return "DIMENSIONS_MISSING"
+        return "KEY_REFUSED"  # the token step: the only other prerequisite the checks raise
+
     def portal_credentials(self, inputs: ProcountorIntegrationInputs) -> dict[str, str]:
         return {"apiKey": inputs.api_key}
 
@@ -87,6 +111,9 @@ class ProcountorIntegration(RosterResource, module="fabricai", name="ProcountorI
     status: pulumi.Output[str]
     client_status: pulumi.Output[str | None]
     dimension_predictions: pulumi.Output[dict[str, str]]
+    erp_health: pulumi.Output[str | None]
+    erp_health_detail: pulumi.Output[str | None]
+    erp_checked_at: pulumi.Output[str | None]
 
     def __init__(
         self,

@@ -21,7 +21,7 @@ import logging
 import threading
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,7 +39,13 @@ from sandbox.netvisor.responses import (
     failed_response,
     ok_response,
 )
-from sandbox.netvisor.scenario import ApiService, NetvisorCompany, NetvisorScenario, ResourceRight
+from sandbox.netvisor.scenario import (
+    ApiService,
+    NetvisorCompany,
+    NetvisorScenario,
+    ResourceRight,
+    RightStatus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +145,7 @@ class NetvisorService:
     name = "netvisor"
 
     def __init__(self, scenario: NetvisorScenario, db: Database) -> None:
+        self._seed = scenario
         self._scenario = scenario
         self._db = db
         self._db.migrate(SCHEMA)
@@ -191,6 +198,26 @@ class NetvisorService:
         self._db.execute("DELETE FROM netvisor_transactions")
         with self._lock:
             self._stats = _Stats()
+            self._scenario = self._seed
+
+    def set_resource_rights(
+        self, business_id: str, partner_id: str, rights: Mapping[ResourceRight, RightStatus]
+    ) -> bool:
+        """Set a partner's integration-specific resource rights in one company at run time (``/admin``), as
+        its main user would on "API resource rights"; False if no such company. ``reset`` restores the
+        seed."""
+        with self._lock:
+            company = self._scenario.company(business_id)
+            if company is None:
+                return False
+            specific = {
+                **company.resource_rights,
+                partner_id: {**company.resource_rights.get(partner_id, {}), **rights},
+            }
+            changed = company.model_copy(update={"resource_rights": specific})
+            companies = [changed if c is company else c for c in self._scenario.companies]
+            self._scenario = self._scenario.model_copy(update={"companies": companies})
+        return True
 
     def stats(self) -> dict[str, Any]:
         with self._lock:

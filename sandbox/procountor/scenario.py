@@ -107,6 +107,19 @@ class ProcountorUser(_Strict):
         return {**preset_rights(self.rights), **self.rights_overrides}
 
 
+class CompanyChange(_Strict):
+    """A change of one company at run time (``PATCH /admin/procountor/companies/{businessId}``)."""
+
+    billable_interfaces: bool | None = None
+    revoke_api_keys: bool | None = None  # every key of the company revoked (true) or valid again (false)
+    rights_overrides: dict[str, RightLevel | bool] = Field(default_factory=dict)  # for every user
+
+    @field_validator("rights_overrides")
+    @classmethod
+    def _known_rights(cls, overrides: dict[str, RightValue]) -> dict[str, RightValue]:
+        return ProcountorUser._known_rights(overrides)
+
+
 class ProcountorApiKey(_Strict):
     key: str = Field(min_length=1)
     client_id: str = Field(min_length=1)

@@ -26,7 +26,7 @@ import math
 import secrets
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
@@ -38,7 +38,7 @@ from starlette.routing import Route
 from sandbox.db import Database
 from sandbox.procountor import payloads
 from sandbox.procountor.rights import grants, rights_document
-from sandbox.procountor.scenario import ProcountorApiKey, ProcountorCompany, ProcountorScenario
+from sandbox.procountor.scenario import CompanyChange, ProcountorApiKey, ProcountorCompany, ProcountorScenario
 from sandbox.procountor.state import (
     BILLABLE_INTERFACES_OFF_PAGE,
     CREDENTIAL_PARAMS,
@@ -69,10 +69,9 @@ class ProcountorService:
         self.db = db
         db.migrate(SCHEMA)
         self._apps = {app.client_id: app for app in scenario.apps}
-        self._keys: dict[str, tuple[ProcountorCompany, ProcountorApiKey]] = {
-            key.key: (company, key) for company in scenario.companies for key in company.api_keys
-        }
-        self._companies = {company.id: company for company in scenario.companies}
+        self._keys: dict[str, tuple[ProcountorCompany, ProcountorApiKey]] = {}
+        self._companies: dict[int, ProcountorCompany] = {}
+        self._seed_companies(scenario.companies)
         self._window = RateWindow(scenario.rate_limit_per_second)
         self._counters: collections.Counter[str] = collections.Counter()
         routes: list[Route] = []
@@ -109,8 +108,38 @@ class ProcountorService:
 
     def reset(self) -> None:
         self.db.execute("DELETE FROM procountor_tokens")
+        self._seed_companies(self.scenario.companies)
         self._window.clear()
         self._counters.clear()
+
+    def _seed_companies(self, companies: Sequence[ProcountorCompany]) -> None:
+        self._keys = {key.key: (company, key) for company in companies for key in company.api_keys}
+        self._companies = {company.id: company for company in companies}
+
+    def change_company(self, business_id: str, changes: CompanyChange) -> bool:
+        """Change a company at run time (``/admin``), as its users would in Procountor; False if unknown.
+
+        Billable interfaces on or off, every API key revoked (or restored), rights of every user
+        overridden. ``reset`` goes back to the scenario's seed."""
+        found = next((c for c in self._companies.values() if c.business_id == business_id), None)
+        if found is None:
+            return False
+        update: dict[str, Any] = {}
+        if changes.billable_interfaces is not None:
+            update["billable_interfaces"] = changes.billable_interfaces
+        if changes.revoke_api_keys is not None:
+            revoked = changes.revoke_api_keys
+            update["api_keys"] = [key.model_copy(update={"revoked": revoked}) for key in found.api_keys]
+        if changes.rights_overrides:
+            update["users"] = [
+                user.model_copy(
+                    update={"rights_overrides": {**user.rights_overrides, **changes.rights_overrides}}
+                )
+                for user in found.users
+            ]
+        changed = found.model_copy(update=update)
+        self._seed_companies([changed if c.id == found.id else c for c in self._companies.values()])
+        return True
 
     def stats(self) -> dict[str, Any]:
         return {
