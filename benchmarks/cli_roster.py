@@ -255,6 +255,11 @@ def main(argv: list[str]) -> int:
         "--clients-file", action="store_true", help="the client list in roster:clientsFile, not inline"
     )
     parser.add_argument(
+        "--preview-only",
+        action="store_true",
+        help="only the first preview of the new stack (every resource to create): the program's cost alone",
+    )
+    parser.add_argument(
         "--synchronous-program",
         action="store_true",
         help="run the program as it was before it yielded to the event loop once (for the before figure)",
@@ -281,11 +286,14 @@ def main(argv: list[str]) -> int:
         print(
             f"stack config with {len(firm.api_keys)} secret API keys: {time.perf_counter() - started:.1f} s"
         )
-        for command, extra, first in (
+        commands: tuple[tuple[str, tuple[str, ...], bool], ...] = (
             ("up", ("up", "--yes", "--skip-preview"), True),
             ("no-op preview", ("preview",), False),
             ("refresh", ("refresh", "--yes", "--skip-preview"), False),
-        ):
+        )
+        if args.preview_only:
+            commands = (("first preview (every resource to create)", ("preview",), False),)
+        for command, extra, first in commands:
             before = requests_by_service(admin.stats())
             wall, first_created, cpu = project.run(*extra, first_created=first)
             made = difference(requests_by_service(admin.stats()), before)
