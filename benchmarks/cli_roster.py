@@ -255,6 +255,11 @@ def main(argv: list[str]) -> int:
         "--clients-file", action="store_true", help="the client list in roster:clientsFile, not inline"
     )
     parser.add_argument(
+        "--skip-checkpoints",
+        action="store_true",
+        help="PULUMI_SKIP_CHECKPOINTS=true: the backend saves the state once at the end, not after every step",
+    )
+    parser.add_argument(
         "--preview-only",
         action="store_true",
         help="only the first preview of the new stack (every resource to create): the program's cost alone",
@@ -275,12 +280,15 @@ def main(argv: list[str]) -> int:
         f"latency {args.latency_ms:g} ms; Procountor pace {rps:g}/s"
         + ("; the program as before the yield fix" if args.synchronous_program else "")
         + ("; clients in roster:clientsFile" if args.clients_file else "")
+        + ("; PULUMI_SKIP_CHECKPOINTS=true" if args.skip_checkpoints else "")
     )
     with sandbox_process(firm) as (url, admin), tempfile.TemporaryDirectory(prefix="fabricai-cli-") as tmp:
         admin.set_faults("portal", latencyMs=args.latency_ms)
         admin.set_faults("procountor", latencyMs=args.latency_ms)
         admin.set_faults("netvisor", latencyMs=args.latency_ms)
         project = Project(Path(tmp), bin_dir, synchronous_program=args.synchronous_program)
+        if args.skip_checkpoints:
+            project.env["PULUMI_SKIP_CHECKPOINTS"] = "true"
         started = time.perf_counter()
         set_up_stack(project, firm, url, args.procountor_rps, clients_file=args.clients_file)
         print(
