@@ -257,7 +257,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--skip-checkpoints",
         action="store_true",
-        help="PULUMI_SKIP_CHECKPOINTS=true: the backend saves the state once at the end, not after every step",
+        help="PULUMI_SKIP_CHECKPOINTS=true: the backend saves the state once, at the end",
     )
     parser.add_argument(
         "--preview-only",
