@@ -31,7 +31,8 @@ class StateEntry:
     custom: bool
     protect: bool
     dependencies: list[str]
-    resource: ResourceState | None = None  # None for components
+    resource: ResourceState | None = None  # None for components and read (external) resources
+    retain: bool = False  # retain_on_delete: a delete drops it from state and leaves the service alone
 
     @property
     def id(self) -> str:
@@ -66,6 +67,12 @@ class Run:
         with self.lock:
             self.state[entry.urn] = entry
 
+    def read(self, urn: str, request: Any) -> None:
+        """A read resource (a StackReference): kept in state as the engine keeps it, never really deleted."""
+        entry = StateEntry(urn, request.type, request.name, request.parent, True, False, [])
+        self.keep(entry)
+        self.record(Operation("read", urn, request.type, request.name))
+
     def register(self, urn: str, request: Any) -> tuple[str, dict[str, Any]]:
         dependencies = sorted(
             set(request.dependencies)
@@ -75,6 +82,7 @@ class Run:
         entry = StateEntry(
             urn, request.type, request.name, request.parent, request.custom, request.protect, dependencies
         )
+        entry.retain = bool(request.retainOnDelete)
         if not request.custom:
             self.keep(entry)
             self.record(Operation("same" if old else "create", urn, request.type, request.name))
