@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 # The dynamic-provider process serves the engine with 4 gRPC worker threads.
 PROVIDER_CALLS_AT_ONCE = 4
+# The engine's own provider, which serves StackReference reads.
+BUILTIN_PROVIDER_TYPE = "pulumi:providers:pulumi"
 
 
 @dataclass
@@ -69,7 +71,11 @@ class Run:
 
     def read(self, urn: str, request: Any) -> None:
         """A read resource (a StackReference): kept in state as the engine keeps it, never really deleted."""
-        entry = StateEntry(urn, request.type, request.name, request.parent, True, False, [])
+        # The engine reads it through its built-in default provider, which it keeps in state too.
+        stack, project = urn.split("::")[0].removeprefix("urn:pulumi:"), urn.split("::")[1]
+        provider = f"urn:pulumi:{stack}::{project}::{BUILTIN_PROVIDER_TYPE}::default"
+        self.keep(StateEntry(provider, BUILTIN_PROVIDER_TYPE, "default", "", True, False, []))
+        entry = StateEntry(urn, request.type, request.name, request.parent, True, False, [provider])
         self.keep(entry)
         self.record(Operation("read", urn, request.type, request.name))
 
