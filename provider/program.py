@@ -41,7 +41,12 @@ from provider.resources.netvisor_credentials import NetvisorCredentials
 from provider.resources.netvisor_integration import NetvisorIntegration
 from provider.resources.procountor_integration import ProcountorIntegration
 from provider.roster import ClientEntry, Erp, Roster
-from provider.roster.deregistration import ROSTER_CLIENTS_OUTPUT, PreviousRun, roster_record
+from provider.roster.deregistration import (
+    ROSTER_CLIENTS_OUTPUT,
+    PreviousRun,
+    roster_record,
+    stale_confirmations,
+)
 from provider.roster.deregistration import check as check_deregistrations
 from provider.roster.stack_config import (
     config_size_warning,
@@ -148,7 +153,7 @@ class RosterClient(pulumi.ComponentResource):
     ) -> None:
         super().__init__(CLIENT_TYPE, str(client.business_id), None, opts)
         # Children inherit protect from this component; retain is set on each of them.
-        child = pulumi.ResourceOptions(parent=self, retain_on_delete=client.retain or None)
+        child = pulumi.ResourceOptions(parent=self, retain_on_delete=client.retain)
         self.company = ClientCompany(company_name(client), **company_inputs(client), opts=child)
         inputs = integration_inputs(client, roster, pulumi.Output.secret)
         if client.erp is Erp.PROCOUNTOR:
@@ -221,7 +226,7 @@ def declare_roster(roster: Roster) -> dict[str, RosterClient]:
             client,
             roster,
             credentials,
-            pulumi.ResourceOptions(protect=client.protect, retain_on_delete=client.retain or None),
+            pulumi.ResourceOptions(protect=client.protect, retain_on_delete=client.retain),
         )
         for client in roster.clients
     }
@@ -322,13 +327,17 @@ async def declare(roster: Roster) -> None:
             "clients` works for this stack, then run `pulumi up` again."
         )
         raise SystemExit(MESSAGE_SHOWN_EXIT_CODE) from None
+    previous_run = PreviousRun.from_outputs(previous)
     try:
-        check_deregistrations(PreviousRun.from_outputs(previous), roster)
+        check_deregistrations(previous_run, roster)
     except DeregistrationUnconfirmed as refused:
         for name, value in (previous or {}).items():
             pulumi.export(name, value)
         pulumi.log.error(str(refused))
         raise SystemExit(MESSAGE_SHOWN_EXIT_CODE) from None
+    stale = stale_confirmations(previous_run, roster)
+    if stale:
+        pulumi.log.warn(stale)
     for name, value in stack_outputs(declare_roster(roster)).items():
         pulumi.export(name, value)
     pulumi.export(ROSTER_CLIENTS_OUTPUT, roster_record(roster))

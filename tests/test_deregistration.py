@@ -18,7 +18,7 @@ from harness.driver import RosterDriver
 from harness.engine import Secret
 from provider.errors import DeregistrationUnconfirmed, RosterInvalid
 from provider.roster import parse_roster
-from provider.roster.deregistration import PreviousRun, check, leaving, roster_record
+from provider.roster.deregistration import PreviousRun, check, leaving, roster_record, stale_confirmations
 from sandbox.server import RunningSandbox
 from scripts.example_config import PROGRAM, demo_secrets, stack_config
 from tests.conftest import SandboxFactory
@@ -82,6 +82,16 @@ def test_confirming_every_leaving_client_lets_them_go_and_a_partial_confirmation
     check(previous_of(every), roster_of([], confirm_deregistration=["FI29256309", "2077474-0", "0174592-8"]))
     with pytest.raises(DeregistrationUnconfirmed):
         check(previous_of(every), roster_of([], confirm_deregistration=["2925630-9", "2077474-0"]))
+
+
+def test_a_confirmation_left_from_an_earlier_run_is_reported() -> None:
+    every = list(NAMES)
+    confirmed = roster_of(every[2:], confirm_deregistration=["2925630-9", "2077474-0"])
+    assert stale_confirmations(previous_of(every), confirmed) is None
+    warning = stale_confirmations(previous_of(every[2:]), confirmed)
+    assert warning is not None
+    assert "lists 2077474-0, 2925630-9, which this update does not deregister" in warning
+    assert "pulumi config rm roster:confirmDeregistration" in warning
 
 
 def test_the_limit_is_the_roster_s_own_and_zero_confirms_even_one() -> None:

@@ -92,6 +92,21 @@ def check(previous: PreviousRun | None, roster: Roster) -> None:
     raise DeregistrationUnconfirmed(refusal(going, roster.max_deregistrations), leaving=going)
 
 
+def stale_confirmations(previous: PreviousRun | None, roster: Roster) -> str | None:
+    """The warning for confirmations of clients this run does not deregister (left from an earlier one)."""
+    going = {business_id for business_id, _ in leaving(previous, roster)}
+    stale = sorted(
+        str(business_id) for business_id in roster.confirm_deregistration if str(business_id) not in going
+    )
+    if not stale:
+        return None
+    return (
+        f"{CONFIRM_DEREGISTRATION} lists {', '.join(stale)}, which this update does not deregister; "
+        f"remove what is done (`pulumi config rm {CONFIRM_DEREGISTRATION}`), so that it cannot confirm a "
+        "later mistake"
+    )
+
+
 def refusal(going: list[tuple[str, str]], limit: int) -> str:
     """The message of a refused run: who would leave, why it stopped, and how to confirm."""
     ids = [safe(business_id, 40) for business_id, _ in going]
