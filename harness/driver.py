@@ -15,7 +15,10 @@ runtime, ``run_in_stack``), under a mock resource monitor that plays the engine:
 - what the program no longer declares is deleted after the program is done, dependents first, unless it
   is protected: then the delete fails loudly with Pulumi's message and the resource stays in state;
 - ``ignore_changes`` keeps the previous value of those inputs; components (``fabricai:roster:Client``)
-  just register.
+  just register;
+- ``retain_on_delete``: deleting such a resource drops it from state without the provider's Delete;
+- a ``StackReference`` to the stack itself is read from the outputs of its last update (kept in state as a
+  read resource, as the engine keeps it); a program that fails leaves the outputs as they were.
 
 ``preview`` runs Check and Diff only; ``refresh`` runs Read on every resource (4 at a time); ``destroy``
 deletes everything. Each command returns a ``RunReport`` that can print a Pulumi-like summary.
@@ -27,6 +30,7 @@ import asyncio
 import logging
 import runpy
 import threading
+import traceback
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -37,13 +41,15 @@ from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_in_stack
 
 from harness.engine import PROVIDER_KEY, Engine, EngineCallFailed
-from harness.monitor import EngineMonitor, UnusedMocks, config_strings
+from harness.monitor import ORGANIZATION, EngineMonitor, UnusedMocks, config_strings
 from harness.report import Operation, RunReport
 from harness.run import PROVIDER_CALLS_AT_ONCE, Run, StateEntry
 
 __all__ = ["Operation", "RosterDriver", "RunReport", "StateEntry"]
 
 PROJECT = "fabricai-roster"
+# The language host's exit code for "the error was shown already".
+MESSAGE_SHOWN = 32
 # Threads the program's event loop registers resources from (the CLI's --parallel is larger than 4).
 REGISTRATION_THREADS = 32
 
@@ -68,6 +74,7 @@ class RosterDriver:
     def __init__(self, config: Mapping[str, Any], *, program: Path, stack: str = "sandbox") -> None:
         self.config = dict(config)
         self.stack = stack
+        self.project = PROJECT
         self.program = program
         self.state: dict[str, StateEntry] = {}
         # Commands that run no program (refresh, destroy) configure the provider as the last update
@@ -164,7 +171,9 @@ class RosterDriver:
         monitor = EngineMonitor(run)
         # set_mocks creates a root stack unless one exists; run_in_stack makes the real one, as the CLI does.
         runtime_settings.set_root_resource(_PLACEHOLDER_ROOT)
-        pulumi.runtime.set_mocks(UnusedMocks(), PROJECT, self.stack, preview, logger, monitor)
+        pulumi.runtime.set_mocks(
+            UnusedMocks(), PROJECT, self.stack, preview, logger, monitor, organization=ORGANIZATION
+        )
         runtime_settings.set_root_resource(None)  # type: ignore[arg-type]  # "no root yet" is None
         runtime_settings.SETTINGS.outputs.clear()
         pulumi.runtime.set_all_config(values, secret_keys)
@@ -176,6 +185,9 @@ class RosterDriver:
             loop.run_until_complete(run_in_stack(program))
         except SystemExit as exit_:
             return exit_.code if isinstance(exit_.code, int) else 1
+        except Exception:  # noqa: BLE001 - as pulumi-language-python-exec does: shown, exit code "shown"
+            logger.error("The program failed:\n" + traceback.format_exc())
+            return MESSAGE_SHOWN
         finally:
             loop.close()
             asyncio.set_event_loop(None)
@@ -219,7 +231,7 @@ class RosterDriver:
                 )
                 state[entry.urn] = entry
                 continue
-            if entry.resource is not None:
+            if entry.resource is not None and not entry.retain:
                 try:
                     engine.destroy(entry.resource)
                 except EngineCallFailed as failure:

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from harness.run import Run
 
 STACK_TYPE = "pulumi:pulumi:Stack"
+STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
+# What get_organization() answers on the local file backend, where the CLI's stacks have no organization.
+ORGANIZATION = "organization"
 
 
 def config_strings(config: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
@@ -91,6 +94,21 @@ class EngineMonitor(mocks.MockMonitor):
         id_, outputs = self._run.register(urn, request)
         obj = struct(outputs)  # registrations arrive on executor threads, which have no event loop
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj)
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        """A ``StackReference``, answered as the engine's built-in provider does: the named stack's outputs
+        as of its last update; only the driver's own stack exists here (another name is an unknown stack)."""
+        if request.type != STACK_REFERENCE_TYPE:
+            raise NotImplementedError(f"the engine stand-in reads only stack references, got {request.type}")
+        urn = self.make_urn(request.parent, request.type, request.name)
+        driver = self._run.driver
+        own = f"{ORGANIZATION}/{driver.project}/{driver.stack}"
+        if request.id != own:
+            raise ValueError(f"unknown stack {request.id!r}")
+        self._run.read(urn, request)
+        outputs = dict(driver.outputs)
+        properties = {"name": own, "outputs": outputs, "secretOutputNames": []}
+        return resource_pb2.ReadResourceResponse(urn=urn, properties=struct(properties))
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         if request.urn.split("::")[2] == STACK_TYPE:

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 # The dynamic-provider process serves the engine with 4 gRPC worker threads.
 PROVIDER_CALLS_AT_ONCE = 4
+# The engine's own provider, which serves StackReference reads.
+BUILTIN_PROVIDER_TYPE = "pulumi:providers:pulumi"
 
 
 @dataclass
@@ -31,7 +33,8 @@ class StateEntry:
     custom: bool
     protect: bool
     dependencies: list[str]
-    resource: ResourceState | None = None  # None for components
+    resource: ResourceState | None = None  # None for components and read (external) resources
+    retain: bool = False  # retain_on_delete: a delete drops it from state and leaves the service alone
 
     @property
     def id(self) -> str:
@@ -66,6 +69,16 @@ class Run:
         with self.lock:
             self.state[entry.urn] = entry
 
+    def read(self, urn: str, request: Any) -> None:
+        """A read resource (a StackReference): kept in state as the engine keeps it, never really deleted."""
+        # The engine reads it through its built-in default provider, which it keeps in state too.
+        stack, project = urn.split("::")[0].removeprefix("urn:pulumi:"), urn.split("::")[1]
+        provider = f"urn:pulumi:{stack}::{project}::{BUILTIN_PROVIDER_TYPE}::default"
+        self.keep(StateEntry(provider, BUILTIN_PROVIDER_TYPE, "default", "", True, False, []))
+        entry = StateEntry(urn, request.type, request.name, request.parent, True, False, [provider])
+        self.keep(entry)
+        self.record(Operation("read", urn, request.type, request.name))
+
     def register(self, urn: str, request: Any) -> tuple[str, dict[str, Any]]:
         dependencies = sorted(
             set(request.dependencies)
@@ -75,6 +88,7 @@ class Run:
         entry = StateEntry(
             urn, request.type, request.name, request.parent, request.custom, request.protect, dependencies
         )
+        entry.retain = bool(request.retainOnDelete)
         if not request.custom:
             self.keep(entry)
             self.record(Operation("same" if old else "create", urn, request.type, request.name))

@@ -5,6 +5,7 @@ ever contains a secret: callers pass labels and identifiers, never keys, tokens 
 
     FabricaiRosterError
     ├── RosterInvalid            the roster in stack config has problems (all of them, listed)
+    ├── DeregistrationUnconfirmed  more clients would leave at once than roster:maxDeregistrations allows
     ├── ConfigurationError       a provider-wide setting is missing or malformed
     ├── ServiceError             a remote service could not be used (transport, 5xx after retries, bad answer)
     │   ├── PortalError
@@ -66,6 +67,15 @@ class RosterInvalid(FabricaiRosterError):
         lines = [f"The roster has {count} problem{'s' if count != 1 else ''}:"]
         lines += [f"  - {problem}" for problem in self.problems]
         super().__init__("\n".join(lines))
+
+
+class DeregistrationUnconfirmed(FabricaiRosterError):
+    """More clients would be deregistered at once than the roster allows without confirming them; nothing
+    was declared. ``leaving`` holds ``(business ID, name)`` of each, in business-ID order."""
+
+    def __init__(self, message: str, *, leaving: list[tuple[str, str]]) -> None:
+        super().__init__(message)
+        self.leaving = list(leaving)
 
 
 class ConfigurationError(FabricaiRosterError):

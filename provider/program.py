@@ -17,6 +17,13 @@ roster is validated from plain values; every API key and customer key is then pa
 
 An invalid roster declares nothing: its message is logged as one error and the program exits with the
 language host's "message already shown" code, so the CLI prints that message and no traceback.
+
+Deregistration is deliberate (``provider.roster.deregistration``): before declaring, the program reads its own
+stack's previous outputs through a ``StackReference`` to itself and stops, declaring nothing, when more
+clients would leave than ``roster:maxDeregistrations`` allows and they are not all confirmed in
+``roster:confirmDeregistration``. A client with ``retain: true`` has its resources kept on delete
+(``retain_on_delete``): removing it from the roster forgets it in the stack and leaves its portal record
+and connection as they are.
 """
 
 from __future__ import annotations
@@ -28,12 +35,19 @@ from typing import Any, Final
 
 import pulumi
 
-from provider.errors import RosterInvalid
+from provider.errors import DeregistrationUnconfirmed, RosterInvalid
 from provider.resources.client_company import ClientCompany
 from provider.resources.netvisor_credentials import NetvisorCredentials
 from provider.resources.netvisor_integration import NetvisorIntegration
 from provider.resources.procountor_integration import ProcountorIntegration
 from provider.roster import ClientEntry, Erp, Roster
+from provider.roster.deregistration import (
+    ROSTER_CLIENTS_OUTPUT,
+    PreviousRun,
+    roster_record,
+    stale_confirmations,
+)
+from provider.roster.deregistration import check as check_deregistrations
 from provider.roster.stack_config import (
     config_size_warning,
     parse_stack_config,
@@ -45,6 +59,8 @@ CLIENT_TYPE: Final = "fabricai:roster:Client"
 # pulumi-language-python-exec exits with this code to tell the CLI "the error was shown already": the CLI
 # then prints the logged message only, without "program exited with non-zero exit code" or a traceback.
 MESSAGE_SHOWN_EXIT_CODE: Final = 32
+# The StackReference through which a run reads its own stack's previous outputs.
+PREVIOUS_RUN: Final = "previous-run"
 
 Integration = ProcountorIntegration | NetvisorIntegration
 # The NetvisorCredentials inputs naming the company a credential set is verified against.
@@ -136,8 +152,8 @@ class RosterClient(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(CLIENT_TYPE, str(client.business_id), None, opts)
-        # Children inherit protect from this component.
-        child = pulumi.ResourceOptions(parent=self)
+        # Children inherit protect from this component; retain is set on each of them.
+        child = pulumi.ResourceOptions(parent=self, retain_on_delete=client.retain)
         self.company = ClientCompany(company_name(client), **company_inputs(client), opts=child)
         inputs = integration_inputs(client, roster, pulumi.Output.secret)
         if client.erp is Erp.PROCOUNTOR:
@@ -151,7 +167,7 @@ class RosterClient(pulumi.ComponentResource):
                 client_id=self.company.portal_id,
                 credentials_fingerprint=verified.customer_key_fingerprint,
                 **inputs,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[verified]),
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[verified])),
             )
         self.register_outputs(self.summary())
 
@@ -207,14 +223,18 @@ def declare_roster(roster: Roster) -> dict[str, RosterClient]:
     credentials = declare_credentials(roster)
     return {
         str(client.business_id): RosterClient(
-            client, roster, credentials, pulumi.ResourceOptions(protect=client.protect)
+            client,
+            roster,
+            credentials,
+            pulumi.ResourceOptions(protect=client.protect, retain_on_delete=client.retain),
         )
         for client in roster.clients
     }
 
 
 def stack_outputs(clients: Mapping[str, RosterClient]) -> dict[str, Any]:
-    """Per client its portal id, ERP and status; counts by status and by ERP."""
+    """Per client its portal id, ERP and status; counts by status and by ERP. (``declare`` adds
+    ``rosterClients``, each client's name and ``retain``, which the next run's deregistration guard reads.)"""
     by_erp = Counter(client.erp.value for client in clients.values())
     statuses: Sequence[pulumi.Output[Any]] = [client.status for client in clients.values()]
     return {
@@ -239,7 +259,15 @@ def read_roster(config: pulumi.Config | None = None) -> Roster:
         if warning is not None:
             pulumi.log.warn(warning)
         return parse_stack_config(read_stack_config())
-    names = ("clients", "clientsFile", "procountorApiKeys", "netvisorCredentials", "allowEmpty")
+    names = (
+        "clients",
+        "clientsFile",
+        "procountorApiKeys",
+        "netvisorCredentials",
+        "allowEmpty",
+        "maxDeregistrations",
+        "confirmDeregistration",
+    )
     return parse_stack_config({f"roster:{name}": config.get_object(name) for name in names})
 
 
@@ -258,14 +286,59 @@ def run() -> None:
     pulumi.run(program)
 
 
+async def previous_outputs() -> dict[str, Any] | None:
+    """This stack's outputs as its previous run left them (None before the first run).
+
+    Read through a ``StackReference`` to the stack itself: the engine answers it from the stack's last
+    checkpoint, in ``preview`` as in ``up``. A read that fails raises: ``declare`` says so and stops the run
+    (the SDK then ends the program with the engine's own error, which the language host shows after ours);
+    the guard is never skipped silently.
+    """
+    name = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+    reference = pulumi.StackReference(PREVIOUS_RUN, name)
+    outputs = await reference.outputs.future()
+    if outputs is not None and not isinstance(outputs, dict):
+        raise TypeError(f"the stack reference {name} answered {type(outputs).__name__}, not its outputs")
+    return outputs
+
+
 async def declare(roster: Roster) -> None:
-    """Declare the roster and export the outputs.
+    """Check what would leave, declare the roster and export the outputs.
+
+    When more clients would be deregistered than the roster allows (``provider.roster.deregistration``),
+    nothing is declared: the refusal is logged as one error, the previous outputs are exported again (the
+    stack keeps its record of its clients for the next run's check) and the program exits with the
+    "message already shown" code, so the engine changes nothing.
 
     It yields to the event loop once after declaring. Declared in one go without yielding, every resource's
     outputs are still pending when the SDK starts waiting for them (``wait_for_rpcs``), and each output
     that completes then wakes a wait over all the pending ones: measured with 2,000 clients, the program
     spent minutes of CPU in that loop (docs/PERFORMANCE.md has the figures before and after).
     """
+    try:
+        previous = await previous_outputs()
+    except Exception as failure:  # noqa: BLE001 - any failure to read must stop the run, said plainly
+        pulumi.log.warn(
+            f"The stack's previous outputs could not be read ({type(failure).__name__}: {failure})."
+        )
+        pulumi.log.error(
+            "The roster was not applied: without the stack's previous outputs the program cannot tell which "
+            "clients this update would deregister, so nothing was changed. Check that `pulumi stack output "
+            "clients` works for this stack, then run `pulumi up` again."
+        )
+        raise SystemExit(MESSAGE_SHOWN_EXIT_CODE) from None
+    previous_run = PreviousRun.from_outputs(previous)
+    try:
+        check_deregistrations(previous_run, roster)
+    except DeregistrationUnconfirmed as refused:
+        for name, value in (previous or {}).items():
+            pulumi.export(name, value)
+        pulumi.log.error(str(refused))
+        raise SystemExit(MESSAGE_SHOWN_EXIT_CODE) from None
+    stale = stale_confirmations(previous_run, roster)
+    if stale:
+        pulumi.log.warn(stale)
     for name, value in stack_outputs(declare_roster(roster)).items():
         pulumi.export(name, value)
+    pulumi.export(ROSTER_CLIENTS_OUTPUT, roster_record(roster))
     await asyncio.sleep(0)

@@ -125,7 +125,13 @@ def test_the_walkthrough_on_the_example_roster(
     assert_no_secret_in(report, driver)
 
     # 1b. the broken clients leave the roster: their portal records are deregistered, nothing else moves.
-    config = {**config, "roster:clients": healthy_clients, "roster:procountorApiKeys": Secret(healthy_keys)}
+    # 13 at once: the deregistration guard wants each confirmed (roster:confirmDeregistration).
+    config = {
+        **config,
+        "roster:clients": healthy_clients,
+        "roster:procountorApiKeys": Secret(healthy_keys),
+        "roster:confirmDeregistration": list(BROKEN),
+    }
     report = driver.up(config)
     assert report.names("delete") == names(list(BROKEN), "", "-company")
     assert not report.of_kind("create", "update", "replace", "failed")

@@ -42,6 +42,11 @@ NETVISOR_CREDENTIALS: Final = "roster:netvisorCredentials"
 ALLOW_EMPTY: Final = "roster:allowEmpty"
 # A YAML file holding what roster:clients would (a large roster does not fit in the engine's PULUMI_CONFIG).
 CLIENTS_FILE: Final = "roster:clientsFile"
+# How many clients one run may deregister without their business IDs in CONFIRM_DEREGISTRATION.
+MAX_DEREGISTRATIONS: Final = "roster:maxDeregistrations"
+CONFIRM_DEREGISTRATION: Final = "roster:confirmDeregistration"
+# One client at a time is how a firm lets a client go; more at once is a roster mistake until confirmed.
+DEFAULT_MAX_DEREGISTRATIONS: Final = 1
 # Read by the operator command only (`fabricai-roster status`): the age past which keys should be rotated.
 ROTATE_AFTER_DAYS: Final = "roster:rotateAfterDays"
 ROSTER_KEYS: Final = (
@@ -50,6 +55,8 @@ ROSTER_KEYS: Final = (
     PROCOUNTOR_API_KEYS,
     NETVISOR_CREDENTIALS,
     ALLOW_EMPTY,
+    MAX_DEREGISTRATIONS,
+    CONFIRM_DEREGISTRATION,
     ROTATE_AFTER_DAYS,
 )
 
@@ -199,6 +206,8 @@ class ClientEntry(BaseModel):
     tags: dict[NonBlankStr, TagValue] = Field(default_factory=dict)
     adopt: StrictBool = False
     protect: StrictBool = False
+    # Forgotten, not deregistered, when it leaves the roster: its portal record and connection stay.
+    retain: StrictBool = False
     netvisor_credentials: Identifier | None = Field(
         default=None, alias="netvisorCredentials", validate_default=True
     )
@@ -261,6 +270,9 @@ class Roster(BaseModel):
     clients: list[ClientEntry]
     procountor_api_keys: dict[BusinessId, SecretStr]
     netvisor_credentials: dict[str, NetvisorCredentialSet]
+    # The deregistration guard (provider.deregistration): the limit, and the business IDs confirmed to go.
+    max_deregistrations: int = DEFAULT_MAX_DEREGISTRATIONS
+    confirm_deregistration: frozenset[BusinessId] = frozenset()
 
     @model_validator(mode="after")
     def _entries_agree(self) -> Self:

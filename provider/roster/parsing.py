@@ -15,6 +15,9 @@ from provider.roster.models import (
     ALLOW_EMPTY,
     CLIENTS,
     CLIENTS_FILE,
+    CONFIRM_DEREGISTRATION,
+    DEFAULT_MAX_DEREGISTRATIONS,
+    MAX_DEREGISTRATIONS,
     NETVISOR_CREDENTIALS,
     PROCOUNTOR_API_KEYS,
     ClientEntry,
@@ -46,6 +49,8 @@ def parse_roster(
     netvisor_credentials: object,
     *,
     allow_empty: object = None,
+    max_deregistrations: object = None,
+    confirm_deregistration: object = None,
     key_problems: Iterable[RosterProblem] = (),
     clients_source: str = CLIENTS,
 ) -> Roster:
@@ -56,7 +61,9 @@ def parse_roster(
     the config keys themselves (``parse_stack_config`` finds them), listed first. ``clients_source`` names
     the list in problems: ``roster:clients``, or the file ``roster:clientsFile`` names (see
     ``clients_file``); ``clients`` is ``CLIENTS_UNREAD`` when that file could not be read (its problem is
-    among ``key_problems``).
+    among ``key_problems``). ``max_deregistrations`` and ``confirm_deregistration`` are the deregistration
+    guard's keys (``roster:maxDeregistrations``, ``roster:confirmDeregistration``; see
+    ``provider.deregistration``).
     """
     problems: list[RosterProblem] = list(key_problems)
     _check_present(clients, allow_empty, problems, clients_source)
@@ -64,11 +71,19 @@ def parse_roster(
     keys, key_spellings = _parse_api_keys(procountor_api_keys, problems)
     credentials, credential_names = _parse_netvisor_credentials(netvisor_credentials, problems)
     problems += cross_entry_problems(identities, key_spellings, credential_names, clients_source)
+    limit = _parse_max_deregistrations(max_deregistrations, problems)
+    confirmed = _parse_confirm_deregistration(confirm_deregistration, problems)
     if problems:
         in_order = sorted(problems, key=lambda problem: reading_order(problem, clients_source))
         raise RosterInvalid([one_line(problem) for problem in in_order])
     # Built without validation: every entry is validated and the checks across entries have run (once).
-    return Roster.model_construct(clients=entries, procountor_api_keys=keys, netvisor_credentials=credentials)
+    return Roster.model_construct(
+        clients=entries,
+        procountor_api_keys=keys,
+        netvisor_credentials=credentials,
+        max_deregistrations=limit,
+        confirm_deregistration=confirmed,
+    )
 
 
 # --- sections -------------------------------------------------------------------------------------
@@ -231,3 +246,46 @@ def _parse_netvisor_credentials(
             entry = f"{NETVISOR_CREDENTIALS}.{name}"
             problems += problems_from(error, value, entry, NetvisorCredentialSet, reveal=False)
     return credentials, names
+
+
+def _parse_max_deregistrations(raw: object, problems: list[RosterProblem]) -> int:
+    """``roster:maxDeregistrations``: a whole number from 0 (unset: one client at a time)."""
+    if raw is None:
+        return DEFAULT_MAX_DEREGISTRATIONS
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
+        problems.append(
+            RosterProblem(
+                MAX_DEREGISTRATIONS,
+                "",
+                "expected a whole number from 0 (how many clients one `pulumi up` may deregister without "
+                f"confirming them in {CONFIRM_DEREGISTRATION}), got {describe(raw, reveal=True)}",
+            )
+        )
+        return DEFAULT_MAX_DEREGISTRATIONS
+    return raw
+
+
+def _parse_confirm_deregistration(raw: object, problems: list[RosterProblem]) -> frozenset[BusinessId]:
+    """``roster:confirmDeregistration``: the business IDs of the clients a run may deregister at once."""
+    if raw is None:
+        return frozenset()
+    if not isinstance(raw, list):
+        problems.append(
+            RosterProblem(
+                CONFIRM_DEREGISTRATION,
+                "",
+                f"expected a list of business IDs like [2925630-9], got {describe(raw, reveal=True)}",
+            )
+        )
+        return frozenset()
+    confirmed: set[BusinessId] = set()
+    for index, written in enumerate(raw):
+        try:
+            if not isinstance(written, str):
+                raise ValueError(f"expected a business ID, got {describe(written, reveal=True)}")
+            confirmed.add(issued(BusinessId(written)))
+        except ValueError as error:  # InvalidBusinessId is a ValueError
+            problems.append(
+                RosterProblem(f"{CONFIRM_DEREGISTRATION}[{index}]", "", f"not a business ID: {error}")
+            )
+    return frozenset(confirmed)

@@ -24,6 +24,8 @@ from provider.roster.models import (
     ALLOW_EMPTY,
     CLIENTS,
     CLIENTS_FILE,
+    CONFIRM_DEREGISTRATION,
+    MAX_DEREGISTRATIONS,
     NETVISOR_CREDENTIALS,
     PROCOUNTOR_API_KEYS,
     ROSTER_KEYS,
@@ -85,6 +87,8 @@ def parse_stack_config(config: Mapping[str, object], root: Path | str | None = N
         config.get(PROCOUNTOR_API_KEYS),
         config.get(NETVISOR_CREDENTIALS),
         allow_empty=config.get(ALLOW_EMPTY),
+        max_deregistrations=config.get(MAX_DEREGISTRATIONS),
+        confirm_deregistration=config.get(CONFIRM_DEREGISTRATION),
         key_problems=[*key_problems(config), *file_problems, *_rotate_after_problems(config)],
         clients_source=source,
     )

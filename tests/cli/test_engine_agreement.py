@@ -84,8 +84,19 @@ def test_the_stand_in_and_the_real_engine_agree(
         if business_id in config["roster:procountorApiKeys"].value:
             path = f'roster:procountorApiKeys["{business_id}"]'
             project.run("config", "rm", "--path", path, stack="sandbox")
+    # Two at once: the deregistration guard wants both confirmed (README: What a firm can and cannot lose).
+    for index, business_id in enumerate(LEAVING):
+        path = f"roster:confirmDeregistration[{index}]"
+        project.run("config", "set", "--path", path, business_id, stack="sandbox")
     cli_deletes = cli_preview_deletes(project)
-    stand_in = driver.preview({**config, "roster:clients": clients, "roster:procountorApiKeys": Secret(keys)})
+    stand_in = driver.preview(
+        {
+            **config,
+            "roster:clients": clients,
+            "roster:procountorApiKeys": Secret(keys),
+            "roster:confirmDeregistration": LEAVING,
+        }
+    )
     assert stand_in.names("delete") == cli_deletes
     assert {f"{b}-company" for b in LEAVING} <= cli_deletes
     stack_file.write_text(kept, encoding="utf-8")

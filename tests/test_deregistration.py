@@ -1,0 +1,328 @@
+"""Deregistration is deliberate: a roster mistake never deregisters a client.
+
+The guard's rules on their own (``provider.roster.deregistration``), then the real program through the
+engine stand-in (harness/) against the sandbox over HTTP: the program reads its own stack's previous
+outputs through a StackReference, and a change that would deregister many clients stops before anything
+is declared; ``retain: true`` forgets a client without deregistering it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+import harness.monitor
+from harness.driver import RosterDriver
+from harness.engine import Secret
+from provider.errors import DeregistrationUnconfirmed, RosterInvalid
+from provider.roster import parse_roster
+from provider.roster.deregistration import PreviousRun, check, leaving, roster_record, stale_confirmations
+from sandbox.server import RunningSandbox
+from scripts.example_config import PROGRAM, demo_secrets, stack_config
+from tests.conftest import SandboxFactory
+
+PROTECTED = "2358253-3"  # protect: true in examples/Pulumi.sandbox.yaml
+THREE = ["2925630-9", "2077474-0", "1572860-0"]  # two Procountor clients and a Netvisor one
+
+
+# --- the rules ------------------------------------------------------------------------------------------
+
+
+def entry(business_id: str, name: str, **extra: Any) -> dict[str, Any]:
+    return {"businessId": business_id, "name": name, "erp": "procountor", **extra}
+
+
+NAMES = {"2925630-9": "Öljy-Äijät Oy", "2077474-0": "Kahvila Kuppi Oy", "0174592-8": "Pelti-Pete Oy"}
+
+
+def roster_of(business_ids: list[str], **keys: Any) -> Any:
+    return parse_roster(
+        [entry(business_id, NAMES[business_id]) for business_id in business_ids],
+        {business_id: f"FAKE-key-{business_id}" for business_id in business_ids},
+        None,
+        allow_empty=True,
+        **keys,
+    )
+
+
+def previous_of(business_ids: list[str], **flags: set[str]) -> PreviousRun | None:
+    record = {
+        business_id: {"name": NAMES[business_id], **{flag: business_id in on for flag, on in flags.items()}}
+        for business_id in business_ids
+    }
+    outputs = {"clients": {business_id: {"erp": "procountor"} for business_id in business_ids}}
+    return PreviousRun.from_outputs({**outputs, "rosterClients": record})
+
+
+def test_a_first_run_has_nothing_to_compare_with() -> None:
+    cases: list[dict[str, Any] | None] = [None, {}, {"clientsByErp": {}}, {"clients": "not a mapping"}]
+    for outputs in cases:
+        assert PreviousRun.from_outputs(outputs) is None
+    check(None, roster_of([]))  # passes
+
+
+def test_one_client_at_a_time_passes_and_two_at_once_are_refused_by_name_and_business_id() -> None:
+    every = list(NAMES)
+    check(previous_of(every), roster_of(every[1:]))  # one leaves: the normal case
+    with pytest.raises(DeregistrationUnconfirmed) as refused:
+        check(previous_of(every), roster_of(every[2:]))
+    assert refused.value.leaving == [("2077474-0", "Kahvila Kuppi Oy"), ("2925630-9", "Öljy-Äijät Oy")]
+    message = str(refused.value)
+    assert "Kahvila Kuppi Oy (2077474-0)" in message and "Öljy-Äijät Oy (2925630-9)" in message
+    assert "Pelti-Pete Oy" not in message
+    assert "roster:confirmDeregistration: [2077474-0, 2925630-9]" in message
+    assert "pulumi config set --path 'roster:confirmDeregistration[1]' 2925630-9" in message
+    assert "Nothing was changed" in message
+
+
+def test_confirming_every_leaving_client_lets_them_go_and_a_partial_confirmation_does_not() -> None:
+    every = list(NAMES)
+    check(previous_of(every), roster_of([], confirm_deregistration=["FI29256309", "2077474-0", "0174592-8"]))
+    with pytest.raises(DeregistrationUnconfirmed):
+        check(previous_of(every), roster_of([], confirm_deregistration=["2925630-9", "2077474-0"]))
+
+
+def test_a_confirmation_left_from_an_earlier_run_is_reported() -> None:
+    every = list(NAMES)
+    confirmed = roster_of(every[2:], confirm_deregistration=["2925630-9", "2077474-0"])
+    assert stale_confirmations(previous_of(every), confirmed) is None
+    warning = stale_confirmations(previous_of(every[2:]), confirmed)
+    assert warning is not None
+    assert "lists 2077474-0, 2925630-9, which this update does not deregister" in warning
+    assert "pulumi config rm roster:confirmDeregistration" in warning
+
+
+def test_the_limit_is_the_roster_s_own_and_zero_confirms_even_one() -> None:
+    every = list(NAMES)
+    check(previous_of(every), roster_of([], max_deregistrations=3))
+    with pytest.raises(DeregistrationUnconfirmed) as refused:
+        check(previous_of(every), roster_of(every[1:], max_deregistrations=0))
+    assert "allows no client" in str(refused.value)
+
+
+def test_retained_and_protected_clients_never_count_as_leaving() -> None:
+    every = list(NAMES)
+    previous = previous_of(every, retain={"2925630-9"}, protect={"2077474-0"})
+    assert leaving(previous, roster_of([])) == [("0174592-8", "Pelti-Pete Oy")]
+    check(previous, roster_of([]))
+
+
+def test_a_stack_from_before_the_guard_is_guarded_by_business_id() -> None:
+    # Outputs of a run without rosterClients: no names, and nothing counts as retained.
+    previous = PreviousRun.from_outputs({"clients": {business_id: {} for business_id in NAMES}})
+    with pytest.raises(DeregistrationUnconfirmed) as refused:
+        check(previous, roster_of([]))
+    assert "  - 0174592-8\n" in str(refused.value)
+
+
+def test_names_from_the_previous_outputs_are_shown_on_one_line() -> None:
+    previous = PreviousRun.from_outputs(
+        {"clients": {"2925630-9": {}, "2077474-0": {}}, "rosterClients": {"2925630-9": {"name": "A\n  - B"}}}
+    )
+    with pytest.raises(DeregistrationUnconfirmed) as refused:
+        check(previous, roster_of([]))
+    assert "A\\n  - B (2925630-9)" in str(refused.value)
+
+
+def test_the_record_the_next_run_reads() -> None:
+    roster = parse_roster(
+        [
+            entry("2925630-9", "Öljy-Äijät Oy", retain=True),
+            entry("2077474-0", "Kahvila Kuppi Oy", protect=True),
+        ],
+        {"2925630-9": "FAKE-a", "2077474-0": "FAKE-b"},
+        None,
+    )
+    assert roster_record(roster) == {
+        "2925630-9": {"name": "Öljy-Äijät Oy", "retain": True, "protect": False},
+        "2077474-0": {"name": "Kahvila Kuppi Oy", "retain": False, "protect": True},
+    }
+
+
+@pytest.mark.parametrize(
+    ("keys", "words"),
+    [
+        ({"max_deregistrations": -1}, "roster:maxDeregistrations: expected a whole number from 0"),
+        ({"max_deregistrations": True}, "roster:maxDeregistrations: expected a whole number from 0"),
+        ({"max_deregistrations": "2"}, "roster:maxDeregistrations: expected a whole number from 0"),
+        ({"confirm_deregistration": "2925630-9"}, "roster:confirmDeregistration: expected a list"),
+        ({"confirm_deregistration": ["2925630-8"]}, "roster:confirmDeregistration[0]: not a business ID"),
+        ({"confirm_deregistration": [2925630]}, "roster:confirmDeregistration[0]: not a business ID"),
+        ({"confirm_deregistration": ["0000000-0"]}, "roster:confirmDeregistration[0]: not a business ID"),
+    ],
+)
+def test_the_guard_s_keys_are_validated_with_the_roster(keys: dict[str, Any], words: str) -> None:
+    with pytest.raises(RosterInvalid) as caught:
+        roster_of(["2925630-9"], **keys)
+    assert words in str(caught.value)
+
+
+def test_retain_is_a_roster_field_and_is_no_string() -> None:
+    with pytest.raises(RosterInvalid) as caught:
+        parse_roster([entry("2925630-9", "Öljy-Äijät Oy", retain="yes")], {"2925630-9": "FAKE-a"}, None)
+    assert "retain: expected true or false" in str(caught.value)
+
+
+# --- the program through the engine stand-in -------------------------------------------------------------
+
+
+class Portal:
+    """The sandbox portal's client records, read through its API."""
+
+    def __init__(self, running: RunningSandbox) -> None:
+        self.running = running
+        key = demo_secrets("sandbox")["fabricai:apiKey"]
+        self.http = httpx.Client(
+            base_url=running.service_url("portal"), headers={"Authorization": f"Bearer {key}"}, timeout=10
+        )
+
+    def client(self, business_id: str) -> dict[str, Any] | None:
+        wanted, page = "FI" + business_id.replace("-", ""), 1
+        while True:
+            response = self.http.get("/clients", params={"page": page, "limit": 50})
+            response.raise_for_status()
+            items: list[dict[str, Any]] = response.json()["data"]
+            found = [item for item in items if item["businessId"] == wanted]
+            if found or len(items) < 50:
+                return found[0] if found else None
+            page += 1
+
+    def connection(self, business_id: str) -> dict[str, Any] | None:
+        client = self.client(business_id)
+        return None if client is None else self.running.admin.portal_connection(int(client["id"]))
+
+
+def without(config: dict[str, Any], leaving: list[str], **extra: Any) -> dict[str, Any]:
+    """``config`` with the clients ``leaving`` (and their API keys) taken out of the roster."""
+    keys = config["roster:procountorApiKeys"].value
+    return {
+        **config,
+        "roster:clients": [c for c in config["roster:clients"] if c["businessId"] not in leaving],
+        "roster:procountorApiKeys": Secret({k: v for k, v in keys.items() if k not in leaving}),
+        **extra,
+    }
+
+
+def deployed(running: RunningSandbox) -> tuple[RosterDriver, dict[str, Any]]:
+    config = stack_config("sandbox", running.url, Secret)
+    driver = RosterDriver(config, program=PROGRAM)
+    report = driver.up()
+    assert report.succeeded, report.program_errors or report.failures
+    return driver, config
+
+
+def test_three_clients_leaving_at_once_are_refused_until_confirmed(sandbox: SandboxFactory) -> None:
+    running = sandbox()
+    portal = Portal(running)
+    driver, config = deployed(running)
+    state, outputs = dict(driver.state), dict(driver.outputs)
+    assert "previous-run" in {entry.name for entry in state.values()}  # the read, kept as the engine does
+
+    for command in (driver.preview, driver.up):
+        report = command(without(config, THREE))
+        (message,) = report.program_errors
+        for business_id in THREE:
+            name = next(c["name"] for c in config["roster:clients"] if c["businessId"] == business_id)
+            assert f"{name} ({business_id})" in message
+        assert f"roster:confirmDeregistration: [{', '.join(sorted(THREE))}]" in message
+        assert not report.of_kind("delete", "create", "update", "replace")
+        assert "Traceback" not in message
+    assert driver.state.keys() == state.keys() and driver.outputs == outputs
+    for business_id in THREE:
+        assert portal.connection(business_id) is not None, business_id
+
+    # Confirmed by business ID (any accepted form): they go.
+    confirmed = without(config, THREE, **{"roster:confirmDeregistration": ["FI29256309", *THREE[1:]]})
+    report = driver.up(confirmed)
+    assert not report.program_errors
+    assert {f"{business_id}-company" for business_id in THREE} <= report.names("delete")
+    for business_id in THREE:
+        assert portal.client(business_id) is None, business_id
+    assert set(driver.outputs["clients"]) == {c["businessId"] for c in confirmed["roster:clients"]}
+
+
+def test_one_client_at_a_time_needs_no_confirmation(sandbox: SandboxFactory) -> None:
+    running = sandbox()
+    portal = Portal(running)
+    driver, config = deployed(running)
+    for step, business_id in enumerate(THREE, start=1):
+        report = driver.up(without(config, THREE[:step]))
+        assert not report.program_errors, report.program_errors
+        assert report.names("delete") == {
+            business_id,
+            f"{business_id}-company",
+            integration(config, business_id),
+        }
+        assert portal.client(business_id) is None
+
+
+def integration(config: dict[str, Any], business_id: str) -> str:
+    erp = next(c["erp"] for c in config["roster:clients"] if c["businessId"] == business_id)
+    return f"{business_id}-{erp}"
+
+
+def test_a_retained_client_is_forgotten_and_stays_registered_and_connected(sandbox: SandboxFactory) -> None:
+    running = sandbox()
+    portal = Portal(running)
+    driver, config = deployed(running)
+    kept = THREE[:2]
+    retained = [{**c, "retain": True} if c["businessId"] in kept else c for c in config["roster:clients"]]
+    report = driver.up({**config, "roster:clients": retained})
+    assert not report.program_errors and not report.of_kind("update", "replace", "delete", "failed")
+    assert all(entry.retain for entry in driver.state.values() if entry.name.startswith(tuple(kept)))
+    records = {business_id: portal.client(business_id) for business_id in kept}
+    deletes_before = driver.calls.get("delete", 0)
+
+    # Both leave in one edit, with a third unretained client: only that one counts, so no confirmation.
+    report = driver.up(without({**config, "roster:clients": retained}, [*kept, THREE[2]]))
+    assert not report.program_errors, report.program_errors
+    assert {f"{business_id}-company" for business_id in kept} <= report.names("delete")
+    assert not {entry.name for entry in driver.state.values()} & {f"{b}-company" for b in kept}
+    for business_id in kept:
+        assert portal.client(business_id) == records[business_id], business_id
+        assert portal.connection(business_id) is not None, business_id
+    assert portal.client(THREE[2]) is None
+    assert driver.calls["delete"] - deletes_before == 2  # THREE[2]'s company and integration only
+
+
+def test_retain_set_in_the_same_edit_that_removes_the_client_does_not_count(sandbox: SandboxFactory) -> None:
+    # The engine keeps what the previous run declared: a client never deployed with retain is deregistered.
+    running = sandbox()
+    driver, config = deployed(running)
+    report = driver.up(without(config, THREE))
+    assert report.program_errors and not report.of_kind("delete")
+
+
+def test_an_intentionally_empty_roster_still_needs_the_confirmation(sandbox: SandboxFactory) -> None:
+    running = sandbox()
+    portal = Portal(running)
+    driver, config = deployed(running)
+    empty = {**config, "roster:clients": [], "roster:allowEmpty": True}
+    empty.pop("roster:procountorApiKeys")
+    empty.pop("roster:netvisorCredentials")
+    report = driver.up(empty)
+    (message,) = report.program_errors
+    assert "would deregister 6 clients" in message  # the protected client cannot leave: it does not count
+    assert PROTECTED not in message
+    assert portal.client("2925630-9") is not None
+
+    leaving = sorted({c["businessId"] for c in config["roster:clients"]} - {PROTECTED})
+    report = driver.up({**empty, "roster:confirmDeregistration": leaving})
+    assert not report.program_errors
+    assert report.names("failed") >= {f"{PROTECTED}-company"}  # protect refuses, as before
+    assert all(portal.client(business_id) is None for business_id in leaving)
+
+
+def test_previous_outputs_that_cannot_be_read_stop_the_run(
+    sandbox: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running = sandbox()
+    driver, config = deployed(running)
+    # The stand-in then knows the stack by another organization: the engine answers "unknown stack".
+    monkeypatch.setattr(harness.monitor, "ORGANIZATION", "another-organization")
+    report = driver.up(without(config, THREE[:1]))
+    assert any("cannot tell which clients this update would deregister" in e for e in report.program_errors)
+    assert not report.of_kind("delete", "create", "update")
+    assert THREE[0] in driver.outputs["clients"]
