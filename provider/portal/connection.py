@@ -75,47 +75,25 @@ class ConnectionApi:
         what = f"connecting client {client_id} to {system}"
         body = {"system": system, "erpCompanyId": erp_company_id, "credentials": dict(credentials)}
         with _scrubbed(credentials):
-            found = self._api.call(
-                "PUT",
-                f"/clients/{client_id}/connection",
-                what=what,
-                json=body,
-                handle=lambda r: self._connection_or_404(r, what),
-            )
-        if isinstance(found, _NotFound):
-            self._explain_404(client_id)
-            return None
-        return found
+            return self._connection_call("PUT", client_id, "", what, body, self._explain_404)
 
     def get(self, client_id: int) -> Connection | None:
         """The client's connection; None when it has none or the client does not exist."""
         what = f"reading the connection of client {client_id}"
-        found = self._api.call(
-            "GET",
-            f"/clients/{client_id}/connection",
-            what=what,
-            handle=lambda r: self._connection_or_404(r, what),
-        )
-        if isinstance(found, _NotFound):
-            self._explain_404(client_id)
-            return None
-        return found
+        return self._connection_call("GET", client_id, "", what, None, self._explain_404)
 
     def rotate(self, client_id: int, connection_id: str, credentials: Mapping[str, str]) -> Connection | None:
         """Replace the credentials of that connection; None when it (or the client) is gone or replaced."""
         what = f"rotating the credentials of connection {connection_id} of client {client_id}"
         with _scrubbed(credentials):
-            found = self._api.call(
+            return self._connection_call(
                 "PATCH",
-                f"/clients/{client_id}/connection/{connection_id}",
-                what=what,
-                json={"credentials": dict(credentials)},
-                handle=lambda r: self._connection_or_404(r, what),
+                client_id,
+                f"/{connection_id}",
+                what,
+                {"credentials": dict(credentials)},
+                self._explain_connection_404,
             )
-        if isinstance(found, _NotFound):
-            self._explain_connection_404(client_id)
-            return None
-        return found
 
     def delete(self, client_id: int, connection_id: str) -> bool:
         """Disconnect that connection only; False when it (or the client) was already gone or replaced."""
@@ -129,6 +107,29 @@ class ConnectionApi:
         if not removed:
             self._explain_connection_404(client_id)
         return removed
+
+    def _connection_call(
+        self,
+        method: str,
+        client_id: int,
+        suffix: str,
+        what: str,
+        body: Mapping[str, object] | None,
+        explain_404: Callable[[int], None],
+    ) -> Connection | None:
+        """One call on the client's connection route; a 404 is explained (raising when the extension is
+        missing) and otherwise means there is no such connection: None."""
+        found = self._api.call(
+            method,
+            f"/clients/{client_id}/connection{suffix}",
+            what=what,
+            json=body,
+            handle=lambda r: self._connection_or_404(r, what),
+        )
+        if isinstance(found, _NotFound):
+            explain_404(client_id)
+            return None
+        return found
 
     def _connection_or_404(self, response: httpx.Response, what: str) -> Connection | _NotFound | None:
         if response.status_code == 404:
