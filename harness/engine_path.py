@@ -68,6 +68,10 @@ class ClientChain:
     credentials: str | None  # the NetvisorCredentials resource name a Netvisor integration waits for
 
 
+# The stack the stand-in plays (``project/stack``), as provider/program.py's stack_identity() gives it.
+STACK = "fabricai-roster/dev"
+
+
 def plan(roster: Roster) -> tuple[list[Declared], list[ClientChain]]:
     """The NetvisorCredentials and the client chains the program declares for ``roster``, in its order,
     with the inputs provider/program.py gives them."""
@@ -81,7 +85,9 @@ def plan(roster: Roster) -> tuple[list[Declared], list[ClientChain]]:
     ]
     chains: list[ClientChain] = []
     for client in roster.clients:
-        company = Declared(program.company_name(client), "ClientCompany", program.company_inputs(client))
+        company = Declared(
+            program.company_name(client), "ClientCompany", program.company_inputs(client, STACK)
+        )
         inputs = program.integration_inputs(client, roster, Secret)
         if client.erp is Erp.PROCOUNTOR:
             kind, waits_for = "ProcountorIntegration", None

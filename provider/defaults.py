@@ -55,6 +55,9 @@ PORTAL_COUNTRY: Final = "FI"
 PORTAL_MANAGED_BY_TAG: Final = "managedBy"
 PORTAL_MANAGED_BY_VALUE: Final = "fabricai-roster"
 PORTAL_REGISTRATION_TAG: Final = "rosterRegistration"
+# The stack that registered the record (``project/stack``): a later `pulumi up` of that stack recognises a
+# record whose registration's answer was lost (or a client it retained) as its own, in any process.
+PORTAL_STACK_TAG: Final = "rosterStack"
 # The tag that keeps the roster's process (the public API has no process field; see docs/PORTAL_API.md).
 PORTAL_PROCESS_TAG: Final = "process"
 # VAT as `overrides` (assumption, docs/PORTAL_API.md): exempt = no deduction and this `vatStatus` code

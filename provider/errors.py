@@ -113,11 +113,14 @@ class PortalError(ServiceError):
 class AlreadyRegistered(PortalError):
     """The portal already has a client with this business ID; ``existing_id`` is its id.
 
-    Found by reading the client list (the public API has no business-ID filter and promises no 409)."""
+    Found by reading the client list (the public API has no business-ID filter and promises no 409).
+    ``this_stack``: the record carries the registering stack's own tag (``rosterStack``): it is this stack's
+    registration whose answer was lost, or a client it retained, never someone else's."""
 
-    def __init__(self, message: str, *, existing_id: int) -> None:
+    def __init__(self, message: str, *, existing_id: int, this_stack: bool = False) -> None:
         super().__init__(message)
         self.existing_id = existing_id
+        self.this_stack = this_stack
 
 
 class DuplicateRecords(PortalError):

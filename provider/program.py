@@ -83,8 +83,13 @@ def credentials_name(set_name: str) -> str:
     return f"netvisor-credentials-{set_name}"
 
 
-def company_inputs(client: ClientEntry) -> dict[str, Any]:
-    """The ClientCompany inputs of a roster entry."""
+def stack_identity() -> str:
+    """``project/stack``: the tag that marks the portal records this stack registers as its own."""
+    return f"{pulumi.get_project()}/{pulumi.get_stack()}"
+
+
+def company_inputs(client: ClientEntry, stack: str) -> dict[str, Any]:
+    """The ClientCompany inputs of a roster entry, registered by ``stack`` (``stack_identity``)."""
     return {
         "business_id": str(client.business_id),
         "name": client.name,
@@ -94,6 +99,7 @@ def company_inputs(client: ClientEntry) -> dict[str, Any]:
         "teams": list(client.teams),
         "tags": dict(client.tags),
         "adopt": client.adopt,
+        "stack": stack,
     }
 
 
@@ -154,7 +160,9 @@ class RosterClient(pulumi.ComponentResource):
         super().__init__(CLIENT_TYPE, str(client.business_id), None, opts)
         # Children inherit protect from this component; retain is set on each of them.
         child = pulumi.ResourceOptions(parent=self, retain_on_delete=client.retain)
-        self.company = ClientCompany(company_name(client), **company_inputs(client), opts=child)
+        self.company = ClientCompany(
+            company_name(client), **company_inputs(client, stack_identity()), opts=child
+        )
         inputs = integration_inputs(client, roster, pulumi.Output.secret)
         if client.erp is Erp.PROCOUNTOR:
             self.integration = ProcountorIntegration(

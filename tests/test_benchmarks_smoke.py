@@ -35,4 +35,3 @@ def test_up_benchmark_runs_without_latency(capsys: pytest.CaptureFixture[str]) -
     """With no added latency the round-trip bounds are 0 s: reported as such, never divided by."""
     assert roster_up.main(["--clients", "2", "--latency-ms", "0", "--procountor-rps", "60"]) == 0
     assert "no ratio (0 s)" in capsys.readouterr().out
-

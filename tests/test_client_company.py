@@ -10,6 +10,7 @@ import pytest
 
 from harness.engine import Engine, EngineCallFailed, ResourceState
 from provider.portal import ClientRecord, PortalClient
+from provider.portal.api import PortalApi
 from provider.resources.client_company import ClientCompanyProvider
 from provider.retry import RetryPolicy
 from tests.conftest import SandboxFactory
@@ -173,9 +174,9 @@ def test_a_state_without_erp_records_it_without_replacing(stack: Stack) -> None:
 
 def test_duplicate_registration_names_the_record_and_adopt(stack: Stack) -> None:
     first = stack.company(*ACME)
-    with pytest.raises(EngineCallFailed) as failure:
+    with pytest.raises(EngineCallFailed) as failure:  # another stack of the firm registers the client
         new_engine = Engine(engine_config(stack.running))
-        new_engine.up(ClientCompanyProvider(), company_inputs(*ACME))
+        new_engine.up(ClientCompanyProvider(), company_inputs(*ACME, stack="fabricai-roster/other"))
     details = failure.value.details
     assert (
         f"Öljy-Äijät Oy (2925630-9) is already registered in the FabricAI portal as client {first.id}"
@@ -184,6 +185,37 @@ def test_duplicate_registration_names_the_record_and_adopt(stack: Stack) -> None
     assert "adopt: true" in details
     assert "Traceback (most recent call last)" not in details.split("AlreadyRegistered")[-1]
     assert stack.stats()["services"]["portal"]["clients"] == 1
+
+
+def test_a_record_this_stack_registered_is_taken_back_not_registered_again(stack: Stack) -> None:
+    """A client the stack retained (or registered in a run whose answer was lost) and declares again: the
+    record carries the stack's tag, so create takes it back, patched to the roster, with no `adopt`."""
+    # 1. The stack registers the client; its state is then forgotten (retain: true, the client removed).
+    first = stack.company(*ACME)
+    assert first.outputs["registration"]
+    # 2. The client is back in the roster, with a new name, in a new provider process: the same record.
+    again = Engine(engine_config(stack.running)).up(
+        ClientCompanyProvider(), company_inputs(ACME[0], "Renamed Oy")
+    )
+    assert again.id == first.id and again.outputs["adopted"] is False
+    assert again.outputs["name"] == "Renamed Oy"
+    portal_state = stack.stats()["services"]["portal"]
+    assert portal_state["clients"] == 1 and portal_state["clientsCreated"] == 1
+    # 3. Another stack's tag (or none) is still someone else's record: adopt: true is required there.
+    with pytest.raises(EngineCallFailed, match="adopt: true"):
+        Engine(engine_config(stack.running)).up(
+            ClientCompanyProvider(), company_inputs(*ACME, stack="fabricai-roster/prod")
+        )
+
+
+def test_adopting_another_stacks_record_moves_its_tag_to_this_stack(stack: Stack) -> None:
+    stack.company(*ACME)
+    adopted = Engine(engine_config(stack.running)).up(
+        ClientCompanyProvider(), company_inputs(*ACME, stack="fabricai-roster/prod", adopt=True)
+    )
+    with portal(stack) as client:
+        tags = client.get(f"/clients/{adopted.id}").json()["data"]["tags"]
+    assert tags["rosterStack"] == "fabricai-roster/prod" and tags["managedBy"] == "fabricai-roster"
 
 
 def test_adopt_takes_the_record_over_and_reconciles_it(stack: Stack) -> None:
@@ -204,7 +236,11 @@ def test_adopt_takes_the_record_over_and_reconciles_it(stack: Stack) -> None:
     assert state.outputs["adopted"] is True
     record = record_of(stack, existing_id)
     assert (record["name"], record["teams"]) == (ACME[1], [1])
-    assert record["tags"] == {"process": "background", "managedBy": "fabricai-roster"}
+    assert record["tags"] == {
+        "process": "background",
+        "managedBy": "fabricai-roster",
+        "rosterStack": "fabricai-roster/test",
+    }
     # `system` cannot change in the real API: the record keeps its own, and that is no drift.
     assert record["system"] == "ai-inside" and state.outputs["system"] == "ai-inside"
     assert stack.stats()["services"]["portal"]["clients"] == 1
@@ -413,3 +449,33 @@ def test_refresh_state_round_trip(stack: Stack, monkeypatch: pytest.MonkeyPatch)
     assert changed == set()
     checked = engine.checked(ClientCompanyProvider(), roster)
     assert not engine.diff(refreshed.id, refreshed.outputs, checked).has_changes
+
+
+def test_a_registration_lost_with_its_look_ups_says_it_may_have_happened_and_is_taken_back(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The POST lands but its answer is lost, and every look-up after it fails too: the run's message must
+    not say nothing happened, and the next run (a new process) takes the record back, never a second one."""
+    # 1. From the POST on, every portal answer is dropped.
+    original = PortalApi.call
+
+    def dropping_from_the_post(self: PortalApi, verb: str, path: str, **kwargs: Any) -> Any:
+        if verb == "POST" and path == "/clients":
+            stack.running.admin.set_faults("portal", dropRate=1.0, seed=3)
+        return original(self, verb, path, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(PortalApi, "call", dropping_from_the_post)
+        with pytest.raises(EngineCallFailed) as failure:
+            stack.company(*ACME)
+    stack.running.admin.clear_faults("portal")
+    message = str(failure.value.details).strip().splitlines()[-1]
+    assert "may have registered business ID 2925630-9" in message
+    assert "rosterStack: fabricai-roster/test" in message
+    assert "nothing was changed" not in message.lower()
+    assert stack.stats()["services"]["portal"]["clients"] == 1  # it did land
+    # 2. The next `pulumi up`: the stack's own record, taken back.
+    state = new_run(stack, monkeypatch).up(ClientCompanyProvider(), company_inputs(*ACME))
+    portal_state = stack.stats()["services"]["portal"]
+    assert portal_state["clients"] == 1 and portal_state["clientsCreated"] == 1
+    assert state.outputs["adopted"] is False and state.outputs["business_id"] == ACME[0]

@@ -32,6 +32,7 @@ from provider.defaults import (
     PORTAL_MAX_PAGES,
     PORTAL_PAGE_LIMIT,
     PORTAL_REGISTRATION_TAG,
+    PORTAL_STACK_TAG,
     PORTAL_TEAMS_TTL_SECONDS,
 )
 from provider.errors import AlreadyRegistered, DuplicateRecords, PortalError, UnknownTeam
@@ -90,6 +91,9 @@ class PortalClient:
         self._teams_ttl = teams_ttl
         self._teams: tuple[float, list[Team]] | None = None
         self._teams_lock = threading.Lock()
+        # Business ID -> when a registration of it was sent and never confirmed either way: a listing older
+        # than that cannot tell whether it landed, so the next registration of it reads the list again.
+        self._unconfirmed_since: dict[str, float] = {}
 
     def __repr__(self) -> str:
         return f"PortalClient({self._api.base_url})"
@@ -124,32 +128,47 @@ class PortalClient:
     def client_exists(self, client_id: int) -> bool:
         return self.get_client(client_id) is not None
 
-    def register(self, business_id: str, body: ClientBody) -> ClientRecord:
-        """Register a client: ``businessId`` in VAT form, ``country: FI``, and the tags that let this
-        registration recognise its own record after a lost answer.
+    def register(self, business_id: str, body: ClientBody, *, stack: str | None = None) -> ClientRecord:
+        """Register a client: ``businessId`` in VAT form, ``country: FI``, and the tags that let its record be
+        recognised after a lost answer: this registration's own token (in this process) and ``stack``, the
+        registering stack (``project/stack``: in any later run of that stack).
 
-        AlreadyRegistered when the list has a record of the business ID that is not ours (``existing_id``);
-        DuplicateRecords when it has several."""
+        AlreadyRegistered when the list has a record of the business ID (``existing_id``; ``this_stack`` when
+        it carries ``stack``'s tag); DuplicateRecords when it has several. A registration that may have
+        happened but could not be confirmed is a PortalError that says so, never one that says nothing was
+        changed."""
+        sent_at = self._unconfirmed_since.get(business_id)
+        if sent_at is not None:
+            self.directory.reread(since=sent_at)
         found = self._confirmed(business_id)
         if found is not None:
-            raise _taken(business_id, found.id)
+            raise _taken(business_id, found, stack)
         token = uuid.uuid4().hex
         tags = {
             **(body.tags or {}),
             PORTAL_MANAGED_BY_TAG: PORTAL_MANAGED_BY_VALUE,
             PORTAL_REGISTRATION_TAG: token,
+            **({PORTAL_STACK_TAG: stack} if stack else {}),
         }
         sent = body.model_copy(
             update={"business_id": vat_form(business_id), "country": PORTAL_COUNTRY, "tags": tags}
         )
         what = f"registering business ID {business_id}"
+        sent_at = time.monotonic()
 
         def recover() -> ClientRecord | None:
             # Before any retry: a listing started after the failed attempt ended (a dropped answer comes
             # after the portal processed the POST) tells whether it landed. A listing another thread
             # started earlier, while our POST may still have been in flight, does not count.
-            self.directory.reread(since=time.monotonic())
-            return self._registered_by(business_id, token)
+            try:
+                self.directory.reread(since=time.monotonic())
+                return self._registered_by(business_id, token, stack)
+            except (AlreadyRegistered, DuplicateRecords):
+                raise
+            except PortalError as error:
+                # The look-up's own message would say nothing was changed: the POST before it may have.
+                self._unconfirmed_since.setdefault(business_id, sent_at)
+                raise _unconfirmed(business_id, error, stack) from None
 
         try:
             record = self._api.call(
@@ -165,16 +184,12 @@ class PortalClient:
             # The last attempt may have registered the client before its answer was lost: look once more,
             # or the next run would find its own registration and call it someone else's.
             if not error.retryable:
-                raise
-            try:
-                found_record = recover()
-            except (AlreadyRegistered, DuplicateRecords):
-                raise
-            except PortalError:
-                found_record = None
+                raise  # a refusal (4xx): nothing was registered
+            found_record = recover()
             if found_record is None:
                 raise error from None
             record = found_record
+        self._unconfirmed_since.pop(business_id, None)
         self.directory.add(listed(record))
         return record
 
@@ -193,14 +208,14 @@ class PortalClient:
                 self.directory.add(listed(record))
         return None
 
-    def _registered_by(self, business_id: str, token: str) -> ClientRecord | None:
+    def _registered_by(self, business_id: str, token: str, stack: str | None) -> ClientRecord | None:
         records = self.directory.lookup(business_id)
         mine = [r for r in records if (r.tags or {}).get(PORTAL_REGISTRATION_TAG) == token]
         if len(records) > 1:
             _only_one(business_id, records)  # raises DuplicateRecords
         if not mine:
             if records:
-                raise _taken(business_id, records[0].id)
+                raise _taken(business_id, records[0], stack)
             return None
         return self.get_client(mine[0].id)
 
@@ -349,10 +364,38 @@ class PortalClient:
         return list(found.values())
 
 
-def _taken(business_id: str, existing: int) -> AlreadyRegistered:
+def _taken(business_id: str, existing: ListedClient, stack: str | None) -> AlreadyRegistered:
+    tags = existing.tags or {}
+    ours = (
+        stack is not None
+        and tags.get(PORTAL_STACK_TAG) == stack
+        and tags.get(PORTAL_MANAGED_BY_TAG) == PORTAL_MANAGED_BY_VALUE
+    )
     return AlreadyRegistered(
-        f"business ID {business_id} is already registered in the FabricAI portal as client {existing}",
-        existing_id=existing,
+        f"business ID {business_id} is already registered in the FabricAI portal as client {existing.id}"
+        + (f" (by this stack, {stack})" if ours else ""),
+        existing_id=existing.id,
+        this_stack=ours,
+    )
+
+
+def _unconfirmed(business_id: str, lookup: PortalError, stack: str | None) -> PortalError:
+    """A registration sent but neither answered nor found: it may have happened."""
+    cause = f"HTTP {lookup.status_code}" if lookup.status_code else "no answer"
+    then = (
+        f"If it did, its record carries this stack's tag ({PORTAL_STACK_TAG}: {stack}), and the next "
+        "`pulumi up` recognises it as this stack's and takes it over instead of registering the client "
+        "twice."
+        if stack
+        else "If it did, the next `pulumi up` finds the record and names it (set `adopt: true` to take it "
+        "over)."
+    )
+    return PortalError(
+        f"The FabricAI portal may have registered business ID {business_id}: the registration's answer was "
+        f"lost, and looking for its record afterwards failed too ({cause}). {then} Fix: run `pulumi up` "
+        "again once the portal answers.",
+        status_code=lookup.status_code,
+        retryable=True,
     )
 
 

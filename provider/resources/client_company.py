@@ -8,11 +8,15 @@ How the roster's fields land in the record (docs/PORTAL_API.md has the whole tab
   (``ai-inside``, say, for a client registered by hand and adopted) is never drift;
 - ``teams`` (names) -> ``teams`` (ids, through ``GET /teams``); an unknown name is an error naming it;
 - ``vat`` -> ``overrides``; ``process`` and the roster's ``tags`` -> ``tags`` (the public API has no
-  process field); plus the registration's own tags (``managedBy``, ``rosterRegistration``).
+  process field); plus the registration's own tags (``managedBy``, ``rosterRegistration``, and
+  ``rosterStack``: the ``stack`` input, ``project/stack``, set by the program).
 
 - create registers the client (the portal client finds any record of the business ID in the client list
   first: an existing one is an error that names it and ``adopt: true``; with ``adopt`` it is taken over and
-  patched to match the roster);
+  patched to match the roster). A record tagged with this stack is taken back without ``adopt``: it is
+  this stack's own registration whose answer was lost (the run that sent it could not confirm it), or a
+  client this stack retained (``retain: true``) and now manages again; registering it again would make a
+  second record of one business ID;
 - update patches only what changed; delete removes the record (already gone is success);
 - read reports drift (in the outputs and in the returned inputs, so the next preview shows what ``up``
   restores), the training progress from the client's models, and disappearance.
@@ -37,6 +41,7 @@ from provider.defaults import (
     PORTAL_MANAGED_BY_VALUE,
     PORTAL_PROCESS_TAG,
     PORTAL_REGISTRATION_TAG,
+    PORTAL_STACK_TAG,
 )
 from provider.errors import AlreadyRegistered, PortalError, ProcountorError
 from provider.portal import ClientBody, ClientRecord, Overrides, PortalClient
@@ -49,7 +54,9 @@ log = logging.getLogger(__name__)
 # The inputs the portal holds; a difference in any of them is drift or an update.
 PORTAL_FIELDS = ("name", "process", "vat", "teams", "tags")
 # Tags the provider writes for itself: never part of the roster's tags, never drift.
-OWN_TAGS = frozenset({PORTAL_MANAGED_BY_TAG, PORTAL_REGISTRATION_TAG, PORTAL_PROCESS_TAG})
+OWN_TAGS = frozenset({PORTAL_MANAGED_BY_TAG, PORTAL_REGISTRATION_TAG, PORTAL_STACK_TAG, PORTAL_PROCESS_TAG})
+# Inputs that only matter when the record is registered: a change of them alone is no change.
+CREATE_ONLY = frozenset({"stack"})
 OUTPUTS = (
     "portal_id",
     "vat_number",
@@ -134,6 +141,8 @@ class ClientCompanyInputs(BaseModel):
     teams: list[str] = []
     tags: dict[str, str] = {}
     adopt: StrictBool = False
+    # The registering stack (``project/stack``), written as the record's ``rosterStack`` tag.
+    stack: str | None = None
 
     @field_validator("teams")
     @classmethod
@@ -177,10 +186,15 @@ class ClientCompanyInputs(BaseModel):
         return ClientBody(**fields)
 
 
-def own_tags(record: ClientRecord) -> dict[str, str]:
+def own_tags(record: ClientRecord, stack: str | None) -> dict[str, str]:
+    """The provider's tags for a record this stack manages from now on (its registration token kept)."""
     tags = record.tag_map
     kept = {key: tags[key] for key in (PORTAL_REGISTRATION_TAG,) if key in tags}
-    return {PORTAL_MANAGED_BY_TAG: PORTAL_MANAGED_BY_VALUE, **kept}
+    return {
+        PORTAL_MANAGED_BY_TAG: PORTAL_MANAGED_BY_VALUE,
+        **kept,
+        **({PORTAL_STACK_TAG: stack} if stack else {}),
+    }
 
 
 def _current(portal: PortalClient, record: ClientRecord, fallback_process: Any) -> dict[str, Any]:
@@ -222,7 +236,7 @@ class ClientCompanyProvider(RosterResourceProvider):
     replace_on = frozenset({"business_id", "erp"})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changes = self.changed_keys(olds, news)
+        changes = [key for key in self.changed_keys(olds, news) if key not in CREATE_ONLY]
         replaces = [key for key in changes if key in self.replace_on]
         # A state written before `erp` was an input knows no system to protect: an update records it.
         if "erp" in replaces and olds.get("erp") is None:
@@ -249,7 +263,7 @@ class ClientCompanyProvider(RosterResourceProvider):
                 body = body.model_copy(update={"overrides_cleared": False})
                 if inputs.erp is not None:
                     body = body.model_copy(update={"system": inputs.erp.value})
-                record = portal.register(inputs.business_id, body)
+                record = portal.register(inputs.business_id, body, stack=inputs.stack)
             adopted = False
             log.info(
                 "%s: registered in the FabricAI portal as client %d; its models are trained once its ERP is "
@@ -258,7 +272,9 @@ class ClientCompanyProvider(RosterResourceProvider):
                 record.id,
             )
         except AlreadyRegistered as error:
-            if not inputs.adopt:
+            # This stack's own record (a registration whose answer was lost, or a client it retained) is
+            # taken back: registering again would make a second record of one business ID.
+            if not inputs.adopt and not error.this_stack:
                 raise AlreadyRegistered(
                     f"{inputs.label} is already registered in the FabricAI portal as client "
                     f"{error.existing_id}, and the portal counts only the first registration. Fix: to "
@@ -267,31 +283,48 @@ class ClientCompanyProvider(RosterResourceProvider):
                     "changes it to match the roster); otherwise remove the client from the roster.",
                     existing_id=error.existing_id,
                 ) from None
-            record = self._adopt(inputs, error.existing_id)
-            adopted = True
+            record = self._adopt(inputs, error.existing_id, taking_back=error.this_stack)
+            adopted = not error.this_stack
         training = self._training(record)
         return CreateResult(
             str(record.id),
             _outputs(inputs.model_dump(mode="json"), record, adopted=adopted, training=training),
         )
 
-    def _adopt(self, inputs: ClientCompanyInputs, client_id: int) -> ClientRecord:
+    def _adopt(
+        self, inputs: ClientCompanyInputs, client_id: int, *, taking_back: bool = False
+    ) -> ClientRecord:
+        """Take an existing record over and patch it to match the roster. ``taking_back``: the record is
+        this stack's own (tagged with it), so no ``adopt: true`` was needed."""
         portal = self.context.portal
+        if taking_back:
+            log.info(
+                "%s: portal client %d was registered by this stack (%s) and is not in its state: a "
+                "registration whose answer was lost, or a client retained earlier. Taken back, not "
+                "registered again.",
+                inputs.label,
+                client_id,
+                inputs.stack,
+            )
         with about_client(inputs.label):
             record = portal.get_client(client_id)
             if record is not None:
                 current = _current(portal, record, None)
                 changes = _differing(inputs.wanted(), current)
-                managed = record.tag_map.get(PORTAL_MANAGED_BY_TAG) == PORTAL_MANAGED_BY_VALUE
+                tags = record.tag_map
+                managed = tags.get(PORTAL_MANAGED_BY_TAG) == PORTAL_MANAGED_BY_VALUE and (
+                    not inputs.stack or tags.get(PORTAL_STACK_TAG) == inputs.stack
+                )
                 if changes or not managed:
                     log.info(
-                        "%s: adopting portal client %d, changing %s",
+                        "%s: %s portal client %d, changing %s",
                         inputs.label,
+                        "taking back" if taking_back else "adopting",
                         client_id,
-                        ", ".join(changes) or "its tags (managedBy)",
+                        ", ".join(changes) or f"its tags ({PORTAL_MANAGED_BY_TAG}, {PORTAL_STACK_TAG})",
                     )
                     record = portal.update_client(
-                        client_id, inputs.body(portal, (*changes, "tags"), own_tags(record))
+                        client_id, inputs.body(portal, (*changes, "tags"), own_tags(record, inputs.stack))
                     )
         # Raised outside ``about_client``: the message names the client itself, once.
         if record is None:
@@ -329,6 +362,8 @@ class ClientCompanyProvider(RosterResourceProvider):
         own = {PORTAL_MANAGED_BY_TAG: PORTAL_MANAGED_BY_VALUE}
         if olds.get("registration"):
             own[PORTAL_REGISTRATION_TAG] = str(olds["registration"])
+        if inputs.stack:
+            own[PORTAL_STACK_TAG] = inputs.stack
         with about_client(inputs.label):
             record = portal.update_client(int(id_), inputs.body(portal, changes, own))
         if record is None:
@@ -392,6 +427,7 @@ class ClientCompany(RosterResource, module="fabricai", name="ClientCompany"):
     teams: pulumi.Output[list[str]]
     tags: pulumi.Output[dict[str, str]]
     adopt: pulumi.Output[bool]
+    stack: pulumi.Output[str | None]
     portal_id: pulumi.Output[int]
     vat_number: pulumi.Output[str]
     status: pulumi.Output[str]
@@ -414,6 +450,7 @@ class ClientCompany(RosterResource, module="fabricai", name="ClientCompany"):
         teams: pulumi.Input[list[str]] | None = None,
         tags: pulumi.Input[Mapping[str, str]] | None = None,
         adopt: pulumi.Input[bool] = False,
+        stack: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         inputs = {
@@ -425,5 +462,6 @@ class ClientCompany(RosterResource, module="fabricai", name="ClientCompany"):
             "teams": teams if teams is not None else [],
             "tags": tags if tags is not None else {},
             "adopt": adopt,
+            "stack": stack,
         }
         super().__init__(ClientCompanyProvider(), resource_name, resource_props(inputs, OUTPUTS), opts)

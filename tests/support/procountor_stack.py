@@ -61,8 +61,12 @@ def engine_config(running: RunningSandbox) -> dict[str, Any]:
     }
 
 
+# The registering stack the program would pass (provider/program.py, stack_identity).
+STACK = "fabricai-roster/test"
+
+
 def company_inputs(business_id: str, name: str, **fields: Any) -> dict[str, Any]:
-    return {"business_id": business_id, "name": name, **fields}
+    return {"business_id": business_id, "name": name, "stack": STACK, **fields}
 
 
 @dataclass
