@@ -78,23 +78,6 @@ WHOLE_STEP: dict[str, dict[str, Any]] = {
 # The last two start at the step's write, so that the write meets them and so do the reads that find out
 # what it did (the worst case); latency from the first request would stop a step before any write.
 FAULTS = [*WHOLE_STEP, LOST, LATENCY]
-# Cases known not to converge yet, with why; printed, and left out of the convergence assertion only.
-KNOWN_GAPS = {
-    ("ClientCompany create", "answer lost after the write"): (
-        "the registration's record is not recognised as the stack's own in a new process when the failed "
-        "run's recovery reads were lost too: the re-run says AlreadyRegistered (issue 11, first bullet; "
-        "provider/resources/client_company.py, portal owner); its failed run's message is the recovery "
-        "listing's own 'Nothing was changed' although the portal registered the client (issue 11, fourth "
-        "bullet: the recovery in client_company.py should say the registration may have happened)"
-    ),
-    ("ClientCompany create", LATENCY): (
-        "the same cause through a timeout: the portal registered the client but the POST's answer came "
-        "after the timeout and so did the recovery listing in PortalClient.register "
-        "(provider/portal/client.py), whose own GET message 'Nothing was changed' is raised instead of the "
-        "POST's 'may or may not have applied'; the re-run, a new process without the registration token, "
-        "takes the record it tagged for someone else's: AlreadyRegistered"
-    ),
-}
 # Words a message may use only when no write happened.
 NOTHING = ("Nothing was changed", "nothing was changed", "Nothing is half-done", "nothing happened")
 
@@ -377,20 +360,15 @@ def test_fault_matrix_converges_with_no_duplicates_and_no_orphans(
                 f"duplicates={case.duplicates} orphans={case.orphans}"
                 + (f"\n    re-run failed: {case.rerun_error}" if case.rerun_error else "")
                 + (f"\n    false message: {case.false_message}" if case.false_message else "")
-                + (
-                    f"\n    known gap: {KNOWN_GAPS[(case.step, case.fault)]}"
-                    if (case.step, case.fault) in KNOWN_GAPS and not case.converged
-                    else ""
-                )
             )
         print(
             f"  cases={len(cases)} converged={sum(c.converged for c in cases)} "
             f"duplicates={sum(c.duplicates for c in cases)} orphans={sum(c.orphans for c in cases)} "
             f"false_messages={sum(not c.message_true for c in cases)}"
         )
-    gaps = [c for c in cases if not c.converged and (c.step, c.fault) not in KNOWN_GAPS]
+    gaps = [c for c in cases if not c.converged]
     assert not gaps, gaps
-    false = [c for c in cases if not c.message_true and (c.step, c.fault) not in KNOWN_GAPS]
+    false = [c for c in cases if not c.message_true]
     assert not false, false
     # Each step and each fault must have made a run fail, and each fault set from the write on must have
     # met a write that happened: otherwise a case would pass without testing anything.
