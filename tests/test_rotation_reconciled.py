@@ -20,6 +20,8 @@ from harness.engine import EngineCallFailed, ResourceState
 from provider.portal import PortalClient
 from provider.portal.connection import ConnectionApi
 from provider.portal.models import Connection
+from provider.resources.integration import CREDENTIALS_UNKNOWN
+from provider.resources.procountor_integration import ProcountorIntegrationProvider
 from provider.settings import PortalSettings
 from tests.support.procountor_stack import HEALTHY, PORTAL_KEY, SECOND_KEY, SECRETS, Stack, stack
 
@@ -137,3 +139,45 @@ def test_a_rotation_the_portal_never_saw_says_what_the_read_back_showed_and_the_
     assert stack.credentials_fingerprint(company) == before  # true: the 503s came before the portal
     settled = _rotate(stack, company, integration)
     _assert_converged(stack, company, settled, integration)
+
+
+def test_a_lost_rotation_then_a_reverted_roster_is_seen_by_refresh_and_undone_by_up(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The portal applied the new key, the answers were lost, and the firm went back to the old key: the
+    state and the roster agree on the old key while the portal holds the new one."""
+    name, old_key, dimensions = HEALTHY[ACME]
+    company, integration = stack.connect(ACME)
+    # 1. The rotation to the second key lands in the portal; every answer after it is lost.
+    with faults_on_the_patch(monkeypatch, stack, clear_after=False, dropRate=1.0):
+        _failed(stack, company, integration)
+    assert stack.credentials_fingerprint(company) == stack.running.admin.fingerprint({"apiKey": SECOND_KEY})
+    # 2. The roster is reverted: offline, nothing differs (the state still says the old key).
+    reverted = stack.engine.checked(
+        ProcountorIntegrationProvider(), stack.integration_inputs(company, old_key, dimensions)
+    )
+    assert not stack.engine.diff(integration.id, integration.outputs, reverted).has_changes
+    # 3. `pulumi refresh` sees the portal's credentials changed after the stack last set them.
+    with caplog.at_level(logging.WARNING):
+        refreshed = stack.engine.refresh(integration)
+    assert refreshed is not None
+    assert "after this stack last set them" in caplog.text
+    assert refreshed.outputs["api_key_fingerprint"] == CREDENTIALS_UNKNOWN
+    assert refreshed.outputs["erp_health"] == "UNKNOWN"
+    assert "Fix: run `pulumi up`" in refreshed.outputs["erp_health_detail"]
+    assert old_key not in str(refreshed.outputs) and SECOND_KEY not in str(refreshed.outputs)
+    # 4. The next preview shows a change, and `pulumi up` sets the roster's (old) key again.
+    assert stack.engine.diff(refreshed.id, refreshed.outputs, reverted).has_changes
+    settled = stack.integration(company, old_key, dimensions, state=refreshed)
+    assert settled.id == integration.id
+    assert stack.credentials_fingerprint(company) == stack.running.admin.fingerprint({"apiKey": old_key})
+    assert settled.outputs["erp_health"] == "OK"
+    # 5. From then on a refresh is quiet: the stack knows what the portal holds.
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        again = stack.engine.refresh(settled)
+    assert (
+        again is not None and again.outputs["api_key_fingerprint"] == settled.outputs["api_key_fingerprint"]
+    )
+    assert "after this stack last set them" not in caplog.text
+    assert name in settled.outputs["client_name"]

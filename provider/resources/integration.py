@@ -14,7 +14,11 @@ An integration resource owns exactly one portal connection (the one extension of
   success) and tells the operator what is left to do in the ERP, which no API can do;
 - read reports the connection, the client's training progress and its dimension predictions, and drops the
   resource when its connection is gone or was replaced; then it re-runs the guide's checks against the ERP,
-  read-only, and reports the ERP health (below).
+  read-only, and reports the ERP health (below). A connection whose ``credentialsRotatedAt`` is not the one
+  this stack recorded holds credentials the stack did not see set (a rotation whose answers were lost, then
+  perhaps reverted in the roster; or a change made in the portal): read marks the stored credential
+  fingerprints ``CREDENTIALS_UNKNOWN``, so the next ``preview`` shows the credentials changing and the next
+  ``up`` sets the roster's again (a rotation, proven against the ERP first).
 
 ERP health (``erp_health``, ``erp_health_detail``, ``erp_checked_at``). A client that breaks after it was
 connected (a right revoked, billable interfaces switched off, a key revoked, a Netvisor resource right
@@ -262,8 +266,8 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
         cause = f"HTTP {error.status_code}" if error.status_code else "its answer was lost"
         again = (
             "Fix: run `pulumi up` again with the same roster: it finishes the rotation with the same key "
-            "(harmless if the portal applied it already). Keep the new key in the roster until then: "
-            "reverting it now could leave the portal on the new key while the stack says the old one."
+            "(harmless if the portal applied it already). To go back to the old key instead, run `pulumi "
+            "refresh` first (it sees whether the portal took the new one), then `pulumi up`."
         )
         try:
             after = self.context.portal.get_connection(inputs.client_id)
@@ -350,8 +354,35 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
             wanted = [str(name) for name in props.get("dimensions") or []]
             dimensions = portal.client_dimensions(client_id) if wanted else []
             progress = Progress(training_state(status, models), prediction_states(wanted, dimensions, models))
+        outputs = {**props, **connection_outputs(connection, progress)}
+        if self._rotated_elsewhere(props, connection, label):
+            # Whatever the roster says now differs from this: the next `up` sets the roster's credentials.
+            outputs.update({output: CREDENTIALS_UNKNOWN for output in self.secret_fingerprints.values()})
+            detail = (
+                f"the portal's {self.erp_name} credentials were changed after this stack last set them, so "
+                "the ERP was not checked. Fix: run `pulumi up`: it sets the roster's credentials again."
+            )
+            return ReadResult(id_, {**outputs, **health_outputs(HEALTH_UNKNOWN, detail)})
         health = self._erp_health(props) if self._settings.refresh_erp else {}
-        return ReadResult(id_, {**props, **connection_outputs(connection, progress), **health})
+        return ReadResult(id_, {**outputs, **health})
+
+    def _rotated_elsewhere(self, props: Mapping[str, Any], connection: ConnectionInfo, label: str) -> bool:
+        """The connection's credentials were rotated at another time than this stack recorded (none recorded:
+        not since it connected; the engine drops an output that is None)."""
+        believed = props.get("credentials_rotated_at")
+        if _same_instant(connection.credentials_rotated_at, believed):
+            return False
+        log.warning(
+            "%s: the portal's %s credentials on connection %s were changed at %s, after this stack last set "
+            "them (at %s): a rotation whose answers were lost (the roster since reverted, perhaps), or a "
+            "change made in the portal. The next `pulumi up` sets the roster's credentials again.",
+            label,
+            self.erp_name,
+            connection.id,
+            connection.credentials_rotated_at or "an unknown time",
+            believed or "connection",
+        )
+        return True
 
     def _erp_health(self, props: Mapping[str, Any]) -> dict[str, Any]:
         """The guide's checks again, read-only, as health outputs; never raises for what the ERP says."""
@@ -478,6 +509,9 @@ def connection_outputs(connection: ConnectionInfo, progress: Progress) -> dict[s
     }
 
 
+# The fingerprint read stores when the portal's credentials were changed outside this stack: it matches no
+# key, so the next `up` rotates to the roster's credentials whatever they are.
+CREDENTIALS_UNKNOWN = "unknown: changed outside this stack"
 HEALTH_OK = "OK"
 # The ERP could not be checked (no answer after the retries, or no credentials to check with).
 HEALTH_UNKNOWN = "UNKNOWN"
@@ -487,6 +521,18 @@ HEALTH_OUTPUTS = ("erp_health", "erp_health_detail", "erp_checked_at")
 def health_outputs(code: str, detail: str | None) -> dict[str, Any]:
     checked_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     return {"erp_health": code, "erp_health_detail": detail, "erp_checked_at": checked_at}
+
+
+def _same_instant(portal: str | None, stored: Any) -> bool:
+    """Two ``credentialsRotatedAt`` values that name one instant (``Z`` or ``+00:00``, any precision)."""
+    if portal == stored:
+        return True
+    if not isinstance(portal, str) or not isinstance(stored, str):
+        return False
+    try:
+        return dt.datetime.fromisoformat(portal) == dt.datetime.fromisoformat(stored)
+    except ValueError:
+        return False
 
 
 def _without_label(message: str, label: str) -> str:

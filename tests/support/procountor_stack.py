@@ -77,6 +77,17 @@ class Stack:
     def company(self, business_id: str, name: str, **fields: Any) -> ResourceState:
         return self.engine.up(ClientCompanyProvider(), company_inputs(business_id, name, **fields))
 
+    def integration_inputs(
+        self, company: ResourceState, api_key: str, dimensions: list[str] | None = None
+    ) -> dict[str, Any]:
+        return {
+            "client_id": company.outputs["portal_id"],
+            "business_id": company.outputs["business_id"],
+            "client_name": company.outputs["name"],
+            "api_key": Secret(api_key),
+            "dimensions": dimensions or [],
+        }
+
     def integration(
         self,
         company: ResourceState,
@@ -84,13 +95,7 @@ class Stack:
         dimensions: list[str] | None = None,
         state: ResourceState | None = None,
     ) -> ResourceState:
-        inputs = {
-            "client_id": company.outputs["portal_id"],
-            "business_id": company.outputs["business_id"],
-            "client_name": company.outputs["name"],
-            "api_key": Secret(api_key),
-            "dimensions": dimensions or [],
-        }
+        inputs = self.integration_inputs(company, api_key, dimensions)
         return self.engine.up(ProcountorIntegrationProvider(), inputs, state)
 
     def connect(self, business_id: str) -> tuple[ResourceState, ResourceState]:
