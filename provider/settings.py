@@ -151,6 +151,13 @@ class ProviderSettings(_Settings):
     def portal(self) -> PortalSettings:
         if self.portal_api_key is None:
             raise _missing("fabricai:apiKey", secret=True)
+        key = self.portal_api_key.get_secret_value()
+        if not (key.isascii() and key.isprintable()):  # it travels in an HTTP header: ASCII only
+            raise ConfigurationError(
+                "Stack config 'fabricai:apiKey' holds characters no portal API key has (letters outside "
+                "ASCII, or control characters). Fix: copy the key again from the portal (Organization -> API "
+                "keys) and set it with: pulumi config set --secret fabricai:apiKey <key>"
+            )
         return PortalSettings(url=self.portal_url.rstrip("/"), api_key=self.portal_api_key)
 
     def procountor(self) -> ProcountorSettings:

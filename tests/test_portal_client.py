@@ -31,6 +31,7 @@ from provider.settings import PortalSettings
 from sandbox.server import RunningSandbox
 from tests.sandbox.conftest import business_ids
 from tests.support.procountor_stack import FAST_RETRY, PORTAL_KEY
+from tests.support.secret_scan import ECHO_FORM_NAMES, echo_forms, leaks
 
 REAL = Path(__file__).resolve().parent / "fixtures" / "real" / "portal"
 BODY = ClientBody(name="Öljy-Äijät Oy", overrides=Overrides(vat_deduction_percent=40))
@@ -57,7 +58,10 @@ def client_for(
 
 
 def fake(
-    routes: dict[tuple[str, str], Handler | tuple[int, Any]], seen: list[str] | None = None
+    routes: dict[tuple[str, str], Handler | tuple[int, Any]],
+    seen: list[str] | None = None,
+    *,
+    key: str = PORTAL_KEY,
 ) -> PortalClient:
     """A portal answering ``routes`` by (method, path) with the given status and JSON (or a handler)."""
 
@@ -72,7 +76,7 @@ def fake(
         status, body = answer
         return httpx.Response(status, json=body)
 
-    return client_for(transport=httpx.MockTransport(handle))
+    return client_for(key=key, transport=httpx.MockTransport(handle))
 
 
 # ---- every payload the client reads, in the real shape ----
@@ -263,7 +267,34 @@ def test_a_portal_echoing_the_credentials_never_puts_them_in_a_message() -> None
     for call in calls:
         with pytest.raises(PortalError) as failure:
             call()
-        assert "FAKE-pc-key-echoed" not in str(failure.value) and "[secret]" in str(failure.value)
+        assert "FAKE-pc-key-echoed" not in str(failure.value) and "[redacted]" in str(failure.value)
+
+
+ECHOED_KEY = "FAKE-org/Avain+1=x"  # an HTTP header: ASCII; "/", "+" and "=" change when encoded
+ECHOED_CREDENTIAL = "FAKE-pc/Key+Ö=2"
+
+
+@pytest.mark.parametrize("form", range(len(ECHO_FORM_NAMES)), ids=ECHO_FORM_NAMES)
+def test_a_portal_echoing_our_request_in_any_form_never_puts_a_key_in_a_message(form: int) -> None:
+    """What a request sent, echoed back encoded: the organisation key (the Authorization header) by any
+    call, the ERP credentials by the connection's."""
+    bearer = f"Bearer {echo_forms(ECHOED_KEY)[form]}"
+    answers: dict[tuple[str, str], Handler | tuple[int, Any]] = {
+        ("GET", "/clients/7315"): (400, {"error": f"bad request: {bearer}"}),
+        ("PUT", "/clients/7315/connection"): (
+            400,
+            {"error": f"invalid: {bearer} apiKey={echo_forms(ECHOED_CREDENTIAL)[form]}"},
+        ),
+    }
+    portal = fake(answers, key=ECHOED_KEY)
+    for call in (
+        lambda: portal.get_client(7315),
+        lambda: portal.put_connection(7315, "procountor", "101", {"apiKey": ECHOED_CREDENTIAL}),
+    ):
+        with pytest.raises(PortalError) as failure:
+            call()
+        assert "[redacted]" in str(failure.value)
+        assert not leaks(str(failure.value), (ECHOED_KEY, ECHOED_CREDENTIAL)), str(failure.value)
 
 
 def test_a_404_of_a_gone_client_is_gone() -> None:

@@ -103,6 +103,14 @@ def test_a_secret_never_shows_in_a_repr_or_error() -> None:
     assert "pc-secret-xyz" not in str(failure.value)
 
 
+@pytest.mark.parametrize("key", ["pörtal-key-1", "portal-key\u0007bell", "two\nlines"])
+def test_a_portal_key_no_http_header_can_carry_is_refused_by_name_without_showing_it(key: str) -> None:
+    settings = ProviderSettings.from_config({"fabricai:apiKey": key}.get)
+    with pytest.raises(ConfigurationError, match="'fabricai:apiKey' holds characters") as failure:
+        settings.portal()
+    assert key not in str(failure.value) and "Organization -> API keys" in str(failure.value)
+
+
 def test_a_non_string_value_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="must be a string"):
         ProviderSettings.from_config({"procountor:clientId": 5}.get)

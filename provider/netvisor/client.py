@@ -19,15 +19,12 @@ Answers are read within bounds (``provider.http_body``); anything the client can
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import html
 import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar, TypeVar
-from urllib.parse import quote, quote_plus
 from xml.etree.ElementTree import Element
 
 import httpx
@@ -50,6 +47,7 @@ from provider.netvisor import xml
 from provider.netvisor.errors import AUTHENTICATION_FAILED, REQUEST_NOT_UNIQUE, SERVICE_ACCESS_ERROR
 from provider.netvisor.gate import EnvironmentGate, LockTimeout, LockUnavailable
 from provider.netvisor.signing import Credentials, NotLatin1, Partner, StampSource, new_stamp, sign
+from provider.redaction import redact
 from provider.retry import RetryableStatus, RetryPolicy
 from provider.settings import NetvisorSettings
 
@@ -355,23 +353,10 @@ class NetvisorClient:
         Netvisor's MAC errors echo the signed string; a proxy or a hostile host may echo a request back:
         the keys are removed as sent, percent-encoded, XML/HTML-escaped or base64, in any letter case.
         """
-        for secret in (credentials.customer_key, self._partner.partner_key):
-            value = secret.get_secret_value()
-            if value:
-                pattern = "|".join(
-                    re.escape(form) for form in sorted(_secret_forms(value), key=len, reverse=True)
-                )
-                text = re.sub(pattern, "***", text, flags=re.IGNORECASE)
+        text = redact(
+            text, (credentials.customer_key.get_secret_value(), self._partner.partner_key.get_secret_value())
+        )
         return text if len(text) <= _MAX_QUOTED else text[:_MAX_QUOTED] + "..."
-
-
-def _secret_forms(value: str) -> set[str]:
-    """The forms a key may be echoed in: as is, percent-encoded (UTF-8 or latin-1), escaped, base64."""
-    forms = {value, html.escape(value), html.escape(value, quote=False)}
-    for encoding in ("utf-8", "latin-1"):
-        raw = value.encode(encoding, errors="replace")
-        forms |= {quote(raw, safe=""), quote_plus(raw), quote(raw), base64.b64encode(raw).decode("ascii")}
-    return {form for form in forms if form}
 
 
 def _customer(credentials: Credentials) -> str:

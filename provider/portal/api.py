@@ -19,6 +19,7 @@ from provider.defaults import ANSWER_DEADLINE_SECONDS, ANSWER_MAX_BYTES, ANSWER_
 from provider.errors import PortalError
 from provider.http import TRANSPORT_ERRORS, build_client, transport_failure
 from provider.http_body import Limits, NotStrictJson, TooLarge, Undecodable, send_bounded, strict_json
+from provider.redaction import redact_error
 from provider.retry import RetryableStatus, RetryPolicy
 from provider.settings import PortalSettings
 
@@ -43,6 +44,7 @@ class PortalApi:
         self.limits = self.default_limits
         self.http = build_client(settings.url, transport=transport)
         self._auth = {"Authorization": f"Bearer {settings.api_key.get_secret_value()}"}
+        self._key = settings.api_key  # redacted from every message quoting the portal
 
     @property
     def base_url(self) -> str:
@@ -72,6 +74,9 @@ class PortalApi:
             return self.retry.call(
                 attempt, idempotent=idempotent, describe=f"portal {method} {path}", recover=recover
             )
+        except PortalError as error:  # a refusal quoting the portal's text, which may echo our request
+            redact_error(error, (self._key.get_secret_value(),))
+            raise
         except RetryableStatus as error:
             raise PortalError(
                 f"The FabricAI portal kept failing while {what} (last answer HTTP "

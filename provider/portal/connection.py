@@ -25,6 +25,7 @@ from provider.errors import ConnectionExtensionMissing, PortalError
 from provider.portal import api
 from provider.portal.api import PortalApi
 from provider.portal.models import Connection
+from provider.redaction import redact_error
 
 ClientExists = Callable[[int], bool]
 
@@ -52,12 +53,7 @@ def _scrubbed(credentials: Mapping[str, str]) -> Iterator[None]:
     try:
         yield
     except PortalError as error:
-        if error.args:
-            message = str(error.args[0])
-            for value in credentials.values():
-                if value:
-                    message = message.replace(str(value), "[secret]")
-            error.args = (message, *error.args[1:])
+        redact_error(error, credentials.values())
         raise
 
 

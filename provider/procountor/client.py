@@ -32,7 +32,6 @@ import hashlib
 import hmac
 import logging
 import math
-import re
 import secrets
 import threading
 import time
@@ -61,6 +60,7 @@ from provider.errors import AccessDenied, ProcountorError, ServerFailure, TokenR
 from provider.http import TRANSPORT_ERRORS, build_client, transport_failure
 from provider.http_body import Limits, NotStrictJson, TooLarge, Undecodable, send_bounded, strict_json
 from provider.procountor.models import Company, Dimension, UserRights
+from provider.redaction import redact
 from provider.retry import RetryableStatus, RetryPolicy
 from provider.settings import ProcountorSettings
 
@@ -328,7 +328,7 @@ class ProcountorClient:
         """The refusal with its cause where the answer tells it; what Procountor said, scrubbed."""
         body = _json_object(response)
         oauth_error = body.get("error") if isinstance(body.get("error"), str) else None
-        said = _scrub(_what_procountor_said(body), secrets_sent)
+        said = redact(_what_procountor_said(body), secrets_sent)
         if oauth_error in _OAUTH_CLIENT_ERRORS:
             cause: str | None = "client_id"
         elif oauth_error in _OAUTH_GRANT_ERRORS or self._client_credentials_accepted:
@@ -450,19 +450,8 @@ def _what_procountor_said(body: dict[str, Any]) -> str:
     return text if len(text) <= _QUOTE_LIMIT else text[: _QUOTE_LIMIT - 3] + "..."
 
 
-def _scrub(text: str, secrets_sent: Iterable[str]) -> str:
-    """``text`` without any of ``secrets_sent``: as sent, URL-encoded either way, in any letter case."""
-    for secret in secrets_sent:
-        if not secret:
-            continue
-        forms = {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)}
-        for form in sorted(forms, key=len, reverse=True):
-            text = re.sub(re.escape(form), "[redacted]", text, flags=re.IGNORECASE)
-    return text
-
-
 def _refused(response: httpx.Response, what: str, secrets_sent: Iterable[str]) -> ProcountorError:
-    said = _scrub(_what_procountor_said(_json_object(response)), secrets_sent)
+    said = redact(_what_procountor_said(_json_object(response)), secrets_sent)
     detail = f": {said}" if said else ""
     return ProcountorError(
         f"Procountor refused {what} (HTTP {response.status_code}){detail}", status_code=response.status_code

@@ -1,0 +1,48 @@
+"""Secrets out of what a service answered: every form a service may echo a secret in, in any letter case.
+
+A service that quotes the request it refused (a proxy, a careless error page, Netvisor's MAC errors quoting
+the signed string) can give back our keys: as sent, percent-encoded (UTF-8 or Latin-1, ``+`` or ``%20``
+for a space), HTML- or XML-escaped, JSON-escaped (``\\u00e4``, ``\\/``) or base64. Each service client
+passes the text it quotes through ``redact`` with the secrets it sent, before the text reaches a message.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
+
+REDACTED = "[redacted]"
+
+
+def secret_forms(value: str) -> set[str]:
+    """The forms ``value`` may be echoed in (base64 without its padding, so a padded echo matches too)."""
+    forms = {value, html.escape(value), html.escape(value, quote=False)}
+    escaped = json.dumps(value)[1:-1]
+    forms |= {escaped, escaped.replace("/", "\\/"), json.dumps(value, ensure_ascii=False)[1:-1]}
+    for encoding in ("utf-8", "latin-1"):
+        raw = value.encode(encoding, errors="replace")
+        forms |= {quote(raw, safe=""), quote_plus(raw), quote(raw)}
+        forms |= {
+            base64.b64encode(raw).decode("ascii").rstrip("="),
+            base64.urlsafe_b64encode(raw).decode("ascii").rstrip("="),
+        }
+    return {form for form in forms if form}
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every form of every non-empty secret replaced by ``[redacted]``."""
+    forms = {form for secret in secrets if secret for form in secret_forms(secret)}
+    if not forms:
+        return text
+    pattern = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
+    return re.sub(pattern, REDACTED, text, flags=re.IGNORECASE)
+
+
+def redact_error(error: BaseException, secrets: Iterable[str]) -> None:
+    """Redact ``error``'s message in place (its class and fields stay), before it is raised on."""
+    if error.args:
+        error.args = (redact(str(error.args[0]), secrets), *error.args[1:])
