@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
 import pulumi
@@ -226,18 +226,28 @@ def declare_credentials(roster: Roster) -> dict[str, NetvisorCredentials]:
     }
 
 
+def declare_clients(roster: Roster) -> Iterator[tuple[str, RosterClient]]:
+    """Declare the clients of a validated roster one by one: each business ID with its component."""
+    credentials = declare_credentials(roster)
+    for client in roster.clients:
+        options = pulumi.ResourceOptions(protect=client.protect, retain_on_delete=client.retain)
+        yield str(client.business_id), RosterClient(client, roster, credentials, options)
+
+
 def declare_roster(roster: Roster) -> dict[str, RosterClient]:
     """Declare every client of a validated roster; returns the components by business ID."""
-    credentials = declare_credentials(roster)
-    return {
-        str(client.business_id): RosterClient(
-            client,
-            roster,
-            credentials,
-            pulumi.ResourceOptions(protect=client.protect, retain_on_delete=client.retain),
-        )
-        for client in roster.clients
-    }
+    return dict(declare_clients(roster))
+
+
+async def declare_roster_yielding(roster: Roster) -> dict[str, RosterClient]:
+    """``declare_roster``, yielding to the event loop after each client: the SDK sends a resource's
+    registration from the loop, so the engine creates the first clients while the next ones are still
+    being declared (declaring 2,000 clients takes the program about a minute)."""
+    clients: dict[str, RosterClient] = {}
+    for business_id, component in declare_clients(roster):
+        clients[business_id] = component
+        await asyncio.sleep(0)
+    return clients
 
 
 def stack_outputs(clients: Mapping[str, RosterClient]) -> dict[str, Any]:
@@ -318,10 +328,11 @@ async def declare(roster: Roster) -> None:
     stack keeps its record of its clients for the next run's check) and the program exits with the
     "message already shown" code, so the engine changes nothing.
 
-    It yields to the event loop once after declaring. Declared in one go without yielding, every resource's
-    outputs are still pending when the SDK starts waiting for them (``wait_for_rpcs``), and each output
-    that completes then wakes a wait over all the pending ones: measured with 2,000 clients, the program
-    spent minutes of CPU in that loop (docs/PERFORMANCE.md has the figures before and after).
+    It yields to the event loop after each client and once more after the exports. Declared in one go
+    without yielding, every resource's outputs are still pending when the SDK starts waiting for them
+    (``wait_for_rpcs``), and each output that completes then wakes a wait over all the pending ones:
+    measured with 2,000 clients, the program spent minutes of CPU in that loop, and the first client was
+    created only after all were declared (docs/PERFORMANCE.md has the figures before and after).
     """
     try:
         previous = await previous_outputs()
@@ -346,7 +357,7 @@ async def declare(roster: Roster) -> None:
     stale = stale_confirmations(previous_run, roster)
     if stale:
         pulumi.log.warn(stale)
-    for name, value in stack_outputs(declare_roster(roster)).items():
+    for name, value in stack_outputs(await declare_roster_yielding(roster)).items():
         pulumi.export(name, value)
     pulumi.export(ROSTER_CLIENTS_OUTPUT, roster_record(roster))
     await asyncio.sleep(0)

@@ -14,9 +14,18 @@ import pytest
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime import settings as runtime_settings
 
-from provider.program import CLIENT_TYPE, MESSAGE_SHOWN_EXIT_CODE, declare_roster, run, stack_outputs
+from provider.program import (
+    CLIENT_TYPE,
+    MESSAGE_SHOWN_EXIT_CODE,
+    RosterClient,
+    declare_roster,
+    declare_roster_yielding,
+    run,
+    stack_outputs,
+)
 from provider.roster import Roster, parse_roster
 from scripts.example_config import stack_config
+from tests.sandbox.conftest import business_ids
 
 DYNAMIC = "pulumi-python:dynamic/fabricai:"
 SANDBOX_URL = "http://127.0.0.1:9"
@@ -303,3 +312,40 @@ def test_an_invalid_roster_declares_nothing_and_shows_every_problem_once(
     for secret in config["roster:procountorApiKeys"].values():
         assert secret not in message
     runtime_settings.SETTINGS.outputs.clear()
+
+
+def test_the_first_clients_are_registered_while_the_rest_are_still_being_declared(
+    monitor: RecordingMonitor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The program yields after each client: the engine gets the first registrations at once, not after the
+    whole roster is declared (with 2,000 clients that was a minute before the first client was created)."""
+    beta = next(c for c in example_roster().clients if str(c.business_id) == "1572860-0")
+    extra = [
+        {**beta.model_dump(mode="json", by_alias=True, exclude_none=True), "businessId": business_id}
+        for business_id in business_ids(60, start=3000000)
+    ]
+    roster = example_roster(extra)
+    declared_so_far: list[str] = []
+    original_init = RosterClient.__init__
+
+    def counting_init(self: RosterClient, client: Any, *args: Any, **kwargs: Any) -> None:
+        declared_so_far.append(str(client.business_id))
+        original_init(self, client, *args, **kwargs)
+
+    first_seen_after: list[int] = []
+    original_register = monitor.RegisterResource
+
+    def recording_register(request: Any) -> Any:
+        if request.type == DYNAMIC + "ClientCompany" and not first_seen_after:
+            first_seen_after.append(len(declared_so_far))
+        return original_register(request)
+
+    monkeypatch.setattr(RosterClient, "__init__", counting_init)
+    monkeypatch.setattr(monitor, "RegisterResource", recording_register)
+
+    async def program() -> None:
+        await declare_roster_yielding(roster)
+
+    under_mocks(program)
+    assert len(declared_so_far) == len(roster.clients)
+    assert first_seen_after and first_seen_after[0] < len(roster.clients), first_seen_after
