@@ -1,12 +1,14 @@
-"""Fault injection for one sandbox service: latency, 5xx, 429 + Retry-After and dropped connections.
+"""Fault injection for one sandbox service: latency, late answers, 5xx, 429 and dropped connections.
 
 Settings (scenario ``faults.<service>`` or ``PUT /admin/faults/<service>``, camelCase)::
 
-    latencyMs: 0            # added to every request
+    latencyMs: 0            # added to every request, before the service sees it
+    answerDelayMs: 0        # added to every answer, after the service processed the request: a client
+                            # that gives up first never learns that its write happened
     errorRate: 0.0          # fraction answered errorStatus before the service sees the request
     errorStatus: 503        # 500 | 502 | 503
-    rateLimitRate: 0.0      # fraction answered 429 with Retry-After
-    retryAfterSeconds: 1
+    rateLimitRate: 0.0      # fraction answered 429
+    retryAfterSeconds: 1    # the 429's Retry-After; null sends none
     dropRate: 0.0           # fraction whose connection breaks mid-response
     seed: null              # an int makes the fault sequence repeatable
 
@@ -35,10 +37,11 @@ class FaultSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
 
     latency_ms: float = Field(default=0, ge=0)
+    answer_delay_ms: float = Field(default=0, ge=0)
     error_rate: float = Field(default=0, ge=0, le=1)
     error_status: Literal[500, 502, 503] = 503
     rate_limit_rate: float = Field(default=0, ge=0, le=1)
-    retry_after_seconds: int = Field(default=1, ge=0)
+    retry_after_seconds: int | None = Field(default=1, ge=0)
     drop_rate: float = Field(default=0, ge=0, le=1)
     seed: int | None = None
 
@@ -119,14 +122,30 @@ class FaultMiddleware:
         if fault == "error":
             await _send_page(send, settings.error_status)
         elif fault == "rateLimit":
-            headers = [(b"retry-after", str(settings.retry_after_seconds).encode())]
+            after = settings.retry_after_seconds
+            headers = [] if after is None else [(b"retry-after", str(after).encode())]
             await _send_text(send, 429, b"Too Many Requests", headers)
         elif fault == "drop":
             if scope["method"] not in ("GET", "HEAD"):
                 await self.app(scope, receive, _discard)
             await _send_broken(send)
+        elif settings.answer_delay_ms:
+            await _answer_late(self.app, scope, receive, send, settings.answer_delay_ms / 1000)
         else:
             await self.app(scope, receive, send)
+
+
+async def _answer_late(app: ASGIApp, scope: Scope, receive: Receive, send: Send, delay: float) -> None:
+    """Let the service answer in full (its change is made), then hold the answer back for ``delay``."""
+    held: list[Message] = []
+
+    async def hold(message: Message) -> None:
+        held.append(message)
+
+    await app(scope, receive, hold)
+    await asyncio.sleep(delay)
+    for message in held:
+        await send(message)  # to a client that has given up, the server drops it
 
 
 async def _discard(message: Message) -> None:

@@ -50,8 +50,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
 
 
-
-
 # ---- the file ----
 
 

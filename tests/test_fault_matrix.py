@@ -28,13 +28,11 @@ from pydantic import SecretStr
 
 import provider.portal.api
 from harness.engine import EngineCallFailed, ResourceState
-from provider.defaults import TIMEOUT_SECONDS as DEFAULT_TIMEOUT
 from provider.http import build_client
 from provider.portal import PortalClient
 from provider.portal.api import PortalApi
 from provider.resources.client_company import ClientCompanyProvider
 from provider.settings import PortalSettings
-from sandbox.server import AdminClient
 from tests.support import netvisor_stack as nv
 from tests.support.netvisor_stack import erp_stack
 from tests.support.procountor_stack import (
@@ -71,13 +69,18 @@ LATENCY = "latency beyond the timeout"
 WHOLE_STEP: dict[str, dict[str, Any]] = {
     "503": {"errorRate": 1.0, "errorStatus": 503},
     "429 + Retry-After": {"rateLimitRate": 1.0, "retryAfterSeconds": 1},
-    # The sandbox always sends Retry-After: the portal client's transport strips it (_NoRetryAfter).
-    NO_RETRY_AFTER: {"rateLimitRate": 1.0},
+    NO_RETRY_AFTER: {"rateLimitRate": 1.0, "retryAfterSeconds": None},
     "dropped connection": {"dropRate": 0.5, "seed": 7},
 }
-# The last two start at the step's write, so that the write meets them and so do the reads that find out
-# what it did (the worst case); latency from the first request would stop a step before any write.
-FAULTS = [*WHOLE_STEP, LOST, LATENCY]
+# Faults set from the step's write on, so that the write meets them and so do the reads that find out what
+# it did (the worst case): every answer dropped after the portal processed the request, or every answer
+# held back past the provider's (shortened) timeout, the request processed all the same. Latency before
+# the service, from the first request, would stop a step before any write.
+FROM_THE_WRITE: dict[str, dict[str, Any]] = {
+    LOST: {"dropRate": 1.0, "seed": 3},
+    LATENCY: {"answerDelayMs": LATENCY_MS},
+}
+FAULTS = [*WHOLE_STEP, *FROM_THE_WRITE]
 # Words a message may use only when no write happened.
 NOTHING = ("Nothing was changed", "nothing was changed", "Nothing is half-done", "nothing happened")
 
@@ -193,45 +196,6 @@ STEPS: dict[str, Step] = {
 }
 
 
-class _NoRetryAfter(httpx.HTTPTransport):
-    """The portal's 429 answers without their Retry-After header, as a proxy that drops it would pass them."""
-
-    stripped = 0
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = super().handle_request(request)
-        if response.status_code == 429 and "Retry-After" in response.headers:
-            del response.headers["Retry-After"]
-            type(self).stripped += 1
-        return response
-
-
-class _LateAnswer(httpx.HTTPTransport):
-    """From the step's write on, every answer comes later than the provider's timeout.
-
-    The portal applies the write and its answer is late: a server that has the whole request goes on when
-    its client gives up. The sandbox cannot show that (its latency comes before the service, which then
-    finds the client gone and drops a request with a body), so this transport lets the write through,
-    waits the provider's timeout and raises the timeout; from then on the sandbox's latency makes every
-    request, the write's retries and the recovery reads, time out for real."""
-
-    def __init__(self, write: tuple[str, str], admin: AdminClient) -> None:
-        super().__init__()
-        self.write = write
-        self.admin = admin
-        self.late = False
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        method, part = self.write
-        if self.late or request.method != method or part not in request.url.path:
-            return super().handle_request(request)
-        super().handle_request(request).close()  # applied; its answer never reaches the provider
-        self.late = True
-        self.admin.set_faults("portal", latencyMs=LATENCY_MS)
-        time.sleep(TIMEOUT_SECONDS)
-        raise httpx.ReadTimeout("the answer came after the timeout", request=request)
-
-
 @contextmanager
 def _faults(stack: Stack, monkeypatch: pytest.MonkeyPatch, fault: str, step: Step) -> Iterator[None]:
     """The fault in the sandbox portal and, where it takes one, the provider's portal client to meet it
@@ -240,23 +204,20 @@ def _faults(stack: Stack, monkeypatch: pytest.MonkeyPatch, fault: str, step: Ste
     with monkeypatch.context() as patch:
         if fault in WHOLE_STEP:
             admin.set_faults("portal", **WHOLE_STEP[fault])
-        elif fault == LOST:
+        else:
             method, part = step.write
             original = PortalApi.call
 
             def from_the_write(self: PortalApi, verb: str, path: str, **kwargs: Any) -> Any:
                 if verb == method and part in path:
-                    admin.set_faults("portal", dropRate=1.0, seed=3)
+                    admin.set_faults("portal", **FROM_THE_WRITE[fault])
                 return original(self, verb, path, **kwargs)
 
             patch.setattr(PortalApi, "call", from_the_write)
-        if fault in (NO_RETRY_AFTER, LATENCY):
-            transport = _NoRetryAfter() if fault == NO_RETRY_AFTER else _LateAnswer(step.write, admin)
-            timeout = TIMEOUT_SECONDS if fault == LATENCY else DEFAULT_TIMEOUT
+        if fault == LATENCY:
 
-            def portal_http(base_url: str, **_: Any) -> httpx.Client:
-                # The provider passes no transport of its own: this one takes its place.
-                return build_client(base_url, timeout=timeout, transport=transport)
+            def portal_http(base_url: str, **kwargs: Any) -> httpx.Client:
+                return build_client(base_url, **{**kwargs, "timeout": TIMEOUT_SECONDS})
 
             patch.setattr(provider.portal.api, "build_client", portal_http)
         try:
@@ -348,7 +309,6 @@ def _run_case(stack: Stack, monkeypatch: pytest.MonkeyPatch, step_name: str, fau
 def test_fault_matrix_converges_with_no_duplicates_and_no_orphans(
     erp_stack: Stack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _NoRetryAfter.stripped = 0
     cases = [_run_case(erp_stack, monkeypatch, step, fault) for step in STEPS for fault in FAULTS]
 
     with capsys.disabled():
@@ -374,6 +334,5 @@ def test_fault_matrix_converges_with_no_duplicates_and_no_orphans(
     # met a write that happened: otherwise a case would pass without testing anything.
     assert all(any(c.failed for c in cases if c.step == step) for step in STEPS), cases
     assert all(any(c.failed for c in cases if c.fault == fault) for fault in FAULTS), cases
-    after_the_write = [c for c in cases if c.fault in (LOST, LATENCY)]
+    after_the_write = [c for c in cases if c.fault in FROM_THE_WRITE]
     assert all(c.failed and c.wrote for c in after_the_write), after_the_write
-    assert _NoRetryAfter.stripped, "no 429 reached the client without Retry-After"

@@ -54,6 +54,30 @@ def test_rate_limit_rate_answers_429_with_retry_after(example: RunningSandbox) -
     assert example.admin.stats()["faults"]["procountor"]["injected"] == {"rateLimit": 1}
 
 
+def test_a_429_can_come_without_retry_after(example: RunningSandbox) -> None:
+    example.admin.set_faults("portal", rateLimitRate=1, retryAfterSeconds=None)
+    response = httpx.get(_clients_url(example), headers=bearer(PORTAL_KEY))
+    assert response.status_code == 429 and "Retry-After" not in response.headers
+
+
+def test_a_late_answer_comes_after_the_write_was_made(example: RunningSandbox) -> None:
+    """A client that gives up before the answer never learns that its registration happened."""
+    example.admin.set_faults("portal", answerDelayMs=600)
+    with portal_client(example) as portal:
+        with pytest.raises(httpx.ReadTimeout):
+            portal.post(
+                "/clients",
+                json={"name": "Öljy-Äijät Oy", "businessId": "FI29256309", "country": "FI"},
+                timeout=0.2,
+            )
+        example.admin.clear_faults("portal")
+        assert portal.get("/clients").json()["count"] == 1
+    example.admin.set_faults("portal", answerDelayMs=150)
+    started = time.perf_counter()
+    answer = httpx.get(_clients_url(example), headers=bearer(PORTAL_KEY))
+    assert answer.status_code == 200 and time.perf_counter() - started >= 0.14
+
+
 def test_dropped_get_breaks_the_response(example: RunningSandbox) -> None:
     example.admin.set_faults("portal", dropRate=1)
     with pytest.raises(httpx.RemoteProtocolError):
