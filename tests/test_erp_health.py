@@ -22,9 +22,11 @@ from provider.netvisor import prerequisites
 from provider.netvisor.client import Company as NetvisorCompany
 from provider.procountor import checks as pc_checks
 from provider.procountor import models as pc_models
+from provider.procountor.client import ProcountorClient
 from provider.resources.client_company import ClientCompanyProvider
 from provider.resources.netvisor_integration import NetvisorIntegrationProvider
 from provider.resources.procountor_integration import ProcountorIntegrationProvider
+from provider.retry import RetryPolicy
 from sandbox.server import RunningSandbox
 from tests.support import procountor_stack as pc
 from tests.support.procountor_stack import fresh_process
@@ -66,9 +68,17 @@ def _erp_requests(running: RunningSandbox) -> dict[str, int]:
     return {name: requests[name]["total"] for name in ("procountor", "netvisor")}
 
 
+# Each refresh is a new provider process (a fresh Procountor limiter) right after the previous command, so
+# it can meet that command's requests in the sandbox's per-second window: its 429s (Procountor sends no
+# Retry-After) are waited out over about a second, as the default retry policy would, not within
+# milliseconds.
+WINDOW_RETRY = RetryPolicy(max_attempts=6, initial_wait=0.25, max_wait=1.0, max_retry_after=1.0)
+
+
 @pytest.fixture
 def running(example_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningSandbox]:
     fresh_process(monkeypatch)
+    monkeypatch.setattr(ProcountorClient, "default_retry", WINDOW_RETRY)
     yield example_sandbox
 
 
