@@ -137,9 +137,9 @@ class PortalClient:
         it carries ``stack``'s tag); DuplicateRecords when it has several. A registration that may have
         happened but could not be confirmed is a PortalError that says so, never one that says nothing was
         changed."""
-        sent_at = self._unconfirmed_since.get(business_id)
-        if sent_at is not None:
-            self.directory.reread(since=sent_at)
+        unconfirmed_at = self._unconfirmed_since.get(business_id)
+        if unconfirmed_at is not None:
+            self.directory.reread(since=unconfirmed_at)
         found = self._confirmed(business_id)
         if found is not None:
             raise _taken(business_id, found, stack)
