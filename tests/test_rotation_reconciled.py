@@ -16,14 +16,22 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from harness.engine import EngineCallFailed, ResourceState
+from harness.engine import Engine, EngineCallFailed, ResourceState
 from provider.portal import PortalClient
 from provider.portal.connection import ConnectionApi
 from provider.portal.models import Connection
 from provider.resources.integration import CREDENTIALS_UNKNOWN
 from provider.resources.procountor_integration import ProcountorIntegrationProvider
 from provider.settings import PortalSettings
-from tests.support.procountor_stack import HEALTHY, PORTAL_KEY, SECOND_KEY, SECRETS, Stack, stack
+from tests.support.procountor_stack import (
+    HEALTHY,
+    PORTAL_KEY,
+    SECOND_KEY,
+    SECRETS,
+    Stack,
+    engine_config,
+    stack,
+)
 
 __all__ = ["stack"]  # the fixture
 
@@ -181,3 +189,21 @@ def test_a_lost_rotation_then_a_reverted_roster_is_seen_by_refresh_and_undone_by
     )
     assert "after this stack last set them" not in caplog.text
     assert name in settled.outputs["client_name"]
+
+
+def test_with_refresh_erp_false_a_lost_rotation_is_still_seen_and_the_health_is_kept(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`fabricai:refreshErp: false` makes refresh portal-only: the credentials are still marked unknown (the
+    portal tells that), while the ERP health stays as it was and no ERP request is made."""
+    company, integration = stack.connect(ACME)
+    with faults_on_the_patch(monkeypatch, stack, clear_after=False, dropRate=1.0):
+        _failed(stack, company, integration)
+    portal_only = Engine({**engine_config(stack.running), "fabricai:refreshErp": "false"})
+    erp_requests = stack.stats()["requests"]["procountor"]["total"]
+    refreshed = portal_only.refresh(integration)
+    assert refreshed is not None
+    assert refreshed.outputs["api_key_fingerprint"] == CREDENTIALS_UNKNOWN
+    assert refreshed.outputs["erp_health"] == integration.outputs["erp_health"] == "OK"
+    assert refreshed.outputs["erp_checked_at"] == integration.outputs["erp_checked_at"]
+    assert stack.stats()["requests"]["procountor"]["total"] == erp_requests

@@ -355,6 +355,7 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
             dimensions = portal.client_dimensions(client_id) if wanted else []
             progress = Progress(training_state(status, models), prediction_states(wanted, dimensions, models))
         outputs = {**props, **connection_outputs(connection, progress)}
+        health: dict[str, Any] = {}
         if self._rotated_elsewhere(props, connection, label):
             # Whatever the roster says now differs from this: the next `up` sets the roster's credentials.
             outputs.update({output: CREDENTIALS_UNKNOWN for output in self.secret_fingerprints.values()})
@@ -362,8 +363,10 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
                 f"the portal's {self.erp_name} credentials were changed after this stack last set them, so "
                 "the ERP was not checked. Fix: run `pulumi up`: it sets the roster's credentials again."
             )
-            return ReadResult(id_, {**outputs, **health_outputs(HEALTH_UNKNOWN, detail)})
-        health = self._erp_health(props) if self._settings.refresh_erp else {}
+            if self._settings.refresh_erp:  # refreshErp: false keeps the previous health
+                health = health_outputs(HEALTH_UNKNOWN, detail)
+        elif self._settings.refresh_erp:
+            health = self._erp_health(props)
         return ReadResult(id_, {**outputs, **health})
 
     def _rotated_elsewhere(self, props: Mapping[str, Any], connection: ConnectionInfo, label: str) -> bool:

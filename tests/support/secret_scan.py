@@ -2,7 +2,8 @@
 
 A secret chosen with ``/``, ``+``, ``=``, a space and a non-ASCII letter differs in each of these forms,
 so a scan for all of them catches an echo that a scan for the plain text would miss. Texts are compared
-without letter case (a service may upper-case what it echoes).
+without letter case (a service may upper-case what it echoes). Kept apart from provider/redaction.py on
+purpose: a scan built from the redaction's own list of forms could never find a form that list misses.
 """
 
 from __future__ import annotations
