@@ -37,7 +37,7 @@ from benchmarks._roster import (
     sandbox_process,
 )
 from harness.engine_path import PROVIDER_THREADS, EnginePath
-from provider.procountor.client import DEFAULT_REQUESTS_PER_SECOND
+from provider.defaults import PROCOUNTOR_REQUESTS_PER_SECOND as DEFAULT_REQUESTS_PER_SECOND
 
 SERVICES = ("portal", "procountor", "netvisor")
 # Procountor's company, rights and dimensions reads go at once after the token: 3 requests, 1 round trip.

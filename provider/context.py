@@ -24,9 +24,10 @@ from provider.settings import ProviderSettings
 
 if TYPE_CHECKING:  # the clients import this module for their registries; they are imported when first used
     from provider.netvisor.client import NetvisorClient
-    from provider.netvisor.gate import EnvironmentGate
+    from provider.netvisor.pace import EnvironmentGate
     from provider.portal import PortalClient
-    from provider.procountor.client import ProcountorClient, RateLimiter
+    from provider.procountor.client import ProcountorClient
+    from provider.procountor.pace import RateLimiter
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

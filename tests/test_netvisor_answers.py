@@ -35,7 +35,7 @@ from provider.errors import (
     UnreadableAnswer,
 )
 from provider.netvisor.client import Company, NetvisorClient
-from provider.netvisor.gate import lock_file_name, lock_folder
+from provider.netvisor.pace import lock_file_name, lock_folder
 from provider.netvisor.signing import Credentials
 from provider.retry import RetryPolicy
 from provider.settings import NetvisorSettings

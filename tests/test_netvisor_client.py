@@ -14,15 +14,16 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from provider.errors import ConfigurationError, NetvisorError
-from provider.netvisor import signing
-from provider.netvisor.client import Company, NetvisorClient
-from provider.netvisor.errors import (
+from provider.errors import (
     CompanyNotReachable,
+    ConfigurationError,
     CredentialsRejected,
     HostileAnswer,
+    NetvisorError,
     ResourceNotAllowed,
 )
+from provider.netvisor import signing
+from provider.netvisor.client import Company, NetvisorClient
 from provider.netvisor.signing import Credentials, RequestStamp, new_stamp
 from provider.retry import RetryPolicy
 from provider.settings import NetvisorSettings

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from provider.netvisor.checks import RESOURCE_RIGHTS, rights_not_allowed
 from provider.netvisor.client import Company
-from provider.netvisor.prerequisites import RESOURCE_RIGHTS, rights_not_allowed
 
 BETA = Company("1572860-0", "Beta Oy (1572860-0)")
 ACCESS_KEY = "E2DCB2FF20700782F1EA878EDC19DC27"

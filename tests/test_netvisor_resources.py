@@ -233,7 +233,7 @@ def test_credentials_verified_against_an_unreachable_company_are_valid(
     stack: Stack, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Netvisor checks the keys before the organisation: "cannot reach this company" proves the keys.
-    with caplog.at_level(logging.WARNING, logger="provider.netvisor.prerequisites"):
+    with caplog.at_level(logging.WARNING, logger="provider.netvisor.checks"):
         credentials = stack.credentials(FIRM.id, FIRM.key, verify_with=UNREACHABLE)
     assert credentials.outputs["verify_business_id"] == "2449489-3"
     # ... and says so, since telling the two answers apart rests on Netvisor's wording.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from provider.netvisor import xml
+from provider.netvisor import models as xml
 
 OK_STATUS = "<ResponseStatus><Status>OK</Status><TimeStamp>01.01.2025 12:00:00</TimeStamp></ResponseStatus>"
 

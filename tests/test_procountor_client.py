@@ -11,15 +11,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from provider.errors import ProcountorError
-from provider.procountor import (
-    AccessDenied,
-    ProcountorClient,
-    ServerFailure,
-    TokenCache,
-    TokenRefused,
-    limiter_for,
-)
+from provider.errors import AccessDenied, ProcountorError, ServerFailure, TokenRefused
+from provider.procountor.client import ProcountorClient, TokenCache
+from provider.procountor.pace import limiter_for
 from provider.settings import ProcountorSettings
 from sandbox.server import RunningSandbox
 from tests.conftest import SandboxFactory

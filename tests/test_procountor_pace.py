@@ -15,7 +15,8 @@ from pydantic import SecretStr
 
 from harness.engine import Engine
 from provider.defaults import PROCOUNTOR_BURST, PROCOUNTOR_REQUESTS_PER_SECOND
-from provider.procountor.client import ProcountorClient, RateLimiter
+from provider.procountor.client import ProcountorClient
+from provider.procountor.pace import RateLimiter
 from provider.settings import ProcountorSettings
 from sandbox.server import RunningSandbox
 from tests.conftest import SandboxFactory

@@ -8,8 +8,8 @@ from provider import defaults
 from provider.context import ProviderContext, process_context, reset
 from provider.errors import ConfigurationError
 from provider.http import build_client
-from provider.netvisor.gate import EnvironmentGate
-from provider.procountor.client import limiter_for
+from provider.netvisor.pace import EnvironmentGate
+from provider.procountor.pace import limiter_for
 from provider.retry import RetryPolicy
 from provider.settings import DEFAULT_PROCOUNTOR_URL, ProviderSettings
 

@@ -2,7 +2,7 @@
 
 For each client: the portal (its record by business ID, the ERP it is set to, its connection) and then
 the very checks the integration runs before connecting (``provider.procountor.checks.verify_api_key``;
-``provider.netvisor.prerequisites.verify_company``), with the keys of the stack's config. Nothing is written
+``provider.netvisor.checks.verify_company``), with the keys of the stack's config. Nothing is written
 anywhere: the portal is only read, the ERPs only answer the checks' reads (and Procountor a token request).
 Clients are checked one after another (Netvisor wants one request at a time per customer environment;
 Procountor's pace is kept by its client). Each problem comes with its fix.
@@ -25,8 +25,8 @@ from provider.cli.config import roster_of, settings_of
 from provider.cli.stack import OperatorError, Stack
 from provider.context import ProviderContext
 from provider.errors import FabricaiRosterError, PrerequisiteFailed
+from provider.netvisor.checks import describe_credentials, verify_company
 from provider.netvisor.client import Company
-from provider.netvisor.prerequisites import describe_credentials, verify_company
 from provider.procountor.checks import verify_api_key
 from provider.resources.netvisor_inputs import credentials
 from provider.roster import ClientEntry, Erp, Roster

@@ -4,7 +4,7 @@ Netvisor's rule is one request at a time per customer environment (= one custome
 pair): wait for the answer before sending the next. The engine runs four provider calls at once and every
 integration of a firm shares one credential pair, so each request holds the environment's gate while it is
 on the wire (not while a retry waits): a lock per customer id inside the process and a file lock across the
-processes of this user on this machine (``provider.netvisor.gate``). Different environments run side by
+processes of this user on this machine (``provider.netvisor.pace``). Different environments run side by
 side. An answer of Netvisor's saying another request was in flight (someone else, e.g. on another machine,
 uses the same credentials) is waited out and retried, never read as a rejection of the keys.
 
@@ -43,9 +43,9 @@ from provider.errors import (
 )
 from provider.http import TRANSPORT_ERRORS, build_client, transport_failure
 from provider.http_body import ACCEPT_ENCODING, Limits, TooLarge, Undecodable, read_bounded
-from provider.netvisor import xml
-from provider.netvisor.errors import AUTHENTICATION_FAILED, REQUEST_NOT_UNIQUE, SERVICE_ACCESS_ERROR
-from provider.netvisor.gate import EnvironmentGate, LockTimeout, LockUnavailable
+from provider.netvisor import models as xml
+from provider.netvisor.models import AUTHENTICATION_FAILED, REQUEST_NOT_UNIQUE, SERVICE_ACCESS_ERROR
+from provider.netvisor.pace import EnvironmentGate, LockTimeout, LockUnavailable
 from provider.netvisor.signing import Credentials, NotLatin1, Partner, StampSource, new_stamp, sign
 from provider.redaction import redact
 from provider.retry import RetryableStatus, RetryPolicy

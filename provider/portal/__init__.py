@@ -19,14 +19,10 @@ from provider.portal.models import (
 
 # The ERP systems the connection extension takes.
 ErpSystem = Literal["procountor", "netvisor"]
-# The name this model had before the split.
-ConnectionInfo = Connection
-
 __all__ = [
     "ClientBody",
     "ClientRecord",
     "Connection",
-    "ConnectionInfo",
     "Dimension",
     "ErpSystem",
     "ListedClient",

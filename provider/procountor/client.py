@@ -27,7 +27,6 @@
 
 from __future__ import annotations
 
-import collections
 import hashlib
 import hmac
 import logging
@@ -36,21 +35,18 @@ import secrets
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
-from provider.context import process_context
 from provider.defaults import (
     ANSWER_DEADLINE_SECONDS,
     ANSWER_MAX_BYTES,
     ANSWER_MAX_COMPRESSED_BYTES,
-    PROCOUNTOR_BURST,
     PROCOUNTOR_READ_THREADS,
     PROCOUNTOR_RENEW_MARGIN_SECONDS,
     PROCOUNTOR_REQUESTS_PER_SECOND,
@@ -60,6 +56,7 @@ from provider.errors import AccessDenied, ProcountorError, ServerFailure, TokenR
 from provider.http import TRANSPORT_ERRORS, build_client, transport_failure
 from provider.http_body import Limits, NotStrictJson, TooLarge, Undecodable, send_bounded, strict_json
 from provider.procountor.models import Company, Dimension, UserRights
+from provider.procountor.pace import limiter_for
 from provider.redaction import redact
 from provider.retry import RetryableStatus, RetryPolicy
 from provider.settings import ProcountorSettings
@@ -83,75 +80,7 @@ _USER_RIGHTS = TypeAdapter(UserRights)
 _DIMENSIONS = TypeAdapter(list[Dimension])
 
 
-# ---- rate limiting and tokens ----
-
-
-class RateLimiter:
-    """At most ``per_second`` requests in any second as the server counts them, in short bursts.
-
-    Two rules, both kept under one lock:
-
-    - a **token bucket** (refilled at ``per_second``, holding ``burst``): up to ``burst`` requests leave at
-      once, and the long-run average is ``per_second``;
-    - a **one-second window over answered requests**: a slot counts from the moment it is taken until one
-      second after its answer came back, and at most ``per_second`` slots count at a time. The server sees
-      a request between those two moments, so however the network delays requests, no one-second window
-      at the server holds more than ``per_second`` of them.
-
-    Use it as ``with limiter.slot(): send(...)``.
-    """
-
-    def __init__(self, per_second: float, burst: int = PROCOUNTOR_BURST) -> None:
-        if per_second <= 0:
-            raise ValueError("per_second must be above 0")
-        self.per_second = per_second
-        self.window_limit = max(1, math.floor(per_second))
-        self.burst = max(1, min(burst, self.window_limit))
-        self._cond = threading.Condition()
-        self._tokens = float(self.burst)
-        self._refilled_at = time.monotonic()
-        self._in_flight = 0
-        self._answered: collections.deque[float] = collections.deque()  # answer times, last second
-
-    @contextmanager
-    def slot(self) -> Iterator[None]:
-        self._acquire()
-        try:
-            yield
-        finally:
-            self._release()
-
-    def _acquire(self) -> None:
-        with self._cond:
-            while True:
-                now = time.monotonic()
-                self._tokens = min(self.burst, self._tokens + (now - self._refilled_at) * self.per_second)
-                self._refilled_at = now
-                while self._answered and self._answered[0] <= now - 1.0:
-                    self._answered.popleft()
-                counted = self._in_flight + len(self._answered)
-                if counted < self.window_limit and self._tokens >= 1.0:
-                    self._tokens -= 1.0
-                    self._in_flight += 1
-                    return
-                waits = []
-                if self._tokens < 1.0:
-                    waits.append((1.0 - self._tokens) / self.per_second)
-                if counted >= self.window_limit and self._answered:
-                    waits.append(self._answered[0] + 1.0 - now)
-                # Otherwise every counted slot is in flight: its release wakes this thread.
-                self._cond.wait(max(min(waits), 0.0005) if waits else None)
-
-    def _release(self) -> None:
-        with self._cond:
-            self._in_flight -= 1
-            self._answered.append(time.monotonic())
-            self._cond.notify_all()
-
-
-def limiter_for(base_url: str, client_id: str, per_second: float) -> RateLimiter:
-    """The process-wide limiter of one client application at one Procountor host (in provider.context)."""
-    return process_context().procountor_limiters.get((base_url, client_id), lambda: RateLimiter(per_second))
+# ---- tokens ----
 
 
 @dataclass(frozen=True)

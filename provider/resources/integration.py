@@ -67,7 +67,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from provider.business_id import BusinessId
 from provider.errors import FabricaiRosterError, PortalError, PrerequisiteFailed, ServiceError
-from provider.portal import ConnectionInfo, ErpSystem, PortalClient
+from provider.portal import Connection, ErpSystem, PortalClient
 from provider.portal.models import ClientBody, PredictionModel
 from provider.portal.training import (
     WAITING,
@@ -164,7 +164,7 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
         self,
         inputs: Inputs,
         verified: VerifiedCredentials,
-        connection: ConnectionInfo,
+        connection: Connection,
         progress: Progress,
     ) -> dict[str, Any]:
         secrets = {
@@ -224,7 +224,7 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
         progress = self._after_connecting(inputs, verified)
         return UpdateResult(self._outputs(inputs, verified, connection, progress))
 
-    def _rotate(self, inputs: Inputs, id_: str, olds: Mapping[str, Any]) -> ConnectionInfo | None:
+    def _rotate(self, inputs: Inputs, id_: str, olds: Mapping[str, Any]) -> Connection | None:
         """PATCH the connection's credentials, settling any rotation whose outcome was unknown.
 
         Before: the connection is read. Gone or replaced, nothing is sent (the caller says so). Its
@@ -260,8 +260,8 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
             return self._settle_rotation(inputs, id_, before, error)
 
     def _settle_rotation(
-        self, inputs: Inputs, id_: str, before: ConnectionInfo, error: PortalError
-    ) -> ConnectionInfo | None:
+        self, inputs: Inputs, id_: str, before: Connection, error: PortalError
+    ) -> Connection | None:
         """A rotation whose answer was lost: read the connection back and decide, or say it is undecided."""
         cause = f"HTTP {error.status_code}" if error.status_code else "its answer was lost"
         again = (
@@ -369,7 +369,7 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
             health = self._erp_health(props)
         return ReadResult(id_, {**outputs, **health})
 
-    def _rotated_elsewhere(self, props: Mapping[str, Any], connection: ConnectionInfo, label: str) -> bool:
+    def _rotated_elsewhere(self, props: Mapping[str, Any], connection: Connection, label: str) -> bool:
         """The connection's credentials were rotated at another time than this stack recorded (none recorded:
         not since it connected; the engine drops an output that is None)."""
         believed = props.get("credentials_rotated_at")
@@ -499,7 +499,7 @@ INTEGRATION_OUTPUTS = (
 )
 
 
-def connection_outputs(connection: ConnectionInfo, progress: Progress) -> dict[str, Any]:
+def connection_outputs(connection: Connection, progress: Progress) -> dict[str, Any]:
     """The outputs every integration has about its portal connection and the client's progress."""
     return {
         "connection_id": connection.id,

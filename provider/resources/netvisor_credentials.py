@@ -30,8 +30,8 @@ from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
 from pydantic import BaseModel, ConfigDict, Field
 
 from provider.business_id import BusinessId
+from provider.netvisor.checks import CREDENTIALS_PAGE, describe_credentials, verify_credentials
 from provider.netvisor.client import Company
-from provider.netvisor.prerequisites import CREDENTIALS_PAGE, describe_credentials, verify_credentials
 from provider.resources.base import (
     RosterResource,
     RosterResourceProvider,

@@ -26,14 +26,14 @@ import pulumi
 import pulumi.dynamic
 
 from provider.errors import PrerequisiteFailed
-from provider.netvisor.client import Company
-from provider.netvisor.prerequisites import (
+from provider.netvisor.checks import (
     CREDENTIALS_PAGE,
     RESOURCE_RIGHTS_PAGE,
     USER_RIGHTS,
     describe_credentials,
     verify_company,
 )
+from provider.netvisor.client import Company
 from provider.resources.base import RosterResource, fingerprint, keep_secret, resource_props
 from provider.resources.integration import (
     INTEGRATION_OUTPUTS,
@@ -78,7 +78,7 @@ class NetvisorIntegrationProvider(IntegrationProvider[NetvisorIntegrationInputs]
         return None
 
     def health_code(self, error: PrerequisiteFailed) -> str:
-        """Which of the guide's checks failed, told by the fix ``provider.netvisor.prerequisites`` gives."""
+        """Which of the guide's checks failed, told by the fix ``provider.netvisor.checks`` gives."""
         if RESOURCE_RIGHTS_PAGE in error.fix:
             return "RESOURCE_RIGHTS_MISSING"
         if USER_RIGHTS in error.fix:

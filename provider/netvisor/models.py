@@ -221,3 +221,9 @@ def dimensions(root: Element) -> list[Dimension]:
         )
         for item in find_all(root, "DimensionNameList/DimensionName")
     ]
+
+
+# Netvisor's error codes (ResponseStatus); the typed errors a request can end in are in provider.errors.
+AUTHENTICATION_FAILED = "AUTHENTICATION_FAILED"
+SERVICE_ACCESS_ERROR = "SERVICE_ACCESS_ERROR"
+REQUEST_NOT_UNIQUE = "REQUEST_NOT_UNIQUE"

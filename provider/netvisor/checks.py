@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from provider.errors import CompanyNotReachable, CredentialsRejected, PrerequisiteFailed, ResourceNotAllowed
-from provider.netvisor import xml
+from provider.netvisor import models as xml
 from provider.netvisor.client import Company, NetvisorClient
 from provider.netvisor.signing import Credentials
 
