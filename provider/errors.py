@@ -12,7 +12,9 @@ ever contains a secret: callers pass labels and identifiers, never keys, tokens 
     │   │   ├── AlreadyRegistered     the business ID has a record in the portal already (found in the list)
     │   │   ├── DuplicateRecords      the portal holds two or more records of one business ID
     │   │   ├── UnknownTeam           a roster team name that the portal has no team of
-    │   │   └── ConnectionExtensionMissing  the portal at fabricai:portalUrl lacks the connection extension
+    │   │   ├── ConnectionExtensionMissing  the portal at fabricai:portalUrl lacks the connection extension
+    │   │   └── VerificationRefused   the portal's verification of ERP credentials did not pass (422/503);
+    │   │                             nothing stored; ``verification`` holds the findings to word
     │   ├── ProcountorError
     │   │   ├── TokenRefused          oauth/token answered 400/401 (the client's API key, our client id, or
     │   │   │                         either when the answer cannot tell)
@@ -27,7 +29,9 @@ ever contains a secret: callers pass labels and identifiers, never keys, tokens 
     │       ├── HostileAnswer         the answer declared a DTD or entities and was refused unparsed
     │       ├── AnswerTooLarge        the answer was larger than the limit (compressed or decompressed)
     │       └── UnreadableAnswer      the answer is not Netvisor's XML, or not the shape of the resource
-    └── PrerequisiteFailed       a step of the onboarding guide does not hold for a client (fix in the ERP)
+    ├── PrerequisiteFailed       a step of the onboarding guide does not hold for a client (fix in the ERP)
+    └── OperatorError            the operator command `fabricai-roster` cannot do what was asked
+                                 (provider/cli/stack.py: the Pulumi CLI failed, a stack cannot be read)
 
 Which client an error is about is attached where the resource code knows it: ``ServiceError.about(label)``
 annotates the error itself (``client`` and the message's prefix) and the caller re-raises that same object,
@@ -145,6 +149,16 @@ class UnknownTeam(PortalError):
 class ConnectionExtensionMissing(PortalError):
     """The portal at ``fabricai:portalUrl`` answers 404 on the connection routes of a client that exists:
     it does not offer the connection extension (DESIGN.md), so the client is not "gone"."""
+
+
+class VerificationRefused(PortalError):
+    """The portal verified ERP credentials and did not pass them (422 FAILED, 503 INCONCLUSIVE): nothing was
+    stored. ``verification`` is the ``provider.verification.findings.Verification`` of its answer; the
+    resource words it (``provider.verification.messages``) with what it knows of the client."""
+
+    def __init__(self, message: str, *, verification: object, status_code: int) -> None:
+        super().__init__(message, status_code=status_code, retryable=False)
+        self.verification = verification
 
 
 class ProcountorError(ServiceError):

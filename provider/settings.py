@@ -1,14 +1,17 @@
 """Provider-wide settings, read from stack config in ``ResourceProvider.configure``.
 
-They never become resource inputs, so partner secrets stay out of resource state. Each ERP's settings are
-required only when a resource of that ERP runs: a Netvisor-only firm needs no Procountor partner app.
+They never become resource inputs, so no secret reaches resource state. Who verifies a client's ERP
+credentials (``verification_for``): the FabricAI portal, which holds FabricAI's partner credentials (a
+firm's stack: it never has them), or the provider itself where those partner credentials are configured
+(FabricAI's own staff; rehearsals). ``fabricai:verification`` (auto | portal | local) may force one; each
+ERP's partner settings are required only when that ERP is verified locally.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
@@ -50,6 +53,8 @@ class NetvisorSettings(_Settings):
 
 
 REFRESH_ERP_KEY = "fabricai:refreshErp"
+VERIFICATION_KEY = "fabricai:verification"
+VERIFICATION_MODES = ("auto", "portal", "local")
 PROCOUNTOR_API_KEYS_KEY = "roster:procountorApiKeys"
 NETVISOR_CREDENTIALS_KEY = "roster:netvisorCredentials"
 
@@ -86,6 +91,16 @@ def _missing(key: str, secret: bool) -> ConfigurationError:
     )
 
 
+def _partner_missing(key: str, secret: bool) -> ConfigurationError:
+    flag = " --secret" if secret else ""
+    return ConfigurationError(
+        f"Stack config '{key}' is not set, and {VERIFICATION_KEY} is local, which verifies the clients' ERP "
+        "credentials here with FabricAI's own partner credentials. A firm never has those: set "
+        f"`pulumi config set {VERIFICATION_KEY} auto` and the FabricAI portal verifies. FabricAI's own "
+        f"staff set it with: pulumi config set{flag} {key} <value>"
+    )
+
+
 class ProviderSettings(_Settings):
     """Everything ``configure`` received, as optional values; the ``*_settings`` accessors require them."""
 
@@ -103,6 +118,9 @@ class ProviderSettings(_Settings):
     netvisor_access_key: str = DEFAULT_NETVISOR_ACCESS_KEY
     # `fabricai:refreshErp`: false makes `pulumi refresh` portal-only (no ERP request, health untouched).
     refresh_erp: bool = defaults.REFRESH_ERP
+    # `fabricai:verification`: auto (local where the ERP's partner secret is set, else the portal) | portal
+    # | local.
+    verification: str = "auto"
     # The credentials stack config holds (roster:procountorApiKeys values; roster:netvisorCredentials as
     # customer id and key): a refresh re-checks a client's ERP with the one whose fingerprint its state has
     # (a dynamic provider's read receives the outputs only, and the outputs never hold a key).
@@ -125,6 +143,7 @@ class ProviderSettings(_Settings):
             "netvisor_sender": "netvisor:sender",
             "netvisor_language": "netvisor:language",
             "netvisor_access_key": "netvisor:accessKey",
+            "verification": VERIFICATION_KEY,
         }
         values: dict[str, Any] = {}
         for field, key in keys.items():
@@ -146,7 +165,23 @@ class ProviderSettings(_Settings):
             and isinstance(pair.get("customerId"), str | int)
             and isinstance(pair.get("customerKey"), str)
         )
+        values["verification"] = values.get("verification", "auto").casefold()
+        if values["verification"] not in VERIFICATION_MODES:
+            raise ConfigurationError(
+                f"Stack config '{VERIFICATION_KEY}' must be one of {', '.join(VERIFICATION_MODES)} (auto: "
+                "the FabricAI portal verifies, unless FabricAI's partner credentials are configured). Set it "
+                f"with: pulumi config set {VERIFICATION_KEY} auto"
+            )
         return cls(**values)
+
+    def verification_for(self, system: str) -> Literal["portal", "local"]:
+        """Who verifies this ERP's credentials: the portal (FabricAI) or the provider (partner mode)."""
+        if self.verification == "portal":
+            return "portal"
+        if self.verification == "local":
+            return "local"
+        partner = self.procountor_client_secret if system == "procountor" else self.netvisor_partner_key
+        return "local" if partner is not None else "portal"
 
     def portal(self) -> PortalSettings:
         if self.portal_api_key is None:
@@ -162,9 +197,9 @@ class ProviderSettings(_Settings):
 
     def procountor(self) -> ProcountorSettings:
         if self.procountor_client_id is None:
-            raise _missing("procountor:clientId", secret=False)
+            raise _partner_missing("procountor:clientId", secret=False)
         if self.procountor_client_secret is None:
-            raise _missing("procountor:clientSecret", secret=True)
+            raise _partner_missing("procountor:clientSecret", secret=True)
         return ProcountorSettings(
             base_url=self.procountor_base_url.rstrip("/"),
             client_id=self.procountor_client_id,
@@ -188,9 +223,9 @@ class ProviderSettings(_Settings):
 
     def netvisor(self) -> NetvisorSettings:
         if self.netvisor_partner_id is None:
-            raise _missing("netvisor:partnerId", secret=False)
+            raise _partner_missing("netvisor:partnerId", secret=False)
         if self.netvisor_partner_key is None:
-            raise _missing("netvisor:partnerKey", secret=True)
+            raise _partner_missing("netvisor:partnerKey", secret=True)
         return NetvisorSettings(
             base_url=self.netvisor_base_url.rstrip("/"),
             partner_id=self.netvisor_partner_id,

@@ -9,7 +9,7 @@ resource right removed.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,16 +17,13 @@ import pytest
 
 from harness.engine import Engine, EngineCallFailed, ResourceState, Secret, all_text
 from provider.context import reset as reset_process_context
-from provider.errors import PrerequisiteFailed, TokenRefused
-from provider.netvisor import prerequisites
-from provider.netvisor.client import Company as NetvisorCompany
-from provider.procountor import checks as pc_checks
-from provider.procountor import models as pc_models
 from provider.procountor.client import ProcountorClient
 from provider.resources.client_company import ClientCompanyProvider
 from provider.resources.netvisor_integration import NetvisorIntegrationProvider
 from provider.resources.procountor_integration import ProcountorIntegrationProvider
 from provider.retry import RetryPolicy
+from provider.verification.findings import Check, Finding, Verification, fails
+from provider.verification.messages import Subject, health
 from sandbox.server import RunningSandbox
 from tests.support import procountor_stack as pc
 from tests.support.procountor_stack import fresh_process
@@ -309,40 +306,39 @@ def test_the_admin_endpoints_refuse_what_they_do_not_know(running: RunningSandbo
     assert bad_status.status_code == 400
 
 
-# ---- the codes of every check's failure (the checks' own errors, offline) ---------------------------
+# ---- the codes of every check's failure (from findings, offline) ---------------------------------
 
 
-def _raised(call: Callable[[], object]) -> PrerequisiteFailed:
-    with pytest.raises(PrerequisiteFailed) as failure:
-        call()
-    return failure.value
-
-
-def test_every_procountor_check_failure_has_its_code() -> None:
-    provider = ProcountorIntegrationProvider()
-    label = "Acme Oy (2925630-9)"
-    other = pc_models.Company.model_validate({"id": 7, "name": "Muu Oy"})
-    refused = TokenRefused("Procountor refused the API key", field="api_key")
-    cases = {
-        "OTHER_COMPANY": _raised(lambda: pc_checks._check_company(other, ACME, label)),
-        "DIMENSIONS_MISSING": _raised(lambda: pc_checks._check_dimensions([], ["Projekti"], label)),
-        "KEY_REFUSED": pc_checks._token_refused(refused, "app", ACME, label),
-    }
-    for code, error in cases.items():
-        assert isinstance(error, PrerequisiteFailed)
-        assert provider.health_code(error) == code
-
-
-def test_every_netvisor_check_failure_has_its_code() -> None:
-    provider = NetvisorIntegrationProvider()
-    company = NetvisorCompany(business_id=BETA, label="Beta Oy (1572860-0)")
-    cases = {
-        "KEY_REFUSED": prerequisites.credentials_rejected(
-            company, "(customer id X)", "AUTHENTICATION_FAILED"
+@pytest.mark.parametrize(
+    ("system", "finding", "code"),
+    [
+        (
+            "procountor",
+            fails(Check.COMPANY_IDENTITY, reported_name="Muu Oy", reported_kind="NONE"),
+            "OTHER_COMPANY",
         ),
-        "COMPANY_UNREACHABLE": prerequisites.company_not_reachable(company, "(customer id X)", "no rights"),
-        "RESOURCE_RIGHTS_MISSING": prerequisites.rights_not_allowed(company, ["purchase invoices"], "KEY"),
-        "DIMENSIONS_MISSING": prerequisites.dimensions_missing(company, ["Projekti"], []),
-    }
-    for code, error in cases.items():
-        assert provider.health_code(error) == code
+        ("procountor", fails(Check.DIMENSIONS, missing=["Projekti"], existing=[]), "DIMENSIONS_MISSING"),
+        ("procountor", fails(Check.CREDENTIALS, refused="API_KEY"), "KEY_REFUSED"),
+        ("procountor", fails(Check.BILLABLE_INTERFACES), "BILLABLE_INTERFACES_OFF"),
+        (
+            "procountor",
+            fails(Check.USER_RIGHTS, missing=[{"right": "user.editPersonalInfo"}]),
+            "RIGHTS_MISSING",
+        ),
+        ("netvisor", fails(Check.CREDENTIALS, refused="CUSTOMER_KEYS"), "KEY_REFUSED"),
+        ("netvisor", fails(Check.COMPANY_ACCESS), "COMPANY_UNREACHABLE"),
+        (
+            "netvisor",
+            fails(Check.RESOURCE_RIGHTS, not_allowed=["PURCHASE_INVOICES"]),
+            "RESOURCE_RIGHTS_MISSING",
+        ),
+        ("netvisor", fails(Check.DIMENSIONS, missing=["Projekti"], existing=[]), "DIMENSIONS_MISSING"),
+        ("netvisor", fails(Check.ERP_REACHABLE, reason="timeout"), "UNKNOWN"),
+    ],
+)
+def test_every_check_failure_has_its_code_and_its_fix(system: str, finding: Finding, code: str) -> None:
+    business_id = ACME if system == "procountor" else BETA
+    subject = Subject(f"Asiakas Oy ({business_id})", business_id, system, "portal", "(customer id X)", "KEY")
+    found, detail = health(Verification.of(system, [finding]), subject)
+    assert found == code
+    assert detail and "Asiakas Oy" not in detail  # the detail is about the client, not prefixed with it

@@ -4,16 +4,32 @@ from __future__ import annotations
 
 import pytest
 
-from provider.netvisor.checks import RESOURCE_RIGHTS, rights_not_allowed
-from provider.netvisor.client import Company
+from provider.errors import PrerequisiteFailed
+from provider.netvisor.rights import RESOURCE_RIGHTS, WIRE_BY_RESOURCE_RIGHT
+from provider.verification.findings import Check, Verification, fails
+from provider.verification.messages import Subject, explain
 
-BETA = Company("1572860-0", "Beta Oy (1572860-0)")
+BETA = Subject(
+    "Beta Oy (1572860-0)",
+    "1572860-0",
+    "netvisor",
+    "portal",
+    "(customer id X)",
+    "E2DCB2FF20700782F1EA878EDC19DC27",
+)
 ACCESS_KEY = "E2DCB2FF20700782F1EA878EDC19DC27"
+
+
+def rights_not_allowed(missing: tuple[str, ...]) -> PrerequisiteFailed:
+    wire = [WIRE_BY_RESOURCE_RIGHT[right] for right in missing]
+    error = explain(Verification.of("netvisor", [fails(Check.RESOURCE_RIGHTS, not_allowed=wire)]), BETA)
+    assert isinstance(error, PrerequisiteFailed)
+    return error
 
 
 @pytest.mark.parametrize("missing", [("purchase invoices",), RESOURCE_RIGHTS])
 def test_every_cause_and_its_fix_is_named(missing: tuple[str, ...]) -> None:
-    message = str(rights_not_allowed(BETA, missing, ACCESS_KEY))
+    message = str(rights_not_allowed(missing))
     assert message.startswith("Beta Oy (1572860-0): Netvisor answered SERVICE_ACCESS_ERROR")
     for words in (
         # the resource right, where and how it is set
@@ -37,8 +53,8 @@ def test_every_cause_and_its_fix_is_named(missing: tuple[str, ...]) -> None:
 
 
 def test_when_every_resource_is_refused_the_service_is_named_first() -> None:
-    every = rights_not_allowed(BETA, RESOURCE_RIGHTS, ACCESS_KEY)
-    some = rights_not_allowed(BETA, ("calculation targets",), ACCESS_KEY)
+    every = rights_not_allowed(RESOURCE_RIGHTS)
+    some = rights_not_allowed(("calculation targets",))
     assert every.fix.startswith("Check that the company's Netvisor API service is open")
     assert some.fix.startswith("In Netvisor, logged in to this company")
     assert "likely, as every resource was refused" in every.cause

@@ -240,7 +240,7 @@ def test_the_create_body_is_the_public_one() -> None:
 def test_a_portal_without_the_extension_is_named_never_a_gone_client() -> None:
     portal = fake({("GET", "/clients/7315"): (200, real("client.json"))})
     for call in (
-        lambda: portal.put_connection(7315, "procountor", "101", {"apiKey": "FAKE-k"}),
+        lambda: portal.put_connection(7315, "procountor", {"apiKey": "FAKE-k"}, erp_company_id="101"),
         lambda: portal.get_connection(7315),
         lambda: portal.rotate_credentials(7315, "conn_1", {"apiKey": "FAKE-k"}),
         lambda: portal.delete_connection(7315, "conn_1"),
@@ -261,7 +261,9 @@ def test_a_portal_echoing_the_credentials_never_puts_them_in_a_message() -> None
         }
     )
     calls: list[Callable[[], object]] = [
-        lambda: portal.put_connection(7315, "procountor", "101", {"apiKey": "FAKE-pc-key-echoed"}),
+        lambda: portal.put_connection(
+            7315, "procountor", {"apiKey": "FAKE-pc-key-echoed"}, erp_company_id="101"
+        ),
         lambda: portal.rotate_credentials(7315, "c1", {"apiKey": "FAKE-pc-key-echoed"}),
     ]
     for call in calls:
@@ -289,7 +291,9 @@ def test_a_portal_echoing_our_request_in_any_form_never_puts_a_key_in_a_message(
     portal = fake(answers, key=ECHOED_KEY)
     for call in (
         lambda: portal.get_client(7315),
-        lambda: portal.put_connection(7315, "procountor", "101", {"apiKey": ECHOED_CREDENTIAL}),
+        lambda: portal.put_connection(
+            7315, "procountor", {"apiKey": ECHOED_CREDENTIAL}, erp_company_id="101"
+        ),
     ):
         with pytest.raises(PortalError) as failure:
             call()
@@ -299,7 +303,7 @@ def test_a_portal_echoing_our_request_in_any_form_never_puts_a_key_in_a_message(
 
 def test_a_404_of_a_gone_client_is_gone() -> None:
     portal = fake({})
-    assert portal.put_connection(7315, "procountor", "101", {"apiKey": "FAKE-k"}) is None
+    assert portal.put_connection(7315, "procountor", {"apiKey": "FAKE-k"}, erp_company_id="101") is None
     assert portal.get_connection(7315) is None
     assert portal.delete_connection(7315, "conn_1") is False
 
@@ -443,7 +447,7 @@ def test_the_key_travels_only_in_the_authorization_header(example_sandbox: Runni
 
     portal = client_for(example_sandbox, transport=Recording())
     created = portal.register("2925630-9", BODY)
-    portal.put_connection(created.id, "procountor", "101", {"apiKey": "FAKE-1"})
+    portal.put_connection(created.id, "procountor", {"apiKey": "FAKE-1"}, erp_company_id="101")
     assert urls and not any(PORTAL_KEY in url for url in urls)
     assert PORTAL_KEY not in repr(portal)
 

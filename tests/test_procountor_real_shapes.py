@@ -17,12 +17,13 @@ import pytest
 from pydantic import SecretStr
 
 from provider.errors import ConfigurationError, PrerequisiteFailed, TokenRefused
-from provider.procountor.checks import verify_api_key
 from provider.procountor.client import ProcountorClient
 from provider.procountor.rights import GUIDE_RIGHTS, missing_rights, verified_rights
 from provider.settings import ProcountorSettings
+from provider.verification.messages import verified_rights as proven_rights
 from tests.support.procountor_stack import FAST_RETRY
 from tests.support.secret_scan import ECHO_FORM_NAMES, echo_forms, leaks
+from tests.support.verification import procountor_verdict
 
 FIXTURES = Path(__file__).parent / "fixtures" / "real" / "procountor"
 APP_ID = "fabricai-roster-pts"
@@ -68,16 +69,17 @@ def client(answer: Answer, secret: str = APP_SECRET) -> ProcountorClient:
 
 def test_company_rights_and_dimensions_in_the_real_shapes_verify() -> None:
     answer, seen = serve()
-    verified = verify_api_key(
+    verified = procountor_verdict(
         client(answer),
         api_key=API_KEY,
         business_id=BUSINESS_ID,
-        client_label=LABEL,
+        label=LABEL,
         dimensions=["Kustannuspaikka", "Projekti"],
     )
-    assert verified.erp_company_id == "482913" and verified.erp_company_name == "Kuusela Rakennus Oy"
-    assert len(verified.verified_rights) == len(GUIDE_RIGHTS)
-    assert "Purchases > Product register: All rights" in verified.verified_rights
+    assert verified.company is not None
+    assert verified.company.erp_company_id == "482913" and verified.company.name == "Kuusela Rakennus Oy"
+    assert len(proven_rights(verified)) == len(GUIDE_RIGHTS)
+    assert "Purchases > Product register: All rights" in proven_rights(verified)
     assert {request.url.path for request in seen} == {
         "/api/oauth/token",
         "/api/company",
@@ -97,8 +99,8 @@ def test_the_fixture_user_holds_every_guide_right_and_booleans_are_not_levels() 
 def test_rights_without_the_optional_rights_object_mean_every_right_is_missing(body: dict[str, Any]) -> None:
     answer, _ = serve({"users/rights": httpx.Response(200, json=body)})
     with pytest.raises(PrerequisiteFailed) as failure:
-        verify_api_key(
-            client(answer), api_key=API_KEY, business_id=BUSINESS_ID, client_label=LABEL, dimensions=[]
+        procountor_verdict(
+            client(answer), api_key=API_KEY, business_id=BUSINESS_ID, label=LABEL, dimensions=[]
         )
     assert f"lacks {len(GUIDE_RIGHTS)} of the rights" in str(failure.value)
     assert "(now: not reported)" in str(failure.value)
@@ -124,10 +126,10 @@ def test_company_business_id_is_read_under_either_brn_type(brn_type: str) -> Non
     company = fixture("company.json")
     company["businessIdentifier"]["brnType"] = brn_type
     answer, _ = serve({"company": httpx.Response(200, json=company)})
-    verified = verify_api_key(
-        client(answer), api_key=API_KEY, business_id=BUSINESS_ID, client_label=LABEL, dimensions=[]
+    verified = procountor_verdict(
+        client(answer), api_key=API_KEY, business_id=BUSINESS_ID, label=LABEL, dimensions=[]
     )
-    assert verified.erp_company_name == "Kuusela Rakennus Oy"
+    assert verified.company is not None and verified.company.name == "Kuusela Rakennus Oy"
 
 
 def test_a_personal_identity_code_is_never_shown_as_a_business_id() -> None:
@@ -135,8 +137,8 @@ def test_a_personal_identity_code_is_never_shown_as_a_business_id() -> None:
     company["businessIdentifier"] = {"brnType": "HETU", "code": "010190-123A"}
     answer, _ = serve({"company": httpx.Response(200, json=company)})
     with pytest.raises(PrerequisiteFailed) as failure:
-        verify_api_key(
-            client(answer), api_key=API_KEY, business_id=BUSINESS_ID, client_label=LABEL, dimensions=[]
+        procountor_verdict(
+            client(answer), api_key=API_KEY, business_id=BUSINESS_ID, label=LABEL, dimensions=[]
         )
     assert "a personal identity code, not a business ID" in str(failure.value)
     assert "010190-123A" not in str(failure.value)
@@ -153,8 +155,8 @@ def refused(status: int, body: Any) -> Answer:
 
 
 def verify(answer: Answer) -> None:
-    verify_api_key(
-        client(answer), api_key=API_KEY, business_id=BUSINESS_ID, client_label=LABEL, dimensions=[]
+    procountor_verdict(
+        client(answer), api_key=API_KEY, business_id=BUSINESS_ID, label=LABEL, dimensions=[]
     )
 
 

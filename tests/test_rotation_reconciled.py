@@ -20,7 +20,7 @@ from harness.engine import Engine, EngineCallFailed, ResourceState
 from provider.portal import PortalClient
 from provider.portal.connection import ConnectionApi
 from provider.portal.models import Connection
-from provider.resources.integration import CREDENTIALS_UNKNOWN
+from provider.resources.erp_health import CREDENTIALS_UNKNOWN
 from provider.resources.procountor_integration import ProcountorIntegrationProvider
 from provider.settings import PortalSettings
 from tests.support.procountor_stack import (

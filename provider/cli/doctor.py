@@ -1,9 +1,10 @@
 """``fabricai-roster doctor [BUSINESS_ID...]``: the live checks of some or all clients, read-only.
 
 For each client: the portal (its record by business ID, the ERP it is set to, its connection) and then
-the very checks the integration runs before connecting (``provider.procountor.checks.verify_api_key``;
-``provider.netvisor.checks.verify_company``), with the keys of the stack's config. Nothing is written
-anywhere: the portal is only read, the ERPs only answer the checks' reads (and Procountor a token request).
+the very checks the integration runs before connecting, with the keys of the stack's config: FabricAI's
+(``POST /clients/{id}/connection/verify``, read-only; a firm's stack) or, in partner mode, the provider's
+own (``provider.procountor.checks.check_api_key``, ``provider.netvisor.checks.check_company``). Their
+findings are worded as ``pulumi up`` words them. Nothing is written anywhere.
 Clients are checked one after another (Netvisor wants one request at a time per customer environment;
 Procountor's pace is kept by its client). Each problem comes with its fix.
 
@@ -25,11 +26,14 @@ from provider.cli.config import roster_of, settings_of
 from provider.cli.stack import OperatorError, Stack
 from provider.context import ProviderContext
 from provider.errors import FabricaiRosterError, PrerequisiteFailed
-from provider.netvisor.checks import describe_credentials, verify_company
+from provider.netvisor.checks import check_company, describe_credentials
 from provider.netvisor.client import Company
-from provider.procountor.checks import verify_api_key
+from provider.portal.models import ListedClient
+from provider.procountor.checks import check_api_key
 from provider.resources.netvisor_inputs import credentials
 from provider.roster import ClientEntry, Erp, Roster
+from provider.verification.findings import Verification
+from provider.verification.messages import Subject, explain
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ def check_client(context: ProviderContext, roster: Roster, client: ClientEntry) 
     """The portal read and the ERP prerequisites of one client; its problems (none: healthy)."""
     findings: list[Finding] = []
     label = client.label
+    record: ListedClient | None = None
     try:
         record = context.portal.find(str(client.business_id))
         if record is None:
@@ -95,26 +100,70 @@ def check_client(context: ProviderContext, roster: Roster, client: ClientEntry) 
     except FabricaiRosterError as error:
         findings.append(_finding(label, error))
     try:
-        if client.erp is Erp.PROCOUNTOR:
-            verify_api_key(
-                context.procountor,
-                api_key=roster.api_key_for(client).get_secret_value(),
-                business_id=str(client.business_id),
-                client_label=label,
-                dimensions=client.dimensions,
+        verification = erp_verification(context, roster, client, record)
+        if verification is None:
+            findings.append(
+                Finding(
+                    label,
+                    "its ERP credentials were not checked: the FabricAI portal verifies them through the "
+                    "client's record, and it has none yet",
+                    "run `pulumi up`: it registers the client and the portal verifies its credentials first",
+                )
             )
-        else:
-            pair = roster.credentials_for(client)
-            verify_company(
-                context.netvisor,
-                credentials(pair.customer_id, pair.customer_key.get_secret_value()),
-                Company(business_id=client.business_id, label=label),
-                credentials_name=describe_credentials(pair.customer_id, client.netvisor_credentials),
-                dimensions=client.dimensions,
-            )
+        elif not verification.passed:
+            findings.append(_finding(label, explain(verification, subject_of(context, roster, client))))
     except FabricaiRosterError as error:
         findings.append(_finding(label, error))
     return findings
+
+
+def erp_verification(
+    context: ProviderContext, roster: Roster, client: ClientEntry, record: ListedClient | None
+) -> Verification | None:
+    """The guide's checks of the client's ERP credentials as stack config holds them: FabricAI's through the
+    client's record (None: no record yet), or the provider's own in partner mode."""
+    system = client.erp.value
+    local = context.settings.verification_for(system) == "local"
+    if client.erp is Erp.PROCOUNTOR:
+        key = roster.api_key_for(client).get_secret_value()
+        if local:
+            return check_api_key(
+                context.procountor,
+                api_key=key,
+                business_id=str(client.business_id),
+                dimensions=client.dimensions,
+            )
+        sent = {"apiKey": key}
+    else:
+        pair = roster.credentials_for(client)
+        if local:
+            return check_company(
+                context.netvisor,
+                credentials(pair.customer_id, pair.customer_key.get_secret_value()),
+                Company(business_id=client.business_id, label=client.label),
+                dimensions=client.dimensions,
+            )
+        sent = {"customerId": pair.customer_id, "customerKey": pair.customer_key.get_secret_value()}
+    if record is None:
+        return None
+    return context.portal.verify_credentials(record.id, system, sent, client.dimensions)
+
+
+def subject_of(context: ProviderContext, roster: Roster, client: ClientEntry) -> Subject:
+    system = client.erp.value
+    named = (
+        describe_credentials(roster.credentials_for(client).customer_id, client.netvisor_credentials)
+        if client.erp is Erp.NETVISOR
+        else ""
+    )
+    return Subject(
+        label=client.label,
+        business_id=str(client.business_id),
+        system=system,
+        verified_by=context.settings.verification_for(system),
+        credentials_name=named,
+        access_key=context.settings.netvisor_access_key,
+    )
 
 
 def _finding(label: str, error: FabricaiRosterError) -> Finding:

@@ -61,12 +61,17 @@ class PortalApi:
         json: Any = None,
         idempotent: bool = True,
         recover: Callable[[], T | None] | None = None,
+        reads_statuses: frozenset[int] = frozenset(),
     ) -> T:
+        """One call through the retry policy; ``handle`` reads the answer. A status in ``reads_statuses`` is
+        handed to ``handle`` instead of being retried (it raises ``RetryableStatus`` itself to retry)."""
+
         def attempt() -> T:
             response = send_bounded(
                 self.http, method, path, self.limits, params=params, json=json, headers=self._auth
             )
-            if self.retry.should_retry_status(response.status_code):
+            status = response.status_code
+            if status not in reads_statuses and self.retry.should_retry_status(status):
                 raise RetryableStatus(response)
             return handle(response)
 

@@ -53,6 +53,7 @@ from provider.portal.models import (
 )
 from provider.retry import RetryPolicy
 from provider.settings import PortalSettings
+from provider.verification.findings import Verification
 
 M = TypeVar("M", bound=BaseModel)
 WithId = TypeVar("WithId", Team, PredictionModel)
@@ -219,14 +220,21 @@ class PortalClient:
             return None
         return self.get_client(mine[0].id)
 
-    def update_client(self, client_id: int, body: ClientBody) -> ClientRecord | None:
-        """PATCH the fields set in ``body``; None when the client no longer exists."""
+    def update_client(
+        self, client_id: int, body: ClientBody, current: ClientRecord | None = None
+    ) -> ClientRecord | None:
+        """PATCH the changes in ``body``, sent as a whole record (the public PATCH takes a whole
+        ``ModextClient``): laid over ``current``, or over the record read now; None when the client no
+        longer exists."""
         what = f"updating client {client_id}"
+        record_now = current if current is not None else self.get_client(client_id)
+        if record_now is None:
+            return None
         record = self._api.call(
             "PATCH",
             f"/clients/{client_id}",
             what=what,
-            json=body.body(),
+            json=body.whole_body(record_now),
             handle=lambda r: api.data(r, ClientRecord, what, none_on=404),
         )
         if record is not None:
@@ -328,17 +336,39 @@ class PortalClient:
     # ---- the connection extension -------------------------------------------------------------------------
 
     def put_connection(
-        self, client_id: int, system: str, erp_company_id: str, credentials: Mapping[str, str]
+        self,
+        client_id: int,
+        system: str,
+        credentials: Mapping[str, str],
+        *,
+        erp_company_id: str | None = None,
+        dimensions: Sequence[str] = (),
     ) -> Connection | None:
-        return self.connections.put(client_id, system, erp_company_id, credentials)
+        return self.connections.put(
+            client_id, system, credentials, erp_company_id=erp_company_id, dimensions=dimensions
+        )
 
     def get_connection(self, client_id: int) -> Connection | None:
         return self.connections.get(client_id)
 
+    def verify_credentials(
+        self, client_id: int, system: str, credentials: Mapping[str, str], dimensions: Sequence[str]
+    ) -> Verification | None:
+        return self.connections.verify(client_id, system, credentials, dimensions)
+
+    def verify_connection(
+        self, client_id: int, connection_id: str, dimensions: Sequence[str]
+    ) -> Verification | None:
+        return self.connections.verify_stored(client_id, connection_id, dimensions)
+
     def rotate_credentials(
-        self, client_id: int, connection_id: str, credentials: Mapping[str, str]
+        self,
+        client_id: int,
+        connection_id: str,
+        credentials: Mapping[str, str],
+        dimensions: Sequence[str] = (),
     ) -> Connection | None:
-        return self.connections.rotate(client_id, connection_id, credentials)
+        return self.connections.rotate(client_id, connection_id, credentials, dimensions)
 
     def delete_connection(self, client_id: int, connection_id: str) -> bool:
         return self.connections.delete(client_id, connection_id)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from provider.business_id import InvalidBusinessId, normalise
+from provider.verification.findings import Verification
 
 ModelStatus = Literal["PENDING", "PRE_PROCESSING", "RUNNING", "COMPLETED", "DEPLOYED", "FAILED", "CANCELLED"]
 FINISHED_BADLY = frozenset({"FAILED", "CANCELLED"})
@@ -91,9 +92,11 @@ class ClientRecord(PortalModel):
 
 
 class ClientBody(PortalModel):
-    """A ``POST /clients`` or ``PATCH /clients/{id}`` body: only the fields set are sent.
+    """A ``POST /clients`` body, or the changes of a ``PATCH /clients/{id}`` (``whole_body`` lays them over
+    the record, since the public PATCH takes a whole ``ModextClient``, ``name`` and ``country`` required).
 
-    ``overrides_cleared`` sends ``overrides: null`` (back to the portal's defaults)."""
+    ``overrides_cleared`` sends ``overrides: {}`` (back to the portal's defaults). The public schema does not
+    allow ``overrides: null``; that an empty object clears them is an assumption (docs/PORTAL_API.md)."""
 
     name: str | None = None
     country: str | None = None
@@ -109,8 +112,29 @@ class ClientBody(PortalModel):
     def body(self) -> dict[str, Any]:
         payload = self.model_dump(by_alias=True, exclude_none=True, mode="json")
         if self.overrides_cleared:
-            payload["overrides"] = None
+            payload["overrides"] = {}
         return payload
+
+    def whole_body(self, record: ClientRecord) -> dict[str, Any]:
+        """The record's writable fields with these changes laid over them: a valid ``ModextClient``."""
+        current = record.model_dump(by_alias=True, exclude_none=True, mode="json", include=_WRITABLE)
+        current.setdefault("country", "FI")  # required; every roster client is Finnish
+        return {**current, **self.body()}
+
+
+# The fields of ``ModextClient`` a client may write back (the rest are the portal's: id, times, ...).
+_WRITABLE = {
+    "name",
+    "country",
+    "business_id",
+    "system",
+    "status",
+    "teams",
+    "tags",
+    "overrides",
+    "accounting_system_company_id",
+    "service_template",
+}
 
 
 class Team(PortalModel):
@@ -153,3 +177,5 @@ class Connection(PortalModel):
     status: str | None = None
     connected_at: str | None = None
     credentials_rotated_at: str | None = None
+    # The last verification of its credentials (a portal that verifies always has one).
+    verification: Verification | None = None

@@ -1,75 +1,69 @@
-"""Prove that a client's Procountor API key meets every prerequisite of the FabricAI guide.
+"""The guide's Procountor checks, run here (partner mode): one API key -> a ``Verification`` of findings.
 
-Order of the verdict when several things are wrong at once (the first one found is the one to fix first):
-token refused -> "Internal server error" (billable interfaces) -> the key belongs to another company ->
-missing rights (all of them, a 403 included) -> unknown dimensions. Every error names the client and
-gives the fix in Procountor's UI words; no error holds the key.
+The token comes first (a refusal stops there: ``credentials`` or, for FabricAI's own app, ``partner_app``);
+then company, rights and dimensions are read at once. A 500 after the token is the guide's "Internal
+server error" (``billable_interfaces``); the company's business ID must be the client's
+(``company_identity``); every guide right must be held, a 403 on /company or /dimensions counting as the
+right that read needs (``user_rights``); the roster's dimensions must exist (``dimensions``). A read that
+fails otherwise (unreachable, 5xx or 429 after retries, an unreadable answer) is ``erp_reachable`` not
+holding: the verdict is INCONCLUSIVE, never a false FAILED. Findings hold facts only, never the key or
+Procountor's text; ``provider.verification.messages`` words them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from provider.business_id import BusinessId, InvalidBusinessId
-from provider.errors import (
-    AccessDenied,
-    ConfigurationError,
-    PrerequisiteFailed,
-    ProcountorError,
-    ServerFailure,
-    TokenRefused,
-)
+from provider.errors import AccessDenied, ProcountorError, ServerFailure, TokenRefused
+from provider.http_body import TooLarge
 from provider.procountor.client import CompanyFacts, Outcome, ProcountorClient
 from provider.procountor.models import Company, Dimension
-from provider.procountor.rights import BY_DOTTED, GUIDE_RIGHTS, MissingRight, missing_rights, verified_rights
+from provider.procountor.rights import BY_DOTTED, GUIDE_RIGHTS, RightLevel, held_level
+from provider.verification.findings import Check, ErpCompany, Finding, Verification, fails, holds
 
-API_KEYS_CONFIG = "roster:procountorApiKeys"
-USERS_FIX = (
-    "in Procountor open the management gear (bottom left) -> Users and access rights -> the API user, "
-    "give it the rights listed above, save, and run `pulumi up` again."
-)
-BILLABLE_FIX = (
-    "in Procountor open the management gear (bottom left) -> Company information -> Usage settings -> "
-    'Integration settings, check "Allow the use of billable interfaces", and save the changes.'
-)
-# The right each endpoint needs: a 403 there means this right is missing even if /users/rights says not.
+SYSTEM = "procountor"
+# The right each read needs: a 403 there means this right is missing even if /users/rights says not.
 _RIGHT_OF_PATH = {"company": "management.basicCompanyInfo", "dimensions": "management.basicAccountingInfo"}
+# brnType values of GET /company that hold a person's identity code, not a business ID (never shown).
+_PERSONAL_ID_TYPES = frozenset({"HETU", "SSN", "PN"})
 
 
-@dataclass(frozen=True)
-class VerifiedCompany:
-    erp_company_id: str
-    erp_company_name: str
-    verified_rights: list[str]
-
-
-def set_key_command(business_id: str) -> str:
-    return f"pulumi config set --secret --path '{API_KEYS_CONFIG}[\"{business_id}\"]' <API key>"
-
-
-def verify_api_key(
-    procountor: ProcountorClient,
-    *,
-    api_key: str,
-    business_id: str,
-    client_label: str,
-    dimensions: Sequence[str],
-) -> VerifiedCompany:
-    """Token, company, rights and dimensions; the last three are read at the same time."""
+def check_api_key(
+    procountor: ProcountorClient, *, api_key: str, business_id: str, dimensions: Sequence[str]
+) -> Verification:
+    """Every Procountor prerequisite of the guide for one client's API key, as findings."""
     try:
         facts = procountor.company_facts(api_key, with_dimensions=bool(dimensions))
     except TokenRefused as error:
-        raise _token_refused(error, procountor.client_id, business_id, client_label) from None
+        if error.field == "client_id":
+            return Verification.of(SYSTEM, [fails(Check.PARTNER_APP)])
+        refused = "API_KEY" if error.field == "api_key" else "UNKNOWN"
+        return Verification.of(SYSTEM, [fails(Check.CREDENTIALS, refused=refused)])
     except ProcountorError as error:
-        raise error.about(client_label).with_traceback(None) from None
-    return _verdict(facts, business_id, client_label, dimensions)
+        return Verification.of(SYSTEM, [unreachable(error)])
+    return _verdict(facts, business_id, dimensions)
 
 
-def _verdict(
-    facts: CompanyFacts, business_id: str, label: str, wanted_dimensions: Sequence[str]
-) -> VerifiedCompany:
+def unreachable(error: Exception) -> Finding:
+    """``erp_reachable`` not holding, with why (no text of the service's)."""
+    status = error.status_code if isinstance(error, ProcountorError) else None
+    if status == 429:
+        reason = "rate_limited"
+    elif status is not None and status >= 500:
+        reason = "unavailable"
+    elif status is None and "time" in str(error).lower():
+        reason = "timeout"
+    elif status is None and not isinstance(error, TooLarge):
+        reason = "unavailable"
+    else:
+        reason = "bad_answer"
+    return fails(Check.ERP_REACHABLE, reason=reason, status=status)
+
+
+def _verdict(facts: CompanyFacts, business_id: str, wanted: Sequence[str]) -> Verification:
+    findings: list[Finding] = [holds(Check.CREDENTIALS)]
     outcomes: list[Outcome[Any]] = [
         facts.company,
         facts.rights,
@@ -77,142 +71,85 @@ def _verdict(
     ]
     errors = [outcome.error for outcome in outcomes if outcome.error is not None]
     if any(isinstance(error, ServerFailure) for error in errors):
-        raise PrerequisiteFailed(
-            label,
-            'Procountor answered "Internal server error" (HTTP 500) right after accepting the API key. '
-            "Per the FabricAI guide the most likely cause is that the use of billable interfaces is not "
-            "allowed in this company.",
-            f"{BILLABLE_FIX} If billable interfaces are already allowed, Procountor itself may be failing "
-            "for a while: run `pulumi up` again later.",
-        )
+        return Verification.of(SYSTEM, [*findings, fails(Check.BILLABLE_INTERFACES)])
+    findings.append(holds(Check.BILLABLE_INTERFACES))
     company = facts.company.value
     if company is not None:
-        _check_company(company, business_id, label)
-    missing = _missing(facts)
-    if missing:
-        count = len(missing)
-        lines = "\n".join(f"    - {right}" for right in missing)
-        raise PrerequisiteFailed(
-            label,
-            f"the Procountor API user lacks {count} of the rights the FabricAI guide requires:\n{lines}",
-            USERS_FIX,
-        )
-    for error in errors:  # anything else that went wrong is not a prerequisite: report it as it is
-        raise error.about(label).with_traceback(None)
-    assert company is not None and facts.rights.value is not None
+        findings.append(_company_identity(company, business_id))
+    rights = _user_rights(facts)
+    if rights is not None:
+        findings.append(rights)
+    others = [error for error in errors if not isinstance(error, AccessDenied)]
+    if others:
+        findings.append(unreachable(others[0]))
     if facts.dimensions is not None and facts.dimensions.value is not None:
-        _check_dimensions(facts.dimensions.value, wanted_dimensions, label)
-    return VerifiedCompany(
-        erp_company_id=str(company.id),
-        erp_company_name=company.name,
-        verified_rights=verified_rights(facts.rights.value.rights or {}),
+        findings.append(_dimensions(facts.dimensions.value, wanted))
+    erp_company = (
+        None
+        if company is None
+        else ErpCompany(
+            erp_company_id=str(company.id),
+            name=company.name,
+            business_id=company.business_identifier.code if company.business_identifier else None,
+        )
     )
+    return Verification.of(SYSTEM, findings, erp_company)
 
 
-# brnType values of GET /company that hold a person's identity code, not a business ID (never shown).
-_PERSONAL_ID_TYPES = frozenset({"HETU", "SSN", "PN"})
-
-
-def _check_company(company: Company, business_id: str, label: str) -> None:
+def _company_identity(company: Company, business_id: str) -> Finding:
     identifier = company.business_identifier
     code = identifier.code if identifier else None
+    kind = "BUSINESS_ID" if code else "NONE"
     if identifier is not None and (identifier.brn_type or "").upper() in _PERSONAL_ID_TYPES:
-        code = None
-        shown_instead = "a personal identity code, not a business ID"
-    else:
-        shown_instead = "no business ID"
+        code, kind = None, "PERSONAL_ID"
     try:
-        reported = BusinessId(code) if code else None
+        reported = str(BusinessId(code)) if code else None
     except InvalidBusinessId:
         reported = None
-    if reported == business_id:
-        return
-    shown = reported or code or shown_instead
-    raise PrerequisiteFailed(
-        label,
-        f"the API key for {business_id} belongs to {company.name} ({shown}).",
-        f"the key was created in another company's Procountor. Create an API key in the Procountor of "
-        f"{label} (Basics -> API client keys -> New API key), set it with `{set_key_command(business_id)}` "
-        "and run `pulumi up` again.",
-    )
+    facts: dict[str, Any] = {
+        "expected_business_id": business_id,
+        "reported_business_id": reported or code,
+        "reported_name": company.name,
+        "reported_kind": kind,
+    }
+    return (holds if reported == business_id else fails)(Check.COMPANY_IDENTITY, **facts)
 
 
-def _missing(facts: CompanyFacts) -> list[MissingRight]:
-    """Every missing guide right: from /users/rights, plus those a 403 elsewhere proves missing."""
+def _user_rights(facts: CompanyFacts) -> Finding | None:
+    """Every guide right: from /users/rights, plus those a 403 elsewhere proves missing; None when the
+    rights could not be read and no 403 tells of one (the check was not decided)."""
     rights = facts.rights
-    if isinstance(rights.error, AccessDenied) or (rights.value is None and rights.error is None):
-        missing = [MissingRight(right, None) for right in GUIDE_RIGHTS]
-    elif rights.value is not None:
-        missing = missing_rights(rights.value.rights or {})
-    else:
-        missing = []
-    named = {item.right.dotted for item in missing}
+    everything_missing = isinstance(rights.error, AccessDenied) or (
+        rights.value is None and rights.error is None
+    )
+    held_rights: dict[str, Any] = (rights.value.rights or {}) if rights.value is not None else {}
+    missing: dict[str, str | None] = {}
+    held: list[dict[str, str]] = []
+    if everything_missing or rights.value is not None:
+        for right in GUIDE_RIGHTS:
+            level = None if everything_missing else held_level(held_rights, right)
+            if level is not None and right.granted_by(level):
+                held.append({"right": right.dotted, "level": RightLevel(level).value})
+            else:
+                missing[right.dotted] = level
     for outcome in (facts.company, facts.dimensions):
         error = outcome.error if outcome is not None else None
         if isinstance(error, AccessDenied) and error.path in _RIGHT_OF_PATH:
             dotted = _RIGHT_OF_PATH[error.path]
-            if dotted not in named:
-                missing.append(MissingRight(BY_DOTTED[dotted], None))
-                named.add(dotted)
-    order = {right.dotted: index for index, right in enumerate(GUIDE_RIGHTS)}
-    return sorted(missing, key=lambda item: order[item.right.dotted])
+            missing.setdefault(dotted, None)
+            held = [item for item in held if item["right"] != dotted]
+    if not missing and rights.value is None and not everything_missing:
+        return None
+    order = list(BY_DOTTED)
+    listed = [
+        {"right": dotted, "needed": BY_DOTTED[dotted].needed.value, "held": missing[dotted]}
+        for dotted in sorted(missing, key=order.index)
+    ]
+    return (fails if listed else holds)(Check.USER_RIGHTS, missing=listed, held=held)
 
 
-def _check_dimensions(existing: list[Dimension], wanted: Sequence[str], label: str) -> None:
+def _dimensions(existing: list[Dimension], wanted: Sequence[str]) -> Finding:
     names = [dimension.name for dimension in existing]
     unknown = [name for name in wanted if name not in names]
-    if not unknown:
-        return
-    has = ", ".join(names) if names else "no dimensions at all"
-    quoted = ", ".join(f"'{name}'" for name in unknown)
-    raise PrerequisiteFailed(
-        label,
-        f"Procountor has no dimension named {quoted} in this company; it has: {has}.",
-        "write the dimension names in the roster exactly as Procountor shows them, or create the dimension "
-        "in Procountor first, then run `pulumi up` again.",
-    )
-
-
-CLIENT_CREDENTIALS_COMMANDS = (
-    "`pulumi config set procountor:clientId <id>` and `pulumi config set --secret procountor:clientSecret "
-    "<secret>`"
-)
-
-
-def _new_key_fix(client_id: str, business_id: str, label: str) -> str:
-    return (
-        f"create a new API key in the Procountor of {label} (Basics -> API client keys -> New API key) for "
-        f"the client id '{client_id}', as a user who has access to the company, and set it with "
-        f"`{set_key_command(business_id)}`"
-    )
-
-
-def _token_refused(error: TokenRefused, client_id: str, business_id: str, label: str) -> Exception:
-    said = str(error)
-    if error.field == "client_id":
-        return ConfigurationError(
-            f"{label}: {said}: it refused the integration's own client credentials (procountor:clientId "
-            f"'{client_id}' and procountor:clientSecret). Fix: set the client id and secret Procountor "
-            f"issued for the integration: {CLIENT_CREDENTIALS_COMMANDS}, then run `pulumi up` again."
-        )
-    key_causes = (
-        "the client's API key is not valid (revoked in Procountor, created for another application's "
-        "client id, or its user no longer has access to the company)"
-    )
-    if error.field == "api_key":
-        return PrerequisiteFailed(
-            label,
-            f"{said}. The integration's client credentials work (Procountor accepted them for another "
-            f"client or said so), so {key_causes}.",
-            f"{_new_key_fix(client_id, business_id, label)}, then run `pulumi up` again.",
-        )
-    return PrerequisiteFailed(
-        label,
-        f"{said}. Procountor's answer does not say which credential it refused. Either {key_causes}, or "
-        f"the integration's own client credentials (procountor:clientId '{client_id}' and "
-        "procountor:clientSecret) are wrong.",
-        f"if other Procountor clients of this roster connect, the API key is the cause: "
-        f"{_new_key_fix(client_id, business_id, label)}. If every Procountor client fails this way, set the "
-        f"client id and secret Procountor issued for the integration: {CLIENT_CREDENTIALS_COMMANDS}. "
-        "Then run `pulumi up` again.",
-    )
+    facts = {"missing": unknown, "existing": [{"name": name, "hidden": False} for name in names]}
+    return (fails if unknown else holds)(Check.DIMENSIONS, **facts)

@@ -1,83 +1,49 @@
 """The lifecycle every ERP integration shares: one client's live connection, held by the portal.
 
-An integration resource owns exactly one portal connection (the one extension of the public API,
-``provider.portal.connection``); its id is the connection's id, so it only ever touches that connection:
-- create verifies the credentials against the ERP (every prerequisite of the guide) and only then PUTs the
-  connection (which replaces any earlier one of the client); then it records the ERP company id in the
-  client's record (``accountingSystemCompanyId``) and orders the dimension predictions;
-- update re-verifies everything with the new inputs first. A change of the credentials is a rotation: only
-  then does the portal get them (PATCH of this connection's credentials); a failed verification changes
-  nothing. If the connection was removed or replaced outside Pulumi the update fails and says so: an
-  update cannot change the resource id, and connecting again silently would hide that someone else changed
-  the portal. ``pulumi refresh`` then drops the resource and ``pulumi up`` connects again;
-- delete disconnects this connection only (already gone, or replaced by a newer one that survives, is
-  success) and tells the operator what is left to do in the ERP, which no API can do;
-- read reports the connection, the client's training progress and its dimension predictions, and drops the
-  resource when its connection is gone or was replaced; then it re-runs the guide's checks against the ERP,
-  read-only, and reports the ERP health (below). A connection whose ``credentialsRotatedAt`` is not the one
-  this stack recorded holds credentials the stack did not see set (a rotation whose answers were lost, then
-  perhaps reverted in the roster; or a change made in the portal): read marks the stored credential
-  fingerprints ``CREDENTIALS_UNKNOWN``, so the next ``preview`` shows the credentials changing and the next
-  ``up`` sets the roster's again (a rotation, proven against the ERP first).
-
-ERP health (``erp_health``, ``erp_health_detail``, ``erp_checked_at``). A client that breaks after it was
-connected (a right revoked, billable interfaces switched off, a key revoked, a Netvisor resource right
-removed) shows at ``pulumi refresh`` as drift: ``~ erp_health: "OK" => "RIGHTS_MISSING"``, the detail
-giving the cause and the fix in the ERP's own words (the guide check's message, never a secret).
-- The checks are those of create (``verify``), at the ERPs' pace (Procountor's shared limiter, Netvisor's
-  one-request-at-a-time gate), with the credentials stack config holds: a dynamic provider's read receives
-  the outputs only and they never hold a key, so the key whose fingerprint the state has is found in
-  ``roster:procountorApiKeys`` / ``roster:netvisorCredentials`` (``ProviderSettings``). None matching (the
-  config was changed and not yet applied) is health ``UNKNOWN``, with what to do.
-- An ERP problem never fails the refresh nor drops the resource: it is a health code. Only a failure to
-  get an answer at all (transport or service failure after the retries) is ``UNKNOWN``, with its message.
-- ``erp_checked_at`` is when the check that found the current health ran: a later check finding the same
-  health keeps it, so a refresh of a healthy roster shows no change (``pulumi refresh --expect-no-changes``
-  stays quiet).
-- ``diff`` (offline) reports a change while the stored health is not OK, so the next ``up`` runs an update:
-  it re-verifies (read-only, as create) and fails with the fix until the client is mended; then the
-  outputs say OK again.
-- ``fabricai:refreshErp: false`` skips the ERP part of read (0 ERP requests) and keeps the previous health.
-
-Dimension predictions (DESIGN.md, Resources 5) live here, with the connection that makes them possible:
-each roster dimension is ordered as a DIMENSION model (``POST /clients/{id}/models``) once FabricAI has
-read the client's dimensions from the ERP (``GET /clients/{id}/dimensions`` has it). Until then the output
-``dimension_predictions`` shows it ``WAITING``, and ``diff`` reports a change for it, so the next ``up``
-orders it (an update that re-verifies and orders; the connection is left as it is). A dimension removed
-from the roster keeps its model: the prediction stays ordered (docs/PORTAL_API.md says why).
-
-``client_status`` is the client's training progress (``provider.portal.training``: CONNECTING, TRAINING,
-IN_PRODUCTION, FAILED, INACTIVE) from its models, read right after connecting and at refresh. Reading it
-is best effort (None when the portal fails that read): the connection is made by then.
-
-Each ERP supplies (``IntegrationProvider`` subclass): its inputs model, how to verify credentials, the
-portal ``system`` and credentials payload, the secret fingerprint mapping and its operator hint.
+An integration owns exactly one portal connection (``provider.portal.connection``); its id is the
+connection's id, so it only ever touches that connection. Whoever verifies (``ProviderSettings.
+verification_for``: FabricAI through the portal, the firm's path; the provider itself in partner mode),
+the verdict is a ``Verification`` worded in one place (``provider.verification.messages``):
+- create: the portal's PUT verifies before it stores (partner mode verifies here first); a verification
+  that does not pass stores nothing and fails with the guide's fix. Then the ERP company id goes into the
+  client's record and the dimension predictions are ordered (``predictions``);
+- update: re-verifies with the new inputs first. A credentials change is a rotation: a PATCH the portal
+  verifies before it keeps the new credentials; a lost answer is settled by reading the connection back,
+  never reported as "nothing happened". A connection removed or replaced outside Pulumi fails the update
+  and says so (``pulumi refresh`` drops it, ``pulumi up`` connects again);
+- delete: disconnects this connection only, and says what is left to do in the ERP;
+- read: the connection, training progress and predictions; a connection whose ``credentialsRotatedAt`` is
+  not the one this stack recorded holds credentials the stack did not set (``CREDENTIALS_UNKNOWN``: the
+  next ``up`` sets the roster's again); then the ERP health (``erp_health``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, UpdateResult
 from pydantic import BaseModel, ConfigDict, Field
 
 from provider.business_id import BusinessId
-from provider.errors import FabricaiRosterError, PortalError, PrerequisiteFailed, ServiceError
-from provider.portal import Connection, ErpSystem, PortalClient
-from provider.portal.models import ClientBody, PredictionModel
-from provider.portal.training import (
-    WAITING,
-    dimension_by_name,
-    ordered_models,
-    prediction_states,
-    training_state,
-)
+from provider.errors import FabricaiRosterError, PortalError, ServiceError, VerificationRefused
+from provider.portal import Connection, ErpSystem
+from provider.portal.models import ClientBody
+from provider.portal.training import prediction_states, training_state
 from provider.resources.base import RosterResourceProvider, fingerprint
 from provider.resources.client_company import about_client, client_label
+from provider.resources.erp_health import (
+    CREDENTIALS_UNKNOWN,
+    HEALTH_OK,
+    HEALTH_UNKNOWN,
+    changed_health,
+    health_outputs,
+)
+from provider.resources.predictions import PENDING_ORDER, Progress, order_predictions, waiting
+from provider.verification.findings import Verification
+from provider.verification.messages import Subject, VerifiedBy, explain, health, verified_rights
 
 log = logging.getLogger(__name__)
 
@@ -98,15 +64,6 @@ class IntegrationInputs(BaseModel):
         return client_label(self.client_name, self.business_id)
 
 
-@dataclass(frozen=True)
-class VerifiedCredentials:
-    """What verifying the credentials proved about the client's ERP company."""
-
-    erp_company_id: str
-    verified_rights: Sequence[str]
-    erp_company_name: str | None = None  # None when the ERP's API names no company (Netvisor)
-
-
 Inputs = TypeVar("Inputs", bound=IntegrationInputs)
 
 
@@ -119,38 +76,54 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
     # Inputs whose change is a rotation of the connection's credentials.
     credential_inputs: ClassVar[frozenset[str]]
 
-    def verify(self, inputs: Inputs) -> VerifiedCredentials:
-        """Every prerequisite of the guide, proven with these credentials; raises what the operator fixes."""
+    def local_verification(self, inputs: Inputs) -> Verification:
+        """The guide's checks run here with FabricAI's partner credentials (partner mode)."""
         raise NotImplementedError
 
     def portal_credentials(self, inputs: Inputs) -> dict[str, str]:
         """The ``credentials`` object the portal receives for this ERP."""
         raise NotImplementedError
 
+    def subject(self, inputs: Inputs | None, props: Mapping[str, Any]) -> Subject:
+        """What the verification's words say of the client (from the inputs, or a state's outputs)."""
+        values = inputs.model_dump(mode="json", exclude=set(self.secret_fingerprints)) if inputs else props
+        business_id = str(values.get("business_id", "?"))
+        return Subject(
+            label=client_label(str(values.get("client_name", "?")), business_id),
+            business_id=business_id,
+            system=self.system,
+            verified_by=self.verified_by,
+            **self.subject_words(values),
+        )
+
+    def subject_words(self, values: Mapping[str, Any]) -> dict[str, str]:
+        """What else this ERP's words name (Netvisor: the credential pair, FabricAI's access key)."""
+        return {}
+
     def credentials_hint(self, props: Mapping[str, Any]) -> str:
         """What the operator must do in the ERP about credentials no longer in use (no API can do it)."""
         raise NotImplementedError
 
     def stored_inputs(self, props: Mapping[str, Any]) -> Inputs | None:
-        """The inputs of a refreshed state (its outputs) with the credentials of stack config whose
-        fingerprint the state holds; None when stack config holds none of them."""
+        """Partner mode's refresh: the inputs of a refreshed state (its outputs) with the credentials of
+        stack config whose fingerprint the state holds; None when stack config holds none of them."""
         raise NotImplementedError
 
-    def health_code(self, error: PrerequisiteFailed) -> str:
-        """The short code of a failed guide check (``RIGHTS_MISSING``...)."""
-        raise NotImplementedError
+    @property
+    def verified_by(self) -> VerifiedBy:
+        return self._settings.verification_for(self.system)
 
     def _inputs(self, props: Mapping[str, Any]) -> Inputs:
         inputs: Inputs = self.inputs_model.model_validate(props)  # type: ignore[assignment]
         return inputs
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """As every resource, and: a roster dimension still waiting for its prediction is a change, so that
-        the next ``up`` orders it (offline: read from the previous outputs)."""
+        """As every resource, and: a stored health that is not OK, or a roster dimension still waiting for
+        its prediction, is a change, so that the next ``up`` re-verifies or orders it (offline)."""
         result = super().diff(id_, olds, news)
         if result.changes:
             return result
-        if olds.get("erp_health") not in (None, HEALTH_OK):  # the next `up` re-verifies this client
+        if olds.get("erp_health") not in (None, HEALTH_OK):
             return DiffResult(changes=True, replaces=[], stables=None, delete_before_replace=False)
         if not isinstance(news.get("dimensions"), list):
             return result
@@ -160,45 +133,73 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
         pending = [name for name in news["dimensions"] if states.get(name) in PENDING_ORDER]
         return DiffResult(changes=bool(pending), replaces=[], stables=None, delete_before_replace=False)
 
+    # ---- verification ----
+
+    def _passed(self, verification: Verification | None, inputs: Inputs) -> Verification:
+        """The verification if it passed; else the guide's words for its first failure, raised."""
+        if verification is None:
+            raise PortalError(
+                f"{inputs.label}: the FabricAI portal at fabricai:portalUrl stored the connection without "
+                "reporting a verification of the credentials, so the guide's checks are not proven. Fix: use "
+                "a portal whose connection extension verifies (docs/PORTAL_API.md); FabricAI's own staff may "
+                "verify locally with the partner credentials."
+            )
+        if not verification.passed:
+            raise explain(verification, self.subject(inputs, {}))
+        return verification
+
+    def _refused(self, refused: VerificationRefused, inputs: Inputs) -> FabricaiRosterError:
+        assert isinstance(refused.verification, Verification)
+        return explain(refused.verification, self.subject(inputs, {}))
+
     def _outputs(
-        self,
-        inputs: Inputs,
-        verified: VerifiedCredentials,
-        connection: Connection,
-        progress: Progress,
+        self, inputs: Inputs, verification: Verification, connection: Connection, progress: Progress
     ) -> dict[str, Any]:
         secrets = {
             output: fingerprint(str(getattr(inputs, key))) for key, output in self.secret_fingerprints.items()
         }
-        named = {} if verified.erp_company_name is None else {"erp_company_name": verified.erp_company_name}
+        company = verification.company
+        named = {"erp_company_name": company.name} if self.system == "procountor" and company else {}
         return {
             **inputs.model_dump(mode="json", exclude=set(self.secret_fingerprints)),
             **secrets,
             **named,
-            "verified_rights": list(verified.verified_rights),
+            "verified_rights": verified_rights(verification),
             **connection_outputs(connection, progress),
             **health_outputs(HEALTH_OK, None),
         }
 
+    # ---- the lifecycle ----
+
     def _create(self, props: dict[str, Any]) -> CreateResult:
         inputs = self._inputs(props)
-        verified = self.verify(inputs)
+        local = self._passed(self.local_verification(inputs), inputs) if self.verified_by == "local" else None
+        company_id = local.company.erp_company_id if local is not None and local.company else None
         with about_client(inputs.label):
-            connection = self.context.portal.put_connection(
-                inputs.client_id, self.system, verified.erp_company_id, self.portal_credentials(inputs)
-            )
+            try:
+                connection = self.context.portal.put_connection(
+                    inputs.client_id,
+                    self.system,
+                    self.portal_credentials(inputs),
+                    erp_company_id=company_id,
+                    dimensions=inputs.dimensions,
+                )
+            except VerificationRefused as refused:
+                raise self._refused(refused, inputs) from None
         if connection is None:
             raise PortalError(
                 f"{inputs.label}: the portal has no client {inputs.client_id} to connect; run "
                 "`pulumi refresh` and `pulumi up` so that its ClientCompany is registered first."
             )
+        verification = local or self._passed(connection.verification, inputs)
         log.info("%s: connected to %s (connection %s)", inputs.label, self.erp_name, connection.id)
-        progress = self._after_connecting(inputs, verified)
-        return CreateResult(connection.id, self._outputs(inputs, verified, connection, progress))
+        progress = self._after_connecting(inputs, connection)
+        return CreateResult(connection.id, self._outputs(inputs, verification, connection, progress))
 
     def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         inputs = self._inputs(news)
-        verified = self.verify(inputs)  # new credentials are proven in full before the portal sees them
+        # New credentials are proven in full before the portal keeps them (the portal's PATCH verifies too).
+        local = self._passed(self.local_verification(inputs), inputs) if self.verified_by == "local" else None
         portal = self.context.portal
         rotating = bool(self.credential_inputs & set(self.changed_keys(olds, news)))
         with about_client(inputs.label):
@@ -206,13 +207,21 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
                 connection = self._rotate(inputs, id_, olds)
             else:  # dimensions or names changed: the connection stays as it is, if it is still ours
                 connection = portal.get_connection(inputs.client_id)
-        if connection is None or connection.id != id_:
-            raise PortalError(
-                f"{inputs.label}: the portal connection {id_} that this stack made no longer exists (it "
-                "was removed, or replaced by another connection, outside Pulumi); nothing was changed. Fix: "
-                "run `pulumi refresh` (it drops the integration from state), then `pulumi up` to connect "
-                "again."
-            )
+            if connection is None or connection.id != id_:
+                raise PortalError(
+                    f"{inputs.label}: the portal connection {id_} that this stack made no longer exists (it "
+                    "was removed, or replaced by another connection, outside Pulumi); nothing was changed. "
+                    "Fix: run `pulumi refresh` (it drops the integration from state), then `pulumi up` to "
+                    "connect again."
+                )
+            if local is not None:
+                verification = local
+            elif rotating:
+                verification = self._passed(connection.verification, inputs)
+            else:
+                verification = self._passed(
+                    portal.verify_connection(inputs.client_id, id_, inputs.dimensions), inputs
+                )
         if rotating:
             log.warning(
                 "%s: %s credentials rotated on connection %s; for the old ones, %s.",
@@ -221,8 +230,8 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
                 id_,
                 self.credentials_hint(olds),
             )
-        progress = self._after_connecting(inputs, verified)
-        return UpdateResult(self._outputs(inputs, verified, connection, progress))
+        progress = self._after_connecting(inputs, connection)
+        return UpdateResult(self._outputs(inputs, verification, connection, progress))
 
     def _rotate(self, inputs: Inputs, id_: str, olds: Mapping[str, Any]) -> Connection | None:
         """PATCH the connection's credentials, settling any rotation whose outcome was unknown.
@@ -253,7 +262,11 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
                 believed or "connection",
             )
         try:
-            return portal.rotate_credentials(inputs.client_id, id_, self.portal_credentials(inputs))
+            return portal.rotate_credentials(
+                inputs.client_id, id_, self.portal_credentials(inputs), inputs.dimensions
+            )
+        except VerificationRefused as refused:  # verified and refused: the old credentials are kept
+            raise self._refused(refused, inputs) from None
         except PortalError as error:
             if not _outcome_unknown(error):
                 raise  # the portal refused it (a 4xx): its credentials are unchanged
@@ -300,7 +313,7 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
             retryable=True,
         )
 
-    def _after_connecting(self, inputs: Inputs, verified: VerifiedCredentials) -> Progress:
+    def _after_connecting(self, inputs: Inputs, connection: Connection) -> Progress:
         """Record the ERP company id, order what dimension predictions can be ordered, read the progress.
 
         Best effort: the portal already holds the connection, so failing the whole create or update here
@@ -310,15 +323,11 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
         try:
             record = portal.get_client(inputs.client_id)
             if record is None:
-                return Progress(None, {name: WAITING for name in inputs.dimensions})
-            if record.accounting_system_company_id != verified.erp_company_id:
-                record = (
-                    portal.update_client(
-                        inputs.client_id, ClientBody(accounting_system_company_id=verified.erp_company_id)
-                    )
-                    or record
-                )
-            predictions, models = _order_predictions(portal, inputs)
+                return waiting(inputs.dimensions)
+            if record.accounting_system_company_id != connection.erp_company_id:
+                changes = ClientBody(accounting_system_company_id=connection.erp_company_id)
+                record = portal.update_client(inputs.client_id, changes, record) or record
+            predictions, models = order_predictions(portal, inputs.client_id, inputs.dimensions, inputs.label)
             return Progress(training_state(record.status, models), predictions)
         except PortalError as error:
             log.warning(
@@ -327,7 +336,7 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
                 inputs.label,
                 f"HTTP {error.status_code}" if error.status_code else "no answer",
             )
-            return Progress(None, {name: WAITING for name in inputs.dimensions})
+            return waiting(inputs.dimensions)
 
     def _read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         label = _label_of(props)
@@ -355,7 +364,7 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
             dimensions = portal.client_dimensions(client_id) if wanted else []
             progress = Progress(training_state(status, models), prediction_states(wanted, dimensions, models))
         outputs = {**props, **connection_outputs(connection, progress)}
-        health: dict[str, Any] = {}
+        health_now: dict[str, Any] = {}
         if self._rotated_elsewhere(props, connection, label):
             # Whatever the roster says now differs from this: the next `up` sets the roster's credentials.
             outputs.update({output: CREDENTIALS_UNKNOWN for output in self.secret_fingerprints.values()})
@@ -364,10 +373,10 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
                 "the ERP was not checked. Fix: run `pulumi up`: it sets the roster's credentials again."
             )
             if self._settings.refresh_erp:  # refreshErp: false keeps the previous health
-                health = health_outputs(HEALTH_UNKNOWN, detail)
+                health_now = health_outputs(HEALTH_UNKNOWN, detail)
         elif self._settings.refresh_erp:
-            health = self._erp_health(props)
-        return ReadResult(id_, {**outputs, **health})
+            health_now = self._erp_health(id_, props, wanted)
+        return ReadResult(id_, {**outputs, **health_now})
 
     def _rotated_elsewhere(self, props: Mapping[str, Any], connection: Connection, label: str) -> bool:
         """The connection's credentials were rotated at another time than this stack recorded (none recorded:
@@ -387,40 +396,39 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
         )
         return True
 
-    def _erp_health(self, props: Mapping[str, Any]) -> dict[str, Any]:
+    def _erp_health(self, id_: str, props: Mapping[str, Any], dimensions: list[str]) -> dict[str, Any]:
         """The guide's checks again, read-only, as health outputs; never raises for what the ERP says."""
         label = _label_of(props)
-        inputs = self.stored_inputs(props)
-        if inputs is None:
-            code, detail = (
-                HEALTH_UNKNOWN,
-                f"stack config holds no {self.erp_name} credentials with the fingerprint of those this "
-                "connection uses (changed or removed since the last `pulumi up`), so the ERP was not "
-                "checked. Fix: run `pulumi up` to apply the roster as configured.",
-            )
-        else:
-            try:
-                self.verify(inputs)
-            except PrerequisiteFailed as error:
-                code, detail = self.health_code(error), f"{error.cause} Fix: {error.fix}"
-            except ServiceError as error:
-                code, detail = (
-                    HEALTH_UNKNOWN,
-                    (
-                        f"{self.erp_name} could not be checked: {_without_label(str(error), label)} "
-                        "(the next `pulumi refresh` checks again)."
-                    ),
-                )
-            except FabricaiRosterError as error:  # a provider-wide setting: missing, or refused by the ERP
-                code = "PARTNER_CREDENTIALS_REFUSED" if "refused" in str(error) else "SETTINGS_MISSING"
-                detail = _without_label(str(error), label)
+        subject = self.subject(None, props)
+        try:
+            if self.verified_by == "portal":
+                verification = self.context.portal.verify_connection(int(props["client_id"]), id_, dimensions)
             else:
-                code, detail = HEALTH_OK, None
+                inputs = self.stored_inputs(props)
+                if inputs is None:
+                    return changed_health(props, HEALTH_UNKNOWN, self._no_stored_credentials())
+                verification = self.local_verification(inputs)
+        except ServiceError as error:
+            unchecked = (
+                f"{self.erp_name} could not be checked: {_without_label(str(error), label)} (the next "
+                "`pulumi refresh` checks again)."
+            )
+            return changed_health(props, HEALTH_UNKNOWN, unchecked)
+        except FabricaiRosterError as error:  # a provider-wide setting missing or malformed
+            return changed_health(props, "SETTINGS_MISSING", _without_label(str(error), label))
+        if verification is None:  # the connection went away between the two reads: the next refresh drops it
+            return {}
+        code, detail = health(verification, subject)
         if code != HEALTH_OK:
             log.warning("%s: %s health %s: %s", label, self.erp_name, code, detail)
-        if props.get("erp_health") == code and props.get("erp_health_detail") == detail:
-            return {}  # the same health as found before: keep when it was found (no drift)
-        return health_outputs(code, detail)
+        return changed_health(props, code, detail)
+
+    def _no_stored_credentials(self) -> str:
+        return (
+            f"stack config holds no {self.erp_name} credentials with the fingerprint of those this "
+            "connection uses (changed or removed since the last `pulumi up`), so the ERP was not checked. "
+            "Fix: run `pulumi up` to apply the roster as configured."
+        )
 
     def _delete(self, id_: str, props: dict[str, Any]) -> None:
         label = _label_of(props)
@@ -439,48 +447,6 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
 def _outcome_unknown(error: PortalError) -> bool:
     """A failed write whose effect the portal may have kept: no answer, or 5xx/429 after retries."""
     return error.retryable or error.status_code is None or error.status_code >= 500
-
-
-# Prediction states that the next `up` still acts on.
-PENDING_ORDER = frozenset({WAITING, "NOT_IN_ERP"})
-
-
-@dataclass(frozen=True)
-class Progress:
-    """The client's training progress and its dimension predictions, as the outputs show them."""
-
-    client_status: str | None
-    dimension_predictions: Mapping[str, str]
-
-
-def _order_predictions(
-    portal: PortalClient, inputs: IntegrationInputs
-) -> tuple[dict[str, str], list[PredictionModel]]:
-    """Order a DIMENSION model for each roster dimension FabricAI has read and that has none yet; the
-    predictions' states and the client's models."""
-    log_label = inputs.label
-    models = list(portal.models(inputs.client_id))
-    if not inputs.dimensions:
-        return {}, models
-    dimensions = portal.client_dimensions(inputs.client_id)
-    ordered = ordered_models(models)
-    for name in inputs.dimensions:
-        dimension = dimension_by_name(dimensions, name)
-        if dimension is None or dimension.id in ordered:
-            continue
-        model = portal.order_dimension_model(inputs.client_id, dimension.id)
-        models.append(model)
-        ordered = ordered_models(models)
-        log.info("%s: dimension predictions ordered for %s (model %s)", log_label, name, model.id)
-    states = prediction_states(inputs.dimensions, dimensions, models)
-    waiting = [name for name, state in states.items() if state in PENDING_ORDER]
-    if waiting:
-        log.info(
-            "%s: FabricAI has not read %s from the ERP yet; the next `pulumi up` orders the predictions",
-            log_label,
-            ", ".join(waiting),
-        )
-    return states, models
 
 
 # The outputs every integration has besides its inputs and its secrets' fingerprints.
@@ -510,20 +476,6 @@ def connection_outputs(connection: Connection, progress: Progress) -> dict[str, 
         "client_status": progress.client_status,
         "dimension_predictions": dict(progress.dimension_predictions),
     }
-
-
-# The fingerprint read stores when the portal's credentials were changed outside this stack: it matches no
-# key, so the next `up` rotates to the roster's credentials whatever they are.
-CREDENTIALS_UNKNOWN = "unknown: changed outside this stack"
-HEALTH_OK = "OK"
-# The ERP could not be checked (no answer after the retries, or no credentials to check with).
-HEALTH_UNKNOWN = "UNKNOWN"
-HEALTH_OUTPUTS = ("erp_health", "erp_health_detail", "erp_checked_at")
-
-
-def health_outputs(code: str, detail: str | None) -> dict[str, Any]:
-    checked_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    return {"erp_health": code, "erp_health_detail": detail, "erp_checked_at": checked_at}
 
 
 def _same_instant(portal: str | None, stored: Any) -> bool:

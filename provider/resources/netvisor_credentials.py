@@ -30,8 +30,9 @@ from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
 from pydantic import BaseModel, ConfigDict, Field
 
 from provider.business_id import BusinessId
-from provider.netvisor.checks import CREDENTIALS_PAGE, describe_credentials, verify_credentials
+from provider.netvisor.checks import check_credentials, describe_credentials
 from provider.netvisor.client import Company
+from provider.netvisor.rights import CREDENTIALS_PAGE
 from provider.resources.base import (
     RosterResource,
     RosterResourceProvider,
@@ -41,6 +42,8 @@ from provider.resources.base import (
 )
 from provider.resources.client_company import client_label
 from provider.resources.netvisor_inputs import CustomerId, CustomerKey, credentials
+from provider.verification.findings import Check, Verification
+from provider.verification.messages import Subject, explain
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +68,13 @@ class NetvisorCredentialsInputs(BaseModel):
         )
         return Company(business_id=self.verify_business_id, label=label)
 
-    def outputs(self) -> dict[str, Any]:
-        """Inputs without the key, its fingerprint, and when the pair was verified."""
+    def outputs(self, verified: bool) -> dict[str, Any]:
+        """Inputs without the key, its fingerprint, and when the pair was verified (None: not yet, the
+        portal verifies it with each client's connection)."""
         return {
             **self.model_dump(mode="json", exclude={"customer_key"}),
             "customer_key_fingerprint": fingerprint(self.customer_key),
-            "verified_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "verified_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds") if verified else None,
         }
 
 
@@ -80,11 +84,56 @@ class NetvisorCredentialsProvider(RosterResourceProvider):
     secret_fingerprints: ClassVar[Mapping[str, str]] = {"customer_key": "customer_key_fingerprint"}
 
     def _verify(self, inputs: NetvisorCredentialsInputs) -> dict[str, Any]:
+        """The pair, verified once against its first client's company (here in partner mode, else by the
+        portal through that client's record); a rejection fails here, before any integration is touched."""
         pair = credentials(inputs.customer_id, inputs.customer_key)
-        described = describe_credentials(inputs.customer_id, inputs.name)
-        verify_credentials(self.context.netvisor, pair, inputs.company, described)
+        verified_by = self._settings.verification_for("netvisor")
+        verification: Verification | None
+        if verified_by == "local":
+            verification = check_credentials(self.context.netvisor, pair, inputs.company)
+        else:
+            verification = self._verify_through_portal(inputs)
+            if verification is None:
+                log.info(
+                    "Netvisor credentials '%s' (customer id %s): %s is not registered in the portal yet, so "
+                    "the portal verifies the pair with each client's connection.",
+                    inputs.name,
+                    inputs.customer_id,
+                    inputs.company.label,
+                )
+                return inputs.outputs(verified=False)
+        subject = Subject(
+            label=inputs.company.label,
+            business_id=str(inputs.verify_business_id),
+            system="netvisor",
+            verified_by=verified_by,
+            credentials_name=describe_credentials(inputs.customer_id, inputs.name),
+            access_key=self._settings.netvisor_access_key,
+        )
+        keys = verification.finding(Check.CREDENTIALS)
+        if keys is None or not keys.holds:  # refused, or not decided (Netvisor or FabricAI unreachable)
+            raise explain(verification, subject)
+        access = verification.finding(Check.COMPANY_ACCESS)
+        if access is not None and not access.holds:
+            # Said aloud: the company's own integration reports what to fix; the keys are proven.
+            log.warning(
+                "Netvisor credentials '%s': keys accepted; %s is not reachable by their user (its own "
+                "integration reports what to fix).",
+                inputs.name,
+                inputs.company.label,
+            )
         log.info("Netvisor credentials '%s' (customer id %s) verified", inputs.name, inputs.customer_id)
-        return inputs.outputs()
+        return inputs.outputs(verified=True)
+
+    def _verify_through_portal(self, inputs: NetvisorCredentialsInputs) -> Verification | None:
+        """FabricAI's verdict on the pair, asked through the record of the client it is verified with; None
+        when that client has no record yet (a new stack: each connection's PUT verifies the pair)."""
+        portal = self.context.portal
+        record = portal.find(str(inputs.verify_business_id))
+        if record is None:
+            return None
+        pair = {"customerId": inputs.customer_id, "customerKey": inputs.customer_key}
+        return portal.verify_credentials(record.id, "netvisor", pair, [])
 
     def _create(self, props: dict[str, Any]) -> CreateResult:
         inputs = NetvisorCredentialsInputs.model_validate(props)

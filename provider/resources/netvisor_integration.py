@@ -3,15 +3,15 @@
 The lifecycle is the one of every integration (``provider.resources.integration``). What is Netvisor's:
 - verification proves, for the client's company, the three API resource rights of the guide (purchase
   invoices, accounting material, calculation targets; one request at a time per customer environment, all
-  missing ones reported together) and the requested dimensions; the portal gets ``system: netvisor``,
-  ``erpCompanyId`` = the business ID and ``credentials: {customerId, customerKey}``;
+  missing ones reported together) and the requested dimensions; the portal gets ``system: netvisor`` and
+  ``credentials: {customerId, customerKey}`` (the ERP company id is the business ID: Netvisor names none);
 - a new customer id or key is a rotation;
 - the credentials are shared by the firm's clients, so rotation and deregistration say to remove them in
   Netvisor only when no client uses them;
-- ERP health at refresh: the same checks, one request at a time, with the pair of
-  ``roster:netvisorCredentials`` that has the state's customer id and key fingerprint; a failed check is
-  KEY_REFUSED (the pair rejected), COMPANY_UNREACHABLE (its user cannot reach this company),
-  RESOURCE_RIGHTS_MISSING or DIMENSIONS_MISSING.
+- ERP health at refresh: the same checks (FabricAI re-verifies the stored pair; in partner mode, the pair
+  of ``roster:netvisorCredentials`` with the state's customer id and key fingerprint, one request at a
+  time); a failed check is KEY_REFUSED (the pair rejected), COMPANY_UNREACHABLE (its user cannot reach this
+  company), RESOURCE_RIGHTS_MISSING or DIMENSIONS_MISSING.
 
 The id is the portal connection id. The customer key is never an output: ``customer_key_fingerprint``
 stands for it.
@@ -25,23 +25,13 @@ from typing import Any, ClassVar
 import pulumi
 import pulumi.dynamic
 
-from provider.errors import PrerequisiteFailed
-from provider.netvisor.checks import (
-    CREDENTIALS_PAGE,
-    RESOURCE_RIGHTS_PAGE,
-    USER_RIGHTS,
-    describe_credentials,
-    verify_company,
-)
+from provider.netvisor.checks import check_company, describe_credentials
 from provider.netvisor.client import Company
+from provider.netvisor.rights import CREDENTIALS_PAGE
 from provider.resources.base import RosterResource, fingerprint, keep_secret, resource_props
-from provider.resources.integration import (
-    INTEGRATION_OUTPUTS,
-    IntegrationInputs,
-    IntegrationProvider,
-    VerifiedCredentials,
-)
+from provider.resources.integration import INTEGRATION_OUTPUTS, IntegrationInputs, IntegrationProvider
 from provider.resources.netvisor_inputs import CustomerId, CustomerKey, credentials
+from provider.verification.findings import Verification
 
 
 class NetvisorIntegrationInputs(IntegrationInputs):
@@ -58,17 +48,19 @@ class NetvisorIntegrationProvider(IntegrationProvider[NetvisorIntegrationInputs]
     credential_inputs = frozenset({"customer_id", "customer_key"})
     secret_fingerprints: ClassVar[Mapping[str, str]] = {"customer_key": "customer_key_fingerprint"}
 
-    def verify(self, inputs: NetvisorIntegrationInputs) -> VerifiedCredentials:
-        verification = verify_company(
+    def local_verification(self, inputs: NetvisorIntegrationInputs) -> Verification:
+        return check_company(
             self.context.netvisor,
             credentials(inputs.customer_id, inputs.customer_key),
             Company(business_id=inputs.business_id, label=inputs.label),
-            credentials_name=describe_credentials(inputs.customer_id),
             dimensions=inputs.dimensions,
         )
-        return VerifiedCredentials(
-            erp_company_id=str(inputs.business_id), verified_rights=verification.verified_rights
-        )
+
+    def subject_words(self, values: Mapping[str, Any]) -> dict[str, str]:
+        return {
+            "credentials_name": describe_credentials(str(values.get("customer_id", "?"))),
+            "access_key": self._settings.netvisor_access_key,
+        }
 
     def stored_inputs(self, props: Mapping[str, Any]) -> NetvisorIntegrationInputs | None:
         customer_id, wanted = str(props.get("customer_id")), props.get("customer_key_fingerprint")
@@ -76,16 +68,6 @@ class NetvisorIntegrationProvider(IntegrationProvider[NetvisorIntegrationInputs]
             if stored_id == customer_id and fingerprint(key.get_secret_value()) == wanted:
                 return self._inputs({**props, "customer_key": key.get_secret_value()})
         return None
-
-    def health_code(self, error: PrerequisiteFailed) -> str:
-        """Which of the guide's checks failed, told by the fix ``provider.netvisor.checks`` gives."""
-        if RESOURCE_RIGHTS_PAGE in error.fix:
-            return "RESOURCE_RIGHTS_MISSING"
-        if USER_RIGHTS in error.fix:
-            return "COMPANY_UNREACHABLE"
-        if CREDENTIALS_PAGE in error.fix:
-            return "KEY_REFUSED"
-        return "DIMENSIONS_MISSING"  # the only other prerequisite the checks raise
 
     def portal_credentials(self, inputs: NetvisorIntegrationInputs) -> dict[str, str]:
         return {"customerId": inputs.customer_id, "customerKey": inputs.customer_key}

@@ -2,14 +2,12 @@
 
 The lifecycle is the one of every integration (``provider.resources.integration``). What is Procountor's:
 - verification proves the guide's prerequisites with the client's API key (token, then company, rights and
-  dimensions at once); the portal gets ``system: procountor``, the Procountor company id and
-  ``credentials: {apiKey}``;
+  dimensions); the portal gets ``system: procountor`` and ``credentials: {apiKey}``;
 - rotation and deregistration tell the operator to revoke the key no longer used in Procountor, which no
   API can do;
-- ERP health at refresh: the same checks with the key of ``roster:procountorApiKeys`` whose fingerprint
-  the state holds; a failed check is KEY_REFUSED, BILLABLE_INTERFACES_OFF, OTHER_COMPANY, RIGHTS_MISSING or
-  DIMENSIONS_MISSING (in the checks' order), PARTNER_CREDENTIALS_REFUSED when Procountor refused the
-  integration's own client id and secret.
+- ERP health at refresh: the same checks (FabricAI re-verifies the stored key; in partner mode, the key
+  of ``roster:procountorApiKeys`` whose fingerprint the state holds); a failed check is KEY_REFUSED,
+  BILLABLE_INTERFACES_OFF, OTHER_COMPANY, RIGHTS_MISSING or DIMENSIONS_MISSING, in the checks' order.
 The key is an input only: outputs carry its fingerprint (marked secret), never the key.
 """
 
@@ -23,15 +21,10 @@ import pulumi
 import pulumi.dynamic
 from pydantic import Field
 
-from provider.errors import PrerequisiteFailed
-from provider.procountor.checks import BILLABLE_FIX, USERS_FIX, verify_api_key
+from provider.procountor.checks import check_api_key
 from provider.resources.base import RosterResource, fingerprint, keep_secret, resource_props
-from provider.resources.integration import (
-    INTEGRATION_OUTPUTS,
-    IntegrationInputs,
-    IntegrationProvider,
-    VerifiedCredentials,
-)
+from provider.resources.integration import INTEGRATION_OUTPUTS, IntegrationInputs, IntegrationProvider
+from provider.verification.findings import Verification
 
 
 class ProcountorIntegrationInputs(IntegrationInputs):
@@ -46,18 +39,12 @@ class ProcountorIntegrationProvider(IntegrationProvider[ProcountorIntegrationInp
     credential_inputs = frozenset({"api_key"})
     secret_fingerprints: ClassVar[Mapping[str, str]] = MappingProxyType({"api_key": "api_key_fingerprint"})
 
-    def verify(self, inputs: ProcountorIntegrationInputs) -> VerifiedCredentials:
-        verified = verify_api_key(
+    def local_verification(self, inputs: ProcountorIntegrationInputs) -> Verification:
+        return check_api_key(
             self.context.procountor,
             api_key=inputs.api_key,
             business_id=inputs.business_id,
-            client_label=inputs.label,
             dimensions=inputs.dimensions,
-        )
-        return VerifiedCredentials(
-            erp_company_id=verified.erp_company_id,
-            verified_rights=verified.verified_rights,
-            erp_company_name=verified.erp_company_name,
         )
 
     def stored_inputs(self, props: Mapping[str, Any]) -> ProcountorIntegrationInputs | None:
@@ -66,18 +53,6 @@ class ProcountorIntegrationProvider(IntegrationProvider[ProcountorIntegrationInp
             if fingerprint(key.get_secret_value()) == wanted:
                 return self._inputs({**props, "api_key": key.get_secret_value()})
         return None
-
-    def health_code(self, error: PrerequisiteFailed) -> str:
-        """Which of the guide's checks failed, told by the fix ``provider.procountor.checks`` gives."""
-        if error.fix.startswith(BILLABLE_FIX):
-            return "BILLABLE_INTERFACES_OFF"
-        if error.fix == USERS_FIX:
-            return "RIGHTS_MISSING"
-        if "was created in another company's Procountor" in error.fix:
-            return "OTHER_COMPANY"
-        if error.cause.startswith("Procountor has no dimension"):
-            return "DIMENSIONS_MISSING"
-        return "KEY_REFUSED"  # the token step: the only other prerequisite the checks raise
 
     def portal_credentials(self, inputs: ProcountorIntegrationInputs) -> dict[str, str]:
         return {"apiKey": inputs.api_key}
