@@ -1,8 +1,7 @@
 """The portal stand-in's state and rules: clients, teams, models, the client's dimensions, connections.
 
-Everything is stored in the sandbox's SQLite file; every JSON shape written here follows FabricAI's public
-"AI Inside" API (``ModextClient``, the reduced ``ModextCollectionClient``, ``ModextTeam``,
-``ModextPredictionModel``, the client's dimensions), except the connection, the one extension (DESIGN.md).
+Everything is stored in the sandbox's SQLite file; the answers' shapes are in ``payloads``. Rows go out,
+validated fields come in (``service`` validates the requests).
 
 Rules worth knowing (docs/SANDBOX.md lists which are assumptions):
 - a second registration of a business ID is stored like the first (the public API promises no 409) and
@@ -10,12 +9,13 @@ Rules worth knowing (docs/SANDBOX.md lists which are assumptions):
 - ``system`` is set at registration (``ai-inside`` by default) and a PATCH that changes it is refused;
 - a model is PENDING for the first third of ``trainingSeconds``, then RUNNING, then DEPLOYED (or what the
   admin forced); connecting a client without models starts its ACCOUNT model;
-- the client's dimensions are read from the ERP ``dimensionsReadSeconds`` after connecting.
+- the client's dimensions are read from the ERP ``dimensionsReadSeconds`` after connecting;
+- ``overrides: {}`` clears a client's overrides (an assumption: the public schema has no ``null`` for it);
+- a connection is stored only with a verification that PASSED, and keeps its latest one.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import secrets
@@ -25,7 +25,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sandbox.db import Database, Row
-from sandbox.portal.scenario import PortalScenario, vat_number
+from sandbox.portal import payloads
+from sandbox.portal.scenario import PortalScenario
 
 MODEL_STATUSES = ("PENDING", "PRE_PROCESSING", "RUNNING", "COMPLETED", "DEPLOYED", "FAILED", "CANCELLED")
 
@@ -75,12 +76,12 @@ CREATE TABLE IF NOT EXISTS portal_connections (
     erp_company_id TEXT NOT NULL,
     credentials TEXT NOT NULL,
     connected_at REAL NOT NULL,
-    credentials_rotated_at REAL
+    credentials_rotated_at REAL,
+    verification TEXT
 );
 CREATE TABLE IF NOT EXISTS portal_seeded (done INTEGER NOT NULL);
 """
-# Optional ModextClient fields kept as they were sent (camelCase), in ``extra``.
-EXTRA_FIELDS = ("accountingSystemCompanyId", "serviceTemplate", "industry", "industryCode", "domain")
+EXTRA_FIELDS = payloads.EXTRA_FIELDS
 
 
 class ApiError(Exception):
@@ -89,13 +90,7 @@ class ApiError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
-        self.body: dict[str, Any] = {"error": message}
-
-
-def timestamp(epoch: float | None) -> str | None:
-    if epoch is None:
-        return None
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        self.body: dict[str, Any] = payloads.error(message)
 
 
 def credentials_fingerprint(credentials: Mapping[str, Any]) -> str:
@@ -113,10 +108,17 @@ class PortalState:
         self.erp_dimensions = erp_dimensions
         self.counters: Counter[str] = Counter()
         db.migrate(_SCHEMA)
+        self._add_verification_column()
         if db.query_one("SELECT done FROM portal_seeded") is None:
             self.seed()
 
     # ---- lifecycle ----
+
+    def _add_verification_column(self) -> None:
+        """A state file written before connections kept their verification gains the column (null)."""
+        columns = {row["name"] for row in self.db.query("PRAGMA table_info(portal_connections)")}
+        if "verification" not in columns:
+            self.db.execute("ALTER TABLE portal_connections ADD COLUMN verification TEXT")
 
     def seed(self) -> None:
         now = time.time()
@@ -178,47 +180,6 @@ class PortalState:
             raise ApiError(404, "client not found")
         return row
 
-    def client_json(self, row: Row) -> dict[str, Any]:
-        """The full record (``ModextClient``)."""
-        extra = json.loads(row["extra"])
-        record: dict[str, Any] = {
-            "id": row["id"],
-            "name": row["name"],
-            "country": row["country"],
-            "businessId": vat_number(row["business_id"]) if row["business_id"] else None,
-            "serviceTemplate": extra.get("serviceTemplate", "BACKGROUND_PROCESS"),
-            "status": row["status"],
-            "system": row["system"],
-            "organizationId": self.scenario.organization.id,
-            "teams": json.loads(row["teams"]),
-            "tags": json.loads(row["tags"]),
-            "automations": [],
-            "createdAt": timestamp(row["created_at"]),
-            "updatedAt": timestamp(row["updated_at"]),
-        }
-        for name in EXTRA_FIELDS:
-            if extra.get(name) is not None:
-                record[name] = extra[name]
-        if row["overrides"] is not None:
-            record["overrides"] = json.loads(row["overrides"])
-        return {key: value for key, value in record.items() if value is not None}
-
-    def list_item_json(self, row: Row) -> dict[str, Any]:
-        """The reduced list item (``ModextCollectionClient``): exactly its eleven fields, no more."""
-        item = {
-            "id": row["id"],
-            "name": row["name"],
-            "businessId": vat_number(row["business_id"]) if row["business_id"] else None,
-            "status": row["status"],
-            "system": row["system"],
-            "tags": json.loads(row["tags"]),
-            "organizationId": self.scenario.organization.id,
-            "organization": self.scenario.organization.name,
-            "createdAt": timestamp(row["created_at"]),
-            "updatedAt": timestamp(row["updated_at"]),
-        }
-        return {key: value for key, value in item.items() if value is not None}
-
     def list_clients(self, page: int, limit: int) -> list[Row]:
         return self.db.query(
             "SELECT * FROM portal_clients ORDER BY id LIMIT ? OFFSET ?", (limit, (page - 1) * limit)
@@ -254,7 +215,7 @@ class PortalState:
                     fields.get("status") or "ACTIVE",
                     json.dumps(fields.get("teams") or []),
                     json.dumps(fields.get("tags") or {}),
-                    None if fields.get("overrides") is None else json.dumps(fields["overrides"]),
+                    json.dumps(fields["overrides"]) if fields.get("overrides") else None,
                     json.dumps({name: fields[name] for name in EXTRA_FIELDS if fields.get(name) is not None}),
                     now,
                     now,
@@ -264,7 +225,7 @@ class PortalState:
         return self.client_row(client_id or 0)
 
     def patch_client(self, client_id: int, fields: Mapping[str, Any]) -> Row:
-        """Only the fields present change; ``teams`` and ``tags`` are replaced whole; ``overrides: null``
+        """Only the fields present change; ``teams`` and ``tags`` are replaced whole; ``overrides: {}``
         clears the overrides; ``system`` cannot change."""
         row = self.client_row(client_id)
         if "system" in fields and fields["system"] != row["system"]:
@@ -281,7 +242,7 @@ class PortalState:
             if fields.get(name) is not None:
                 columns[name] = json.dumps(fields[name])
         if "overrides" in fields:
-            columns["overrides"] = None if fields["overrides"] is None else json.dumps(fields["overrides"])
+            columns["overrides"] = json.dumps(fields["overrides"]) if fields["overrides"] else None
         extra = json.loads(row["extra"])
         extra.update({name: fields[name] for name in EXTRA_FIELDS if name in fields})
         columns["extra"] = json.dumps({k: v for k, v in extra.items() if v is not None})
@@ -301,21 +262,13 @@ class PortalState:
 
     # ---- teams ----
 
-    def team_json(self, row: Row) -> dict[str, Any]:
-        clients = [
+    def team_clients(self, team_id: int) -> list[int]:
+        """The clients whose ``teams`` name this team, by id."""
+        return [
             client["id"]
             for client in self.db.query("SELECT id, teams FROM portal_clients ORDER BY id")
-            if row["id"] in json.loads(client["teams"])
+            if team_id in json.loads(client["teams"])
         ]
-        return {
-            "id": row["id"],
-            "name": row["name"],
-            "clients": clients,
-            "members": [],
-            "tags": json.loads(row["tags"]),
-            "createdAt": timestamp(row["created_at"]),
-            "updatedAt": timestamp(row["updated_at"]),
-        }
 
     def teams(self) -> list[Row]:
         return self.db.query("SELECT * FROM portal_teams ORDER BY id")
@@ -364,20 +317,6 @@ class PortalState:
             return "DEPLOYED"
         return "PENDING" if elapsed < seconds / 3 else "RUNNING"
 
-    def model_json(self, row: Row) -> dict[str, Any]:
-        model: dict[str, Any] = {
-            "id": row["id"],
-            "label": row["label"],
-            "status": self.model_status(row),
-            "priority": row["priority"],
-            "isTest": False,
-            "createdAt": timestamp(row["created_at"]),
-            "updatedAt": timestamp(row["created_at"]),
-        }
-        if row["dimension_id"] is not None:
-            model["dimensionId"] = row["dimension_id"]
-        return model
-
     def models(self, client_id: int) -> list[Row]:
         self.client_row(client_id)
         return self.db.query("SELECT * FROM portal_models WHERE client_id = ? ORDER BY id", (client_id,))
@@ -425,11 +364,12 @@ class PortalState:
         data: list[dict[str, Any]] = json.loads(row["data"])
         return data
 
-    def dimensions_times(self, client_id: int) -> tuple[str | None, str | None]:
+    def dimensions_read_at(self, client_id: int) -> float | None:
+        """When FabricAI read the client's dimensions (None: not yet)."""
         row = self.db.query_one("SELECT read_at FROM portal_dimensions WHERE client_id = ?", (client_id,))
         if row is None or row["read_at"] > time.time():
-            return None, None
-        return timestamp(row["read_at"]), timestamp(row["read_at"])
+            return None
+        return float(row["read_at"])
 
     def read_erp_dimensions(self, client_id: int, delay: float) -> None:
         """FabricAI reads the client's dimensions from its ERP ``delay`` seconds from now."""
@@ -454,26 +394,20 @@ class PortalState:
 
     # ---- the connection extension ----
 
-    @staticmethod
-    def connection_json(row: Row) -> dict[str, Any]:
-        return {
-            "id": row["id"],
-            "system": row["system"],
-            "erpCompanyId": row["erp_company_id"],
-            "connectedAt": timestamp(row["connected_at"]),
-            "credentialsRotatedAt": timestamp(row["credentials_rotated_at"]),
-            "status": "ACTIVE",
-        }
-
     def connection(self, client_id: int) -> Row | None:
         self.client_row(client_id)
         return self.db.query_one("SELECT * FROM portal_connections WHERE client_id = ?", (client_id,))
 
     def connect(
-        self, client_id: int, system: str, erp_company_id: str, credentials: Mapping[str, Any]
+        self,
+        client_id: int,
+        system: str,
+        erp_company_id: str,
+        credentials: Mapping[str, Any],
+        verification: Mapping[str, Any],
     ) -> Row:
-        """A new connection replacing any previous one; training starts (an ACCOUNT model, if none) and
-        FabricAI reads the client's dimensions from the ERP."""
+        """A new connection replacing any previous one, holding the verification that passed; training
+        starts (an ACCOUNT model, if none) and FabricAI reads the client's dimensions from the ERP."""
         connection_id = f"conn_{secrets.token_hex(8)}"
         now = time.time()
         with self.db.transaction() as conn:
@@ -482,9 +416,17 @@ class PortalState:
             conn.execute("DELETE FROM portal_connections WHERE client_id = ?", (client_id,))
             conn.execute(
                 "INSERT INTO portal_connections"
-                " (id, client_id, system, erp_company_id, credentials, connected_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (connection_id, client_id, system, erp_company_id, json.dumps(dict(credentials)), now),
+                " (id, client_id, system, erp_company_id, credentials, connected_at, verification)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    connection_id,
+                    client_id,
+                    system,
+                    erp_company_id,
+                    json.dumps(dict(credentials)),
+                    now,
+                    json.dumps(dict(verification)),
+                ),
             )
             if not conn.execute(
                 "SELECT id FROM portal_models WHERE client_id = ? AND label = 'ACCOUNT'", (client_id,)
@@ -501,6 +443,7 @@ class PortalState:
         return row
 
     def current_connection(self, client_id: int, connection_id: str) -> Row:
+        """The client's connection if ``connection_id`` is its current one; else 404 (replaced, removed)."""
         self.client_row(client_id)
         row = self.db.query_one(
             "SELECT * FROM portal_connections WHERE id = ? AND client_id = ?", (connection_id, client_id)
@@ -509,13 +452,38 @@ class PortalState:
             raise ApiError(404, "connection not found")
         return row
 
-    def rotate(self, client_id: int, connection_id: str, credentials: Mapping[str, Any]) -> Row:
+    @staticmethod
+    def stored_credentials(row: Row) -> dict[str, Any]:
+        """The credentials a connection holds, for FabricAI's own re-verification (never answered)."""
+        credentials: dict[str, Any] = json.loads(row["credentials"])
+        return credentials
+
+    def rotate(
+        self,
+        client_id: int,
+        connection_id: str,
+        credentials: Mapping[str, Any],
+        verification: Mapping[str, Any],
+    ) -> Row:
+        """New credentials on the same connection, with the verification that passed for them."""
         row = self.current_connection(client_id, connection_id)
         self.db.execute(
-            "UPDATE portal_connections SET credentials = ?, credentials_rotated_at = ? WHERE id = ?",
-            (json.dumps(dict(credentials)), time.time(), row["id"]),
+            "UPDATE portal_connections SET credentials = ?, credentials_rotated_at = ?, verification = ?"
+            " WHERE id = ?",
+            (json.dumps(dict(credentials)), time.time(), json.dumps(dict(verification)), row["id"]),
         )
         self.counters["credentialRotations"] += 1
+        return self.current_connection(client_id, connection_id)
+
+    def store_verification(self, client_id: int, connection_id: str, verification: Mapping[str, Any]) -> Row:
+        """The latest re-run of the checks becomes the connection's ``verification`` (404 if the connection
+        was replaced or removed meanwhile)."""
+        row = self.current_connection(client_id, connection_id)
+        self.db.execute(
+            "UPDATE portal_connections SET verification = ? WHERE id = ?",
+            (json.dumps(dict(verification)), row["id"]),
+        )
+        self.counters["reverifications"] += 1
         return self.current_connection(client_id, connection_id)
 
     def disconnect(self, client_id: int, connection_id: str) -> None:
@@ -529,6 +497,6 @@ class PortalState:
         if row is None:
             return None
         return {
-            **self.connection_json(row),
+            **payloads.connection(row),
             "credentialsFingerprint": credentials_fingerprint(json.loads(row["credentials"])),
         }

@@ -2,9 +2,13 @@
 
 Public "AI Inside" routes (as FabricAI's OpenAPI names them): ``GET|POST /clients``, ``GET|PATCH|DELETE
 /clients/{id}``, ``GET /clients/{id}/dimensions``, ``GET|POST /clients/{id}/models``, ``DELETE
-/clients/{id}/models/{modelId}``, ``GET|POST /teams``, ``GET|PUT /teams/{id}``. The extension:
-``GET|PUT /clients/{id}/connection``, ``PATCH|DELETE /clients/{id}/connection/{connectionId}``.
-Unknown query parameters are ignored (there is no ``businessId`` filter); unknown body fields too.
+/clients/{id}/models/{modelId}``, ``GET|POST /teams``, ``GET|PUT /teams/{id}``. Unknown query parameters
+are ignored (there is no ``businessId`` filter); unknown body fields too. A client record (POST, PATCH) is
+a whole ``ModextClient``: ``name`` and ``country`` required, ``overrides`` an object (``{}`` clears it,
+``null`` is 400). The extension (docs/portal-connection-extension.openapi.yaml): ``POST
+/clients/{id}/connection/verify``, ``GET|PUT /clients/{id}/connection``, ``PATCH|DELETE
+/clients/{id}/connection/{connectionId}``, ``POST /clients/{id}/connection/{connectionId}/verify``; its
+bodies are strict (an unknown field is 400); PUT and PATCH verify first and store only what PASSED.
 
 A malformed request is a 4xx in the portal's ``{"error": "..."}`` shape, never a 500: a body over
 ``MAX_BODY_BYTES`` is 413, a body that is not strict JSON (``NaN``, nesting beyond the parser, lone
@@ -28,9 +32,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from sandbox.business_id import normalise_business_id
-from sandbox.db import Database
+from sandbox.db import Database, Row
+from sandbox.portal import payloads
 from sandbox.portal.scenario import PortalScenario
 from sandbox.portal.state import MODEL_STATUSES, ApiError, ErpDimensions, PortalState
+from sandbox.portal.verifier import Verifier
+from sandbox.portal.verifier_netvisor import NetvisorChecks, NetvisorRequest
+from sandbox.portal.verifier_procountor import ProcountorChecks, ProcountorRequest
 
 MAX_PAGE_SIZE = 50
 MAX_BODY_BYTES = 1024 * 1024
@@ -64,8 +72,9 @@ class Overrides(_Body):
     vat_status: str | None = None
 
 
-class ClientFields(_Body):
-    """``ModextClient`` as a request body (read-only fields such as ``id`` are ignored)."""
+class ClientRecord(_Body):
+    """``ModextClient`` as a request body of POST and PATCH (read-only fields such as ``id`` are ignored):
+    ``name`` and ``country`` are required in the public schema, and ``overrides`` is an object there."""
 
     name: str | None = Field(default=None, min_length=1)
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
@@ -89,6 +98,20 @@ class ClientFields(_Body):
     industry_code: str | None = Field(default=None, pattern=r"^[0-9]+$")
     domain: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _overrides_object(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "overrides" in data and data["overrides"] is None:
+            raise ValueError("overrides must be an object; send {} to clear the overrides")
+        return data
+
+    @model_validator(mode="after")
+    def _required(self) -> Self:
+        missing = [name for name in ("name", "country") if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} required")
+        return self
+
     @field_validator("business_id")
     @classmethod
     def _vat_form(cls, value: str | None) -> str | None:
@@ -101,20 +124,11 @@ class ClientFields(_Body):
         return normalised
 
     def fields(self) -> dict[str, Any]:
-        """The fields sent, by public name (``business_id`` normalised); ``overrides: null`` kept."""
+        """The fields sent, by public name (``business_id`` normalised); ``overrides: {}`` kept."""
         sent = self.model_dump(exclude_unset=True, by_alias=True)
         if "businessId" in sent:
             sent["business_id"] = sent.pop("businessId")
         return sent
-
-
-class ClientCreate(ClientFields):
-    @model_validator(mode="after")
-    def _required(self) -> Self:
-        missing = [name for name in ("name", "country") if getattr(self, name) is None]
-        if missing:
-            raise ValueError(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} required")
-        return self
 
 
 class ModelRequest(_Body):
@@ -135,18 +149,65 @@ class TeamBody(_Body):
     tags: dict[str, str] | None = None
 
 
-class ConnectionPut(_Body):
+class _Extension(BaseModel):
+    """The extension's bodies: camelCase, strict (an unknown field is a client's mistake, said at once)."""
+
     model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True)
 
-    system: Literal["procountor", "netvisor"]
-    erp_company_id: str = Field(min_length=1)
-    credentials: dict[str, Any] = Field(min_length=1)
+
+class ProcountorCredentials(_Extension):
+    api_key: str = Field(min_length=1, max_length=1024)
 
 
-class ConnectionPatch(_Body):
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=False, frozen=True)
+class NetvisorCredentials(_Extension):
+    # Header values: printable ASCII; the key is signed as ISO-8859-1.
+    customer_id: str = Field(min_length=1, max_length=256, pattern=r"^[\x21-\x7e]+$")
+    customer_key: str = Field(min_length=1, max_length=1024)
 
-    credentials: dict[str, Any] = Field(min_length=1)
+    @field_validator("customer_key")
+    @classmethod
+    def _latin1(cls, value: str) -> str:
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ValueError("must be ISO-8859-1 text (Netvisor signs it so)") from None
+        return value
+
+
+Credentials = ProcountorCredentials | NetvisorCredentials
+System = Literal["procountor", "netvisor"]
+DimensionNames = Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]], Field(max_length=100)]
+_CREDENTIALS: dict[str, type[ProcountorCredentials] | type[NetvisorCredentials]] = {
+    "procountor": ProcountorCredentials,
+    "netvisor": NetvisorCredentials,
+}
+
+
+def credentials_of(system: str, credentials: Any) -> Credentials:
+    """The credentials in the shape of ``system``; ApiError 400 naming the field (never its value)."""
+    try:
+        return _CREDENTIALS[system].model_validate(credentials)
+    except ValidationError as error:
+        raise ApiError(400, "credentials: " + _validation_message(error)) from None
+
+
+class VerifyRequest(_Extension):
+    system: System
+    credentials: dict[str, Any]
+    dimensions: DimensionNames | None = None
+
+
+class ConnectionPut(VerifyRequest):
+    erp_company_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class ConnectionPatch(_Extension):
+    credentials: dict[str, Any]
+    dimensions: DimensionNames | None = None
+
+
+class Reverify(_Extension):
+    dimensions: DimensionNames | None = None
 
 
 class TrainingForce(BaseModel):
@@ -166,7 +227,8 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-async def _body(request: Request, model: type[BaseModel]) -> Any:
+async def _body(request: Request, model: type[BaseModel], *, empty: bool = False) -> Any:
+    """The request body as ``model``; ``empty``: no body at all reads as ``{}``."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise ApiError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
@@ -175,6 +237,8 @@ async def _body(request: Request, model: type[BaseModel]) -> Any:
         raw += chunk
         if len(raw) > MAX_BODY_BYTES:
             raise ApiError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    if empty and not raw.strip():
+        raw = bytearray(b"{}")
     try:
         payload = json.loads(bytes(raw), parse_constant=_no_constant)
         json.dumps(payload, ensure_ascii=False).encode()  # lone surrogates cannot be stored
@@ -207,6 +271,7 @@ class PortalService:
     def __init__(self, scenario: PortalScenario, db: Database, erp_dimensions: ErpDimensions) -> None:
         self.scenario = scenario
         self.state = PortalState(scenario, db, erp_dimensions)
+        self.verifier = Verifier(scenario.verifier)
         self.app = Starlette(
             routes=[
                 Route("/clients", self._list_clients, methods=["GET"]),
@@ -232,20 +297,15 @@ class PortalService:
         )
 
     def _extension_routes(self) -> list[Route]:
-        """The connection extension (DESIGN.md); a portal without it answers 404 on these paths."""
+        """The connection extension; a portal without it answers 404 on these paths."""
+        base = "/clients/{client_id:portal_id}/connection"
         return [
-            Route("/clients/{client_id:portal_id}/connection", self._get_connection, methods=["GET"]),
-            Route("/clients/{client_id:portal_id}/connection", self._put_connection, methods=["PUT"]),
-            Route(
-                "/clients/{client_id:portal_id}/connection/{connection_id}",
-                self._patch_connection,
-                methods=["PATCH"],
-            ),
-            Route(
-                "/clients/{client_id:portal_id}/connection/{connection_id}",
-                self._delete_connection,
-                methods=["DELETE"],
-            ),
+            Route(f"{base}/verify", self._verify, methods=["POST"]),
+            Route(base, self._get_connection, methods=["GET"]),
+            Route(base, self._put_connection, methods=["PUT"]),
+            Route(f"{base}/{{connection_id}}/verify", self._reverify, methods=["POST"]),
+            Route(f"{base}/{{connection_id}}", self._patch_connection, methods=["PATCH"]),
+            Route(f"{base}/{{connection_id}}", self._delete_connection, methods=["DELETE"]),
         ]
 
     # ---- the Service protocol and /admin ----
@@ -293,6 +353,12 @@ class PortalService:
         assert isinstance(exc, ApiError)
         return JSONResponse(exc.body, status_code=exc.status)
 
+    def _team_json(self, row: Row) -> dict[str, Any]:
+        return payloads.team(row, self.state.team_clients(row["id"]))
+
+    def _model(self, row: Row) -> dict[str, Any]:
+        return payloads.model(row, self.state.model_status(row))
+
     # ---- clients ----
 
     async def _list_clients(self, request: Request) -> Response:
@@ -306,27 +372,33 @@ class PortalService:
         rows = self.state.list_clients(page, limit)
         # `count`: the items of this page (whether the real API counts the page or the whole list is not
         # public; a client must page until a short page either way).
-        return JSONResponse({"count": len(rows), "data": [self.state.list_item_json(r) for r in rows]})
+        return JSONResponse(
+            {"count": len(rows), "data": [payloads.list_item(r, self.scenario.organization) for r in rows]}
+        )
 
     async def _create_client(self, request: Request) -> Response:
         self._authorise(request)
-        body: ClientCreate = await _body(request, ClientCreate)
+        body: ClientRecord = await _body(request, ClientRecord)
         row = self.state.create_client(body.fields())
-        return JSONResponse({"data": self.state.client_json(row)}, status_code=201)
+        return JSONResponse({"data": payloads.client(row, self.scenario.organization)}, status_code=201)
 
     async def _get_client(self, request: Request) -> Response:
         self._authorise(request)
         return JSONResponse(
-            {"data": self.state.client_json(self.state.client_row(request.path_params["client_id"]))}
+            {
+                "data": payloads.client(
+                    self.state.client_row(request.path_params["client_id"]), self.scenario.organization
+                )
+            }
         )
 
     async def _patch_client(self, request: Request) -> Response:
         self._authorise(request)
         client_id = request.path_params["client_id"]
         self.state.client_row(client_id)
-        body: ClientFields = await _body(request, ClientFields)
+        body: ClientRecord = await _body(request, ClientRecord)
         row = self.state.patch_client(client_id, body.fields())
-        return JSONResponse({"data": self.state.client_json(row)})
+        return JSONResponse({"data": payloads.client(row, self.scenario.organization)})
 
     async def _delete_client(self, request: Request) -> Response:
         self._authorise(request)
@@ -340,13 +412,12 @@ class PortalService:
         self._authorise(request)
         client_id = request.path_params["client_id"]
         data = self.state.dimensions(client_id)
-        created, updated = self.state.dimensions_times(client_id)
-        return JSONResponse({"createdAt": created, "updatedAt": updated, "data": data})
+        return JSONResponse(payloads.client_dimensions(data, self.state.dimensions_read_at(client_id)))
 
     async def _models(self, request: Request) -> Response:
         self._authorise(request)
         rows = self.state.models(request.path_params["client_id"])
-        return JSONResponse({"count": len(rows), "data": [self.state.model_json(r) for r in rows]})
+        return JSONResponse({"count": len(rows), "data": [self._model(r) for r in rows]})
 
     async def _create_model(self, request: Request) -> Response:
         self._authorise(request)
@@ -354,7 +425,7 @@ class PortalService:
         self.state.client_row(client_id)
         body: ModelRequest = await _body(request, ModelRequest)
         row = self.state.create_model(client_id, body.label, body.dimension_id, body.priority)
-        return JSONResponse({"data": self.state.model_json(row)}, status_code=201)
+        return JSONResponse({"data": self._model(row)}, status_code=201)
 
     async def _delete_model(self, request: Request) -> Response:
         self._authorise(request)
@@ -367,7 +438,7 @@ class PortalService:
     async def _teams(self, request: Request) -> Response:
         self._authorise(request)
         rows = self.state.teams()
-        data = [self.state.team_json(r) for r in rows]
+        data = [self._team_json(r) for r in rows]
         return JSONResponse({"count": len(data), "totalCount": len(data), "data": data})
 
     async def _create_team(self, request: Request) -> Response:
@@ -378,13 +449,11 @@ class PortalService:
         row = self.state.create_team(body.name, body.tags or {})
         if body.clients is not None:
             row = self.state.replace_team(row["id"], None, body.clients)
-        return JSONResponse({"data": self.state.team_json(row)})  # the public API answers 200 here
+        return JSONResponse({"data": self._team_json(row)})  # the public API answers 200 here
 
     async def _team(self, request: Request) -> Response:
         self._authorise(request)
-        return JSONResponse(
-            {"data": self.state.team_json(self.state.team_row(request.path_params["team_id"]))}
-        )
+        return JSONResponse({"data": self._team_json(self.state.team_row(request.path_params["team_id"]))})
 
     async def _replace_team(self, request: Request) -> Response:
         self._authorise(request)
@@ -392,34 +461,145 @@ class PortalService:
         self.state.team_row(team_id)
         body: TeamBody = await _body(request, TeamBody)
         row = self.state.replace_team(team_id, body.name, body.clients)
-        return JSONResponse({"data": self.state.team_json(row)})
+        return JSONResponse({"data": self._team_json(row)})
 
     # ---- the connection extension ----
+
+    async def _run_checks(
+        self,
+        request: Request,
+        client: Row,
+        system: str,
+        credentials: Credentials,
+        dimensions: list[str] | None,
+        erp_company_id: str | None,
+    ) -> dict[str, Any]:
+        """FabricAI's checks of ``credentials`` for this client, over HTTP to the ERP (``verifier``)."""
+        business_id = client["business_id"]
+        if business_id is None:
+            raise ApiError(400, "the client has no businessId: FabricAI matches the ERP company to it")
+        settings = self.scenario.verifier
+        origin = own_origin(request)
+        if isinstance(credentials, ProcountorCredentials):
+            procountor = settings.procountor
+            if procountor is None:
+                return await self.verifier.verify(system, None)
+            checks = ProcountorChecks(
+                procountor, procountor.base_url or f"{origin}/procountor/api", self.verifier.procountor_window
+            )
+            asked = ProcountorRequest(credentials.api_key, business_id, erp_company_id, dimensions)
+            return await self.verifier.verify(system, lambda calls: checks(calls, asked))
+        netvisor = settings.netvisor
+        if erp_company_id is not None and normalise_business_id(erp_company_id) != business_id:
+            raise ApiError(400, "erpCompanyId of a Netvisor connection is the client's business ID")
+        if netvisor is None:
+            return await self.verifier.verify(system, None)
+        nv_checks = NetvisorChecks(
+            netvisor, netvisor.base_url or f"{origin}/netvisor", self.verifier.netvisor_locks
+        )
+        nv_asked = NetvisorRequest(credentials.customer_id, credentials.customer_key, business_id, dimensions)
+        return await self.verifier.verify(system, lambda calls: nv_checks(calls, nv_asked))
+
+    @staticmethod
+    def _refused(verification: dict[str, Any]) -> Response | None:
+        """422 (FAILED) or 503 (INCONCLUSIVE) with the verification; None when it PASSED."""
+        verdict = verification["verdict"]
+        if verdict == "PASSED":
+            return None
+        if verdict == "FAILED":
+            body = payloads.verification_refused("verification failed", verification)
+            return JSONResponse(body, status_code=422)
+        partner = any(f["check"] == "partner_app" and not f["holds"] for f in verification["findings"])
+        message = (
+            f"verification inconclusive: FabricAI's partner credentials for {verification['system']} were"
+            " refused or are not configured"
+            if partner
+            else f"verification inconclusive: {verification['system']} gave no usable answer; try again later"
+        )
+        return JSONResponse(payloads.verification_refused(message, verification), status_code=503)
+
+    async def _verify(self, request: Request) -> Response:
+        self._authorise(request)
+        client = self.state.client_row(request.path_params["client_id"])
+        body: VerifyRequest = await _body(request, VerifyRequest)
+        credentials = credentials_of(body.system, body.credentials)
+        verification = await self._run_checks(
+            request, client, body.system, credentials, body.dimensions, None
+        )
+        return JSONResponse({"data": verification})
 
     async def _get_connection(self, request: Request) -> Response:
         self._authorise(request)
         row = self.state.connection(request.path_params["client_id"])
-        return JSONResponse({"data": None if row is None else self.state.connection_json(row)})
+        return JSONResponse({"data": None if row is None else payloads.connection(row)})
 
     async def _put_connection(self, request: Request) -> Response:
         self._authorise(request)
-        self.state.client_row(request.path_params["client_id"])
+        client_id = request.path_params["client_id"]
+        client = self.state.client_row(client_id)
         body: ConnectionPut = await _body(request, ConnectionPut)
-        row = self.state.connect(
-            request.path_params["client_id"], body.system, body.erp_company_id, body.credentials
+        credentials = credentials_of(body.system, body.credentials)
+        verification = await self._run_checks(
+            request, client, body.system, credentials, body.dimensions, body.erp_company_id
         )
-        return JSONResponse({"data": self.state.connection_json(row)}, status_code=201)
+        refused = self._refused(verification)
+        if refused is not None:
+            return refused
+        company = verification["company"]
+        row = self.state.connect(
+            client_id,
+            body.system,
+            company["erpCompanyId"],
+            credentials.model_dump(by_alias=True),
+            verification,
+        )
+        return JSONResponse({"data": payloads.connection(row)}, status_code=201)
+
+    async def _reverify(self, request: Request) -> Response:
+        self._authorise(request)
+        client_id, connection_id = request.path_params["client_id"], request.path_params["connection_id"]
+        client = self.state.client_row(client_id)
+        row = self.state.current_connection(client_id, connection_id)
+        body: Reverify = await _body(request, Reverify, empty=True)
+        credentials = credentials_of(row["system"], self.state.stored_credentials(row))
+        verification = await self._run_checks(
+            request, client, row["system"], credentials, body.dimensions, row["erp_company_id"]
+        )
+        self.state.store_verification(client_id, connection_id, verification)
+        return JSONResponse({"data": verification})
 
     async def _patch_connection(self, request: Request) -> Response:
         self._authorise(request)
         client_id, connection_id = request.path_params["client_id"], request.path_params["connection_id"]
-        self.state.current_connection(client_id, connection_id)
+        client = self.state.client_row(client_id)
+        row = self.state.current_connection(client_id, connection_id)
         body: ConnectionPatch = await _body(request, ConnectionPatch)
-        row = self.state.rotate(client_id, connection_id, body.credentials)
-        return JSONResponse({"data": self.state.connection_json(row)})
+        credentials = credentials_of(row["system"], body.credentials)
+        # The new credentials must open the company this connection is for.
+        verification = await self._run_checks(
+            request, client, row["system"], credentials, body.dimensions, row["erp_company_id"]
+        )
+        refused = self._refused(verification)
+        if refused is not None:
+            return refused
+        rotated = self.state.rotate(
+            client_id, connection_id, credentials.model_dump(by_alias=True), verification
+        )
+        return JSONResponse({"data": payloads.connection(rotated)})
 
     async def _delete_connection(self, request: Request) -> Response:
         self._authorise(request)
         client_id, connection_id = request.path_params["client_id"], request.path_params["connection_id"]
         self.state.disconnect(client_id, connection_id)
         return JSONResponse({"data": {"id": connection_id}})
+
+
+def own_origin(request: Request) -> str:
+    """Where this sandbox listens, as the verifier calls its own ERPs: the server's socket address (not the
+    Host header, which the caller chose)."""
+    host, port = request.scope.get("server") or ("127.0.0.1", 80)
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - a wildcard bind is reached on loopback
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{request.scope.get('scheme', 'http')}://{host}:{port}"
