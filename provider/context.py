@@ -10,16 +10,25 @@ Everything shared lives in ONE object, ``process_context()``, and nowhere else:
     process_context().procountor_limiters  (Procountor host, client id) -> RateLimiter
     process_context().netvisor_gates       (Netvisor host, customer id) -> EnvironmentGate
 
-Tests start each case as a new process would with ``provider.context.reset()`` (tests/conftest.py does it
-for every test): every shared client (with its token cache) is forgotten, every limiter and lock dropped.
+How the clients are built is ``process_context().options`` (``ClientOptions``: the retry policy, the
+transport, the answer bounds): the one seam. Production uses the defaults; a test gives its own with
+``provider.context.reset(ClientOptions(...))``, as a new process would start, instead of patching a
+class or a library. ``reset()`` (tests/conftest.py, every test) forgets every shared client (with its
+token cache), limiter and lock.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+import httpx
+
+from provider.defaults import ANSWER_DEADLINE_SECONDS, ANSWER_MAX_BYTES, ANSWER_MAX_COMPRESSED_BYTES
+from provider.http_body import Limits
+from provider.retry import RetryPolicy
 from provider.settings import ProviderSettings
 
 if TYPE_CHECKING:  # the clients import this module for their registries; they are imported when first used
@@ -28,6 +37,23 @@ if TYPE_CHECKING:  # the clients import this module for their registries; they a
     from provider.portal import PortalClient
     from provider.procountor.client import ProcountorClient
     from provider.procountor.pace import RateLimiter
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """How every API client of the process is built (the defaults are production's)."""
+
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # Stands in for the network (a test's transport); None: httpx's own, through provider.http.build_client.
+    transport: httpx.BaseTransport | None = None
+    # Bounds of a portal or Procountor answer (Netvisor's are its own, in provider.defaults).
+    limits: Limits = field(
+        default_factory=lambda: Limits(
+            max_compressed=ANSWER_MAX_COMPRESSED_BYTES,
+            max_decompressed=ANSWER_MAX_BYTES,
+            deadline_seconds=ANSWER_DEADLINE_SECONDS,
+        )
+    )
+
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -61,12 +87,15 @@ class ProcessContext:
     """The one process-wide context; see the module docstring."""
 
     def __init__(self) -> None:
+        self.options = ClientOptions()
         self.providers: Registry[ProviderSettings, ProviderContext] = Registry()
         self.procountor_limiters: Registry[tuple[str, str], RateLimiter] = Registry()
         self.netvisor_gates: Registry[tuple[str, str], EnvironmentGate] = Registry()
 
-    def reset(self) -> None:
-        """Start again as a new process: forget the shared clients, drop every limiter and lock."""
+    def reset(self, options: ClientOptions | None = None) -> None:
+        """Start again as a new process (built with ``options``, else the defaults): forget the shared
+        clients, drop every limiter and lock."""
+        self.options = options or ClientOptions()
         self.providers.clear()
         self.procountor_limiters.clear()
         self.netvisor_gates.clear()
@@ -80,9 +109,9 @@ def process_context() -> ProcessContext:
     return _PROCESS
 
 
-def reset() -> None:
-    """``process_context().reset()``: for tests, which each start as a new provider process."""
-    _PROCESS.reset()
+def reset(options: ClientOptions | None = None) -> None:
+    """``process_context().reset(options)``: for tests, which each start as a new provider process."""
+    _PROCESS.reset(options)
 
 
 class ProviderContext:
@@ -106,7 +135,13 @@ class ProviderContext:
 
         with self._lock:
             if self._portal is None:
-                self._portal = PortalClient(self.settings.portal())
+                options = _PROCESS.options
+                self._portal = PortalClient(
+                    self.settings.portal(),
+                    retry=options.retry,
+                    transport=options.transport,
+                    limits=options.limits,
+                )
             return self._portal
 
     @property
@@ -116,8 +151,13 @@ class ProviderContext:
         with self._lock:
             if self._procountor is None:
                 settings = self.settings.procountor()
+                options = _PROCESS.options
                 self._procountor = ProcountorClient(
-                    settings, requests_per_second=settings.requests_per_second
+                    settings,
+                    retry=options.retry,
+                    transport=options.transport,
+                    limits=options.limits,
+                    requests_per_second=settings.requests_per_second,
                 )
             return self._procountor
 
@@ -127,5 +167,8 @@ class ProviderContext:
 
         with self._lock:
             if self._netvisor is None:
-                self._netvisor = NetvisorClient(self.settings.netvisor())
+                options = _PROCESS.options
+                self._netvisor = NetvisorClient(
+                    self.settings.netvisor(), retry=options.retry, transport=options.transport
+                )
             return self._netvisor

@@ -66,6 +66,23 @@ def example_sandbox(_example_server: RunningSandbox) -> RunningSandbox:
     return _example_server
 
 
+@pytest.fixture(scope="session")
+def _partner_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+    scenario = copy.deepcopy(_EXAMPLE)
+    scenario["portal"]["verifyConnections"] = False
+    with run_in_thread(scenario, tmp_path_factory.mktemp("partner-sandbox") / "state.db") as running:
+        yield running
+
+
+@pytest.fixture
+def partner_sandbox(_partner_server: RunningSandbox) -> RunningSandbox:
+    """The example sandbox with a portal that stores connections unverified (``verifyConnections: false``):
+    what partner mode rehearses against, where the provider verifies with FabricAI's partner credentials
+    itself (a verifying portal would run every check a second time against the same partner app)."""
+    _partner_server.admin.reset()
+    return _partner_server
+
+
 @pytest.fixture(autouse=True)
 def new_provider_process() -> Iterator[None]:
     """Every test starts as a new provider process would: no clients, token caches, Procountor rate

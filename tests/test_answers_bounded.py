@@ -23,7 +23,6 @@ from pydantic import SecretStr
 from provider.errors import PortalError, ProcountorError
 from provider.http_body import Limits, NotStrictJson, strict_json
 from provider.portal import directory
-from provider.portal.api import PortalApi
 from provider.portal.client import PortalClient
 from provider.procountor.client import ProcountorClient
 from provider.retry import RetryPolicy
@@ -105,12 +104,6 @@ def serve() -> Iterator[Callable[[Route], str]]:
         server.server_close()
 
 
-@pytest.fixture(autouse=True)
-def small_limits(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(PortalApi, "default_limits", LIMITS)
-    monkeypatch.setattr(ProcountorClient, "default_limits", LIMITS)
-
-
 def _json(value: object) -> bytes:
     return json.dumps(value).encode()
 
@@ -151,7 +144,7 @@ HOSTILE: list[tuple[str, Answer, str]] = [
 
 
 def _portal(url: str) -> PortalClient:
-    return PortalClient(PortalSettings(url=url, api_key=SecretStr(PORTAL_KEY)), retry=ONE_TRY)
+    return PortalClient(PortalSettings(url=url, api_key=SecretStr(PORTAL_KEY)), retry=ONE_TRY, limits=LIMITS)
 
 
 @pytest.mark.parametrize(("case", "answer", "said"), HOSTILE, ids=[case for case, _, _ in HOSTILE])
@@ -230,7 +223,7 @@ def test_an_absurd_count_is_not_trusted_and_an_endless_list_stops_at_the_bound(
 
 def _procountor(url: str) -> ProcountorClient:
     settings = ProcountorSettings(base_url=url, client_id="fabricai", client_secret=SecretStr(CLIENT_SECRET))
-    return ProcountorClient(settings, retry=ONE_TRY, requests_per_second=1000)
+    return ProcountorClient(settings, retry=ONE_TRY, limits=LIMITS, requests_per_second=1000)
 
 
 TOKEN = _json({"access_token": "tok-1", "expires_in": 3600})

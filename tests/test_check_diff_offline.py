@@ -11,10 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import pytest
 
 from harness.engine import Engine, ResourceState, Secret
-from provider.netvisor.client import NetvisorClient
 from provider.resources.base import RosterResourceProvider, fingerprint
 from provider.resources.client_company import ClientCompanyProvider
 from provider.resources.netvisor_credentials import NetvisorCredentialsProvider
@@ -25,7 +23,6 @@ from sandbox.server import RunningSandbox
 from tests.support.procountor_stack import (
     APP_ID,
     APP_SECRET,
-    FAST_RETRY,
     HEALTHY,
     PORTAL_KEY,
     SECOND_KEY,
@@ -142,26 +139,21 @@ def refused_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def recorded_requests(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every HTTP request any client sends from now on, each failing as a refused connection would."""
+def recorded_requests() -> list[str]:
+    """Every HTTP request any client of the (new) provider process sends, each failing as a refused
+    connection would: the process's transport records them."""
     sent: list[str] = []
 
-    def refuse(_transport: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
+    def refuse(request: httpx.Request) -> httpx.Response:
         sent.append(f"{request.method} {request.url}")
         raise httpx.ConnectError("refused (recorded by the test)", request=request)
 
-    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", refuse)
+    fresh_process(transport=httpx.MockTransport(refuse))
     return sent
 
 
-def fresh(monkeypatch: pytest.MonkeyPatch) -> None:
-    fresh_process(monkeypatch)
-    monkeypatch.setattr(NetvisorClient, "default_retry", FAST_RETRY)
-
-
-def test_check_and_diff_answer_with_every_service_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
-    fresh(monkeypatch)
-    sent = recorded_requests(monkeypatch)
+def test_check_and_diff_answer_with_every_service_unreachable() -> None:
+    sent = recorded_requests()
     down = refused_url()
     engine = Engine(config(f"{down}/portal", f"{down}/procountor/api", f"{down}/netvisor"))
     for name, case in cases("7", "8").items():
@@ -178,10 +170,10 @@ def test_check_and_diff_answer_with_every_service_unreachable(monkeypatch: pytes
 
 
 def test_check_and_diff_leave_the_sandbox_request_counts_unchanged(
-    example_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+    partner_sandbox: RunningSandbox,
 ) -> None:
-    fresh(monkeypatch)
-    running = example_sandbox
+    fresh_process()
+    running = partner_sandbox
     engine = Engine(
         config(
             running.service_url("portal"),

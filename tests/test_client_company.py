@@ -258,7 +258,15 @@ def test_refresh_reports_drift_as_inputs_to_restore(stack: Stack, monkeypatch: p
     with portal(stack) as client:
         client.patch(
             f"/clients/{state.id}",
-            json={"name": "Renamed Oy", "teams": [], "overrides": None, "status": "INACTIVE", "tags": {}},
+            # A whole ModextClient, as the public PATCH takes it; `overrides: {}` clears them.
+            json={
+                "name": "Renamed Oy",
+                "country": "FI",
+                "teams": [],
+                "overrides": {},
+                "status": "INACTIVE",
+                "tags": {},
+            },
         )
     engine = new_run(stack, monkeypatch)
     refreshed = engine.refresh(state)
@@ -321,6 +329,7 @@ def test_a_whole_up_reads_the_client_list_about_once_per_fifty(
     example_scenario["portal"]["clients"] = [
         {"businessId": b, "name": f"Vanha {n} Oy"} for n, b in enumerate(existing[:120])
     ]
+    example_scenario["portal"]["verifyConnections"] = False  # partner mode: the provider verifies
     running = sandbox(example_scenario)
     fresh_process(monkeypatch)
     stack = Stack(running, Engine(engine_config(running)))
@@ -354,9 +363,7 @@ def test_a_lost_registration_answer_is_reconciled_never_duplicated(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Dropped answers after the portal stored the record: the registration tag finds it again."""
-    monkeypatch.setattr(
-        PortalClient, "default_retry", RetryPolicy(max_attempts=24, initial_wait=0.001, max_wait=0.002)
-    )
+    fresh_process(retry=RetryPolicy(max_attempts=24, initial_wait=0.001, max_wait=0.002))
     stack.running.admin.set_faults("portal", dropRate=0.4, seed=11)
     states = [stack.company(business_id, f"Asiakas {n} Oy") for n, business_id in enumerate(business_ids(12))]
     assert stack.stats()["faults"]["portal"]["injected"]["drop"] > 0
@@ -378,10 +385,8 @@ def test_a_lost_answer_never_takes_over_a_record_registered_before_us(
     existing = answer.json()["data"]
     # Enough attempts that the look-ups themselves never run out under 50 % errors (0.5^24).
     patient = RetryPolicy(max_attempts=24, initial_wait=0.001, max_wait=0.002)
-    monkeypatch.setattr(PortalClient, "default_retry", patient)
     for seed in range(6):
-        fresh_process(monkeypatch)
-        monkeypatch.setattr(PortalClient, "default_retry", patient)
+        fresh_process(retry=patient)
         stack.running.admin.set_faults("portal", errorRate=0.5, seed=seed)
         with pytest.raises(EngineCallFailed) as failure:
             Engine(engine_config(stack.running)).up(ClientCompanyProvider(), company_inputs(*ACME))

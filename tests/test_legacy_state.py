@@ -92,13 +92,13 @@ def urls(running: RunningSandbox) -> tuple[str, str, str]:
 
 
 def test_a_stack_of_the_old_layout_refreshes_and_is_destroyed(
-    example_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+    partner_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fresh_process(monkeypatch)
-    states = recreate(Engine(config(*urls(example_sandbox))))
+    states = recreate(Engine(config(*urls(partner_sandbox))))
 
     fresh_process(monkeypatch)  # a later `pulumi refresh`: a new provider process
-    engine = Engine(config(*urls(example_sandbox)))
+    engine = Engine(config(*urls(partner_sandbox)))
     refreshed = [engine.refresh(state) for state in states]
     assert [state.id if state else None for state in refreshed] == [state.id for state in states]
     for before, after in zip(states, refreshed, strict=True):
@@ -106,9 +106,9 @@ def test_a_stack_of_the_old_layout_refreshes_and_is_destroyed(
         assert after.outputs.get("business_id") == before.outputs.get("business_id")
 
     fresh_process(monkeypatch)  # `pulumi destroy`: dependents first
-    engine = Engine(config(*urls(example_sandbox)))
+    engine = Engine(config(*urls(partner_sandbox)))
     for state in reversed(states):
         engine.destroy(state)
-    portal = example_sandbox.admin.stats()["services"]["portal"]
+    portal = partner_sandbox.admin.stats()["services"]["portal"]
     assert (portal["clients"], portal["connections"]) == (0, 0)
     assert (portal["clientsDeleted"], portal["disconnects"]) == (2, 2)

@@ -111,9 +111,9 @@ def held(customer: NetvisorCustomer) -> str:
 
 
 @pytest.fixture
-def stack(example_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+def stack(partner_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     fresh_process(monkeypatch)
-    yield Stack(example_sandbox, Engine(engine_config(example_sandbox)))
+    yield Stack(partner_sandbox, Engine(engine_config(partner_sandbox)))
 
 
 def connect(
@@ -193,6 +193,7 @@ def test_all_missing_rights_are_listed_at_once(
     scenario = EXAMPLE.model_dump(by_alias=True, mode="json")
     beta = next(c for c in scenario["netvisor"]["companies"] if c["businessId"] == "1572860-0")
     beta["resourceRights"] = {PARTNER.id: []}
+    scenario["portal"]["verifyConnections"] = False  # partner mode: the provider verifies
     running = sandbox(scenario)
     fresh_process(monkeypatch)
     stack = Stack(running, Engine(engine_config(running)))
@@ -326,6 +327,7 @@ def test_sixteen_integrations_on_one_pair_from_four_threads(
         {**template, "businessId": business_id, "name": f"Asiakas {n} Oy"}
         for n, business_id in enumerate(extra)
     ]
+    scenario["portal"]["verifyConnections"] = False  # partner mode: the provider verifies
     running = sandbox(scenario)
     running.admin.set_faults("netvisor", latencyMs=2)
     fresh_process(monkeypatch)

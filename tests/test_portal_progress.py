@@ -69,6 +69,7 @@ def test_predictions_wait_until_fabricai_has_read_the_dimensions_and_a_later_up_
     sandbox: SandboxFactory, example_scenario: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     example_scenario["portal"]["dimensionsReadSeconds"] = 3600
+    example_scenario["portal"]["verifyConnections"] = False  # partner mode: the provider verifies
     running = sandbox(example_scenario)
     stack = stack_for(running, monkeypatch)
     company, integration = stack.connect(ACME)
@@ -125,6 +126,7 @@ def test_a_portal_without_the_connection_extension_is_named_not_a_gone_client(
     sandbox: SandboxFactory, example_scenario: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     example_scenario["portal"]["connectionExtension"] = False
+    example_scenario["portal"]["verifyConnections"] = False  # partner mode: the provider verifies
     running = sandbox(example_scenario)
     stack = stack_for(running, monkeypatch)
     name, key, dimensions = HEALTHY[ACME]

@@ -36,18 +36,16 @@ PATIENT_RETRY = RetryPolicy(max_attempts=12, initial_wait=0.001, max_wait=0.002)
 ACME = "2925630-9"
 ACME_LABEL = "Öljy-Äijät Oy (2925630-9)"
 
-# A refused token whose cause the answer does not tell: both fixes, in Procountor's UI words and config keys.
+# A refused API key: its causes and its fix in Procountor's UI words, and what it means when every client
+# fails so (the partner application itself refused).
 BOTH_FIXES = [
-    'Procountor refused the token request (HTTP 401): "Invalid credentials"',
-    "does not say which credential it refused",
+    "Procountor refused the client's API key",
     "revoked in Procountor",
     "created for another application's client id",
     "its user no longer has access to the company",
     "Basics -> API client keys -> New API key",
-    f"'{APP_ID}'",
     "roster:procountorApiKeys",
-    "procountor:clientId",
-    "pulumi config set --secret procountor:clientSecret",
+    "procountor:clientId and procountor:clientSecret",
 ]
 
 # The broken companies of examples/sandbox.yaml and the guide wording each error must carry.
@@ -192,15 +190,23 @@ def test_partner_credentials_refused_names_both_fixes(stack: Stack, monkeypatch:
         "api_key": HEALTHY[ACME][1],
     }
     details = failure_of(lambda: Engine(config).up(ProcountorIntegrationProvider(), inputs))
-    assert "PrerequisiteFailed" in details and "procountor:clientId 'unknown-app'" in details
+    assert "PrerequisiteFailed" in details and "procountor:clientId and procountor:clientSecret" in details
     assert "Basics -> API client keys -> New API key" in details
 
 
 @pytest.mark.parametrize(
     ("client_id", "api_key", "expected"),
     [
-        ("unknown-app", HEALTHY[ACME][1], ["ConfigurationError", "invalid_client", "procountor:clientId"]),
-        (APP_ID, "FAKE-pc-key-peruttu-avain", ["PrerequisiteFailed", "invalid_grant", "New API key"]),
+        (
+            "unknown-app",
+            HEALTHY[ACME][1],
+            ["ConfigurationError", "own partner credentials", "procountor:clientId"],
+        ),
+        (
+            APP_ID,
+            "FAKE-pc-key-peruttu-avain",
+            ["PrerequisiteFailed", "refused the client's API key", "New API key"],
+        ),
     ],
     ids=["invalid_client", "invalid_grant"],
 )
@@ -213,6 +219,7 @@ def test_an_oauth_style_refusal_names_its_one_cause(
     expected: list[str],
 ) -> None:
     example_scenario["procountor"]["refusalStyle"] = "oauth"
+    example_scenario["portal"]["verifyConnections"] = False  # partner mode: the provider verifies
     running = sandbox(example_scenario)
     fresh_process(monkeypatch)
     company = Stack(running, Engine(engine_config(running))).company(ACME, "Öljy-Äijät Oy")
@@ -226,7 +233,7 @@ def test_an_oauth_style_refusal_names_its_one_cause(
     details = failure_of(lambda: Engine(config).up(ProcountorIntegrationProvider(), inputs))
     for piece in expected:
         assert piece in details
-    assert "does not say which credential" not in details
+    assert ("procountor:clientId and procountor:clientSecret" in details) == (client_id == APP_ID)
     assert api_key not in details
 
 
@@ -243,7 +250,7 @@ def test_rotation_verifies_the_new_key_then_patches_the_same_connection(stack: S
 @pytest.mark.parametrize(
     ("new_key", "expected"),
     [
-        ("FAKE-pc-key-peruttu-avain", "client credentials work"),
+        ("FAKE-pc-key-peruttu-avain", "Procountor refused the client's API key"),
         (HEALTHY["2077474-0"][1], "belongs to Kahvila Kuppi Oy (2077474-0)"),
     ],
     ids=["revoked-key", "key-of-another-company"],
@@ -308,7 +315,8 @@ def test_refresh_reports_status_and_drops_a_removed_connection(
     fresh_process(monkeypatch)
     engine = Engine(engine_config(stack.running))
     with portal(stack) as client:
-        client.patch(f"/clients/{company.id}", json={"status": "INACTIVE"})
+        record = client.get(f"/clients/{company.id}").json()["data"]
+        client.patch(f"/clients/{company.id}", json={**record, "status": "INACTIVE"})
     refreshed = engine.refresh(integration)
     assert refreshed is not None and refreshed.outputs["status"] == "ACTIVE"
     assert refreshed.outputs["client_status"] == "INACTIVE"
@@ -341,7 +349,7 @@ def test_sixteen_creates_at_once(stack: Stack, monkeypatch: pytest.MonkeyPatch) 
     """16 clients registered from 16 threads, and 16 verifications of one key fetching one token."""
     # Enough attempts that no call runs out of retries under 20 % dropped answers (0.2^12): the test is
     # about lost answers being retried without a second registration, not about giving up.
-    monkeypatch.setattr(PortalClient, "default_retry", PATIENT_RETRY)
+    fresh_process(retry=PATIENT_RETRY)
     companies: list[ResourceState] = []
     integrations: list[ResourceState] = []
     errors: list[BaseException] = []

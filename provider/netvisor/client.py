@@ -24,7 +24,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from typing import TypeVar
 from xml.etree.ElementTree import Element
 
 import httpx
@@ -99,9 +99,6 @@ def is_overlap(failure: xml.Failure) -> bool:
 class NetvisorClient:
     """Reads the resources that prove a company's Netvisor prerequisites. Thread-safe; share one."""
 
-    # Tests shrink the waits by replacing this before the provider builds its clients.
-    default_retry: ClassVar[RetryPolicy] = RetryPolicy()
-
     def __init__(
         self,
         settings: NetvisorSettings,
@@ -121,7 +118,7 @@ class NetvisorClient:
             sender=settings.sender,
             language=settings.language,
         )
-        self._retry = retry or self.default_retry
+        self._retry = retry or RetryPolicy()
         # Not used in requests: the key by which Netvisor's "API resource rights" page finds FabricAI.
         self.access_key = settings.access_key
         self._stamps = stamps
@@ -132,15 +129,9 @@ class NetvisorClient:
             deadline_seconds=request_timeout,
         )
         connect = min(CONNECT_TIMEOUT_SECONDS, request_timeout)
-        # ``transport`` stands in for the network in tests (httpx.MockTransport).
-        self._http = (
-            build_client(self._base_url, timeout=request_timeout, connect_timeout=connect)
-            if transport is None
-            else httpx.Client(
-                transport=transport,
-                timeout=httpx.Timeout(request_timeout, connect=connect),
-                follow_redirects=False,
-            )
+        # ``transport`` stands in for the network in tests; the client is production's either way.
+        self._http = build_client(
+            self._base_url, timeout=request_timeout, connect_timeout=connect, transport=transport
         )
 
     def close(self) -> None:

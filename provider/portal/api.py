@@ -10,7 +10,7 @@ bounds, not strict JSON or not the expected shape is a ``PortalError`` that says
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -25,23 +25,25 @@ from provider.settings import PortalSettings
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
+DEFAULT_LIMITS = Limits(
+    max_compressed=ANSWER_MAX_COMPRESSED_BYTES,
+    max_decompressed=ANSWER_MAX_BYTES,
+    deadline_seconds=ANSWER_DEADLINE_SECONDS,
+)
 
 
 class PortalApi:
     """The HTTP side of the portal client: one pooled connection, the key, the retry policy."""
 
-    # Tests replace this before the provider builds its clients (small bodies, a short deadline).
-    default_limits: ClassVar[Limits] = Limits(
-        max_compressed=ANSWER_MAX_COMPRESSED_BYTES,
-        max_decompressed=ANSWER_MAX_BYTES,
-        deadline_seconds=ANSWER_DEADLINE_SECONDS,
-    )
-
     def __init__(
-        self, settings: PortalSettings, retry: RetryPolicy, transport: httpx.BaseTransport | None = None
+        self,
+        settings: PortalSettings,
+        retry: RetryPolicy,
+        transport: httpx.BaseTransport | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.retry = retry
-        self.limits = self.default_limits
+        self.limits = limits or DEFAULT_LIMITS
         self.http = build_client(settings.url, transport=transport)
         self._auth = {"Authorization": f"Bearer {settings.api_key.get_secret_value()}"}
         self._key = settings.api_key  # redacted from every message quoting the portal

@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import ClassVar, TypeVar
+from typing import TypeVar
 
 import httpx
 from pydantic import BaseModel
@@ -36,6 +36,7 @@ from provider.defaults import (
     PORTAL_TEAMS_TTL_SECONDS,
 )
 from provider.errors import AlreadyRegistered, DuplicateRecords, PortalError, UnknownTeam
+from provider.http_body import Limits
 from provider.portal import api
 from provider.portal.api import PortalApi
 from provider.portal.connection import ConnectionApi
@@ -74,19 +75,17 @@ def listed(record: ClientRecord) -> ListedClient:
 class PortalClient:
     """One organisation's view of the portal; thread-safe, shared by every resource of a provider process."""
 
-    # Tests shrink the waits by replacing this before the provider builds its clients.
-    default_retry: ClassVar[RetryPolicy] = RetryPolicy()
-
     def __init__(
         self,
         settings: PortalSettings,
         *,
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
+        limits: Limits | None = None,
         directory_ttl: float = PORTAL_DIRECTORY_TTL_SECONDS,
         teams_ttl: float = PORTAL_TEAMS_TTL_SECONDS,
     ) -> None:
-        self._api = PortalApi(settings, retry or self.default_retry, transport)
+        self._api = PortalApi(settings, retry or RetryPolicy(), transport, limits)
         self.directory = ClientDirectory(self.list_clients, ttl=directory_ttl)
         self.connections = ConnectionApi(self._api, self.client_exists)
         self._teams_ttl = teams_ttl

@@ -38,7 +38,7 @@ import urllib.parse
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
@@ -147,31 +147,27 @@ class CompanyFacts:
 class ProcountorClient:
     """One partner application (``procountor:clientId``) at one Procountor host; thread-safe, shared."""
 
-    # Tests replace these before the provider builds its clients (tiny waits, a faster pace).
-    default_retry: ClassVar[RetryPolicy] = RetryPolicy()
-    default_requests_per_second: ClassVar[float] = DEFAULT_REQUESTS_PER_SECOND
-    default_limits: ClassVar[Limits] = Limits(
-        max_compressed=ANSWER_MAX_COMPRESSED_BYTES,
-        max_decompressed=ANSWER_MAX_BYTES,
-        deadline_seconds=ANSWER_DEADLINE_SECONDS,
-    )
-
     def __init__(
         self,
         settings: ProcountorSettings,
         *,
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
+        limits: Limits | None = None,
         requests_per_second: float | None = None,
     ) -> None:
         # Paths are joined to the base URL, so a versioned prefix such as .../v2604/api keeps working.
         base_url = settings.base_url.rstrip("/") + "/"
         self.client_id = settings.client_id
         self._client_secret = settings.client_secret
-        self._retry = retry or self.default_retry
+        self._retry = retry or RetryPolicy()
         self._http = build_client(base_url, transport=transport)
-        self._limits = self.default_limits
-        pace = requests_per_second or self.default_requests_per_second
+        self._limits = limits or Limits(
+            max_compressed=ANSWER_MAX_COMPRESSED_BYTES,
+            max_decompressed=ANSWER_MAX_BYTES,
+            deadline_seconds=ANSWER_DEADLINE_SECONDS,
+        )
+        pace = requests_per_second or DEFAULT_REQUESTS_PER_SECOND
         if pace > PROCOUNTOR_REQUESTS_PER_SECOND:
             log.warning(
                 "procountor:requestsPerSecond is %g, above the %g requests per second that Procountor's "

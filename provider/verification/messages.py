@@ -183,8 +183,9 @@ def _erp_unreachable(finding: Finding, subject: Subject) -> FabricaiRosterError:
     who = "FabricAI's verification" if subject.verified_by == "portal" else "the check"
     return _service(
         subject,
-        f"{_erp(subject)} {reason}{http} during {who}, also after retries, so the guide's checks could not "
-        "be decided; nothing was changed. Fix: run `pulumi up` again later.",
+        f"{_erp(subject)} {reason}{http} during {who}, also after retries, so the client could not be checked "
+        "against the guide; nothing was changed. Fix: try again later (`pulumi up`; `pulumi refresh` for the "
+        "ERP health).",
     )
 
 
@@ -202,7 +203,9 @@ def _procountor_credentials(finding: Finding, subject: Subject) -> FabricaiRoste
         "Procountor refused the client's API key: it is not valid (revoked in Procountor, created for "
         "another application's client id, or its user no longer has access to the company).",
         f"{_new_key_fix(subject)}, then run `pulumi up` again. If every Procountor client of the roster "
-        "fails this way, the partner application itself is refused: run `fabricai-roster doctor`.",
+        "fails this way, FabricAI's partner application itself is refused: in partner mode check "
+        "procountor:clientId and procountor:clientSecret; otherwise FabricAI must fix it "
+        f"({FABRICAI_SUPPORT}).",
     )
 
 
@@ -286,7 +289,8 @@ def _netvisor_credentials(finding: Finding, subject: Subject) -> FabricaiRosterE
         "the user who created them: if that user was removed from Netvisor they stopped working, so create "
         "new ones, preferably as a generic API user (Netvisor customer service helps set one up), and set "
         "them in roster:netvisorCredentials. If every Netvisor client fails like this, FabricAI's own "
-        "partner credentials may be refused: run `fabricai-roster doctor`.",
+        "partner credentials may be refused instead: in partner mode check netvisor:partnerId and "
+        f"netvisor:partnerKey; otherwise FabricAI must fix it ({FABRICAI_SUPPORT}).",
     )
 
 

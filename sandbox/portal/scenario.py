@@ -7,6 +7,8 @@
       trainingSeconds: 30                  # a model: PENDING the first third, RUNNING, then DEPLOYED
       dimensionsReadSeconds: 0             # after connecting, FabricAI has read the ERP's dimensions
       connectionExtension: true            # false: a portal without the extension (its routes are 404)
+      verifyConnections: true              # false: the extension stores credentials unverified (PUT needs
+                                           # erpCompanyId; the verify routes are 404): partner mode's portal
       verifier:                            # FabricAI's partner credentials: the extension verifies with them
         procountor: {clientId: fabricai-roster-sandbox, clientSecret: FAKE-secret, requestsPerSecond: 20}
         netvisor: {partnerId: FAI_fabricai, partnerKey: FAKE-key, sender: FabricAI, language: FI}
@@ -112,6 +114,7 @@ class PortalScenario(_Strict):
     training_seconds: float = Field(default=60, ge=0)
     dimensions_read_seconds: float = Field(default=0, ge=0)
     connection_extension: bool = True
+    verify_connections: bool = True
     verifier: VerifierSettings = Field(default_factory=VerifierSettings)
     clients: list[PortalSeedClient] = Field(default_factory=list)
 

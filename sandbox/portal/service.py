@@ -299,11 +299,14 @@ class PortalService:
     def _extension_routes(self) -> list[Route]:
         """The connection extension; a portal without it answers 404 on these paths."""
         base = "/clients/{client_id:portal_id}/connection"
-        return [
+        verifying = [
             Route(f"{base}/verify", self._verify, methods=["POST"]),
+            Route(f"{base}/{{connection_id}}/verify", self._reverify, methods=["POST"]),
+        ]
+        return [
+            *(verifying if self.scenario.verify_connections else []),
             Route(base, self._get_connection, methods=["GET"]),
             Route(base, self._put_connection, methods=["PUT"]),
-            Route(f"{base}/{{connection_id}}/verify", self._reverify, methods=["POST"]),
             Route(f"{base}/{{connection_id}}", self._patch_connection, methods=["PATCH"]),
             Route(f"{base}/{{connection_id}}", self._delete_connection, methods=["DELETE"]),
         ]
@@ -539,6 +542,13 @@ class PortalService:
         client = self.state.client_row(client_id)
         body: ConnectionPut = await _body(request, ConnectionPut)
         credentials = credentials_of(body.system, body.credentials)
+        if not self.scenario.verify_connections:  # stored as sent, unverified (partner mode's portal)
+            if body.erp_company_id is None:
+                raise ApiError(400, "erpCompanyId is required: this portal does not verify connections")
+            row = self.state.connect(
+                client_id, body.system, body.erp_company_id, credentials.model_dump(by_alias=True), None
+            )
+            return JSONResponse({"data": payloads.connection(row)}, status_code=201)
         verification = await self._run_checks(
             request, client, body.system, credentials, body.dimensions, body.erp_company_id
         )
@@ -575,6 +585,9 @@ class PortalService:
         row = self.state.current_connection(client_id, connection_id)
         body: ConnectionPatch = await _body(request, ConnectionPatch)
         credentials = credentials_of(row["system"], body.credentials)
+        if not self.scenario.verify_connections:  # stored as sent, unverified (partner mode's portal)
+            rotated = self.state.rotate(client_id, connection_id, credentials.model_dump(by_alias=True), None)
+            return JSONResponse({"data": payloads.connection(rotated)})
         # The new credentials must open the company this connection is for.
         verification = await self._run_checks(
             request, client, row["system"], credentials, body.dimensions, row["erp_company_id"]

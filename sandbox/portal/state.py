@@ -404,9 +404,10 @@ class PortalState:
         system: str,
         erp_company_id: str,
         credentials: Mapping[str, Any],
-        verification: Mapping[str, Any],
+        verification: Mapping[str, Any] | None,
     ) -> Row:
-        """A new connection replacing any previous one, holding the verification that passed; training
+        """A new connection replacing any previous one, holding the verification that passed (None: a
+        portal that does not verify, ``verifyConnections: false``); training
         starts (an ACCOUNT model, if none) and FabricAI reads the client's dimensions from the ERP."""
         connection_id = f"conn_{secrets.token_hex(8)}"
         now = time.time()
@@ -425,7 +426,7 @@ class PortalState:
                     erp_company_id,
                     json.dumps(dict(credentials)),
                     now,
-                    json.dumps(dict(verification)),
+                    None if verification is None else json.dumps(dict(verification)),
                 ),
             )
             if not conn.execute(
@@ -463,14 +464,16 @@ class PortalState:
         client_id: int,
         connection_id: str,
         credentials: Mapping[str, Any],
-        verification: Mapping[str, Any],
+        verification: Mapping[str, Any] | None,
     ) -> Row:
-        """New credentials on the same connection, with the verification that passed for them."""
+        """New credentials on the same connection, with the verification that passed for them (None: a
+        portal that does not verify)."""
         row = self.current_connection(client_id, connection_id)
+        stored = None if verification is None else json.dumps(dict(verification))
         self.db.execute(
             "UPDATE portal_connections SET credentials = ?, credentials_rotated_at = ?, verification = ?"
             " WHERE id = ?",
-            (json.dumps(dict(credentials)), time.time(), json.dumps(dict(verification)), row["id"]),
+            (json.dumps(dict(credentials)), time.time(), stored, row["id"]),
         )
         self.counters["credentialRotations"] += 1
         return self.current_connection(client_id, connection_id)

@@ -82,7 +82,7 @@ def held(customer: NetvisorCustomer) -> dict[str, str]:
 
 
 @pytest.fixture
-def erp_stack(example_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> Stack:
+def erp_stack(partner_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> Stack:
     fresh_process(monkeypatch)
-    config = {**procountor_stack.engine_config(example_sandbox), **engine_config(example_sandbox)}
-    return Stack(example_sandbox, Engine(config))
+    config = {**procountor_stack.engine_config(partner_sandbox), **engine_config(partner_sandbox)}
+    return Stack(partner_sandbox, Engine(config))

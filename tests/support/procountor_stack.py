@@ -11,13 +11,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 
 from harness.engine import Engine, ResourceState, Secret
+from provider.context import ClientOptions
 from provider.context import reset as reset_process_context
-from provider.netvisor.client import NetvisorClient
-from provider.portal import PortalClient
-from provider.procountor.client import ProcountorClient
 from provider.resources.client_company import ClientCompanyProvider
 from provider.resources.procountor_integration import ProcountorIntegrationProvider
 from provider.retry import RetryPolicy
@@ -110,16 +109,19 @@ class Stack:
         return self.running.admin.credentials_fingerprint(int(company.outputs["portal_id"]))
 
 
-def fresh_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What a new provider process starts with: no shared clients, and (for tests) tiny retry waits."""
-    reset_process_context()
-    monkeypatch.setattr(PortalClient, "default_retry", FAST_RETRY)
-    monkeypatch.setattr(ProcountorClient, "default_retry", FAST_RETRY)
-    monkeypatch.setattr(NetvisorClient, "default_retry", FAST_RETRY)
-    # The Procountor pace stays the default (20/s), the example sandbox's limit: tests prove it holds.
+def fresh_process(
+    monkeypatch: pytest.MonkeyPatch | None = None,
+    *,
+    retry: RetryPolicy = FAST_RETRY,
+    transport: httpx.BaseTransport | None = None,
+) -> None:
+    """What a new provider process starts with: no shared clients, and (for tests) tiny retry waits; the
+    Procountor pace stays the default (20/s), the example sandbox's limit: tests prove it holds.
+    ``monkeypatch`` is taken for the callers' convenience and not used: nothing is patched."""
+    reset_process_context(ClientOptions(retry=retry, transport=transport))
 
 
 @pytest.fixture
-def stack(example_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+def stack(partner_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     fresh_process(monkeypatch)
-    yield Stack(example_sandbox, Engine(engine_config(example_sandbox)))
+    yield Stack(partner_sandbox, Engine(engine_config(partner_sandbox)))
