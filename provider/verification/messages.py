@@ -183,8 +183,8 @@ def _erp_unreachable(finding: Finding, subject: Subject) -> FabricaiRosterError:
     who = "FabricAI's verification" if subject.verified_by == "portal" else "the check"
     return _service(
         subject,
-        f"{_erp(subject)} {reason}{http} during {who}, also after retries, so the client could not be checked "
-        "against the guide; nothing was changed. Fix: try again later (`pulumi up`; `pulumi refresh` for the "
+        f"{_erp(subject)} {reason}{http} during {who}, also after retries, so the client could not be "
+        "checked against the guide; nothing was changed. Fix: try again later (`pulumi up`; `pulumi refresh` for the "
         "ERP health).",
     )
 
