@@ -184,8 +184,8 @@ def _erp_unreachable(finding: Finding, subject: Subject) -> FabricaiRosterError:
     return _service(
         subject,
         f"{_erp(subject)} {reason}{http} during {who}, also after retries, so the client could not be "
-        "checked against the guide; nothing was changed. Fix: try again later (`pulumi up`; `pulumi refresh` for the "
-        "ERP health).",
+        "checked against the guide; nothing was changed. Fix: try again later (`pulumi up`; `pulumi "
+        "refresh` for the ERP health).",
     )
 
 
