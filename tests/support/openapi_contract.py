@@ -163,7 +163,9 @@ def validate_response(request: httpx.Request, response: httpx.Response) -> None:
         raise _violation(f"answer {response.status_code}", request, error) from error
 
 
-def validate_exchange(request: httpx.Request, response: httpx.Response, *, check_request: bool = True) -> None:
+def validate_exchange(
+    request: httpx.Request, response: httpx.Response, *, check_request: bool = True
+) -> None:
     if check_request:
         validate_request(request)
     validate_response(request, response)
