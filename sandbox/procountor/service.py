@@ -191,8 +191,12 @@ class ProcountorService:
             raise ProcountorError(401, "Unauthorized: invalid access token")
         if row["expires_at"] <= time.time():
             raise ProcountorError(401, "Unauthorized: access token expired")
-        company = self._companies[row["company_id"]]
-        session = Session(row["client_id"], company, company.user(row["user_name"]))
+        company = self._companies.get(row["company_id"])
+        user = company.find_user(row["user_name"]) if company is not None else None
+        if company is None or user is None:
+            # Issued before a restart with a scenario that no longer has its company or user.
+            raise ProcountorError(401, "Unauthorized: invalid access token")
+        session = Session(row["client_id"], company, user)
         self._admit(session.client_id)
         if not company.billable_interfaces:
             raise BillableInterfacesOff

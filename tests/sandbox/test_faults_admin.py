@@ -392,3 +392,13 @@ def test_python_m_sandbox_on_a_busy_port_says_so_and_leaves_no_state(tmp_path: P
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and result.stderr.startswith(f"cannot listen on 127.0.0.1:{port}")
     assert not state.exists()
+
+
+@pytest.mark.parametrize("suffix", ["connection", "dimensions", "training"])
+def test_admin_portal_ids_beyond_any_id_are_404_not_500(example: RunningSandbox, suffix: str) -> None:
+    method = {"connection": "GET", "dimensions": "POST", "training": "PUT"}[suffix]
+    response = httpx.request(
+        method, f"{example.url}/admin/portal/clients/{'9' * 20}/{suffix}", json={"status": "DEPLOYED"}
+    )
+    assert response.status_code == 404, response.text
+    assert set(response.json()) == {"error"}

@@ -772,3 +772,19 @@ def test_malformed_parameters_are_invalid_data_never_a_500(netvisor: NetvisorEnd
     assert answer.status_code in (200, 400), answer.text
     if answer.status_code == 400:
         assert answer.error.startswith("INVALID_DATA :: ")
+
+
+# --- never a 500 ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mac", ["é" * 64, "ä" + "0" * 63, "\x85" * 64])
+def test_a_mac_header_outside_ascii_is_an_authentication_failure_not_a_500(
+    netvisor: NetvisorEndpoint, mac: str
+) -> None:
+    """HTTP carries header values as ISO-8859-1: a MAC with ``é`` reaches the service as non-ASCII text."""
+    url = netvisor.url("purchaseinvoicelist.nv")
+    headers: dict[str, Any] = Signer().headers(url)
+    headers["X-Netvisor-Authentication-MAC"] = mac.encode("latin-1")
+    answer = netvisor.send(url, headers)
+    assert answer.status_code == 401, answer.text
+    assert answer.error.startswith("AUTHENTICATION_FAILED")

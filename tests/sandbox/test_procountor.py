@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from sandbox.server import RunningSandbox
+from sandbox.server import RunningSandbox, run_in_thread
 from tests.conftest import SandboxFactory
 from tests.sandbox.conftest import (
     APP_ID,
@@ -392,3 +393,20 @@ def test_oauth_refusal_style_names_the_refused_credential(
     assert "FAKE-wrong%2Fsecret" in wrong_app.json()["error_description"]  # the careless echo, URL-encoded
     revoked = request_token(url, "FAKE-pc-key-peruttu-avain")
     assert revoked.status_code == 400 and revoked.json()["error"] == "invalid_grant"
+
+
+def test_a_token_of_a_company_gone_from_the_scenario_is_refused_after_a_restart(
+    tmp_path: Path, example_scenario: dict[str, Any]
+) -> None:
+    """A restart keeps issued tokens (the state file); a scenario without their company must not 500."""
+    state = tmp_path / "state.db"
+    with run_in_thread(example_scenario, state) as first:
+        headers = token_headers(first.service_url("procountor"), HEALTHY_KEY)
+        assert httpx.get(f"{first.service_url('procountor')}/api/company", headers=headers).status_code == 200
+    example_scenario["procountor"]["companies"] = [
+        company for company in example_scenario["procountor"]["companies"] if company["id"] != 101
+    ]
+    with run_in_thread(example_scenario, state) as second:
+        for path in ("company", "users/rights", "sessioninfo"):
+            response = httpx.get(f"{second.service_url('procountor')}/api/{path}", headers=headers)
+            assert_procountor_error(response, 401)
