@@ -292,8 +292,11 @@ class ProcountorService:
                 raise ProcountorError(400, f"Unsupported invoice type {invoice_type}", field="types")
         if not types:
             raise ProcountorError(400, "types must name at least one invoice type", field="types")
+        start, end = payloads.date_param(request, "startDate"), payloads.date_param(request, "endDate")
+        if start is not None and end is not None and start > end:
+            raise ProcountorError(400, "must not be after endDate", field="startDate")
         session = self._session(request, *(f"invoices:{invoice_type}" for invoice_type in types))
-        rows = payloads.purchase_invoices(session.company) if "PURCHASE_INVOICE" in types else []
+        rows = payloads.purchase_invoices(session.company, start, end) if "PURCHASE_INVOICE" in types else []
         return payloads.page(request, rows)
 
     async def _ledgerreceipts(self, request: Request) -> Response:

@@ -288,6 +288,18 @@ def test_purchase_invoice_list_filters_by_invoice_date(netvisor: NetvisorEndpoin
     assert [i.findtext("InvoiceNumber") for i in answer.root.iter("PurchaseInvoice")] == ["1002"]
 
 
+def test_purchase_invoice_list_filters_by_invoice_number(netvisor: NetvisorEndpoint) -> None:
+    for query in (
+        "invoicenumber=1002",
+        "InvoiceNumber=1002",
+        "invoicenumber=1002&begininvoicedate=2025-01-01",
+    ):
+        answer = netvisor.get(f"purchaseinvoicelist.nv?{query}")
+        assert [i.findtext("InvoiceNumber") for i in answer.root.iter("PurchaseInvoice")] == ["1002"], query
+    none = netvisor.get("purchaseinvoicelist.nv?invoicenumber=100")  # exact, not a prefix
+    assert none.ok and list(none.root.iter("PurchaseInvoice")) == []
+
+
 def test_accounting_ledger_lists_vouchers_in_the_period(netvisor: NetvisorEndpoint) -> None:
     answer = netvisor.get("accountingledger.nv?startdate=2025-01-01&enddate=2025-01-31")
     assert answer.ok, answer.text

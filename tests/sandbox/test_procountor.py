@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -227,6 +228,46 @@ def test_purchase_invoices_are_paged(procountor_url: str) -> None:
     assert {i["type"] for i in first["results"] + second["results"]} == {"PURCHASE_INVOICE"}
     too_big = httpx.get(url, params={"types": "PURCHASE_INVOICE", "size": 201}, headers=headers)
     assert_procountor_error(too_big, 400)
+
+
+def test_purchase_invoices_carry_their_counter_party(procountor_url: str) -> None:
+    headers = token_headers(procountor_url, HEALTHY_KEY)
+    rows = httpx.get(
+        f"{procountor_url}/api/invoices", params={"types": "PURCHASE_INVOICE"}, headers=headers
+    ).json()["results"]
+    for row in rows:
+        party = row["counterParty"]  # required in Procountor's Invoice: the seller of a purchase invoice
+        assert set(party) <= {
+            "contactPersonName",
+            "identifier",
+            "taxCode",
+            "customerNumber",
+            "email",
+            "counterPartyAddress",
+            "bankAccount",
+            "einvoiceAddress",
+        }
+        assert party["counterPartyAddress"]["name"] and re.fullmatch(r"\d{7}-\d", party["identifier"])
+
+
+def test_purchase_invoices_are_filtered_by_start_and_end_date(procountor_url: str) -> None:
+    """The example company has invoices dated 2025-01-02, 2025-01-09 and 2025-01-16."""
+    headers = token_headers(procountor_url, HEALTHY_KEY)
+    url = f"{procountor_url}/api/invoices"
+
+    def dates(**params: str) -> list[str]:
+        answer = httpx.get(url, params={"types": "PURCHASE_INVOICE", **params}, headers=headers).json()
+        assert answer["meta"]["totalCount"] == len(answer["results"])
+        return [row["date"] for row in answer["results"]]
+
+    assert dates() == ["2025-01-02", "2025-01-09", "2025-01-16"]
+    assert dates(startDate="2025-01-09") == ["2025-01-09", "2025-01-16"]
+    assert dates(endDate="2025-01-09") == ["2025-01-02", "2025-01-09"]
+    assert dates(startDate="2025-01-03", endDate="2025-01-15") == ["2025-01-09"]
+    assert dates(startDate="2025-02-01") == []
+    for params in ({"startDate": "9.1.2025"}, {"startDate": "2025-01-10", "endDate": "2025-01-09"}):
+        wrong = httpx.get(url, params={"types": "PURCHASE_INVOICE", **params}, headers=headers)
+        assert assert_procountor_error(wrong, 400)["errors"][0]["field"] == "startDate"
 
 
 def test_other_reads_answer(procountor_url: str) -> None:
