@@ -267,7 +267,7 @@ def test_purchase_invoices_are_filtered_by_start_and_end_date(procountor_url: st
     assert dates(startDate="2025-02-01") == []
     for params in ({"startDate": "9.1.2025"}, {"startDate": "2025-01-10", "endDate": "2025-01-09"}):
         wrong = httpx.get(url, params={"types": "PURCHASE_INVOICE", **params}, headers=headers)
-        assert assert_procountor_error(wrong, 400)["errors"][0]["field"] == "startDate"
+        assert assert_procountor_error(wrong, 400)["field"] == "startDate"
 
 
 def test_other_reads_answer(procountor_url: str) -> None:
