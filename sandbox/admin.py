@@ -30,12 +30,18 @@ from starlette.routing import Route
 from sandbox.faults import FaultSettings, describe
 from sandbox.netvisor.scenario import ResourceRight, RightStatus
 from sandbox.netvisor.service import NetvisorService
+from sandbox.portal.service import PORTAL_ID_CONVERTOR
 from sandbox.portal.state import ApiError
 from sandbox.procountor import ProcountorService
 from sandbox.procountor.scenario import CompanyChange
 
 if TYPE_CHECKING:
     from sandbox.app import Sandbox
+
+
+# A portal client id as the portal's own routes take it: at most 18 digits (a longer one is 404, never an
+# overflow of SQLite's integers).
+CLIENT = f"/portal/clients/{{client_id:{PORTAL_ID_CONVERTOR}}}"
 
 
 def admin_app(sandbox: Sandbox) -> Starlette:
@@ -112,16 +118,20 @@ def admin_app(sandbox: Sandbox) -> Starlette:
                 return JSONResponse({"error": "no such company"}, status_code=404)
         return Response(status_code=204)
 
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return JSONResponse({"error": "not found"}, status_code=404)
+
     return Starlette(
+        exception_handlers={404: not_found},
         routes=[
             Route("/stats", stats, methods=["GET"]),
             Route("/faults", faults, methods=["GET"]),
             Route("/faults/{service}", set_faults, methods=["PUT"]),
             Route("/reset", reset, methods=["POST"]),
-            Route("/portal/clients/{client_id:int}/connection", portal_connection, methods=["GET"]),
-            Route("/portal/clients/{client_id:int}/training", portal_training, methods=["PUT"]),
-            Route("/portal/clients/{client_id:int}/dimensions", portal_dimensions, methods=["POST"]),
+            Route(f"{CLIENT}/connection", portal_connection, methods=["GET"]),
+            Route(f"{CLIENT}/training", portal_training, methods=["PUT"]),
+            Route(f"{CLIENT}/dimensions", portal_dimensions, methods=["POST"]),
             Route("/procountor/companies/{business_id}", procountor_company, methods=["PATCH"]),
             Route("/netvisor/companies/{business_id}", netvisor_company, methods=["PATCH"]),
-        ]
+        ],
     )

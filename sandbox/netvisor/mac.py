@@ -48,12 +48,16 @@ def compute_mac(fields: SignedFields, customer_key: str, partner_key: str) -> st
 
 
 def mac_matches(fields: SignedFields, customer_key: str, partner_key: str, received: str) -> bool:
-    """Constant-time comparison; hex case is not significant."""
+    """Constant-time comparison; hex case is not significant. A header outside ASCII (HTTP delivers header
+    values as ISO-8859-1, so ``é`` arrives as text) is no hex digest: no match, never an error."""
+    received = received.strip().lower()
+    if not received.isascii():
+        return False
     try:
         expected = compute_mac(fields, customer_key, partner_key)
     except UnicodeEncodeError:
         return False
-    return hmac.compare_digest(expected, received.strip().lower())
+    return hmac.compare_digest(expected, received)
 
 
 def redacted_signing_string(fields: SignedFields) -> str:

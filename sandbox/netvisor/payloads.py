@@ -80,13 +80,17 @@ def _within(value: dt.date, start: dt.date | None, end: dt.date | None) -> bool:
 
 
 def purchase_invoice_list(company: NetvisorCompany, query: ResourceQuery) -> ET.Element:
-    """``purchaseinvoicelist.nv``: optional ``begininvoicedate``, ``endinvoicedate``, ``invoicestatus``."""
+    """``purchaseinvoicelist.nv``: optional ``begininvoicedate``, ``endinvoicedate``, ``invoicestatus`` and
+    ``invoicenumber`` (the invoice's own number, matched exactly)."""
     begin = parse_date(query.params, "begininvoicedate")
     end = parse_date(query.params, "endinvoicedate")
     status = query.params.get("invoicestatus")
+    number = query.params.get("invoicenumber")
     listing = ET.Element("PurchaseInvoiceList")
     for key, invoice in enumerate(company.purchase_invoices, start=1):
         if not _within(invoice.date, begin, end) or (status and invoice.status != status):
+            continue
+        if number and invoice.number != number.strip():
             continue
         item = sub(listing, "PurchaseInvoice")
         sub(item, "NetvisorKey", str(key))

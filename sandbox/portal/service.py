@@ -59,7 +59,8 @@ class _IdConvertor(Convertor[int]):
         return str(value)
 
 
-register_url_convertor("portal_id", _IdConvertor())
+PORTAL_ID_CONVERTOR = "portal_id"
+register_url_convertor(PORTAL_ID_CONVERTOR, _IdConvertor())
 
 
 class _Body(BaseModel):

@@ -15,8 +15,12 @@ from sandbox.procountor.scenario import ProcountorCompany
 from sandbox.procountor.state import MAX_PAGE_SIZE, ProcountorError
 
 DEFAULT_PAGE_SIZE = 50
-# (partner id offset, name) of the suppliers the generated invoices come from.
-_SUPPLIERS = ("Toimittaja Oy", "Paperi ja Kynä Ky", "Sähkö-Salama Oy")
+# The suppliers the generated invoices come from: (name, business ID).
+_SUPPLIERS = (
+    ("Toimittaja Oy", "2741837-8"),
+    ("Paperi ja Kynä Ky", "1985231-8"),
+    ("Sähkö-Salama Oy", "3058144-0"),
+)
 _VAT_RATE = Decimal("0.255")  # Finland's general VAT rate since 2024-09-01
 _CENT = Decimal("0.01")
 _OFFSET = "+02:00"
@@ -78,19 +82,33 @@ def _money(value: Decimal) -> float:
 
 def _supplier(company: ProcountorCompany, number: int) -> tuple[int, str]:
     index = number % len(_SUPPLIERS)
-    return company.id * 100 + index + 1, _SUPPLIERS[index]
+    return company.id * 100 + index + 1, _SUPPLIERS[index][0]
 
 
-def purchase_invoices(company: ProcountorCompany) -> list[dict[str, Any]]:
-    """``InvoiceBasicInfo`` rows: sums only in ``invoiceSumInfo`` (no flat currency or total)."""
-    start = dt.date(2025, 1, 2)
+def _counter_party(number: int) -> dict[str, Any]:
+    """``CounterParty`` of a purchase invoice: the seller (``counterPartyAddress.name`` is its one required
+    field; ``identifier`` is the business ID)."""
+    name, business_id = _SUPPLIERS[number % len(_SUPPLIERS)]
+    return {"identifier": business_id, "counterPartyAddress": {"name": name, "country": "FINLAND"}}
+
+
+def purchase_invoices(
+    company: ProcountorCompany, start: dt.date | None = None, end: dt.date | None = None
+) -> list[dict[str, Any]]:
+    """``InvoiceBasicInfo`` rows dated from ``start`` to ``end`` (inclusive, either open): sums only in
+    ``invoiceSumInfo`` (no flat currency or total), and the ``counterParty`` that Procountor's ``Invoice``
+    requires (ASSUMPTION: the OpenAPI read lists no ``counterParty`` in the list row; the row carries it
+    here as shared/reference/procountor.md says it does)."""
+    first_day = dt.date(2025, 1, 2)
     invoices = []
     for number in range(1, company.purchase_invoice_count + 1):
-        day = start + dt.timedelta(days=7 * (number - 1))
+        day = first_day + dt.timedelta(days=7 * (number - 1))
         total = Decimal(100) + Decimal("37.5") * number
         excluding = (total / (1 + _VAT_RATE)).quantize(_CENT, rounding=ROUND_HALF_UP)
         created = f"{day.isoformat()}T08:00:00.000{_OFFSET}"
         partner_id, _ = _supplier(company, number)
+        if (start is not None and day < start) or (end is not None and day > end):
+            continue
         invoices.append(
             {
                 "id": company.id * 10000 + number,
@@ -104,6 +122,7 @@ def purchase_invoices(company: ProcountorCompany) -> list[dict[str, Any]]:
                 "dueDate": (day + dt.timedelta(days=14)).isoformat(),
                 "created": created,
                 "version": created,
+                "counterParty": _counter_party(number),
                 "invoiceSumInfo": [
                     {
                         "currency": "EUR",
@@ -196,6 +215,17 @@ def int_param(request: Request, name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ProcountorError(400, f"{name} must be an integer", field=name) from None
+
+
+def date_param(request: Request, name: str) -> dt.date | None:
+    """An optional ``YYYY-MM-DD`` query parameter; another form is 400 naming the field."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise ProcountorError(400, "must be a date as YYYY-MM-DD", field=name) from None
 
 
 def _size(request: Request) -> int:

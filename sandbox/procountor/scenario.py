@@ -147,8 +147,8 @@ class ProcountorCompany(_Strict):
                 raise ValueError(f"API key of user {key.user_name!r}: no such user in company {self.name!r}")
         return self
 
-    def user(self, user_name: str) -> ProcountorUser:
-        return next(user for user in self.users if user.user_name == user_name)
+    def find_user(self, user_name: str) -> ProcountorUser | None:
+        return next((user for user in self.users if user.user_name == user_name), None)
 
 
 class ProcountorScenario(_Strict):

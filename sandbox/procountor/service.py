@@ -191,8 +191,12 @@ class ProcountorService:
             raise ProcountorError(401, "Unauthorized: invalid access token")
         if row["expires_at"] <= time.time():
             raise ProcountorError(401, "Unauthorized: access token expired")
-        company = self._companies[row["company_id"]]
-        session = Session(row["client_id"], company, company.user(row["user_name"]))
+        company = self._companies.get(row["company_id"])
+        user = company.find_user(row["user_name"]) if company is not None else None
+        if company is None or user is None:
+            # Issued before a restart with a scenario that no longer has its company or user.
+            raise ProcountorError(401, "Unauthorized: invalid access token")
+        session = Session(row["client_id"], company, user)
         self._admit(session.client_id)
         if not company.billable_interfaces:
             raise BillableInterfacesOff
@@ -288,8 +292,11 @@ class ProcountorService:
                 raise ProcountorError(400, f"Unsupported invoice type {invoice_type}", field="types")
         if not types:
             raise ProcountorError(400, "types must name at least one invoice type", field="types")
+        start, end = payloads.date_param(request, "startDate"), payloads.date_param(request, "endDate")
+        if start is not None and end is not None and start > end:
+            raise ProcountorError(400, "must not be after endDate", field="startDate")
         session = self._session(request, *(f"invoices:{invoice_type}" for invoice_type in types))
-        rows = payloads.purchase_invoices(session.company) if "PURCHASE_INVOICE" in types else []
+        rows = payloads.purchase_invoices(session.company, start, end) if "PURCHASE_INVOICE" in types else []
         return payloads.page(request, rows)
 
     async def _ledgerreceipts(self, request: Request) -> Response:

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from sandbox.server import RunningSandbox
+from tests.support.openapi_contract import ContractTransport
 
 # From examples/sandbox.yaml.
 APP_ID = "fabricai-roster-sandbox"
@@ -59,9 +60,20 @@ def business_ids(count: int, start: int = 1000000) -> list[str]:
     return found
 
 
-def portal_client(running: RunningSandbox, key: str = PORTAL_KEY) -> httpx.Client:
-    """An httpx client for the portal API of ``running`` with an organisation key (use it in ``with``)."""
-    return httpx.Client(base_url=running.service_url("portal"), headers=bearer(key), timeout=10)
+def portal_client(
+    running: RunningSandbox, key: str = PORTAL_KEY, *, check_requests: bool = False
+) -> httpx.Client:
+    """An httpx client for the portal API of ``running`` with an organisation key (use it in ``with``).
+
+    Every answer of the connection extension it receives is validated against
+    docs/portal-connection-extension.openapi.yaml (``ContractTransport``); its requests too with
+    ``check_requests`` (off by default: some tests send malformed requests on purpose)."""
+    return httpx.Client(
+        base_url=running.service_url("portal"),
+        headers=bearer(key),
+        timeout=30,
+        transport=ContractTransport(check_requests=check_requests),
+    )
 
 
 @pytest.fixture

@@ -171,19 +171,21 @@ def test_admin_connection_is_404_without_one(example: RunningSandbox) -> None:
 # ---- persistence ----
 
 
-def test_restart_with_the_same_state_keeps_portal_records(tmp_path: Path) -> None:
+def test_restart_with_the_same_state_keeps_portal_records(
+    tmp_path: Path, example_scenario: dict[str, Any]
+) -> None:
     state = tmp_path / "kept.db"
-    scenario = {
-        "portal": {"apiKeys": [PORTAL_KEY], "clients": [{"name": "Seed Oy", "businessId": "1572860-0"}]}
-    }
+    scenario = example_scenario
+    scenario["portal"]["clients"] = [{"name": "Seed Oy", "businessId": "1572860-0"}]
+    key = {"apiKey": "FAKE-pc-key-oljy-aijat-1"}
     with run_in_thread(scenario, state) as first, portal_client(first) as portal:
         client = portal.post(
             "/clients", json={"name": "Öljy-Äijät Oy", "businessId": "FI29256309", "country": "FI"}
         ).json()["data"]
-        portal.put(
-            f"/clients/{client['id']}/connection",
-            json={"system": "procountor", "erpCompanyId": "101", "credentials": {"apiKey": "FAKE-k"}},
+        put = portal.put(
+            f"/clients/{client['id']}/connection", json={"system": "procountor", "credentials": key}
         )
+        assert put.status_code == 201, put.text
     with run_in_thread(scenario, state) as second, portal_client(second) as portal:
         page = portal.get("/clients").json()
         assert [c["businessId"] for c in page["data"]] == [
@@ -191,9 +193,7 @@ def test_restart_with_the_same_state_keeps_portal_records(tmp_path: Path) -> Non
             "FI29256309",
         ]  # seeded once, not twice
         assert portal.get(f"/clients/{client['id']}/connection").status_code == 200
-        assert second.admin.credentials_fingerprint(client["id"]) == second.admin.fingerprint(
-            {"apiKey": "FAKE-k"}
-        )
+        assert second.admin.credentials_fingerprint(client["id"]) == second.admin.fingerprint(key)
     with run_in_thread(scenario, tmp_path / "new.db") as fresh, portal_client(fresh) as portal:
         assert portal.get("/clients").json()["count"] == 1
 
@@ -392,3 +392,13 @@ def test_python_m_sandbox_on_a_busy_port_says_so_and_leaves_no_state(tmp_path: P
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and result.stderr.startswith(f"cannot listen on 127.0.0.1:{port}")
     assert not state.exists()
+
+
+@pytest.mark.parametrize("suffix", ["connection", "dimensions", "training"])
+def test_admin_portal_ids_beyond_any_id_are_404_not_500(example: RunningSandbox, suffix: str) -> None:
+    method = {"connection": "GET", "dimensions": "POST", "training": "PUT"}[suffix]
+    response = httpx.request(
+        method, f"{example.url}/admin/portal/clients/{'9' * 20}/{suffix}", json={"status": "DEPLOYED"}
+    )
+    assert response.status_code == 404, response.text
+    assert set(response.json()) == {"error"}

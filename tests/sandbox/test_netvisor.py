@@ -288,6 +288,18 @@ def test_purchase_invoice_list_filters_by_invoice_date(netvisor: NetvisorEndpoin
     assert [i.findtext("InvoiceNumber") for i in answer.root.iter("PurchaseInvoice")] == ["1002"]
 
 
+def test_purchase_invoice_list_filters_by_invoice_number(netvisor: NetvisorEndpoint) -> None:
+    for query in (
+        "invoicenumber=1002",
+        "InvoiceNumber=1002",
+        "invoicenumber=1002&begininvoicedate=2025-01-01",
+    ):
+        answer = netvisor.get(f"purchaseinvoicelist.nv?{query}")
+        assert [i.findtext("InvoiceNumber") for i in answer.root.iter("PurchaseInvoice")] == ["1002"], query
+    none = netvisor.get("purchaseinvoicelist.nv?invoicenumber=100")  # exact, not a prefix
+    assert none.ok and list(none.root.iter("PurchaseInvoice")) == []
+
+
 def test_accounting_ledger_lists_vouchers_in_the_period(netvisor: NetvisorEndpoint) -> None:
     answer = netvisor.get("accountingledger.nv?startdate=2025-01-01&enddate=2025-01-31")
     assert answer.ok, answer.text
@@ -772,3 +784,19 @@ def test_malformed_parameters_are_invalid_data_never_a_500(netvisor: NetvisorEnd
     assert answer.status_code in (200, 400), answer.text
     if answer.status_code == 400:
         assert answer.error.startswith("INVALID_DATA :: ")
+
+
+# --- never a 500 ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mac", ["é" * 64, "ä" + "0" * 63, "\x85" * 64])
+def test_a_mac_header_outside_ascii_is_an_authentication_failure_not_a_500(
+    netvisor: NetvisorEndpoint, mac: str
+) -> None:
+    """HTTP carries header values as ISO-8859-1: a MAC with ``é`` reaches the service as non-ASCII text."""
+    url = netvisor.url("purchaseinvoicelist.nv")
+    headers: dict[str, Any] = Signer().headers(url)
+    headers["X-Netvisor-Authentication-MAC"] = mac.encode("latin-1")
+    answer = netvisor.send(url, headers)
+    assert answer.status_code == 401, answer.text
+    assert answer.error.startswith("AUTHENTICATION_FAILED")

@@ -17,8 +17,9 @@ from tests.conftest import SandboxFactory
 from tests.sandbox.conftest import PORTAL_KEY, PORTAL_KEY_2, bearer, business_ids, portal_client
 
 REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real" / "portal"
-CREDENTIALS = {"apiKey": "FAKE-secret-procountor-key-1"}
-NEW_CREDENTIALS = {"apiKey": "FAKE-secret-procountor-key-2"}
+# examples/sandbox.yaml: Öljy-Äijät Oy (FI29256309, Procountor company 101) has two valid keys.
+CREDENTIALS = {"apiKey": "FAKE-pc-key-oljy-aijat-1"}
+NEW_CREDENTIALS = {"apiKey": "FAKE-pc-key-oljy-aijat-2"}
 # ModextCollectionClient: exactly these fields, nothing else.
 LIST_ITEM_FIELDS = {
     "businessId",
@@ -138,10 +139,11 @@ def test_create_validates_fields(portal: httpx.Client, fields: dict[str, Any], m
 def test_system_is_set_once(portal: httpx.Client) -> None:
     client = create(portal, system="procountor")
     assert client["system"] == "procountor"
+    whole = {"name": "Öljy-Äijät Oy", "country": "FI"}
     assert "system" in assert_error(
-        portal.patch(f"/clients/{client['id']}", json={"system": "netvisor"}), 400
+        portal.patch(f"/clients/{client['id']}", json={**whole, "system": "netvisor"}), 400
     )
-    same = portal.patch(f"/clients/{client['id']}", json={"system": "procountor", "name": "B Oy"})
+    same = portal.patch(f"/clients/{client['id']}", json={**whole, "system": "procountor", "name": "B Oy"})
     assert same.status_code == 200 and same.json()["data"]["name"] == "B Oy"
     assert create(portal, "FI20774740")["system"] == "ai-inside"  # the public API's "normally"
 
@@ -155,26 +157,65 @@ def test_no_409_a_second_registration_is_stored_and_counted(
     assert example.admin.stats()["services"]["portal"]["duplicateRegistrations"] == 1
 
 
-def test_patch_changes_only_what_is_sent(portal: httpx.Client) -> None:
+def test_patch_takes_a_whole_record_and_changes_the_fields_sent(portal: httpx.Client) -> None:
     client = create(portal, teams=[1], tags={"a": "b"}, overrides={"vatDeductionPercent": 40})
+    whole = {"name": "Öljy-Äijät Oy", "country": "FI"}
     patched = portal.patch(
-        f"/clients/{client['id']}", json=real("client_patch_request.json") | {"teams": [2]}
+        f"/clients/{client['id']}", json={**whole, **real("client_patch_request.json"), "teams": [2]}
     )
     assert patched.status_code == 200, patched.text
     record = patched.json()["data"]
     assert record["teams"] == [2] and record["name"] == "Öljy-Äijät Oy"
     assert record["overrides"] == {"vatDeductionPercent": 0, "vatStatus": "vat_4"}
     assert record["tags"] == {"roster": "tilitoimisto-aalto-virta", "erp": "procountor"}  # replaced whole
-    cleared = portal.patch(f"/clients/{client['id']}", json={"overrides": None, "status": "INACTIVE"})
-    assert "overrides" not in cleared.json()["data"] and cleared.json()["data"]["status"] == "INACTIVE"
-    again = portal.patch(f"/clients/{client['id']}", json={"status": "ACTIVE"})
+    inactive = portal.patch(f"/clients/{client['id']}", json={**whole, "status": "INACTIVE"})
+    assert inactive.json()["data"]["status"] == "INACTIVE"
+    assert inactive.json()["data"]["overrides"] == record["overrides"]  # absent: kept
+    again = portal.patch(f"/clients/{client['id']}", json={**whole, "status": "ACTIVE"})
     assert again.json()["data"]["status"] == "ACTIVE"
+
+
+@pytest.mark.parametrize(
+    ("body", "mentions"),
+    [
+        ({"country": "FI", "status": "INACTIVE"}, "name"),
+        ({"name": "B Oy", "status": "INACTIVE"}, "country"),
+        ({"status": "INACTIVE"}, "name and country"),
+        ({"name": None, "country": "FI"}, "name"),
+        ({"name": "B Oy", "country": "FI", "overrides": None}, "overrides"),
+    ],
+    ids=["no-name", "no-country", "neither", "null-name", "null-overrides"],
+)
+def test_patch_refuses_what_the_public_schema_refuses(
+    portal: httpx.Client, body: dict[str, Any], mentions: str
+) -> None:
+    """``ModextClient`` (the PATCH body) requires ``name`` and ``country``; ``overrides`` is an object."""
+    client = create(portal, overrides={"vatDeductionPercent": 40})
+    assert mentions in assert_error(portal.patch(f"/clients/{client['id']}", json=body), 400)
+    kept = portal.get(f"/clients/{client['id']}").json()["data"]
+    assert kept["status"] == "ACTIVE" and kept["overrides"] == {"vatDeductionPercent": 40}
+
+
+def test_create_refuses_null_overrides(portal: httpx.Client) -> None:
+    body = {"name": "A Oy", "country": "FI", "overrides": None}
+    assert "overrides" in assert_error(portal.post("/clients", json=body), 400)
+
+
+def test_an_empty_overrides_object_clears_the_overrides(portal: httpx.Client) -> None:
+    """ASSUMPTION (docs/PORTAL_API.md): ``{}`` is how a client of the public schema clears them."""
+    client = create(portal, overrides={"vatDeductionPercent": 40})
+    cleared = portal.patch(
+        f"/clients/{client['id']}", json={"name": "Öljy-Äijät Oy", "country": "FI", "overrides": {}}
+    )
+    assert cleared.status_code == 200, cleared.text
+    assert "overrides" not in cleared.json()["data"]
+    assert "overrides" not in portal.get(f"/clients/{client['id']}").json()["data"]
 
 
 def test_missing_clients_are_404(portal: httpx.Client) -> None:
     for response in (
         portal.get("/clients/999"),
-        portal.patch("/clients/999", json={"name": "X"}),
+        portal.patch("/clients/999", json={"name": "X", "country": "FI"}),
         portal.delete("/clients/999"),
         portal.get("/clients/999/models"),
         portal.get("/clients/999/connection"),
@@ -256,8 +297,11 @@ def test_connecting_starts_training_and_reads_the_dimensions(
     assert httpx.put(admin, json={"status": "DONE"}).status_code == 400
 
 
-def test_models_train_through_pending_running_deployed(sandbox: SandboxFactory) -> None:
-    running = sandbox({"portal": {"apiKeys": [PORTAL_KEY], "trainingSeconds": 0.6}})
+def test_models_train_through_pending_running_deployed(
+    sandbox: SandboxFactory, example_scenario: dict[str, Any]
+) -> None:
+    example_scenario["portal"]["trainingSeconds"] = 0.6
+    running = sandbox(example_scenario)
     with portal_client(running) as portal:
         client = create(portal)
         connect(portal, client["id"])
@@ -271,16 +315,11 @@ def test_models_train_through_pending_running_deployed(sandbox: SandboxFactory) 
     assert seen == ["PENDING", "RUNNING", "DEPLOYED"]
 
 
-def test_dimension_models_are_ordered_once_the_dimensions_are_read(sandbox: SandboxFactory) -> None:
-    scenario = {
-        "portal": {"apiKeys": [PORTAL_KEY], "dimensionsReadSeconds": 3600},
-        "procountor": {
-            "companies": [
-                {"id": 1, "name": "Öljy-Äijät Oy", "businessId": "2925630-9", "dimensions": [{"name": "Kp"}]}
-            ]
-        },
-    }
-    running = sandbox(scenario)
+def test_dimension_models_are_ordered_once_the_dimensions_are_read(
+    sandbox: SandboxFactory, example_scenario: dict[str, Any]
+) -> None:
+    example_scenario["portal"]["dimensionsReadSeconds"] = 3600
+    running = sandbox(example_scenario)
     with portal_client(running) as portal:
         client = create(portal)
         connect(portal, client["id"])
@@ -288,7 +327,7 @@ def test_dimension_models_are_ordered_once_the_dimensions_are_read(sandbox: Sand
         order = {"label": "DIMENSION", "dimensionId": "29256309001"}
         assert "dimension" in assert_error(portal.post(f"/clients/{client['id']}/models", json=order), 400)
         httpx.post(f"{running.url}/admin/portal/clients/{client['id']}/dimensions").raise_for_status()
-        (dimension,) = portal.get(f"/clients/{client['id']}/dimensions").json()["data"]
+        (dimension, *_) = portal.get(f"/clients/{client['id']}/dimensions").json()["data"]
         made = portal.post(f"/clients/{client['id']}/models", json={**order, "dimensionId": dimension["id"]})
         assert made.status_code == 201
         assert kinds(made.json()) == kinds(real("model_create_201.json"))

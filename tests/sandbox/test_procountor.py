@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from sandbox.server import RunningSandbox
+from sandbox.server import RunningSandbox, run_in_thread
 from tests.conftest import SandboxFactory
 from tests.sandbox.conftest import (
     APP_ID,
@@ -228,6 +230,46 @@ def test_purchase_invoices_are_paged(procountor_url: str) -> None:
     assert_procountor_error(too_big, 400)
 
 
+def test_purchase_invoices_carry_their_counter_party(procountor_url: str) -> None:
+    headers = token_headers(procountor_url, HEALTHY_KEY)
+    rows = httpx.get(
+        f"{procountor_url}/api/invoices", params={"types": "PURCHASE_INVOICE"}, headers=headers
+    ).json()["results"]
+    for row in rows:
+        party = row["counterParty"]  # required in Procountor's Invoice: the seller of a purchase invoice
+        assert set(party) <= {
+            "contactPersonName",
+            "identifier",
+            "taxCode",
+            "customerNumber",
+            "email",
+            "counterPartyAddress",
+            "bankAccount",
+            "einvoiceAddress",
+        }
+        assert party["counterPartyAddress"]["name"] and re.fullmatch(r"\d{7}-\d", party["identifier"])
+
+
+def test_purchase_invoices_are_filtered_by_start_and_end_date(procountor_url: str) -> None:
+    """The example company has invoices dated 2025-01-02, 2025-01-09 and 2025-01-16."""
+    headers = token_headers(procountor_url, HEALTHY_KEY)
+    url = f"{procountor_url}/api/invoices"
+
+    def dates(**params: str) -> list[str]:
+        answer = httpx.get(url, params={"types": "PURCHASE_INVOICE", **params}, headers=headers).json()
+        assert answer["meta"]["totalCount"] == len(answer["results"])
+        return [row["date"] for row in answer["results"]]
+
+    assert dates() == ["2025-01-02", "2025-01-09", "2025-01-16"]
+    assert dates(startDate="2025-01-09") == ["2025-01-09", "2025-01-16"]
+    assert dates(endDate="2025-01-09") == ["2025-01-02", "2025-01-09"]
+    assert dates(startDate="2025-01-03", endDate="2025-01-15") == ["2025-01-09"]
+    assert dates(startDate="2025-02-01") == []
+    for params in ({"startDate": "9.1.2025"}, {"startDate": "2025-01-10", "endDate": "2025-01-09"}):
+        wrong = httpx.get(url, params={"types": "PURCHASE_INVOICE", **params}, headers=headers)
+        assert assert_procountor_error(wrong, 400)["field"] == "startDate"
+
+
 def test_other_reads_answer(procountor_url: str) -> None:
     headers = token_headers(procountor_url, HEALTHY_KEY)
     assert (
@@ -392,3 +434,20 @@ def test_oauth_refusal_style_names_the_refused_credential(
     assert "FAKE-wrong%2Fsecret" in wrong_app.json()["error_description"]  # the careless echo, URL-encoded
     revoked = request_token(url, "FAKE-pc-key-peruttu-avain")
     assert revoked.status_code == 400 and revoked.json()["error"] == "invalid_grant"
+
+
+def test_a_token_of_a_company_gone_from_the_scenario_is_refused_after_a_restart(
+    tmp_path: Path, example_scenario: dict[str, Any]
+) -> None:
+    """A restart keeps issued tokens (the state file); a scenario without their company must not 500."""
+    state = tmp_path / "state.db"
+    with run_in_thread(example_scenario, state) as first:
+        headers = token_headers(first.service_url("procountor"), HEALTHY_KEY)
+        assert httpx.get(f"{first.service_url('procountor')}/api/company", headers=headers).status_code == 200
+    example_scenario["procountor"]["companies"] = [
+        company for company in example_scenario["procountor"]["companies"] if company["id"] != 101
+    ]
+    with run_in_thread(example_scenario, state) as second:
+        for path in ("company", "users/rights", "sessioninfo"):
+            response = httpx.get(f"{second.service_url('procountor')}/api/{path}", headers=headers)
+            assert_procountor_error(response, 401)
