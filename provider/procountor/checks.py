@@ -127,7 +127,8 @@ def _user_rights(facts: CompanyFacts) -> Finding | None:
     held: list[dict[str, str]] = []
     if everything_missing or rights.value is not None:
         for right in GUIDE_RIGHTS:
-            level = None if everything_missing else held_level(held_rights, right)
+            reported = None if everything_missing else held_level(held_rights, right)
+            level = reported if reported in RightLevel.__members__ else None  # only the levels Procountor has
             if level is not None and right.granted_by(level):
                 held.append({"right": right.dotted, "level": RightLevel(level).value})
             else:

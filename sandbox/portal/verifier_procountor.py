@@ -213,9 +213,17 @@ class ProcountorChecks:
         elif answer.status != 403:
             return Unreachable("bad_answer", answer.status)
         # else 403 on users/rights itself: every right missing, held unknown (null).
+        needs = dict(GUIDE_RIGHTS)
         for path in forbidden:
             if path in _RIGHT_BEHIND:
-                levels[_RIGHT_BEHIND[path]] = None  # the ERP refused what this right grants
+                # The ERP refused what this right grants: missing. A level /users/rights reported as too
+                # low stays as reported; one it claimed sufficient is contradicted, so unknown (null).
+                dotted = _RIGHT_BEHIND[path]
+                level = levels.get(dotted)
+                if level is not None and _RANK[level] >= _RANK[needs[dotted]]:
+                    levels[dotted] = None
+                elif level is None:
+                    levels[dotted] = None
         missing, held = [], []
         for dotted, needed in GUIDE_RIGHTS:
             level = levels.get(dotted)

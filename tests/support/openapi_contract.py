@@ -186,10 +186,25 @@ class ContractTransport(httpx.BaseTransport):
         if self.check_requests:
             validate_request(request)
         response = self.inner.handle_request(request)
-        if extension_path(request.url) is not None:
-            validate_response(request, response)
-            self.exchanges += 1
-        return response
+        if extension_path(request.url) is None:
+            return response
+        # Read the answer off the wire once, and hand the client a copy whose stream holds those same raw
+        # bytes: a client that reads the stream itself (provider.http_body) must see the whole answer.
+        raw = b"".join(response.iter_raw())
+        response.close()
+        answer = httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=httpx.ByteStream(raw),
+            request=request,
+            extensions=response.extensions,
+        )
+        validate_response(
+            request,
+            httpx.Response(response.status_code, headers=response.headers, content=raw, request=request),
+        )
+        self.exchanges += 1
+        return answer
 
     def close(self) -> None:
         self.inner.close()
