@@ -298,6 +298,12 @@ def _plan(args: argparse.Namespace, asker: Asker, project: Path) -> Plan | None:
     problems: list[str] = []
     if csv_path is not None:
         problems += csv_keys(csv_path, entries, keys)
+        if keys.procountor or keys.netvisor:
+            err.print(
+                f"[yellow]note:[/] {render.escape(str(csv_path))} holds client keys in plain text: once the "
+                "stack is made they are stored encrypted, so delete the file or keep it as safe as the "
+                "passphrase."
+            )
     if args.keys_file is not None:
         problems += file_keys(args.keys_file, keys)
     if problems:
