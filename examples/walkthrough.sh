@@ -44,7 +44,10 @@ SANDBOX_PID=""
 
 # DEMO ONLY: this passphrase protects the fake sandbox keys of this walk-through and nothing else.
 # For a real roster use your own passphrase (or a cloud KMS secrets provider) and keep it out of files.
-export PULUMI_CONFIG_PASSPHRASE="fabricai-roster-walkthrough-demo-only"
+# It goes to the CLI as a file only its owner can read ($WORK/passphrase), as README advises a firm.
+DEMO_PASSPHRASE="fabricai-roster-walkthrough-demo-only"
+unset PULUMI_CONFIG_PASSPHRASE
+export PULUMI_CONFIG_PASSPHRASE_FILE="$WORK/passphrase"
 export PULUMI_HOME="$WORK/pulumi-home"
 # The walk-through's own backend: PULUMI_BACKEND_URL wins over any login and any Pulumi.yaml backend.
 export PULUMI_BACKEND_URL="file://$WORK/state"
@@ -121,6 +124,7 @@ say "$("$PULUMI" version) at $PULUMI"
 cd "$ROOT"
 rm -rf "$WORK"
 mkdir -p "$WORK/state" "$PULUMI_HOME" "$PROJECT/stacks"
+(umask 077 && printf '%s' "$DEMO_PASSPHRASE" >"$PULUMI_CONFIG_PASSPHRASE_FILE")
 # The walk-through's own project: the stack settings it writes land in $PROJECT/stacks/, never in the
 # repository's stacks/ (where a firm's own stack named `sandbox` may live). The layout is the repository's:
 # .venv at the root and stacks/.venv pointing at it (see Pulumi.yaml).
@@ -227,7 +231,7 @@ step "Done. The sandbox stops now; the stack $STACK stays in the walk-through's 
 say "Look at it again with the operator's command (it reads the stack's state; the sandbox is not needed):"
 say "  cd $PROJECT"
 say "  export PULUMI_BACKEND_URL=$PULUMI_BACKEND_URL PULUMI_HOME=$PULUMI_HOME"
-say "  export PULUMI_CONFIG_PASSPHRASE=$PULUMI_CONFIG_PASSPHRASE   # the demo's passphrase"
+say "  export PULUMI_CONFIG_PASSPHRASE_FILE=$PULUMI_CONFIG_PASSPHRASE_FILE   # the demo's passphrase"
 say "  $PYTHON -m provider.cli.main --stack $STACK status"
 say "Remove it, and everything else of the walk-through, with: rm -rf $WORK"
 say "(the stack's state and settings and the sandbox's data are all there; nothing of yours is)."

@@ -222,7 +222,7 @@ def _plan(args: argparse.Namespace, asker: Asker, project: Path) -> Plan | None:
     err = asker.err
     settings_dir = _settings_dir(project)
     if not asker.interactive:
-        _require_flags(args)
+        _require_flags(args, "--yes" if args.yes else "standard input is not a terminal")
     else:
         err.print(
             "[bold]A new FabricAI roster stack.[/] Ctrl-C stops at any question; nothing is made until "
@@ -333,8 +333,8 @@ def _plan(args: argparse.Namespace, asker: Asker, project: Path) -> Plan | None:
     )
 
 
-def _require_flags(args: argparse.Namespace) -> None:
-    """With --yes every required answer comes from a flag: name all the missing ones at once."""
+def _require_flags(args: argparse.Namespace, why: str) -> None:
+    """Without questions every required answer comes from a flag: name all the missing ones at once."""
     missing = []
     if not (args.init_stack or args.stack):
         missing.append("--stack NAME")
@@ -349,7 +349,9 @@ def _require_flags(args: argparse.Namespace) -> None:
     if provider == "passphrase" and not has_passphrase:
         missing.append(f"--passphrase-file FILE (or {PASSPHRASE_FILE_ENV} / {PASSPHRASE_ENV} set)")
     if missing:
-        raise OperatorError("init --yes asks nothing; these answers are missing:\n  " + "\n  ".join(missing))
+        raise OperatorError(
+            f"init asks nothing here ({why}); these answers are missing:\n  " + "\n  ".join(missing)
+        )
 
 
 def _settings_dir(project: Path) -> Path:
@@ -437,13 +439,12 @@ def _passphrase(args: argparse.Namespace, asker: Asker, env: dict[str, str]) -> 
         _read_secret_file(str(args.passphrase_file), "--passphrase-file")
         env[PASSPHRASE_FILE_ENV] = str(args.passphrase_file.expanduser().resolve())
         return "--passphrase-file"
+    asker.explain(ENCRYPTION_TEXT)
     for name in (PASSPHRASE_FILE_ENV, PASSPHRASE_ENV):
         if os.environ.get(name):
             env[name] = os.environ[name]
-            if asker.interactive:
-                asker.err.print(f"The passphrase: from {name}, as set in your environment.")
+            asker.explain(f"The passphrase: the one {name} gives, as set in your environment.")
             return name
-    asker.explain(ENCRYPTION_TEXT)
     for _ in range(PASSPHRASE_TRIES):
         first = asker.secret("New passphrase", "--passphrase-file")
         if first == asker.secret("The same passphrase again", "--passphrase-file"):

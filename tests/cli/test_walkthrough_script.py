@@ -57,6 +57,7 @@ def test_the_walkthrough_runs_through_the_real_cli(pulumi_bin: Path, tmp_path: P
     # The final stack stays, for the operator's command, in the walk-through's own project and backend; the
     # last lines say how to remove it.
     assert f"rm -rf {work / 'walkthrough'}" in out
+    assert "fabricai-roster-walkthrough-demo-only" not in out  # the passphrase is given as a file
     project = work / "walkthrough" / "project"
     assert (project / "stacks" / "Pulumi.sandbox.yaml").is_file()
     assert not (project / "stacks" / "Pulumi.sandbox-broken.yaml").exists()
@@ -66,7 +67,7 @@ def test_the_walkthrough_runs_through_the_real_cli(pulumi_bin: Path, tmp_path: P
         "PATH": f"{pulumi_bin}{os.pathsep}{env.get('PATH', '')}",
         "PULUMI_BACKEND_URL": f"file://{work / 'walkthrough' / 'state'}",
         "PULUMI_HOME": str(work / "walkthrough" / "pulumi-home"),
-        "PULUMI_CONFIG_PASSPHRASE": "fabricai-roster-walkthrough-demo-only",
+        "PULUMI_CONFIG_PASSPHRASE_FILE": str(work / "walkthrough" / "passphrase"),
     }
     after = subprocess.run(
         [str(clone / ".venv" / "bin" / "fabricai-roster"), "--stack", "sandbox", "status", "--json"],

@@ -162,6 +162,18 @@ def test_with_yes_every_missing_answer_is_named_by_its_flag_and_nothing_is_made(
     assert sorted(folder_digest(firm.project / "stacks")) == [".venv", "__main__.py"]
 
 
+def test_without_a_terminal_nothing_is_asked_either(
+    firm: Firm, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("production\n"))  # a pipe, not a person
+    ran = run_command(capsys, "--cwd", str(firm.project), "init", "--csv", str(firm.csv))
+    assert ran.code == 2
+    err = " ".join(ran.err.split())
+    assert "init asks nothing here (standard input is not a terminal)" in err
+    assert "--stack NAME" in err and "--api-key-file FILE" in err and "--csv FILE" not in err
+    assert firm.pulumi.calls() == []
+
+
 def test_with_yes_a_missing_client_key_names_where_it_can_come_from(
     firm: Firm, capsys: pytest.CaptureFixture[str]
 ) -> None:
