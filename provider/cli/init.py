@@ -29,10 +29,10 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
@@ -47,6 +47,7 @@ from provider.errors import FabricaiRosterError, RosterInvalid
 from provider.portal import ListedClient, PortalClient
 from provider.roster import NETVISOR_CREDENTIALS, PROCOUNTOR_API_KEYS, parse_roster
 
+T = TypeVar("T")
 DEFAULT_BACKEND: Final = "file://~/.fabricai-roster/state"
 BACKEND_SCHEMES: Final = ("file", "postgres", "postgresql", "s3", "azblob", "gs")
 # Pulumi's secrets providers besides the passphrase (a cloud KMS or Vault key).
@@ -103,7 +104,6 @@ class Plan:
     entries: list[dict[str, Any]]
     keys: Keys
     later: list[str]
-    passphrase_source: str | None
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -161,7 +161,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 class Asker:
-    """The questions: on a terminal asked (secrets without echo); with --yes, a missing answer is an error."""
+    """The questions: on a terminal asked (secrets without echo), a refused answer asked again; without one
+    (--yes, or no terminal) a missing answer is an error naming its flag."""
 
     def __init__(self, interactive: bool) -> None:
         self.interactive = interactive
@@ -189,6 +190,26 @@ class Asker:
             if answer or default is not None:
                 return answer or (default or "")
             self.err.print("  (an answer is needed; Ctrl-C stops, nothing is made)")
+
+    def checked(
+        self,
+        question: str,
+        flag: str,
+        check: Callable[[str], T],
+        default: str | None = None,
+        *,
+        given: str | None = None,
+    ) -> T:
+        """The answer (``given`` by its flag, else asked) through ``check``; on a terminal an answer it
+        refuses is asked again, otherwise the refusal is the error."""
+        while True:
+            answer = given if given is not None else self.text(question, flag, default)
+            try:
+                return check(answer)
+            except OperatorError as refused:
+                if given is not None or not self.interactive:
+                    raise
+                self.err.print(f"  [red]{render.escape(str(refused))}[/]")
 
     def yes_no(self, question: str, default: bool) -> bool:
         answer = self.text(f"{question} (y/n)", "--yes", "y" if default else "n").casefold()
@@ -228,28 +249,36 @@ def _plan(args: argparse.Namespace, asker: Asker, project: Path) -> Plan | None:
             "[bold]A new FabricAI roster stack.[/] Ctrl-C stops at any question; nothing is made until "
             "the end."
         )
-    name = args.init_stack or args.stack or asker.text("Stack name (e.g. production)", "--stack")
-    _check_stack_name(name)
-    settings_file = settings_dir / f"Pulumi.{name}.yaml"
-    _refuse_existing_file(settings_file, project, name)
-
     if args.backend is None:
         asker.explain(BACKEND_TEXT)
-    backend = _backend(args.backend or asker.text("State backend", "--backend", DEFAULT_BACKEND))
-    provider = args.secrets_provider
-    if provider is None:
-        asker.explain("Secrets are encrypted with a passphrase, or with a cloud KMS key (awskms://...).")
-        provider = asker.text("Secrets provider", "--secrets-provider", "passphrase")
-    provider = _secrets_provider(provider)
+    backend = asker.checked("State backend", "--backend", _backend, DEFAULT_BACKEND, given=args.backend)
     env = {
         key: value for key, value in os.environ.items() if key not in (PASSPHRASE_ENV, PASSPHRASE_FILE_ENV)
     }
     env["PULUMI_BACKEND_URL"] = backend
     env.setdefault("PULUMI_SKIP_UPDATE_CHECK", "true")
-    passphrase_source = None
+    existing = _existing_stacks(project, env, backend)
+
+    def new_stack(name: str) -> str:
+        _check_stack_name(name)
+        _refuse_existing_file(settings_dir / f"Pulumi.{name}.yaml", project, name)
+        if name in existing or any(known.endswith(f"/{name}") for known in existing):
+            raise OperatorError(
+                f"stack {name!r} exists already in {redact_url(backend)}: init never overwrites a stack. "
+                "Choose another name, or remove that stack with `pulumi stack rm` if it is truly unused"
+            )
+        return name
+
+    name = asker.checked(
+        "Stack name (e.g. production)", "--stack", new_stack, given=args.init_stack or args.stack
+    )
+    if args.secrets_provider is None:
+        asker.explain("Secrets are encrypted with a passphrase, or with a cloud KMS key (awskms://...).")
+    provider = asker.checked(
+        "Secrets provider", "--secrets-provider", _secrets_provider, "passphrase", given=args.secrets_provider
+    )
     if provider == "passphrase":
-        passphrase_source = _passphrase(args, asker, env)
-    _refuse_existing_stack(project, env, name, backend)
+        _passphrase(args, asker, env)
 
     portal_url = args.portal_url
     if portal_url is None and asker.interactive:
@@ -261,23 +290,53 @@ def _plan(args: argparse.Namespace, asker: Asker, project: Path) -> Plan | None:
     api_key = _read_secret_file(args.api_key_file, "--api-key-file") if args.api_key_file else None
     api_key = api_key or asker.secret("FabricAI API key (fabricai:apiKey)", "--api-key-file")
 
+    csv_path, entries = _roster(args, asker, api_key, portal_url)
+    if entries is None:
+        return None
+    keys = _keys(args, csv_path, entries, err)
+    if keys is None:
+        return None
+    later = _ask_keys(entries, keys, asker, later=args.keys_later)
+    try:
+        _validate(entries, keys)
+    except RosterInvalid as invalid:
+        _print_problems(invalid, err, "the roster is not valid; nothing was made.")
+        return None
+    return Plan(
+        stack=name,
+        project=project,
+        settings_file=settings_dir / f"Pulumi.{name}.yaml",
+        backend=backend,
+        secrets_provider=provider,
+        env=env,
+        portal_url=portal_url,
+        api_key=api_key,
+        entries=entries,
+        keys=keys,
+        later=later,
+    )
+
+
+def _roster(
+    args: argparse.Namespace, asker: Asker, api_key: str, portal_url: str | None
+) -> tuple[Path | None, list[dict[str, Any]] | None]:
+    """The CSV path and the roster entries (``generate``'s, with its report); None entries on problems."""
+    err = asker.err
     csv_path, from_portal = args.csv, args.portal
     if csv_path is None and not from_portal:
         asker.explain(
             "The roster: your client list as CSV (Y-tunnus;Nimi;Järjestelmä...; see `generate --help`), "
             "and/or the clients already in the FabricAI portal (each adopted, never registered twice)."
         )
-        answer = asker.text("Client list CSV file (empty: none)", "--csv or --portal", "")
-        csv_path = Path(answer).expanduser() if answer else None
+        csv_path = asker.checked("Client list CSV file (empty: none)", "--csv or --portal", _csv_path, "")
         from_portal = asker.yes_no("Also take the clients already in the portal?", default=csv_path is None)
         if csv_path is None and not from_portal:
             raise OperatorError(
                 "no roster source: give a CSV file or take the portal's clients (--csv, --portal)"
             )
-
     listed = _client_list(csv_path, err)
     if isinstance(listed, bool):
-        return None
+        return csv_path, None
     records = _portal_records(api_key, portal_url, err) if from_portal else None
     try:
         generated = generate.build(
@@ -289,11 +348,34 @@ def _plan(args: argparse.Namespace, asker: Asker, project: Path) -> Plan | None:
         )
     except RosterInvalid as invalid:
         _print_problems(invalid, err, "the roster is not valid; nothing was made.")
-        return None
-    entries = generated.entries
-    if not entries:
+        return csv_path, None
+    if not generated.entries:
         raise OperatorError("the roster would be empty: no client in the list or the portal")
+    for title, items in (
+        ("In the portal but not in the list (left out of the roster)", generated.only_in_portal),
+        ("In the list but not in the portal (registered by the first `pulumi up`)", generated.only_in_list),
+        ("Portal clients left out", generated.skipped_in_portal),
+    ):
+        if items:
+            err.print(f"[bold]{title}:[/]")
+            for item in items:
+                err.print(f"  - {render.escape(item)}")
+    return csv_path, generated.entries
 
+
+def _csv_path(answer: str) -> Path | None:
+    if not answer:
+        return None
+    path = Path(answer).expanduser()
+    if not path.is_file():
+        raise OperatorError(f"{path}: no such file (the client list as CSV; empty: none)")
+    return path
+
+
+def _keys(
+    args: argparse.Namespace, csv_path: Path | None, entries: list[dict[str, Any]], err: Any
+) -> Keys | None:
+    """The keys the CSV and the keys file hold; None when they have problems (printed)."""
     keys = Keys()
     problems: list[str] = []
     if csv_path is not None:
@@ -311,26 +393,7 @@ def _plan(args: argparse.Namespace, asker: Asker, project: Path) -> Plan | None:
             err.print(f"[bold red]✗[/] {render.escape(problem)}")
         err.print("[bold red]the clients' keys have problems; nothing was made.[/]")
         return None
-    later = _ask_keys(entries, keys, asker, later=args.keys_later)
-    try:
-        _validate(entries, keys)
-    except RosterInvalid as invalid:
-        _print_problems(invalid, err, "the roster is not valid; nothing was made.")
-        return None
-    return Plan(
-        stack=name,
-        project=project,
-        settings_file=settings_file,
-        backend=backend,
-        secrets_provider=provider,
-        env=env,
-        portal_url=portal_url,
-        api_key=api_key,
-        entries=entries,
-        keys=keys,
-        later=later,
-        passphrase_source=passphrase_source,
-    )
+    return keys
 
 
 def _require_flags(args: argparse.Namespace, why: str) -> None:
@@ -433,23 +496,23 @@ def _secrets_provider(answer: str) -> str:
     )
 
 
-def _passphrase(args: argparse.Namespace, asker: Asker, env: dict[str, str]) -> str:
-    """Puts the passphrase where Pulumi reads it (the children's environment); returns where it came from."""
+def _passphrase(args: argparse.Namespace, asker: Asker, env: dict[str, str]) -> None:
+    """Puts the passphrase where Pulumi reads it: the environment of the ``pulumi`` runs."""
     if args.passphrase_file is not None:
         _read_secret_file(str(args.passphrase_file), "--passphrase-file")
         env[PASSPHRASE_FILE_ENV] = str(args.passphrase_file.expanduser().resolve())
-        return "--passphrase-file"
+        return
     asker.explain(ENCRYPTION_TEXT)
     for name in (PASSPHRASE_FILE_ENV, PASSPHRASE_ENV):
         if os.environ.get(name):
             env[name] = os.environ[name]
             asker.explain(f"The passphrase: the one {name} gives, as set in your environment.")
-            return name
+            return
     for _ in range(PASSPHRASE_TRIES):
         first = asker.secret("New passphrase", "--passphrase-file")
         if first == asker.secret("The same passphrase again", "--passphrase-file"):
             env[PASSPHRASE_ENV] = first
-            return "prompt"
+            return
         asker.err.print("  the two did not match; again")
     raise OperatorError(f"the passphrase was not confirmed in {PASSPHRASE_TRIES} tries; nothing was made")
 
@@ -467,19 +530,15 @@ def _read_secret_file(name: str, flag: str) -> str:
     return value
 
 
-def _refuse_existing_stack(project: Path, env: Mapping[str, str], name: str, backend: str) -> None:
+def _existing_stacks(project: Path, env: Mapping[str, str], backend: str) -> set[str]:
+    """The names of the project's stacks in the backend (``pulumi stack ls --json``)."""
     text = run_pulumi(project, env, ["stack", "ls", "--json"], hide=_password(backend))
     try:
         listed = json.loads(text or "[]")
     except json.JSONDecodeError:
         raise OperatorError("`pulumi stack ls --json` did not answer JSON") from None
     items = listed if isinstance(listed, list) else []
-    names = {str(item.get("name", "")) for item in items if isinstance(item, dict)}
-    if name in names or any(known.endswith(f"/{name}") for known in names):
-        raise OperatorError(
-            f"stack {name!r} exists already in {redact_url(backend)}: init never overwrites a stack. Choose "
-            "another name, or remove that stack with `pulumi stack rm` if it is truly unused"
-        )
+    return {str(item.get("name", "")) for item in items if isinstance(item, dict)}
 
 
 def _client_list(path: Path | None, err: Any) -> ClientList | bool | None:

@@ -121,9 +121,11 @@ def test_init_in_a_terminal_then_pulumi_preview_shows_the_roster(
             terminal.expect_exact(question)
             terminal.sendline(text)
 
-        answer("Stack name (e.g. production): ", "firm")
         terminal.expect_exact("A team sharing one stack")
         answer("State backend [file://~/.fabricai-roster/state]: ", "")
+        answer("Stack name (e.g. production): ", "our firm")
+        terminal.expect_exact("use letters, digits")  # a refused answer is asked again
+        answer("Stack name (e.g. production): ", "firm")
         answer("Secrets provider [passphrase]: ", "")
         terminal.expect_exact("The passphrase encrypts this stack's secrets")
         answer("New passphrase (not shown): ", PASSPHRASE)
@@ -133,6 +135,8 @@ def test_init_in_a_terminal_then_pulumi_preview_shows_the_roster(
         answer("The same passphrase again (not shown): ", PASSPHRASE)
         answer("FabricAI portal API [https://ai.fabricai.io]: ", f"{running.url}/portal")
         answer("FabricAI API key (fabricai:apiKey) (not shown): ", PORTAL_KEY)
+        answer("Client list CSV file (empty: none): ", str(tmp_path / "asiakkaat.xlsx"))
+        terminal.expect_exact("no such file")
         answer("Client list CSV file (empty: none): ", str(clients))
         answer("Also take the clients already in the portal? (y/n) [n]: ", "n")
         answer("(y/n) [y]: ", "")
