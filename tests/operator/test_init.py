@@ -290,3 +290,24 @@ def test_help_says_what_the_passphrase_is_and_asks_no_partner_secret(
     assert "Never asks for FabricAI's partner secrets" in text
     for partner in ("clientSecret", "partnerKey", "client-secret", "partner-key"):
         assert partner not in text
+
+
+def test_keys_in_the_wrong_columns_or_two_keys_for_one_set_are_problems_and_never_shown(
+    firm: Firm, capsys: pytest.CaptureFixture[str]
+) -> None:
+    firm.csv.write_text(
+        "Y-tunnus;Nimi;Järjestelmä;Procountor API key;Netvisor customer id;Netvisor customer key\n"
+        f"2077474-0;Kahvila Kuppi Oy;Procountor;{KAHVILA_KEY};TT_tase_api_1;\n"
+        f"1618033-3;Kirja-Kettu Oy;Netvisor;;TT_tase_api_1;{NETVISOR_KEY}\n"
+        "1572860-0;Beta Oy;Netvisor;;TT_tase_api_1;FAKE-nv-another-key\n",
+        encoding="utf-8",
+    )
+    ran = run_command(capsys, *firm.flags("--csv", str(firm.csv)))
+    assert ran.code == 1
+    err = " ".join(ran.err.split())
+    assert "line 2 (Kahvila Kuppi Oy, 2077474-0): Netvisor credentials on a Procountor client" in err
+    assert "line 4 (Beta Oy, 1572860-0): Netvisor credential set 'firm' has another customerKey" in err
+    for secret in (KAHVILA_KEY, NETVISOR_KEY, "FAKE-nv-another-key"):
+        assert secret not in ran.out + ran.err
+    assert not firm.settings.exists()
+    assert ["stack", "init"] not in firm.pulumi.commands()
