@@ -634,6 +634,10 @@ def file_keys(path: Path, keys: Keys) -> list[str]:
             f"{NETVISOR_CREDENTIALS} (name: {{customerId, customerKey}})"
         ]
     problems: list[str] = []
+    for section in (PROCOUNTOR_API_KEYS, NETVISOR_CREDENTIALS):
+        if not isinstance(loaded.get(section) or {}, dict):
+            problems.append(f"--keys-file {path}: {section}: expected a mapping")
+            loaded[section] = {}
     for business_id, key in (loaded.get(PROCOUNTOR_API_KEYS) or {}).items():
         if not isinstance(key, str):
             problems.append(

@@ -311,3 +311,31 @@ def test_keys_in_the_wrong_columns_or_two_keys_for_one_set_are_problems_and_neve
         assert secret not in ran.out + ran.err
     assert not firm.settings.exists()
     assert ["stack", "init"] not in firm.pulumi.commands()
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (
+            "roster:procountorApiKeys: [FAKE-pc-key-in-a-list]\n",
+            "roster:procountorApiKeys: expected a mapping",
+        ),
+        ("roster:procountorApiKey: {2077474-0: FAKE-pc-key-misspelt}\n", "expected a mapping of"),
+        (
+            "roster:netvisorCredentials: {firm: FAKE-nv-key-flat}\n",
+            "firm: expected customerId and customerKey",
+        ),
+        ("roster:procountorApiKeys: {2077474-0: [FAKE-pc-key\n", "not valid YAML"),
+    ],
+)
+def test_a_keys_file_with_problems_makes_nothing_and_shows_no_key(
+    firm: Firm, capsys: pytest.CaptureFixture[str], tmp_path: Path, content: str, problem: str
+) -> None:
+    keys = tmp_path / "keys.yaml"
+    keys.write_text(content, encoding="utf-8")
+    firm.csv.write_text(CSV_WITHOUT_KEYS, encoding="utf-8")
+    ran = run_command(capsys, *firm.flags("--csv", str(firm.csv), "--keys-file", str(keys)))
+    assert ran.code in (1, 2), ran.err
+    assert problem in " ".join(ran.err.split())
+    assert "FAKE-" not in ran.out + ran.err  # no key, and not the portal key either
+    assert not firm.settings.exists()
