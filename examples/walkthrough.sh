@@ -9,21 +9,26 @@
 #      (tools/pulumi/build.sh, cached outside the clone); else the same steps run on the project's engine
 #      stand-in (python -m scripts.driver_walkthrough), labelled as such, so the job is always shown;
 #   2. starts the sandbox (examples/sandbox.yaml) on a free local port, its state in $WORK_ROOT/walkthrough/;
-#   3. uses a local file backend and a passphrase secrets provider, both under $WORK_ROOT/walkthrough/
-#      (PULUMI_HOME too, so your own Pulumi login is left alone);
-#   4. creates the stack `sandbox` from examples/Pulumi.sandbox.yaml (copied to stacks/Pulumi.sandbox.yaml,
-#      where the CLI reads stack settings), points it at the sandbox and stores the demo keys of
-#      examples/sandbox-secrets.yaml with `pulumi config set --secret`; then `pulumi up`;
+#   3. works in a project of its own, $WORK_ROOT/walkthrough/project (Pulumi.yaml and the program copied, the
+#      .venv linked), with a file backend of its own ($WORK_ROOT/walkthrough/state, as PULUMI_BACKEND_URL) and
+#      a passphrase secrets provider (PULUMI_HOME there too): the repository's stacks/, a firm's own stacks
+#      and backend, and your Pulumi login are never touched, whatever their names;
+#   4. creates the stack `sandbox` from examples/Pulumi.sandbox.yaml (copied to the project's
+#      stacks/Pulumi.sandbox.yaml, where the CLI reads stack settings), points it at the sandbox and stores the
+#      demo keys of examples/sandbox-secrets.yaml with `pulumi config set --secret`; then `pulumi up`;
 #   5. rotates a Procountor key and the shared Netvisor credentials, shows `pulumi preview --diff`, applies;
 #   6. changes and deletes things in the portal behind Pulumi's back and runs `pulumi refresh`;
 #   7. runs the clients that reproduce every "possible issue" of the guides (stack `sandbox-broken`,
 #      examples/Pulumi.sandbox-broken.yaml): their `pulumi up` fails ON PURPOSE, one message per client;
 #   8. shows that a protected client cannot be deregistered by deleting it from the roster, then
-#      `pulumi destroy` of both stacks (after lifting `protect`); the sandbox stops when the script ends.
+#      `pulumi destroy` of the broken stack;
+#   9. keeps the stack `sandbox` and shows it with the operator's command (`fabricai-roster status`); the
+#      sandbox stops when the script ends, the stack stays for `fabricai-roster` to look at, and the last
+#      lines say how to look again and how to remove it all (`rm -rf` of $WORK_ROOT/walkthrough/).
 #
 # WORK_ROOT is $FABRICAI_ROSTER_WORK if set, else .work/ in the repository (git ignores it).
 # FABRICAI_ROSTER_PULUMI=/path/to/pulumi chooses the CLI; FABRICAI_ROSTER_PULUMI=none runs the stand-in.
-# Re-running starts from scratch: $WORK_ROOT/walkthrough/ and stacks/Pulumi.sandbox*.yaml belong to it.
+# Re-running starts from scratch: $WORK_ROOT/walkthrough/ belongs to it, and nothing outside it.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -31,6 +36,7 @@ WORK_ROOT="${FABRICAI_ROSTER_WORK:-$ROOT/.work}"
 # Absolute from here on: the script changes directory before it uses some of these paths.
 WORK_ROOT="$(mkdir -p "$WORK_ROOT" && cd "$WORK_ROOT" && pwd)"
 WORK="$WORK_ROOT/walkthrough"
+PROJECT="$WORK/project"
 CLI_ROOT="$WORK_ROOT/pulumi-cli"
 STACK=sandbox
 BROKEN_STACK=sandbox-broken
@@ -38,8 +44,13 @@ SANDBOX_PID=""
 
 # DEMO ONLY: this passphrase protects the fake sandbox keys of this walk-through and nothing else.
 # For a real roster use your own passphrase (or a cloud KMS secrets provider) and keep it out of files.
-export PULUMI_CONFIG_PASSPHRASE="fabricai-roster-walkthrough-demo-only"
+# It goes to the CLI as a file only its owner can read ($WORK/passphrase), as README advises a firm.
+DEMO_PASSPHRASE="fabricai-roster-walkthrough-demo-only"
+unset PULUMI_CONFIG_PASSPHRASE
+export PULUMI_CONFIG_PASSPHRASE_FILE="$WORK/passphrase"
 export PULUMI_HOME="$WORK/pulumi-home"
+# The walk-through's own backend: PULUMI_BACKEND_URL wins over any login and any Pulumi.yaml backend.
+export PULUMI_BACKEND_URL="file://$WORK/state"
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_SKIP_CONFIRMATIONS=true
 
@@ -112,8 +123,15 @@ say "$("$PULUMI" version) at $PULUMI"
 
 cd "$ROOT"
 rm -rf "$WORK"
-rm -f "stacks/Pulumi.$STACK.yaml" "stacks/Pulumi.$BROKEN_STACK.yaml"
-mkdir -p "$WORK/state" "$PULUMI_HOME"
+mkdir -p "$WORK/state" "$PULUMI_HOME" "$PROJECT/stacks"
+(umask 077 && printf '%s' "$DEMO_PASSPHRASE" >"$PULUMI_CONFIG_PASSPHRASE_FILE")
+# The walk-through's own project: the stack settings it writes land in $PROJECT/stacks/, never in the
+# repository's stacks/ (where a firm's own stack named `sandbox` may live). The layout is the repository's:
+# .venv at the root and stacks/.venv pointing at it (see Pulumi.yaml).
+cp Pulumi.yaml "$PROJECT/Pulumi.yaml"
+cp stacks/__main__.py "$PROJECT/stacks/__main__.py"
+ln -s "$ROOT/.venv" "$PROJECT/.venv"
+ln -s ../.venv "$PROJECT/stacks/.venv"
 
 # -- 2. the sandbox -----------------------------------------------------------------------------------
 step "2. The sandbox: local stand-ins for Procountor, Netvisor and the FabricAI portal"
@@ -131,13 +149,16 @@ done
 say "listening on $SANDBOX_URL (log: $WORK/sandbox.log)"
 
 # -- 3. backend and secrets provider --------------------------------------------------------------
-step "3. A local state backend and a passphrase secrets provider (demo only)"
-"$PULUMI" login "file://$WORK/state"
+step "3. A project, a local state backend and a passphrase secrets provider of the walk-through's own (demo only)"
+say "project: $PROJECT"
+say "backend: $PULUMI_BACKEND_URL"
+# Every pulumi command below runs in the walk-through's project.
+cd "$PROJECT"
 
 # Creates a stack from its example settings, points it at the sandbox, stores its demo secrets.
 create_stack() {
     local stack="$1"
-    cp "examples/Pulumi.$stack.yaml" "stacks/Pulumi.$stack.yaml"
+    cp "$ROOT/examples/Pulumi.$stack.yaml" "stacks/Pulumi.$stack.yaml"
     "$PULUMI" stack init "$stack" --secrets-provider passphrase
     "$PULUMI" config set --stack "$stack" fabricai:portalUrl "$SANDBOX_URL/portal"
     "$PULUMI" config set --stack "$stack" procountor:baseUrl "$SANDBOX_URL/procountor/api"
@@ -146,13 +167,13 @@ create_stack() {
     local path value
     while IFS= read -r -d '' path && IFS= read -r -d '' value; do
         printf '%s' "$value" | "$PULUMI" config set --stack "$stack" --secret --path "$path"
-    done < <("$PYTHON" -m scripts.example_config secret-paths "$stack")
+    done < <(cd "$ROOT" && "$PYTHON" -m scripts.example_config secret-paths "$stack")
 }
 
 # -- 4. the roster, applied -------------------------------------------------------------------------
 step "4. The roster of examples/Pulumi.sandbox.yaml: 4 Procountor and 3 Netvisor clients"
 create_stack "$STACK"
-say "The stack settings (secrets encrypted): stacks/Pulumi.$STACK.yaml"
+say "The stack settings (secrets encrypted): $PROJECT/stacks/Pulumi.$STACK.yaml"
 "$PULUMI" config --stack "$STACK"
 "$PULUMI" up --stack "$STACK" --yes
 
@@ -169,7 +190,7 @@ say "What would change: only the rotated integrations and the credential set (ke
 
 # -- 6. drift -------------------------------------------------------------------------------------
 step "6. Someone edits the portal by hand: one client changed, one deleted; pulumi refresh finds both"
-"$PYTHON" -m scripts.portal_drift "$SANDBOX_URL/portal" --change 2077474-0 --delete 0174592-8
+(cd "$ROOT" && "$PYTHON" -m scripts.portal_drift "$SANDBOX_URL/portal" --change 2077474-0 --delete 0174592-8)
 "$PULUMI" refresh --stack "$STACK" --yes
 say "pulumi up puts the roster back: the changed client is patched, the deleted one registered again"
 "$PULUMI" up --stack "$STACK" --yes --skip-preview
@@ -191,15 +212,26 @@ cp "stacks/Pulumi.$STACK.yaml" "$WORK/Pulumi.$STACK.yaml.before"
 if "$PULUMI" up --stack "$STACK" --yes --skip-preview; then
     fail "the protected client was expected to refuse deregistration, and it did not"
 fi
-say "As expected: the protected client refused. The roster edit is taken back."
+say "As expected: the protected client refused. The roster edit is taken back, and applied again:"
+say "the refused run had recorded the edited roster's stack outputs; this run records the whole roster's."
 cp "$WORK/Pulumi.$STACK.yaml.before" "stacks/Pulumi.$STACK.yaml"
-
-step "8. Destroy both stacks (protect lifted first, as a firm would)"
-"$PULUMI" config set --stack "$STACK" --path 'roster:clients[3].protect' false
 "$PULUMI" up --stack "$STACK" --yes --skip-preview
-"$PULUMI" destroy --stack "$STACK" --yes --skip-preview
+
+step "8. Destroy the broken stack: its clients are deregistered, the stack removed"
 "$PULUMI" destroy --stack "$BROKEN_STACK" --yes --skip-preview
 "$PULUMI" stack rm "$BROKEN_STACK" --yes
-"$PULUMI" stack rm "$STACK" --yes
 
-step "Done. The sandbox stops now; its log and state stay in $WORK/."
+# -- 9. the operator's command on the stack that stays -----------------------------------------------
+step "9. The stack $STACK stays: the operator's command shows every client of it"
+STATUS=0
+"$PYTHON" -m provider.cli.main --stack "$STACK" status || STATUS=$?
+say "fabricai-roster status: exit status $STATUS (0: all is well; 1: problems, each listed)"
+
+step "Done. The sandbox stops now; the stack $STACK stays in the walk-through's backend."
+say "Look at it again with the operator's command (it reads the stack's state; the sandbox is not needed):"
+say "  cd $PROJECT"
+say "  export PULUMI_BACKEND_URL=$PULUMI_BACKEND_URL PULUMI_HOME=$PULUMI_HOME"
+say "  export PULUMI_CONFIG_PASSPHRASE_FILE=$PULUMI_CONFIG_PASSPHRASE_FILE   # the demo's passphrase"
+say "  $PYTHON -m provider.cli.main --stack $STACK status"
+say "Remove it, and everything else of the walk-through, with: rm -rf $WORK"
+say "(the stack's state and settings and the sandbox's data are all there; nothing of yours is)."

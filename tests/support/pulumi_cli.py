@@ -31,6 +31,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support.project_copy import roster_program
+
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = ROOT / "tools" / "pulumi" / "build.sh"
 PASSPHRASE = "fabricai-roster-tests-only"
@@ -151,13 +153,8 @@ def secret_paths(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
 @pytest.fixture
 def pulumi_project(pulumi_bin: Path, tmp_path: Path) -> Iterator[PulumiProject]:
     """A project of its own: local file backend, passphrase secrets, its own PULUMI_HOME."""
-    project = tmp_path / "project"
-    (project / "stacks").mkdir(parents=True)
-    shutil.copy(ROOT / "stacks" / "__main__.py", project / "stacks" / "__main__.py")
-    shutil.copy(ROOT / "Pulumi.yaml", project / "Pulumi.yaml")
     # The repository's layout: .venv at the root, and stacks/.venv pointing at it (see Pulumi.yaml).
-    (project / ".venv").symlink_to(ROOT / ".venv")
-    (project / "stacks" / ".venv").symlink_to(Path("..") / ".venv")
+    project = roster_program(tmp_path / "project")
     (project / ".state").mkdir()
     settings = {
         "PATH": f"{pulumi_bin}{os.pathsep}{os.environ.get('PATH', '')}",

@@ -1,0 +1,78 @@
+"""A stand-in ``pulumi`` executable that records every call, for fast tests of commands that run the CLI.
+
+Each call is recorded as one JSON line: its arguments (as the list the program passed), what it read on stdin
+and the passphrase variables it was given, so a test can prove a secret went on stdin and never on a command
+line. ``stack ls --json`` answers the stacks named in ``stacks``; a call whose arguments contain ``fail_on``
+fails as the CLI does (a message on stderr, exit status 1); every other call succeeds and prints nothing.
+It plays no engine: tests of what the real CLI makes of the result run it (tests/cli/test_init_cli.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_SCRIPT = """#!{python}
+import json, os, sys
+args = sys.argv[1:]
+here = {folder!r}
+stdin = "" if sys.stdin is None or sys.stdin.isatty() else sys.stdin.read()
+record = {{
+    "args": args,
+    "stdin": stdin,
+    "env": {{k: v for k, v in os.environ.items() if k.startswith("PULUMI_CONFIG_PASSPHRASE")
+            or k == "PULUMI_BACKEND_URL"}},
+}}
+with open(os.path.join(here, "calls.jsonl"), "a", encoding="utf-8") as log:
+    log.write(json.dumps(record) + "\\n")
+with open(os.path.join(here, "settings.json"), encoding="utf-8") as settings:
+    settings = json.load(settings)
+fail_on = settings["fail_on"]
+if fail_on and fail_on in " ".join(args):
+    sys.stderr.write("error: the stand-in fails on " + fail_on + " as asked\\n")
+    sys.exit(1)
+if args[:2] == ["stack", "ls"]:
+    print(json.dumps([{{"name": name}} for name in settings["stacks"]]))
+"""
+
+
+@dataclass
+class FakePulumi:
+    folder: Path
+
+    def calls(self) -> list[dict[str, Any]]:
+        log = self.folder / "calls.jsonl"
+        if not log.is_file():
+            return []
+        return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+
+    def commands(self) -> list[list[str]]:
+        """Each call's arguments up to the first flag (``["config", "set"]``, ``["stack", "init", "x"]``)."""
+        found = []
+        for call in self.calls():
+            words: list[str] = []
+            for arg in call["args"]:
+                if arg.startswith("-"):
+                    break
+                words.append(arg)
+            found.append(words)
+        return found
+
+
+def install_fake_pulumi(
+    folder: Path, *, stacks: tuple[str, ...] = (), fail_on: str | None = None
+) -> FakePulumi:
+    """Writes ``folder/pulumi``; put ``folder`` first on PATH."""
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "pulumi"
+    script.write_text(_SCRIPT.format(python=sys.executable, folder=str(folder)), encoding="utf-8")
+    script.chmod(0o755)
+    (folder / "settings.json").write_text(
+        json.dumps({"stacks": list(stacks), "fail_on": fail_on}), encoding="utf-8"
+    )
+    assert os.access(script, os.X_OK)
+    return FakePulumi(folder)
