@@ -220,9 +220,7 @@ class ProcountorChecks:
                 # low stays as reported; one it claimed sufficient is contradicted, so unknown (null).
                 dotted = _RIGHT_BEHIND[path]
                 level = levels.get(dotted)
-                if level is not None and _RANK[level] >= _RANK[needs[dotted]]:
-                    levels[dotted] = None
-                elif level is None:
+                if level is None or _RANK[level] >= _RANK[needs[dotted]]:
                     levels[dotted] = None
         missing, held = [], []
         for dotted, needed in GUIDE_RIGHTS:
