@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import logging
+import time
 from typing import Any
 
 import httpx
@@ -436,6 +437,22 @@ def test_an_erp_outage_is_inconclusive_and_stores_nothing(
     assert portal.get(f"/clients/{client_id}/connection").json() == {"data": None}
     # Retried a few times, not once and not endlessly (requests are counted before faults).
     assert example.admin.stats()["requests"][system]["total"] == 3
+
+
+@pytest.mark.parametrize(("retry_after", "requests"), [(60, 1), (1, 3)], ids=["beyond-the-cap", "honoured"])
+def test_retry_after_is_honoured_up_to_its_cap(
+    example: RunningSandbox, portal: httpx.Client, retry_after: int, requests: int
+) -> None:
+    client_id = make_client(portal, "2925630-9")
+    example.admin.set_faults("procountor", rateLimitRate=1, retryAfterSeconds=retry_after)
+    started = time.monotonic()
+    verification = verify(portal, client_id, body("procountor", OLJY))
+    elapsed = time.monotonic() - started
+    assert verification["verdict"] == "INCONCLUSIVE"
+    assert by_check(verification)["erp_reachable"]["facts"] == {"reason": "rate_limited", "status": 429}
+    assert example.admin.stats()["requests"]["procountor"]["total"] == requests
+    # Waited out each Retry-After it honoured; gave up at once on one beyond maxRetryAfterSeconds (5 s).
+    assert (elapsed >= 2 * retry_after) if requests > 1 else elapsed < 5
 
 
 def test_a_timeout_is_inconclusive(sandbox: SandboxFactory, example_scenario: dict[str, Any]) -> None:
