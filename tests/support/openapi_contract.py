@@ -186,10 +186,27 @@ class ContractTransport(httpx.BaseTransport):
         if self.check_requests:
             validate_request(request)
         response = self.inner.handle_request(request)
-        if extension_path(request.url) is not None:
-            validate_response(request, response)
-            self.exchanges += 1
-        return response
+        if extension_path(request.url) is None:
+            return response
+        # Read the answer as it came on the wire (still encoded), validate a decoded copy, and hand the
+        # client a fresh stream of the same bytes: a client that reads ``response.stream`` itself (the
+        # provider's bounded reader) meets exactly what the server sent.
+        try:
+            raw = b"".join(response.iter_raw())
+        finally:
+            response.close()
+        validate_response(
+            request,
+            httpx.Response(response.status_code, headers=response.headers, content=raw, request=request),
+        )
+        self.exchanges += 1
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=httpx.ByteStream(raw),
+            request=request,
+            extensions=response.extensions,
+        )
 
     def close(self) -> None:
         self.inner.close()
