@@ -20,7 +20,12 @@ import pytest
 from sandbox.server import RunningSandbox
 from tests.conftest import SandboxFactory
 from tests.sandbox.conftest import portal_client
-from tests.support.openapi_contract import ContractViolation, validate_document, validate_exchange
+from tests.support.openapi_contract import (
+    ContractTransport,
+    ContractViolation,
+    validate_document,
+    validate_exchange,
+)
 
 OLJY = {"apiKey": "FAKE-pc-key-oljy-aijat-1"}
 OLJY_2 = {"apiKey": "FAKE-pc-key-oljy-aijat-2"}
@@ -126,6 +131,34 @@ def test_the_document_is_valid_openapi_and_the_validator_refuses_what_it_does_no
         )
     with pytest.raises(ContractViolation):  # an error body is {"error"} only
         validate_exchange(request, httpx.Response(404, json={"error": "no", "detail": 1}))
+
+
+def test_the_contract_transport_passes_the_wire_bytes_on_and_refuses_a_bad_answer() -> None:
+    """A client that reads ``response.stream`` itself gets the encoded bytes the server sent."""
+    import gzip
+
+    sent = gzip.compress(b'{"data": null}')
+    wire = ContractTransport(
+        httpx.MockTransport(
+            lambda request: httpx.Response(
+                200, headers={"Content-Encoding": "gzip", "Content-Type": "application/json"}, content=sent
+            )
+        )
+    )
+    client = httpx.Client(transport=wire, headers={"Authorization": "Bearer k"})
+    response = client.send(client.build_request("GET", "http://x/portal/clients/7/connection"), stream=True)
+    assert b"".join(response.stream) == sent and wire.exchanges == 1
+    response.close()
+    bad = ContractTransport(
+        httpx.MockTransport(lambda request: httpx.Response(200, json={"data": {"id": 1}}))
+    )
+    with pytest.raises(ContractViolation):
+        httpx.Client(transport=bad, headers={"Authorization": "Bearer k"}).get(
+            "http://x/clients/7/connection"
+        )
+    other = ContractTransport(httpx.MockTransport(lambda request: httpx.Response(200, json=[])))
+    assert httpx.Client(transport=other).get("http://x/clients/7").status_code == 200  # not the extension
+    assert other.exchanges == 0
 
 
 # ---- the guides' issues, as the example scenario seeds them ----

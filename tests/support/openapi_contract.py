@@ -191,8 +191,11 @@ class ContractTransport(httpx.BaseTransport):
         # Read the answer as it came on the wire (still encoded), validate a decoded copy, and hand the
         # client a fresh stream of the same bytes: a client that reads ``response.stream`` itself (the
         # provider's bounded reader) meets exactly what the server sent.
+        # The stream itself, not iter_raw(): a response built from bytes (MockTransport) counts as read.
+        stream = response.stream
+        assert isinstance(stream, httpx.SyncByteStream), "a synchronous transport answers a sync stream"
         try:
-            raw = b"".join(response.iter_raw())
+            raw = b"".join(stream)
         finally:
             response.close()
         validate_response(
