@@ -2,19 +2,22 @@
 
 Every failure here is ``AUTHENTICATION_FAILED``, as Netvisor answers for bad keys, headers or MAC.
 Messages name headers and ids, never a key; a wrong MAC echoes the signed string with the keys
-replaced by a placeholder.
+replaced by a placeholder. The MAC as the server checks it: key = customer key & partner key; message =
+the URL and the signed header values, then both keys, joined by ``&``; both ISO-8859-1; lowercase hex.
+A job of its own beside ``service`` (who may ask) and ``state`` (what was asked before).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from sandbox.netvisor.mac import SignedFields, mac_matches, redacted_signing_string
-from sandbox.netvisor.responses import ErrorCode, NetvisorFailure
 from sandbox.netvisor.scenario import NetvisorCustomer, NetvisorPartner, NetvisorScenario
+from sandbox.netvisor.state import ErrorCode, NetvisorFailure
 
 SENDER = "X-Netvisor-Authentication-Sender"
 CUSTOMER_ID = "X-Netvisor-Authentication-CustomerId"
@@ -43,6 +46,66 @@ REQUIRED_HEADERS = (
 LANGUAGES = ("FI", "EN", "SE")
 HMAC_ALGORITHM = "HMACSHA256"
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+
+
+# ---- the MAC ----
+
+KEY_PLACEHOLDER = "<customer key>&<partner key>"
+
+
+@dataclass(frozen=True)
+class SignedFields:
+    """The non-secret values a request's MAC covers, in signing order."""
+
+    url: str
+    sender: str
+    customer_id: str
+    timestamp: str
+    language: str
+    organisation_id: str
+    transaction_id: str
+    timestamp_unix: str
+
+    def joined(self) -> str:
+        return "&".join(
+            (
+                self.url,
+                self.sender,
+                self.customer_id,
+                self.timestamp,
+                self.language,
+                self.organisation_id,
+                self.transaction_id,
+                self.timestamp_unix,
+            )
+        )
+
+
+def compute_mac(fields: SignedFields, customer_key: str, partner_key: str) -> str:
+    key = f"{customer_key}&{partner_key}".encode("latin-1")
+    message = f"{fields.joined()}&{customer_key}&{partner_key}".encode("latin-1")
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def mac_matches(fields: SignedFields, customer_key: str, partner_key: str, received: str) -> bool:
+    """Constant-time comparison; hex case is not significant. A header outside ASCII (HTTP delivers header
+    values as ISO-8859-1, so ``é`` arrives as text) is no hex digest: no match, never an error."""
+    received = received.strip().lower()
+    if not received.isascii():
+        return False
+    try:
+        expected = compute_mac(fields, customer_key, partner_key)
+    except UnicodeEncodeError:
+        return False
+    return hmac.compare_digest(expected, received)
+
+
+def redacted_signing_string(fields: SignedFields) -> str:
+    """The string the server signed, with the keys replaced: safe to echo in an error."""
+    return f"{fields.joined()}&{KEY_PLACEHOLDER}"
+
+
+# ---- one request ----
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The payloads of the four resources the roster reads, built from one company's seed.
+"""The bodies of the Netvisor stand-in's answers: the XML envelope (``<Root><ResponseStatus>...``) every
+answer comes in, and the payloads of the four resources the roster reads, built from one company's seed.
 
 Shapes follow Netvisor's resource documentation and captured answers: element names, ``format="ansi"``
 invoice dates, Finnish ``d.m.yyyy`` voucher dates, decimal commas, account groups with an empty
@@ -13,9 +14,67 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from sandbox.netvisor.responses import ErrorCode, NetvisorFailure, decimal_comma, sub
+from starlette.responses import Response
+
 from sandbox.netvisor.scenario import NetvisorCompany, NetvisorPurchaseInvoice
+from sandbox.netvisor.state import ErrorCode, NetvisorFailure
+
+HELSINKI = ZoneInfo("Europe/Helsinki")
+MEDIA_TYPE = "text/xml; charset=utf-8"
+
+
+# ---- the envelope ----
+
+
+def netvisor_timestamp(now: dt.datetime) -> str:
+    """Netvisor stamps responses in Finnish local time, not zero-padded: ``1.10.2009 16:03:24``.
+
+    Captures show day and month unpadded; whether the hour is padded is not visible (16, 12): unpadded
+    here, an assumption."""
+    local = now.astimezone(HELSINKI)
+    return f"{local.day}.{local.month}.{local.year} {local.hour}:{local:%M:%S}"
+
+
+def decimal_comma(amount: Decimal) -> str:
+    return f"{amount:.2f}".replace(".", ",")
+
+
+def sub(parent: ET.Element, tag: str, text: str | None = None, **attributes: str) -> ET.Element:
+    """Append a child element (with optional text) and return it."""
+    child = ET.SubElement(parent, tag, attributes)
+    if text is not None:
+        child.text = text
+    return child
+
+
+def _status_root(now: dt.datetime, statuses: list[str]) -> ET.Element:
+    root = ET.Element("Root")
+    status = sub(root, "ResponseStatus")
+    for value in statuses:
+        sub(status, "Status", value)
+    sub(status, "TimeStamp", netvisor_timestamp(now))
+    return root
+
+
+def _xml_response(root: ET.Element, status_code: int) -> Response:
+    body = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return Response(body, status_code=status_code, media_type=MEDIA_TYPE)
+
+
+def ok_response(payload: list[ET.Element], now: dt.datetime) -> Response:
+    root = _status_root(now, ["OK"])
+    root.extend(payload)
+    return _xml_response(root, 200)
+
+
+def failed_response(failure: NetvisorFailure, now: dt.datetime, *, use_http_status: bool) -> Response:
+    root = _status_root(now, ["FAILED", str(failure)])
+    return _xml_response(root, failure.http_status if use_http_status else 200)
+
+
+# ---- the resources ----
 
 # A short Finnish chart of accounts: groups (no number) and accounts, as (number, name, parent group).
 # Every company of the sandbox uses it. Netvisor's AccountType is ``accountgroup`` or ``account``.

@@ -1,4 +1,4 @@
-"""The sandbox's Netvisor service: signed ``.nv`` resources over the scenario's companies.
+"""The Netvisor stand-in's HTTP side: signed ``.nv`` resources over the scenario's companies.
 
 Resource names and query parameter names are matched without regard to case
 (``PurchaseInvoiceList.nv?BeginInvoiceDate=...`` is ``purchaseinvoicelist.nv?begininvoicedate=...``), as
@@ -18,11 +18,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import threading
 import xml.etree.ElementTree as ET
-from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -32,13 +30,7 @@ from starlette.types import Receive, Scope, Send
 from sandbox.db import Database
 from sandbox.netvisor import payloads
 from sandbox.netvisor.auth import CUSTOMER_ID, USE_HTTP_STATUS, Authenticated, authenticate
-from sandbox.netvisor.responses import (
-    MEDIA_TYPE,
-    ErrorCode,
-    NetvisorFailure,
-    failed_response,
-    ok_response,
-)
+from sandbox.netvisor.payloads import MEDIA_TYPE, failed_response, ok_response
 from sandbox.netvisor.scenario import (
     ApiService,
     NetvisorCompany,
@@ -46,18 +38,9 @@ from sandbox.netvisor.scenario import (
     ResourceRight,
     RightStatus,
 )
+from sandbox.netvisor.state import ErrorCode, NetvisorFailure, NetvisorState
 
 log = logging.getLogger(__name__)
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS netvisor_transactions (
-    partner_id TEXT NOT NULL,
-    customer_id TEXT NOT NULL,
-    transaction_id TEXT NOT NULL,
-    received_at TEXT NOT NULL,
-    PRIMARY KEY (partner_id, customer_id, transaction_id)
-);
-"""
 
 PayloadBuilder = Callable[[NetvisorCompany, payloads.ResourceQuery], ET.Element]
 
@@ -85,22 +68,6 @@ RIGHT_UI_NAMES = {
     ResourceRight.ACCOUNTING_MATERIAL: "accounting material",
     ResourceRight.CALCULATION_TARGETS: "calculation targets",
 }
-
-
-@dataclass
-class _CustomerStats:
-    requests: int = 0
-    concurrency_violations: int = 0
-    max_in_flight: int = 0
-
-
-@dataclass
-class _Stats:
-    requests: Counter[str] = field(default_factory=Counter)
-    failures: Counter[str] = field(default_factory=Counter)
-    concurrency_violations: int = 0
-    max_in_flight_per_customer: int = 0
-    customers: dict[str, _CustomerStats] = field(default_factory=dict)
 
 
 def request_url(request: Request) -> str:
@@ -145,13 +112,7 @@ class NetvisorService:
     name = "netvisor"
 
     def __init__(self, scenario: NetvisorScenario, db: Database) -> None:
-        self._seed = scenario
-        self._scenario = scenario
-        self._db = db
-        self._db.migrate(SCHEMA)
-        self._lock = threading.Lock()
-        self._in_flight: Counter[str] = Counter()
-        self._stats = _Stats()
+        self.state = NetvisorState(scenario, db)
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI app: every path and method is answered here, in Netvisor's envelope."""
@@ -186,89 +147,54 @@ class NetvisorService:
             )
         else:
             return await self._handle(resource, request)
-        with self._lock:
-            self._stats.failures[failure.code.value] += 1
+        self.state.count_failure(failure.code)
         response = failed_response(failure, _utc_now(), use_http_status=use_http_status)
         if failure.http_status == 405:
             response.headers["Allow"] = "GET"
         return response
 
     def reset(self) -> None:
-        """Back to the seed: forget used transaction ids and the counters."""
-        self._db.execute("DELETE FROM netvisor_transactions")
-        with self._lock:
-            self._stats = _Stats()
-            self._scenario = self._seed
+        self.state.reset()
 
     def set_resource_rights(
         self, business_id: str, partner_id: str, rights: Mapping[ResourceRight, RightStatus]
     ) -> bool:
-        """Set a partner's integration-specific resource rights in one company at run time (``/admin``), as
-        its main user would on "API resource rights"; False if no such company. ``reset`` restores the
-        seed."""
-        with self._lock:
-            company = self._scenario.company(business_id)
-            if company is None:
-                return False
-            specific = {
-                **company.resource_rights,
-                partner_id: {**company.resource_rights.get(partner_id, {}), **rights},
-            }
-            changed = company.model_copy(update={"resource_rights": specific})
-            companies = [changed if c is company else c for c in self._scenario.companies]
-            self._scenario = self._scenario.model_copy(update={"companies": companies})
-        return True
+        """Run-time change of a company's resource rights (``/admin``); ``reset`` restores the seed."""
+        return self.state.set_resource_rights(business_id, partner_id, rights)
 
     def stats(self) -> dict[str, Any]:
-        with self._lock:
-            stats = self._stats
-            return {
-                "requests": dict(stats.requests),
-                "failures": dict(stats.failures),
-                "concurrencyViolations": stats.concurrency_violations,
-                "maxInFlightPerCustomer": stats.max_in_flight_per_customer,
-                "customers": {
-                    customer_id: {
-                        "requests": customer.requests,
-                        "concurrencyViolations": customer.concurrency_violations,
-                        "maxInFlight": customer.max_in_flight,
-                    }
-                    for customer_id, customer in stats.customers.items()
-                },
-            }
+        return self.state.stats()
 
     async def _handle(self, resource: Resource, request: Request) -> Response:
         use_http_status = request.headers.get(USE_HTTP_STATUS) == "1"
         customer_id = request.headers.get(CUSTOMER_ID, "")
         # Only a known customer id names a customer environment; anything else fails authentication.
-        environment = customer_id if self._scenario.customer(customer_id) else None
-        with self._lock:
-            self._stats.requests[resource.path] += 1
-        in_flight = self._enter(environment) if environment is not None else 0
+        environment = customer_id if self.state.scenario.customer(customer_id) else None
+        self.state.count_request(resource.path)
+        in_flight = self.state.enter(environment) if environment is not None else 0
         try:
             if environment is not None and in_flight > 1:
-                self._count_violation(environment)
+                self.state.count_violation(environment)
                 raise NetvisorFailure(
                     ErrorCode.TECHNICAL_ERROR,
                     "Another request for this customer environment is still being processed. "
                     "Send one request at a time and wait for the response before sending the next.",
                     http_status=429,
                 )
-            if self._scenario.processing_delay_ms:
-                await asyncio.sleep(self._scenario.processing_delay_ms / 1000)
+            if self.state.scenario.processing_delay_ms:
+                await asyncio.sleep(self.state.scenario.processing_delay_ms / 1000)
             payload = self._process(resource, request)
             return ok_response([payload], _utc_now())
         except NetvisorFailure as failure:
-            with self._lock:
-                self._stats.failures[failure.code.value] += 1
+            self.state.count_failure(failure.code)
             return failed_response(failure, _utc_now(), use_http_status=use_http_status)
         finally:
             if environment is not None:
-                self._leave(environment)
+                self.state.leave(environment)
 
     def _process(self, resource: Resource, request: Request) -> ET.Element:
-        auth = authenticate(request.headers, request_url(request), self._scenario, _utc_now())
-        self._consume_transaction_id(auth)
+        auth = authenticate(request.headers, request_url(request), self.state.scenario, _utc_now())
+        self.state.consume_transaction_id(auth.partner.id, auth.customer.id, auth.transaction_id)
         company = self._reachable_company(auth)
         if company.api_service is not ApiService.OPEN:
             why = "closed" if company.api_service is ApiService.CLOSED else "not in the service package"
@@ -285,52 +211,11 @@ class NetvisorService:
             )
         return resource.build(company, payloads.ResourceQuery(lowercase_params(request), base_url(request)))
 
-    def _consume_transaction_id(self, auth: Authenticated) -> None:
-        """Record the id; a second use by the same partner and customer is REQUEST_NOT_UNIQUE."""
-        key = (auth.partner.id, auth.customer.id, auth.transaction_id)
-        with self._db.transaction() as conn:
-            seen = conn.execute(
-                "SELECT 1 FROM netvisor_transactions"
-                " WHERE partner_id = ? AND customer_id = ? AND transaction_id = ?",
-                key,
-            ).fetchone()
-            if seen is None:
-                conn.execute(
-                    "INSERT INTO netvisor_transactions (partner_id, customer_id, transaction_id, received_at)"
-                    " VALUES (?, ?, ?, ?)",
-                    (*key, _utc_now().isoformat()),
-                )
-        if seen is not None:
-            raise NetvisorFailure(
-                ErrorCode.REQUEST_NOT_UNIQUE,
-                f"Transaction id {auth.transaction_id} has already been used; every request needs a new one.",
-            )
-
     def _reachable_company(self, auth: Authenticated) -> NetvisorCompany:
-        company = self._scenario.company(auth.organisation_id)
+        company = self.state.scenario.company(auth.organisation_id)
         if company is None or company.business_id not in auth.customer.companies:
             raise NetvisorFailure(
                 ErrorCode.AUTHENTICATION_FAILED,
                 f"The user of these API credentials has no rights to organisation {auth.organisation_id}.",
             )
         return company
-
-    def _enter(self, environment: str) -> int:
-        """Count a request of this customer environment as in flight; returns how many now are."""
-        with self._lock:
-            self._in_flight[environment] += 1
-            in_flight = self._in_flight[environment]
-            customer = self._stats.customers.setdefault(environment, _CustomerStats())
-            customer.requests += 1
-            customer.max_in_flight = max(customer.max_in_flight, in_flight)
-            self._stats.max_in_flight_per_customer = max(self._stats.max_in_flight_per_customer, in_flight)
-            return in_flight
-
-    def _leave(self, environment: str) -> None:
-        with self._lock:
-            self._in_flight[environment] -= 1
-
-    def _count_violation(self, environment: str) -> None:
-        with self._lock:
-            self._stats.concurrency_violations += 1
-            self._stats.customers.setdefault(environment, _CustomerStats()).concurrency_violations += 1

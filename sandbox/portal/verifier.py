@@ -246,7 +246,7 @@ class ErpCalls:
         for attempt in range(self.settings.attempts):
             remaining = self.remaining()
             if remaining <= 0:
-                return Unreachable("timeout") if last.reason == "timeout" else last
+                return last
             timeout = min(self.settings.timeout_seconds, remaining)
             wait: float | None = None
             try:

@@ -402,3 +402,36 @@ def test_admin_portal_ids_beyond_any_id_are_404_not_500(example: RunningSandbox,
     )
     assert response.status_code == 404, response.text
     assert set(response.json()) == {"error"}
+
+
+def test_a_state_file_from_before_verifications_keeps_its_connections(
+    tmp_path: Path, example_scenario: dict[str, Any]
+) -> None:
+    """A connection stored before connections kept a verification reads back with ``verification: null``."""
+    import sqlite3
+
+    state = tmp_path / "old.db"
+    with sqlite3.connect(state) as old:
+        old.executescript(
+            """
+            CREATE TABLE portal_clients (id INTEGER PRIMARY KEY AUTOINCREMENT, business_id TEXT,
+                name TEXT NOT NULL, country TEXT NOT NULL, system TEXT NOT NULL, status TEXT NOT NULL,
+                teams TEXT NOT NULL, tags TEXT NOT NULL, overrides TEXT, extra TEXT NOT NULL,
+                created_at REAL NOT NULL, updated_at REAL NOT NULL);
+            CREATE TABLE portal_connections (id TEXT PRIMARY KEY, client_id INTEGER NOT NULL UNIQUE,
+                system TEXT NOT NULL, erp_company_id TEXT NOT NULL, credentials TEXT NOT NULL,
+                connected_at REAL NOT NULL, credentials_rotated_at REAL);
+            CREATE TABLE portal_seeded (done INTEGER NOT NULL);
+            INSERT INTO portal_seeded VALUES (1);
+            INSERT INTO portal_clients VALUES (1, '2925630-9', 'Öljy-Äijät Oy', 'FI', 'procountor', 'ACTIVE',
+                '[]', '{}', NULL, '{}', 1.0, 1.0);
+            INSERT INTO portal_connections VALUES ('conn_old', 1, 'procountor', '101',
+                '{"apiKey": "FAKE-pc-key-oljy-aijat-1"}', 1.0, NULL);
+            """
+        )
+    with run_in_thread(example_scenario, state) as running, portal_client(running) as portal:
+        connection = portal.get("/clients/1/connection").json()["data"]
+        assert connection["id"] == "conn_old" and connection["verification"] is None
+        again = portal.post("/clients/1/connection/conn_old/verify")
+        assert again.status_code == 200 and again.json()["data"]["verdict"] == "PASSED"
+        assert portal.get("/clients/1/connection").json()["data"]["verification"] == again.json()["data"]

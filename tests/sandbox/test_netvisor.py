@@ -26,8 +26,8 @@ from defusedxml import ElementTree
 from pydantic import ValidationError
 
 from sandbox.netvisor import NetvisorScenario, NetvisorService
-from sandbox.netvisor.mac import SignedFields, compute_mac
-from sandbox.netvisor.responses import netvisor_timestamp
+from sandbox.netvisor.auth import SignedFields, compute_mac
+from sandbox.netvisor.payloads import netvisor_timestamp
 from sandbox.server import RunningSandbox, run_in_thread
 
 PARTNER_ID = "FabricAI_test"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import logging
+import time
 from typing import Any
 
 import httpx
@@ -19,7 +20,12 @@ import pytest
 from sandbox.server import RunningSandbox
 from tests.conftest import SandboxFactory
 from tests.sandbox.conftest import portal_client
-from tests.support.openapi_contract import ContractViolation, validate_document, validate_exchange
+from tests.support.openapi_contract import (
+    ContractTransport,
+    ContractViolation,
+    validate_document,
+    validate_exchange,
+)
 
 OLJY = {"apiKey": "FAKE-pc-key-oljy-aijat-1"}
 OLJY_2 = {"apiKey": "FAKE-pc-key-oljy-aijat-2"}
@@ -125,6 +131,34 @@ def test_the_document_is_valid_openapi_and_the_validator_refuses_what_it_does_no
         )
     with pytest.raises(ContractViolation):  # an error body is {"error"} only
         validate_exchange(request, httpx.Response(404, json={"error": "no", "detail": 1}))
+
+
+def test_the_contract_transport_passes_the_wire_bytes_on_and_refuses_a_bad_answer() -> None:
+    """A client that reads ``response.stream`` itself gets the encoded bytes the server sent."""
+    import gzip
+
+    sent = gzip.compress(b'{"data": null}')
+    wire = ContractTransport(
+        httpx.MockTransport(
+            lambda request: httpx.Response(
+                200, headers={"Content-Encoding": "gzip", "Content-Type": "application/json"}, content=sent
+            )
+        )
+    )
+    client = httpx.Client(transport=wire, headers={"Authorization": "Bearer k"})
+    response = client.send(client.build_request("GET", "http://x/portal/clients/7/connection"), stream=True)
+    assert b"".join(response.stream) == sent and wire.exchanges == 1
+    response.close()
+    bad = ContractTransport(
+        httpx.MockTransport(lambda request: httpx.Response(200, json={"data": {"id": 1}}))
+    )
+    with pytest.raises(ContractViolation):
+        httpx.Client(transport=bad, headers={"Authorization": "Bearer k"}).get(
+            "http://x/clients/7/connection"
+        )
+    other = ContractTransport(httpx.MockTransport(lambda request: httpx.Response(200, json=[])))
+    assert httpx.Client(transport=other).get("http://x/clients/7").status_code == 200  # not the extension
+    assert other.exchanges == 0
 
 
 # ---- the guides' issues, as the example scenario seeds them ----
@@ -436,6 +470,22 @@ def test_an_erp_outage_is_inconclusive_and_stores_nothing(
     assert portal.get(f"/clients/{client_id}/connection").json() == {"data": None}
     # Retried a few times, not once and not endlessly (requests are counted before faults).
     assert example.admin.stats()["requests"][system]["total"] == 3
+
+
+@pytest.mark.parametrize(("retry_after", "requests"), [(60, 1), (1, 3)], ids=["beyond-the-cap", "honoured"])
+def test_retry_after_is_honoured_up_to_its_cap(
+    example: RunningSandbox, portal: httpx.Client, retry_after: int, requests: int
+) -> None:
+    client_id = make_client(portal, "2925630-9")
+    example.admin.set_faults("procountor", rateLimitRate=1, retryAfterSeconds=retry_after)
+    started = time.monotonic()
+    verification = verify(portal, client_id, body("procountor", OLJY))
+    elapsed = time.monotonic() - started
+    assert verification["verdict"] == "INCONCLUSIVE"
+    assert by_check(verification)["erp_reachable"]["facts"] == {"reason": "rate_limited", "status": 429}
+    assert example.admin.stats()["requests"]["procountor"]["total"] == requests
+    # Waited out each Retry-After it honoured; gave up at once on one beyond maxRetryAfterSeconds (5 s).
+    assert (elapsed >= 2 * retry_after) if requests > 1 else elapsed < 5
 
 
 def test_a_timeout_is_inconclusive(sandbox: SandboxFactory, example_scenario: dict[str, Any]) -> None:

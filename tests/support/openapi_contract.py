@@ -188,23 +188,28 @@ class ContractTransport(httpx.BaseTransport):
         response = self.inner.handle_request(request)
         if extension_path(request.url) is None:
             return response
-        # Read the answer off the wire once, and hand the client a copy whose stream holds those same raw
-        # bytes: a client that reads the stream itself (provider.http_body) must see the whole answer.
-        raw = b"".join(response.iter_raw())
-        response.close()
-        answer = httpx.Response(
+        # Read the answer as it came on the wire (still encoded), validate a decoded copy, and hand the
+        # client a fresh stream of the same bytes: a client that reads ``response.stream`` itself (the
+        # provider's bounded reader) meets exactly what the server sent.
+        # The stream itself, not iter_raw(): a response built from bytes (MockTransport) counts as read.
+        stream = response.stream
+        assert isinstance(stream, httpx.SyncByteStream), "a synchronous transport answers a sync stream"
+        try:
+            raw = b"".join(stream)
+        finally:
+            response.close()
+        validate_response(
+            request,
+            httpx.Response(response.status_code, headers=response.headers, content=raw, request=request),
+        )
+        self.exchanges += 1
+        return httpx.Response(
             response.status_code,
             headers=response.headers,
             stream=httpx.ByteStream(raw),
             request=request,
             extensions=response.extensions,
         )
-        validate_response(
-            request,
-            httpx.Response(response.status_code, headers=response.headers, content=raw, request=request),
-        )
-        self.exchanges += 1
-        return answer
 
     def close(self) -> None:
         self.inner.close()
