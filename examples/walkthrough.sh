@@ -161,8 +161,6 @@ create_stack() {
     cp "$ROOT/examples/Pulumi.$stack.yaml" "stacks/Pulumi.$stack.yaml"
     "$PULUMI" stack init "$stack" --secrets-provider passphrase
     "$PULUMI" config set --stack "$stack" fabricai:portalUrl "$SANDBOX_URL/portal"
-    "$PULUMI" config set --stack "$stack" procountor:baseUrl "$SANDBOX_URL/procountor/api"
-    "$PULUMI" config set --stack "$stack" netvisor:baseUrl "$SANDBOX_URL/netvisor"
     # Each demo secret goes in through stdin, so it never shows in the process list.
     local path value
     while IFS= read -r -d '' path && IFS= read -r -d '' value; do

@@ -53,7 +53,13 @@ def main(argv: list[str]) -> int:
             client = _client(portal, business_id)
             tags = dict(client.get("tags") or {})
             process = "standard" if tags.get("process") == "background" else "background"
-            edit = {"tags": {**tags, "process": process, **HAND_TAGS}}
+            # The public PATCH takes a whole ModextClient (name and country required): the record, edited.
+            record = portal.get(f"/clients/{client['id']}").raise_for_status().json()["data"]
+            edit = {
+                **record,
+                "country": record.get("country") or "FI",
+                "tags": {**tags, "process": process, **HAND_TAGS},
+            }
             portal.patch(f"/clients/{client['id']}", json=edit).raise_for_status()
             print(f"    changed in the portal by hand: {business_id} (process: {process}, tag edited)")
         for business_id in args.delete:
