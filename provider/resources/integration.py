@@ -19,6 +19,7 @@ the verdict is a ``Verification`` worded in one place (``provider.verification.m
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Mapping
@@ -149,8 +150,11 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
         return verification
 
     def _refused(self, refused: VerificationRefused, inputs: Inputs) -> FabricaiRosterError:
+        """The portal's own verdict, worded as the portal's (even in partner mode: its findings, e.g. its
+        partner app refused, are FabricAI's, not this stack's settings)."""
         assert isinstance(refused.verification, Verification)
-        return explain(refused.verification, self.subject(inputs, {}))
+        subject = dataclasses.replace(self.subject(inputs, {}), verified_by="portal")
+        return explain(refused.verification, subject)
 
     def _outputs(
         self, inputs: Inputs, verification: Verification, connection: Connection, progress: Progress
