@@ -134,6 +134,29 @@ func programPath(info *pulumirpc.ProgramInfo) (string, error) {
 	return filepath.Join(info.GetProgramDirectory(), entry), nil
 }
 
+// configEnvironment is the stack's config and its secret keys as the SDK reads them from PULUMI_CONFIG and
+// PULUMI_CONFIG_SECRET_KEYS: a JSON object and a JSON list, also when empty (the SDK fails on "null", which is
+// what a stack without config would otherwise get).
+func configEnvironment(req *pulumirpc.RunRequest) ([]byte, []byte, error) {
+	config := req.GetConfig()
+	if config == nil {
+		config = map[string]string{}
+	}
+	secretKeys := req.GetConfigSecretKeys()
+	if secretKeys == nil {
+		secretKeys = []string{}
+	}
+	encodedConfig, err := json.Marshal(config)
+	if err != nil {
+		return nil, nil, err
+	}
+	encodedKeys, err := json.Marshal(secretKeys)
+	if err != nil {
+		return nil, nil, err
+	}
+	return encodedConfig, encodedKeys, nil
+}
+
 func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.RunResponse, error) {
 	interpreter, venv, err := python(req.GetInfo())
 	if err != nil {
@@ -149,13 +172,9 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 	}
 	helper := filepath.Join(filepath.Dir(self), execHelper)
 
-	config, err := json.Marshal(req.GetConfig())
+	config, secretKeys, err := configEnvironment(req)
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "encoding config: %v", err)
-	}
-	secretKeys, err := json.Marshal(req.GetConfigSecretKeys())
-	if err != nil {
-		return nil, status.Errorf(codes.Internal, "encoding config secret keys: %v", err)
 	}
 
 	args := []string{

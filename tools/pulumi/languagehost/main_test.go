@@ -127,3 +127,16 @@ func TestTheHostStopsWhenTheEngineIsGone(t *testing.T) {
 		t.Fatal("the host did not notice within 10 s that the engine was gone")
 	}
 }
+
+func TestAStackWithoutConfigGetsAnEmptyObjectAndList(t *testing.T) {
+	config, secretKeys, err := configEnvironment(&pulumirpc.RunRequest{})
+	if err != nil || string(config) != "{}" || string(secretKeys) != "[]" {
+		t.Errorf("got %s, %s, %v; want {}, [] (the SDK fails on null)", config, secretKeys, err)
+	}
+	config, secretKeys, err = configEnvironment(&pulumirpc.RunRequest{
+		Config: map[string]string{"roster:allowEmpty": "true"}, ConfigSecretKeys: []string{"fabricai:apiKey"},
+	})
+	if err != nil || string(config) != `{"roster:allowEmpty":"true"}` || string(secretKeys) != `["fabricai:apiKey"]` {
+		t.Errorf("got %s, %s, %v", config, secretKeys, err)
+	}
+}
