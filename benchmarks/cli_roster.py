@@ -70,7 +70,9 @@ class ProcessCpu:
     elsewhere the figures are left out).
     """
 
-    MARKS: ClassVar[dict[str, str]] = {"program": "pulumi-language-python-exec", "provider": "pulumi.dynamic"}
+    # The provider runs as `python -m pulumi.dynamic` (Pulumi's launcher) or through tools/pulumi's
+    # pulumi-python-dynamic-provider.py (ours, which ends it with the engine): both say "dynamic".
+    MARKS: ClassVar[dict[str, str]] = {"program": "pulumi-language-python-exec", "provider": "dynamic"}
 
     def __init__(self) -> None:
         self.seconds: dict[str, dict[int, float]] = {role: {} for role in (*self.MARKS, "engine")}

@@ -150,23 +150,34 @@ def secret_paths(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
         yield path, str(value)
 
 
-@pytest.fixture
-def pulumi_project(pulumi_bin: Path, tmp_path: Path) -> Iterator[PulumiProject]:
-    """A project of its own: local file backend, passphrase secrets, its own PULUMI_HOME."""
+def new_project(pulumi_bin: Path, folder: Path, login: str | None = None) -> PulumiProject:
+    """A project of the roster program in ``folder``/project with its own PULUMI_HOME: a local file backend in
+    the project, or, with ``login``, the backend at that URL (``pulumi login URL``, as an operator does)."""
     # The repository's layout: .venv at the root, and stacks/.venv pointing at it (see Pulumi.yaml).
-    project = roster_program(tmp_path / "project")
-    (project / ".state").mkdir()
+    project = roster_program(folder / "project")
     settings = {
         "PATH": f"{pulumi_bin}{os.pathsep}{os.environ.get('PATH', '')}",
-        "PULUMI_HOME": str(tmp_path / "pulumi-home"),
-        "PULUMI_BACKEND_URL": f"file://{project / '.state'}",
+        "PULUMI_HOME": str(folder / "pulumi-home"),
         "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
         "PULUMI_SKIP_UPDATE_CHECK": "true",
         "PULUMI_SKIP_CONFIRMATIONS": "true",
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
     }
-    running = PulumiProject(project, {**os.environ, **settings}, settings)
+    if login is None:
+        (project / ".state").mkdir()
+        settings["PULUMI_BACKEND_URL"] = f"file://{project / '.state'}"
+    environment = {key: value for key, value in os.environ.items() if key != "PULUMI_BACKEND_URL"}
+    running = PulumiProject(project, {**environment, **settings}, settings)
+    if login is not None:
+        running.run("login", login)
+    return running
+
+
+@pytest.fixture
+def pulumi_project(pulumi_bin: Path, tmp_path: Path) -> Iterator[PulumiProject]:
+    """A project of its own: local file backend, passphrase secrets, its own PULUMI_HOME."""
+    running = new_project(pulumi_bin, tmp_path)
     yield running
     # What the CLI printed, kept beside the test's files for reading after a failure.
     (tmp_path / "transcript.txt").write_text("\n".join(running.transcript), encoding="utf-8")
