@@ -101,6 +101,19 @@ def test_the_example_roster_through_the_pulumi_cli(
     shown = outputs(project, "sandbox")
     assert shown["clientsByErp"] == {"netvisor": 3, "procountor": 4}
     assert set(shown["clients"]) == set(HEALTHY)
+    # The stack holds only what a firm holds (no partner id or secret): FabricAI verified every client.
+    config = project.run("config", "--json", stack="sandbox").stdout
+    assert "partnerKey" not in config and "clientSecret" not in config and "clientId" not in config
+    integrations = [
+        resource["outputs"]
+        for resource in json.loads(project.run("stack", "export", stack="sandbox").stdout)["deployment"][
+            "resources"
+        ]
+        if resource["type"].endswith(("ProcountorIntegration", "NetvisorIntegration"))
+    ]
+    assert len(integrations) == 7
+    assert {outputs["erp_health"] for outputs in integrations} == {"OK"}
+    assert all(outputs["verified_rights"] for outputs in integrations)
 
     # 2. rotation with `config set --secret --path`: the preview names only what rotates, keys hidden.
     before = {business_id: portal.fingerprint(business_id) for business_id in HEALTHY}

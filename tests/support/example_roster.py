@@ -21,7 +21,7 @@ BROKEN = {
     "2718282-8": ["Käyttäjä-Kielto Oy (2718282-8)", "lacks 1 of the rights", "User > Edit personal info"],
     "2533810-4": ["Kaikki-Vinossa Oy (2533810-4)", "lacks 5 of the rights"],
     "1243265-2": ["Peruttu Avain Oy (1243265-2)", "New API key"],
-    "1900509-8": ["Väärä Sovellus Oy (1900509-8)", "fabricai-roster-sandbox"],
+    "1900509-8": ["Väärä Sovellus Oy (1900509-8)", "another application's client id", "New API key"],
     "1632707-5": ["Harhautettu Oy (1632707-5)", "belongs to Sauna-Saarinen Oy (2358253-3)"],
     "2236067-2": ["Osto-Ovi Kiinni Oy (2236067-2)", '"purchase invoices"'],
     "2645751-9": ["Kirjaamaton Oy (2645751-9)", '"accounting material"'],
@@ -39,10 +39,28 @@ def leaves(value: Any) -> Iterator[str]:
         yield str(value)
 
 
+# FabricAI's partner secrets, which the sandbox's portal holds (examples/sandbox.yaml, portal.verifier) and
+# which partner-mode tests configure: no output, message or state of a firm's stack may show them either.
+PARTNER_SECRETS = ["FAKE-procountor-client-secret", "FAKE-nv-partner-key-fabricai"]
+
+
+def partner_settings() -> dict[str, dict[str, str]]:
+    """What partner mode adds to an example stack: (plain settings, secret settings)."""
+    return {
+        "plain": {"procountor:clientId": "fabricai-roster-sandbox", "netvisor:partnerId": "FAI_fabricai"},
+        "secret": {"procountor:clientSecret": PARTNER_SECRETS[0], "netvisor:partnerKey": PARTNER_SECRETS[1]},
+    }
+
+
 def secrets_used(*extra: str) -> list[str]:
     """Every secret the example stacks (sandbox, sandbox-broken) hold, after ``extra`` (a test's own keys,
-    such as rotated ones): what no output, message or state may show."""
-    return [*extra, *leaves(demo_secrets("sandbox")), *leaves(demo_secrets("sandbox-broken"))]
+    such as rotated ones), and FabricAI's partner secrets: what no output, message or state may show."""
+    return [
+        *extra,
+        *leaves(demo_secrets("sandbox")),
+        *leaves(demo_secrets("sandbox-broken")),
+        *PARTNER_SECRETS,
+    ]
 
 
 def portal_http(running: RunningSandbox) -> httpx.Client:
