@@ -34,6 +34,7 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pydantic import BaseModel, ValidationError
 
+from provider import logs
 from provider.context import ProviderContext
 from provider.errors import FabricaiRosterError
 from provider.resources import engine_messages
@@ -123,8 +124,10 @@ class RosterResourceProvider(ResourceProvider):
     _settings: ProviderSettings
 
     def configure(self, req: ConfigureRequest) -> None:
-        # Runs in the dynamic-provider process before any call: errors leave as messages from here on.
+        # Runs in the dynamic-provider process before any call: errors leave as messages from here on, and
+        # log lines reach the operator.
         engine_messages.install()
+        logs.install()
         self._settings = ProviderSettings.from_config(req.config.get)
 
     @property
