@@ -25,9 +25,11 @@ pytestmark = pytest.mark.cli
 def messages(output: str) -> dict[str, str]:
     """Each broken client's error as the CLI printed it under Diagnostics, white space folded."""
     found: dict[str, str] = {}
+    # The progress lines show a message's first line only: read the whole ones under Diagnostics.
+    diagnostics = output.split("Diagnostics:", 1)[-1]
     for business_id, words in BROKEN.items():
         label = re.escape(words[0])
-        match = re.search(rf"error: ({label}: .*?Fix: [^\n]*)", output, flags=re.S)
+        match = re.search(rf"error: ({label}: (?:[^\n]*\n)*?\s*Fix: [^\n]*)", diagnostics)
         assert match, (business_id, output[-3000:])
         found[business_id] = " ".join(match.group(1).split())
     return found
