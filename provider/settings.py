@@ -214,10 +214,10 @@ class ProviderSettings(_Settings):
             pace = float(self.procountor_requests_per_second)
         except ValueError:
             pace = 0.0
-        if not 0 < pace < float("inf"):
+        if not 0.1 <= pace <= 1000:  # below: a run of hours per client; above: no partner app's limit
             raise ConfigurationError(
-                "Stack config 'procountor:requestsPerSecond' must be a number above 0 (Procountor's page "
-                "allows 20 per client application; more is the firm's own choice)."
+                "Stack config 'procountor:requestsPerSecond' must be a number from 0.1 to 1000 (Procountor's "
+                "page allows 20 per client application; more is the firm's own choice)."
             )
         return pace
 

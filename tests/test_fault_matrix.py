@@ -22,18 +22,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 from pydantic import SecretStr
 
-import provider.portal.api
 from harness.engine import EngineCallFailed, ResourceState
-from provider.http import build_client
 from provider.portal import PortalClient
-from provider.portal.api import PortalApi
 from provider.resources.client_company import ClientCompanyProvider
 from provider.settings import PortalSettings
 from tests.support import netvisor_stack as nv
+from tests.support.fault_trigger import FaultTrigger
 from tests.support.netvisor_stack import erp_stack
 from tests.support.procountor_stack import (
     HEALTHY,
@@ -197,33 +194,21 @@ STEPS: dict[str, Step] = {
 
 
 @contextmanager
-def _faults(stack: Stack, monkeypatch: pytest.MonkeyPatch, fault: str, step: Step) -> Iterator[None]:
-    """The fault in the sandbox portal and, where it takes one, the provider's portal client to meet it
-    (built when first used after ``fresh_process``: inside this context)."""
+def _faults(stack: Stack, fault: str, step: Step) -> Iterator[None]:
+    """The fault in the sandbox portal, met by a new provider process (the failing `up`): for the whole
+    step, or from the step's write on (the process's transport turns it on at that request)."""
     admin = stack.running.admin
-    with monkeypatch.context() as patch:
-        if fault in WHOLE_STEP:
-            admin.set_faults("portal", **WHOLE_STEP[fault])
-        else:
-            method, part = step.write
-            original = PortalApi.call
-
-            def from_the_write(self: PortalApi, verb: str, path: str, **kwargs: Any) -> Any:
-                if verb == method and part in path:
-                    admin.set_faults("portal", **FROM_THE_WRITE[fault])
-                return original(self, verb, path, **kwargs)
-
-            patch.setattr(PortalApi, "call", from_the_write)
-        if fault == LATENCY:
-
-            def portal_http(base_url: str, **kwargs: Any) -> httpx.Client:
-                return build_client(base_url, **{**kwargs, "timeout": TIMEOUT_SECONDS})
-
-            patch.setattr(provider.portal.api, "build_client", portal_http)
-        try:
-            yield
-        finally:
-            admin.clear_faults("portal")
+    trigger = FaultTrigger(admin, read_timeout=TIMEOUT_SECONDS if fault == LATENCY else None)
+    if fault in WHOLE_STEP:
+        admin.set_faults("portal", **WHOLE_STEP[fault])
+    else:
+        method, part = step.write
+        trigger.arm(method, part, **FROM_THE_WRITE[fault])
+    fresh_process(transport=trigger)
+    try:
+        yield
+    finally:
+        admin.clear_faults("portal")
 
 
 def _writes(stack: Stack) -> int:
@@ -248,7 +233,7 @@ def _check(stack: Stack, world: World, step: Step, case: Case, counts: tuple[int
         integration_ok = world.integration is None
     else:
         company_ok = [record.id for record in records] == [int(world.company.outputs["portal_id"])]
-        connection = portal.get_connection(int(world.company.outputs["portal_id"]))
+        connection = portal.connections.get(int(world.company.outputs["portal_id"]))
         if world.integration is None:
             case.orphans = int(connection is not None)
             integration_ok = connection is None
@@ -283,9 +268,8 @@ def _run_case(stack: Stack, monkeypatch: pytest.MonkeyPatch, step_name: str, fau
     for action in step.setup:
         action(stack, world)
     before, counts = _writes(stack), _counts(stack)
-    fresh_process(monkeypatch)  # a new `up`: a new provider process
     message = ""
-    with _faults(stack, monkeypatch, fault, step):
+    with _faults(stack, fault, step):  # a new `up`: a new provider process
         try:
             step.run(stack, world)
         except EngineCallFailed as failure:

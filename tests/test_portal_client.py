@@ -23,7 +23,7 @@ from provider.errors import (
     PortalError,
     UnknownTeam,
 )
-from provider.portal import ClientBody, PortalClient
+from provider.portal import ClientBody, ClientRecord, PortalClient
 from provider.portal.models import Overrides
 from provider.portal.training import prediction_states, training_state
 from provider.retry import RetryPolicy
@@ -188,11 +188,12 @@ def test_error_bodies_are_quoted(status: int, file: str) -> None:
     portal = fake(
         {("PATCH", "/clients/7315"): (status, real(file)), ("POST", "/clients"): (status, real(file))}
     )
+    record = ClientRecord(id=7315, name="Acme Oy", country="FI")
     if status == 404:
-        assert portal.update_client(7315, BODY) is None
+        assert portal.update_client(7315, BODY, record) is None
         return
     with pytest.raises(PortalError) as failure:
-        portal.update_client(7315, BODY)
+        portal.update_client(7315, BODY, record)
     assert str(failure.value).endswith("(HTTP 400): country is required")
 
 
@@ -240,10 +241,10 @@ def test_the_create_body_is_the_public_one() -> None:
 def test_a_portal_without_the_extension_is_named_never_a_gone_client() -> None:
     portal = fake({("GET", "/clients/7315"): (200, real("client.json"))})
     for call in (
-        lambda: portal.put_connection(7315, "procountor", {"apiKey": "FAKE-k"}, erp_company_id="101"),
-        lambda: portal.get_connection(7315),
-        lambda: portal.rotate_credentials(7315, "conn_1", {"apiKey": "FAKE-k"}),
-        lambda: portal.delete_connection(7315, "conn_1"),
+        lambda: portal.connections.put(7315, "procountor", {"apiKey": "FAKE-k"}, erp_company_id="101"),
+        lambda: portal.connections.get(7315),
+        lambda: portal.connections.rotate(7315, "conn_1", {"apiKey": "FAKE-k"}),
+        lambda: portal.connections.delete(7315, "conn_1"),
     ):
         with pytest.raises(ConnectionExtensionMissing) as failure:
             call()
@@ -261,10 +262,10 @@ def test_a_portal_echoing_the_credentials_never_puts_them_in_a_message() -> None
         }
     )
     calls: list[Callable[[], object]] = [
-        lambda: portal.put_connection(
+        lambda: portal.connections.put(
             7315, "procountor", {"apiKey": "FAKE-pc-key-echoed"}, erp_company_id="101"
         ),
-        lambda: portal.rotate_credentials(7315, "c1", {"apiKey": "FAKE-pc-key-echoed"}),
+        lambda: portal.connections.rotate(7315, "c1", {"apiKey": "FAKE-pc-key-echoed"}),
     ]
     for call in calls:
         with pytest.raises(PortalError) as failure:
@@ -291,7 +292,7 @@ def test_a_portal_echoing_our_request_in_any_form_never_puts_a_key_in_a_message(
     portal = fake(answers, key=ECHOED_KEY)
     for call in (
         lambda: portal.get_client(7315),
-        lambda: portal.put_connection(
+        lambda: portal.connections.put(
             7315, "procountor", {"apiKey": ECHOED_CREDENTIAL}, erp_company_id="101"
         ),
     ):
@@ -303,9 +304,9 @@ def test_a_portal_echoing_our_request_in_any_form_never_puts_a_key_in_a_message(
 
 def test_a_404_of_a_gone_client_is_gone() -> None:
     portal = fake({})
-    assert portal.put_connection(7315, "procountor", {"apiKey": "FAKE-k"}, erp_company_id="101") is None
-    assert portal.get_connection(7315) is None
-    assert portal.delete_connection(7315, "conn_1") is False
+    assert portal.connections.put(7315, "procountor", {"apiKey": "FAKE-k"}, erp_company_id="101") is None
+    assert portal.connections.get(7315) is None
+    assert portal.connections.delete(7315, "conn_1") is False
 
 
 # ---- against the sandbox ----
@@ -447,7 +448,7 @@ def test_the_key_travels_only_in_the_authorization_header(example_sandbox: Runni
 
     portal = client_for(example_sandbox, transport=Recording())
     created = portal.register("2925630-9", BODY)
-    portal.put_connection(created.id, "procountor", {"apiKey": "FAKE-1"}, erp_company_id="101")
+    portal.connections.put(created.id, "procountor", {"apiKey": "FAKE-1"}, erp_company_id="101")
     assert urls and not any(PORTAL_KEY in url for url in urls)
     assert PORTAL_KEY not in repr(portal)
 
@@ -501,3 +502,33 @@ def test_a_record_removed_since_the_listing_is_not_taken(example_sandbox: Runnin
     again = portal.register("2925630-9", BODY)  # confirmed gone with GET /clients/{id}, then registered
     assert again.id != other.id
     assert example_sandbox.admin.stats()["services"]["portal"]["clients"] == 1
+
+
+def test_a_patch_sends_the_whole_record_with_the_changes_laid_over_it() -> None:
+    """The public PATCH takes a whole ModextClient (name and country required); clearing the VAT overrides
+    sends `{}` (the schema allows no null)."""
+    sent: list[dict[str, Any]] = []
+    record = {"id": 7315, "name": "Acme Oy", "country": "FI", "businessId": "FI29256309", "tags": {"a": "b"}}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return httpx.Response(200, json={"data": {**record, "overrides": {"vatDeductionPercent": 0}}})
+        sent.append(json.loads(request.content))
+        return httpx.Response(200, json={"data": {**record, **sent[-1]}})
+
+    portal = PortalClient(
+        PortalSettings(url="http://portal.test", api_key=SecretStr("FAKE-k")),
+        retry=RetryPolicy(max_attempts=1),
+        transport=httpx.MockTransport(answer),
+    )
+    portal.update_client(7315, ClientBody(accounting_system_company_id="101", overrides_cleared=True))
+    assert sent == [
+        {
+            "name": "Acme Oy",
+            "country": "FI",
+            "businessId": "FI29256309",
+            "tags": {"a": "b"},
+            "overrides": {},
+            "accountingSystemCompanyId": "101",
+        }
+    ]

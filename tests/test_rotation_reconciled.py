@@ -9,7 +9,7 @@ the answer is lost), and off again where the case says so. Then a clean re-run w
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -18,11 +18,10 @@ from pydantic import SecretStr
 
 from harness.engine import Engine, EngineCallFailed, ResourceState
 from provider.portal import PortalClient
-from provider.portal.connection import ConnectionApi
-from provider.portal.models import Connection
 from provider.resources.erp_health import CREDENTIALS_UNKNOWN
 from provider.resources.procountor_integration import ProcountorIntegrationProvider
 from provider.settings import PortalSettings
+from tests.support.fault_trigger import FaultTrigger
 from tests.support.procountor_stack import (
     HEALTHY,
     PORTAL_KEY,
@@ -30,6 +29,7 @@ from tests.support.procountor_stack import (
     SECRETS,
     Stack,
     engine_config,
+    fresh_process,
     stack,
 )
 
@@ -40,28 +40,17 @@ ACME_LABEL = "Öljy-Äijät Oy (2925630-9)"
 
 
 @contextmanager
-def faults_on_the_patch(
-    monkeypatch: pytest.MonkeyPatch, stack: Stack, *, clear_after: bool, **faults: Any
-) -> Iterator[None]:
-    """The portal's faults are on from the PATCH of the credentials on (off again after it: clear_after)."""
-    original = ConnectionApi.rotate
-
-    def rotate(
-        self: ConnectionApi, client_id: int, connection_id: str, credentials: Mapping[str, str]
-    ) -> Connection | None:
-        stack.running.admin.set_faults("portal", seed=11, **faults)
-        try:
-            return original(self, client_id, connection_id, credentials)
-        finally:
-            if clear_after:
-                stack.running.admin.clear_faults("portal")
-
-    with monkeypatch.context() as patch:
-        patch.setattr(ConnectionApi, "rotate", rotate)
-        try:
-            yield
-        finally:
-            stack.running.admin.clear_faults("portal")
+def faults_on_the_patch(stack: Stack, *, clear_after: bool, **faults: Any) -> Iterator[None]:
+    """The portal's faults are on from the PATCH of the credentials on (off again at the first other
+    request after it, the read-back: clear_after), met by a new provider process (the next command)."""
+    trigger = FaultTrigger(stack.running.admin)
+    trigger.arm("PATCH", "/connection/", clear_after=clear_after, seed=11, **faults)
+    fresh_process(transport=trigger)
+    try:
+        yield
+    finally:
+        stack.running.admin.clear_faults("portal")
+        fresh_process()
 
 
 def _rotate(stack: Stack, company: ResourceState, state: ResourceState) -> ResourceState:
@@ -88,7 +77,7 @@ def _assert_converged(
     portal = PortalClient(
         PortalSettings(url=stack.running.service_url("portal"), api_key=SecretStr(PORTAL_KEY))
     )
-    connection = portal.get_connection(client_id)
+    connection = portal.connections.get(client_id)
     assert connection is not None
     assert settled.id == before.id == connection.id, "the same connection, none other made"
     assert settled.outputs["credentials_rotated_at"] == connection.credentials_rotated_at
@@ -105,7 +94,7 @@ def test_a_lost_rotation_that_cannot_be_read_back_says_it_may_have_happened_and_
     stack: Stack, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     company, integration = stack.connect(ACME)
-    with faults_on_the_patch(monkeypatch, stack, clear_after=False, dropRate=1.0):
+    with faults_on_the_patch(stack, clear_after=False, dropRate=1.0):
         details = _failed(stack, company, integration)
     assert f"{ACME_LABEL}: the rotation of the Procountor credentials on portal connection" in details
     assert "may have happened" in details and "pulumi up` again" in details
@@ -125,7 +114,7 @@ def test_a_lost_rotation_read_back_as_applied_is_a_success(
     company, integration = stack.connect(ACME)
     with (
         caplog.at_level(logging.WARNING),
-        faults_on_the_patch(monkeypatch, stack, clear_after=True, dropRate=1.0),
+        faults_on_the_patch(stack, clear_after=True, dropRate=1.0),
     ):
         settled = _rotate(stack, company, integration)
     assert "reading it back shows its credentials rotated" in caplog.text
@@ -139,7 +128,7 @@ def test_a_rotation_the_portal_never_saw_says_what_the_read_back_showed_and_the_
 ) -> None:
     company, integration = stack.connect(ACME)
     before = stack.credentials_fingerprint(company)
-    with faults_on_the_patch(monkeypatch, stack, clear_after=True, errorRate=1.0, errorStatus=503):
+    with faults_on_the_patch(stack, clear_after=True, errorRate=1.0, errorStatus=503):
         details = _failed(stack, company, integration)
     assert "did not confirm the rotation" in details and "HTTP 503" in details
     assert "still shows the credentials it had before" in details and "may still be in progress" in details
@@ -157,7 +146,7 @@ def test_a_lost_rotation_then_a_reverted_roster_is_seen_by_refresh_and_undone_by
     name, old_key, dimensions = HEALTHY[ACME]
     company, integration = stack.connect(ACME)
     # 1. The rotation to the second key lands in the portal; every answer after it is lost.
-    with faults_on_the_patch(monkeypatch, stack, clear_after=False, dropRate=1.0):
+    with faults_on_the_patch(stack, clear_after=False, dropRate=1.0):
         _failed(stack, company, integration)
     assert stack.credentials_fingerprint(company) == stack.running.admin.fingerprint({"apiKey": SECOND_KEY})
     # 2. The roster is reverted: offline, nothing differs (the state still says the old key).
@@ -197,7 +186,7 @@ def test_with_refresh_erp_false_a_lost_rotation_is_still_seen_and_the_health_is_
     """`fabricai:refreshErp: false` makes refresh portal-only: the credentials are still marked unknown (the
     portal tells that), while the ERP health stays as it was and no ERP request is made."""
     company, integration = stack.connect(ACME)
-    with faults_on_the_patch(monkeypatch, stack, clear_after=False, dropRate=1.0):
+    with faults_on_the_patch(stack, clear_after=False, dropRate=1.0):
         _failed(stack, company, integration)
     portal_only = Engine({**engine_config(stack.running), "fabricai:refreshErp": "false"})
     erp_requests = stack.stats()["requests"]["procountor"]["total"]

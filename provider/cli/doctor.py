@@ -95,7 +95,7 @@ def check_client(context: ProviderContext, roster: Roster, client: ClientEntry) 
                         "run `pulumi up` to move it, or correct `erp` in the roster",
                     )
                 )
-            if context.portal.get_connection(record.id) is None:
+            if context.portal.connections.get(record.id) is None:
                 findings.append(Finding(label, "has no ERP connection in the portal", "run `pulumi up`"))
     except FabricaiRosterError as error:
         findings.append(_finding(label, error))
@@ -146,7 +146,7 @@ def erp_verification(
         sent = {"customerId": pair.customer_id, "customerKey": pair.customer_key.get_secret_value()}
     if record is None:
         return None
-    return context.portal.verify_credentials(record.id, system, sent, client.dimensions)
+    return context.portal.connections.verify(record.id, system, sent, client.dimensions)
 
 
 def subject_of(context: ProviderContext, roster: Roster, client: ClientEntry) -> Subject:

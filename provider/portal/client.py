@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import httpx
@@ -44,7 +44,6 @@ from provider.portal.directory import ClientDirectory
 from provider.portal.models import (
     ClientBody,
     ClientRecord,
-    Connection,
     Dimension,
     ListedClient,
     PredictionModel,
@@ -54,7 +53,6 @@ from provider.portal.models import (
 )
 from provider.retry import RetryPolicy
 from provider.settings import PortalSettings
-from provider.verification.findings import Verification
 
 M = TypeVar("M", bound=BaseModel)
 WithId = TypeVar("WithId", Team, PredictionModel)
@@ -331,46 +329,6 @@ class PortalClient:
             idempotent=False,
             recover=recover,
         )
-
-    # ---- the connection extension -------------------------------------------------------------------------
-
-    def put_connection(
-        self,
-        client_id: int,
-        system: str,
-        credentials: Mapping[str, str],
-        *,
-        erp_company_id: str | None = None,
-        dimensions: Sequence[str] = (),
-    ) -> Connection | None:
-        return self.connections.put(
-            client_id, system, credentials, erp_company_id=erp_company_id, dimensions=dimensions
-        )
-
-    def get_connection(self, client_id: int) -> Connection | None:
-        return self.connections.get(client_id)
-
-    def verify_credentials(
-        self, client_id: int, system: str, credentials: Mapping[str, str], dimensions: Sequence[str]
-    ) -> Verification | None:
-        return self.connections.verify(client_id, system, credentials, dimensions)
-
-    def verify_connection(
-        self, client_id: int, connection_id: str, dimensions: Sequence[str]
-    ) -> Verification | None:
-        return self.connections.verify_stored(client_id, connection_id, dimensions)
-
-    def rotate_credentials(
-        self,
-        client_id: int,
-        connection_id: str,
-        credentials: Mapping[str, str],
-        dimensions: Sequence[str] = (),
-    ) -> Connection | None:
-        return self.connections.rotate(client_id, connection_id, credentials, dimensions)
-
-    def delete_connection(self, client_id: int, connection_id: str) -> bool:
-        return self.connections.delete(client_id, connection_id)
 
     # ---- plumbing ----------------------------------------------------------------------------------
 

@@ -181,7 +181,7 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
         company_id = local.company.erp_company_id if local is not None and local.company else None
         with about_client(inputs.label):
             try:
-                connection = self.context.portal.put_connection(
+                connection = self.context.portal.connections.put(
                     inputs.client_id,
                     self.system,
                     self.portal_credentials(inputs),
@@ -210,7 +210,7 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
             if rotating:
                 connection = self._rotate(inputs, id_, olds)
             else:  # dimensions or names changed: the connection stays as it is, if it is still ours
-                connection = portal.get_connection(inputs.client_id)
+                connection = portal.connections.get(inputs.client_id)
             if connection is None or connection.id != id_:
                 raise PortalError(
                     f"{inputs.label}: the portal connection {id_} that this stack made no longer exists (it "
@@ -224,7 +224,7 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
                 verification = self._passed(connection.verification, inputs)
             else:
                 verification = self._passed(
-                    portal.verify_connection(inputs.client_id, id_, inputs.dimensions), inputs
+                    portal.connections.verify_stored(inputs.client_id, id_, inputs.dimensions), inputs
                 )
         if rotating:
             log.warning(
@@ -250,7 +250,7 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
         nothing happened, and that ``pulumi up`` again finishes it.
         """
         portal = self.context.portal
-        before = portal.get_connection(inputs.client_id)
+        before = portal.connections.get(inputs.client_id)
         if before is None or before.id != id_:
             return before
         believed = olds.get("credentials_rotated_at")
@@ -266,7 +266,7 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
                 believed or "connection",
             )
         try:
-            return portal.rotate_credentials(
+            return portal.connections.rotate(
                 inputs.client_id, id_, self.portal_credentials(inputs), inputs.dimensions
             )
         except VerificationRefused as refused:  # verified and refused: the old credentials are kept
@@ -287,7 +287,7 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
             "refresh` first (it sees whether the portal took the new one), then `pulumi up`."
         )
         try:
-            after = self.context.portal.get_connection(inputs.client_id)
+            after = self.context.portal.connections.get(inputs.client_id)
         except PortalError:
             raise PortalError(
                 f"the rotation of the {self.erp_name} credentials on portal connection {id_} may have "
@@ -357,7 +357,7 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
                         "%s: portal client %s is gone; dropping the integration from state", label, client_id
                     )
                     return ReadResult("", {})
-            connection = portal.get_connection(client_id)
+            connection = portal.connections.get(client_id)
             if connection is None or connection.id != id_:
                 log.info(
                     "%s: portal connection %s is gone or was replaced; dropping it from state", label, id_
@@ -406,7 +406,8 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
         subject = self.subject(None, props)
         try:
             if self.verified_by == "portal":
-                verification = self.context.portal.verify_connection(int(props["client_id"]), id_, dimensions)
+                client_id = int(props["client_id"])
+                verification = self.context.portal.connections.verify_stored(client_id, id_, dimensions)
             else:
                 inputs = self.stored_inputs(props)
                 if inputs is None:
@@ -437,7 +438,7 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
     def _delete(self, id_: str, props: dict[str, Any]) -> None:
         label = _label_of(props)
         with about_client(label):
-            removed = self.context.portal.delete_connection(int(props["client_id"]), id_)
+            removed = self.context.portal.connections.delete(int(props["client_id"]), id_)
         log.warning(
             "%s: %s; %s.",
             label,

@@ -133,7 +133,7 @@ class NetvisorCredentialsProvider(RosterResourceProvider):
         if record is None:
             return None
         pair = {"customerId": inputs.customer_id, "customerKey": inputs.customer_key}
-        return portal.verify_credentials(record.id, "netvisor", pair, [])
+        return portal.connections.verify(record.id, "netvisor", pair, [])
 
     def _create(self, props: dict[str, Any]) -> CreateResult:
         inputs = NetvisorCredentialsInputs.model_validate(props)

@@ -147,7 +147,9 @@ def test_the_contract_transport_passes_the_wire_bytes_on_and_refuses_a_bad_answe
     )
     client = httpx.Client(transport=wire, headers={"Authorization": "Bearer k"})
     response = client.send(client.build_request("GET", "http://x/portal/clients/7/connection"), stream=True)
-    assert b"".join(response.stream) == sent and wire.exchanges == 1
+    stream = response.stream
+    assert isinstance(stream, httpx.SyncByteStream)
+    assert b"".join(stream) == sent and wire.exchanges == 1
     response.close()
     bad = ContractTransport(
         httpx.MockTransport(lambda request: httpx.Response(200, json={"data": {"id": 1}}))
