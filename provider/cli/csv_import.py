@@ -26,6 +26,7 @@ from typing import Final
 
 from provider.business_id import BusinessId, InvalidBusinessId
 from provider.cli.stack import OperatorError
+from provider.roster.models import erp_of
 
 HEADERS: Final = {
     "business_id": (
@@ -48,7 +49,6 @@ HEADERS: Final = {
     ),
     "teams": ("tiimi", "tiimit", "team", "teams"),
 }
-ERP_NAMES: Final = {"procountor": "procountor", "netvisor": "netvisor", "visma netvisor": "netvisor"}
 
 
 @dataclass(frozen=True)
@@ -182,7 +182,8 @@ def _client(line: int, values: dict[str, str], problems: list[CsvIssue]) -> CsvC
     erp: str | None = None
     written_erp = values.get("erp", "")
     if written_erp:
-        erp = ERP_NAMES.get(" ".join(written_erp.casefold().split()))
+        named = erp_of(written_erp)  # as the roster reads it: any case, `Visma Netvisor` too
+        erp = named.value if named is not None else None
         if erp is None:
             problems.append(CsvIssue(line, f"unknown ERP {written_erp!r}: expected Procountor or Netvisor"))
             ok = False

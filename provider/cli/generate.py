@@ -30,7 +30,7 @@ from provider.business_id import BusinessId, InvalidBusinessId
 from provider.cli import render
 from provider.cli.config import settings_of
 from provider.cli.csv_import import ClientList, read_client_list
-from provider.cli.stack import OperatorError, Stack
+from provider.cli.stack import OperatorError, Stack, erp_name
 from provider.defaults import PORTAL_MAX_PAGES, PORTAL_PAGE_LIMIT
 from provider.errors import RosterInvalid
 from provider.portal import ListedClient, PortalClient
@@ -77,6 +77,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--default-erp",
+        type=erp_name,
         choices=["procountor", "netvisor"],
         help="the ERP of list rows without one (otherwise such a row is a problem)",
     )
@@ -184,7 +185,8 @@ def build(
 
 def _validate(entries: list[dict[str, Any]]) -> None:
     """The roster model's verdict on the entries, with stand-in keys (never written, never shown)."""
-    keys = {e["businessId"]: "stand-in" for e in entries if e["erp"] == "procountor"}
+    # One stand-in per client: the roster refuses one key under two business IDs.
+    keys = {e["businessId"]: f"stand-in-{e['businessId']}" for e in entries if e["erp"] == "procountor"}
     sets = {
         e["netvisorCredentials"]: {"customerId": "stand-in", "customerKey": "stand-in"}
         for e in entries

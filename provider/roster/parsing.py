@@ -10,7 +10,7 @@ from pydantic import SecretStr, ValidationError
 
 from provider.business_id import BusinessId, InvalidBusinessId
 from provider.errors import RosterInvalid, RosterProblem
-from provider.roster.checks import Identity, cross_entry_problems
+from provider.roster.checks import Identity, cross_entry_problems, shared_key_problems
 from provider.roster.models import (
     ALLOW_EMPTY,
     CLIENTS,
@@ -26,7 +26,7 @@ from provider.roster.models import (
     issued,
 )
 from provider.roster.problems import describe, one_line, problems_from, reading_order, set_api_key_command
-from provider.roster.text import identifier_problem, quote, secret_problem
+from provider.roster.text import quote, secret_problem, set_name_problem
 
 # The shapes a business ID is written in (its digits may still be wrong): only such a key is ever quoted.
 _LOOKS_LIKE_BUSINESS_ID: Final = re.compile(r"[0-9]{6,7}-[0-9]|FI[0-9]{8}", re.ASCII | re.IGNORECASE)
@@ -71,6 +71,7 @@ def parse_roster(
     keys, key_spellings = _parse_api_keys(procountor_api_keys, problems)
     credentials, credential_names = _parse_netvisor_credentials(netvisor_credentials, problems)
     problems += cross_entry_problems(identities, key_spellings, credential_names, clients_source)
+    problems += shared_key_problems(keys, key_spellings, identities)
     limit = _parse_max_deregistrations(max_deregistrations, problems)
     confirmed = _parse_confirm_deregistration(confirm_deregistration, problems)
     if problems:
@@ -233,13 +234,14 @@ def _parse_netvisor_credentials(
                 RosterProblem(NETVISOR_CREDENTIALS, quote(str(name)), "a credential set needs a name")
             )
             continue
-        flaw = identifier_problem(name)
+        # Known even when its name is refused: a client naming it gets the name's problem, not "no such set".
+        names.add(name)
+        flaw = set_name_problem(name)
         if flaw is not None:
             problems.append(
                 RosterProblem(NETVISOR_CREDENTIALS, quote(name), f"the name of a credential set {flaw}")
             )
             continue
-        names.add(name)
         try:
             credentials[name] = NetvisorCredentialSet.model_validate(value)
         except ValidationError as error:

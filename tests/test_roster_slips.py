@@ -1,0 +1,147 @@
+"""What used to slip through the roster checks (issues 18 and 19): each is now one problem naming the entry
+and the field, and none quotes a secret.
+
+Blank-looking names (U+2800, U+3164), padded names, a credential set name that is not a safe config path
+segment (``::``, a quote, a space), a Netvisor customer id or key that is not ISO-8859-1, one API key under
+two business IDs; and ``erp: Procountor``, which is accepted in any case, normalised.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from provider.errors import RosterInvalid, RosterProblem
+from provider.roster import Erp, Roster, parse_roster
+
+ACME_KEY = "procountor-key-ACME-7f3e9a"
+GAMMA_KEY = "procountor-key-GAMMA-c41d0b"
+FIRM_KEY = "netvisor-customer-key-FIRM-9b8c7d"
+ACME = "roster:clients[0] (Acme Oy, 2925630-9)"
+BETA = "roster:clients[1] (Beta Oy, 1572860-0)"
+
+
+def config() -> dict[str, Any]:
+    return {
+        "clients": [
+            {
+                "businessId": "2925630-9",
+                "name": "Acme Oy",
+                "erp": "procountor",
+                "tags": {"segment": "retail"},
+            },
+            {"businessId": "1572860-0", "name": "Beta Oy", "erp": "netvisor", "netvisorCredentials": "firm"},
+            {"businessId": "2077474-0", "name": "Gamma Oy", "erp": "procountor"},
+        ],
+        "keys": {"2925630-9": ACME_KEY, "2077474-0": GAMMA_KEY},
+        "credentials": {"firm": {"customerId": "FIRM_CUSTOMER_1", "customerKey": FIRM_KEY}},
+    }
+
+
+def parse(written: dict[str, Any]) -> Roster:
+    return parse_roster(written["clients"], written["keys"], written["credentials"])
+
+
+def problems(written: dict[str, Any]) -> list[RosterProblem]:
+    with pytest.raises(RosterInvalid) as caught:
+        parse(written)
+    for problem in caught.value.problems:
+        for secret in (ACME_KEY, GAMMA_KEY, FIRM_KEY):
+            assert secret not in str(problem)
+    return caught.value.problems
+
+
+def only(written: dict[str, Any]) -> RosterProblem:
+    found = problems(written)
+    assert len(found) == 1, found
+    return found[0]
+
+
+@pytest.mark.parametrize("blank", ["\u2800", "\u2800\u2800\u2800", "\u3164", "\u3164 \u3164", "\uffa0\u115f"])
+def test_a_name_of_blank_looking_letters_is_refused(blank: str) -> None:
+    written = config()
+    written["clients"][0]["name"] = blank
+    problem = only(written)
+    assert (problem.entry, problem.field) == ("roster:clients[0] (2925630-9)", "name")
+    assert "looks blank" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("where", "field"),
+    [
+        (lambda entry: entry.__setitem__("name", " Acme Oy"), "name"),
+        (lambda entry: entry.__setitem__("name", "Acme Oy\u3000"), "name"),
+        (lambda entry: entry.__setitem__("dimensions", ["Projekti "]), "dimensions[0]"),
+        (lambda entry: entry.__setitem__("teams", ["\u00a0Team North"]), "teams[0]"),
+        (lambda entry: entry.__setitem__("tags", {" segment": "retail"}), "tags"),
+    ],
+)
+def test_names_padded_with_spaces_are_refused(where: Any, field: str) -> None:
+    written = config()
+    where(written["clients"][0])
+    problem = only(written)
+    assert problem.entry.startswith("roster:clients[0]") and problem.field == field
+    assert "has spaces at its start or end; remove them" in problem.message
+
+
+@pytest.mark.parametrize(
+    "name", ["firm::prod", "firm office", "firm'; touch x; echo '", "toimisto.etelä", "-x"]
+)
+def test_a_credential_set_name_is_a_safe_config_path_segment(name: str) -> None:
+    written = config()
+    written["clients"][1]["netvisorCredentials"] = name
+    written["credentials"] = {name: written["credentials"]["firm"]}
+    found = problems(written)
+    assert {(problem.entry, problem.field) for problem in found} == {
+        (BETA, "netvisorCredentials"),
+        ("roster:netvisorCredentials", repr(name)),
+    }
+    assert all("letters A-Z and a-z, digits, '-' and '_'" in problem.message for problem in found)
+
+
+@pytest.mark.parametrize("field", ["customerId", "customerKey"])
+def test_a_netvisor_id_or_key_netvisor_cannot_sign_is_named_at_its_field(field: str) -> None:
+    written = config()
+    written["credentials"]["firm"][field] = "FIRM\u2013KEY\u20ac1"  # an en dash and a euro sign: not latin-1
+    problem = only(written)
+    assert (problem.entry, problem.field) == ("roster:netvisorCredentials.firm", field)
+    assert "not ISO-8859-1" in problem.message
+    assert "\u2013" not in problem.message and "FIRM" not in problem.message
+
+
+def test_latin1_letters_are_fine_for_netvisor() -> None:
+    written = config()
+    written["credentials"]["firm"]["customerId"] = "TT_Öljy_Åbo_1"
+    assert parse(written).netvisor_credentials["firm"].customer_id == "TT_Öljy_Åbo_1"
+
+
+@pytest.mark.parametrize(
+    ("written_erp", "erp"),
+    [("Procountor", Erp.PROCOUNTOR), ("NETVISOR", Erp.NETVISOR), (" Visma  Netvisor ", Erp.NETVISOR)],
+)
+def test_erp_names_are_accepted_in_any_case_and_normalised(written_erp: str, erp: Erp) -> None:
+    written = config()
+    index = 0 if erp is Erp.PROCOUNTOR else 1
+    written["clients"][index]["erp"] = written_erp
+    assert parse(written).clients[index].erp is erp
+
+
+def test_an_erp_typo_in_any_case_still_matches_its_key() -> None:
+    written = config()
+    written["clients"][0]["erp"] = "Procountor"
+    written["clients"][0]["bussinessId"] = written["clients"][0].pop("businessId")
+    found = problems(written)
+    # The entry's key is matched to it (no "no client has business ID 2925630-9"): only the typo is reported.
+    assert [problem.field for problem in found] == ["bussinessId"]
+
+
+def test_one_api_key_under_two_business_ids_names_both_entries_never_the_key() -> None:
+    written = config()
+    written["keys"]["2077474-0"] = ACME_KEY
+    problem = only(written)
+    assert (problem.entry, problem.field) == ("roster:procountorApiKeys", "2077474-0")
+    assert (
+        "roster:procountorApiKeys['2077474-0'] (roster:clients[2] (Gamma Oy, 2077474-0))" in problem.message
+    )
+    assert f"the same API key as roster:procountorApiKeys['2925630-9'] ({ACME})" in problem.message
