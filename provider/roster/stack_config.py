@@ -36,6 +36,8 @@ from provider.roster.parsing import CLIENTS_UNREAD, parse_roster
 from provider.roster.text import quote
 
 NAMESPACE: Final = "roster"
+# The provider's secret settings: no client entry may hold their values (``secret_values``).
+SECRET_SETTINGS: Final = ("fabricai:apiKey", "procountor:clientSecret", "netvisor:partnerKey")
 _OTHER_NAMESPACES: Final = frozenset({"fabricai", "procountor", "netvisor", "pulumi"})
 _NAME_OF: Final = {key.partition(":")[2]: key for key in ROSTER_KEYS}
 
@@ -91,6 +93,7 @@ def parse_stack_config(config: Mapping[str, object], root: Path | str | None = N
         confirm_deregistration=config.get(CONFIRM_DEREGISTRATION),
         key_problems=[*key_problems(config), *file_problems, *_rotate_after_problems(config)],
         clients_source=source,
+        secrets={key: config[key] for key in SECRET_SETTINGS if isinstance(config.get(key), str)},
     )
 
 
@@ -130,7 +133,12 @@ def project_root() -> Path:
     # Outside an engine run the SDK answers a placeholder ("root_directory"), not a path.
     if isinstance(told, str) and Path(told).is_absolute() and Path(told).is_dir():
         return Path(told)
-    here = Path.cwd()
+    return find_project_root(Path.cwd())
+
+
+def find_project_root(here: Path) -> Path:
+    """The first folder up from ``here`` that holds Pulumi.yaml, else ``here``."""
+    here = here.resolve()
     return next(
         (
             folder
@@ -166,7 +174,15 @@ def read_stack_config() -> dict[str, object]:
     from pulumi.runtime import config as runtime_config  # pulumi only where the program runs
 
     keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env() or {})
-    return {key: _as_object(runtime_config.get_config(key)) for key in keys if _concerns_roster(key)}
+    return roster_config({key: runtime_config.get_config(key) for key in keys})
+
+
+def roster_config(config: Mapping[str, object]) -> dict[str, object]:
+    """The keys of ``config`` that concern the roster, each value as ``Config.get_object`` reads it, and the
+    provider's secret settings as text (their values must not appear in the roster): what
+    ``parse_stack_config`` takes, from the program's config or from ``pulumi config --json``."""
+    roster = {key: _as_object(value) for key, value in config.items() if _concerns_roster(key)}
+    return roster | {key: config[key] for key in SECRET_SETTINGS if key in config}
 
 
 def _concerns_roster(key: str) -> bool:
