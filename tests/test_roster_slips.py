@@ -8,12 +8,15 @@ two business IDs; and ``erp: Procountor``, which is accepted in any case, normal
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from provider.errors import RosterInvalid, RosterProblem
 from provider.roster import Erp, Roster, parse_roster
+from provider.roster.required_settings import local_erps, setting_problems
+from provider.roster.stack_config import parse_stack_config
 
 ACME_KEY = "procountor-key-ACME-7f3e9a"
 GAMMA_KEY = "procountor-key-GAMMA-c41d0b"
@@ -145,3 +148,60 @@ def test_one_api_key_under_two_business_ids_names_both_entries_never_the_key() -
         "roster:procountorApiKeys['2077474-0'] (roster:clients[2] (Gamma Oy, 2077474-0))" in problem.message
     )
     assert f"the same API key as roster:procountorApiKeys['2925630-9'] ({ACME})" in problem.message
+
+
+def test_a_secret_in_a_clients_file_tag_is_refused_and_never_sent(tmp_path: Path) -> None:
+    (tmp_path / "clients.yaml").write_text(
+        "- {businessId: 2925630-9, name: Acme Oy, erp: procountor, tags: {memo: " + FIRM_KEY + "}}\n"
+        "- {businessId: 1572860-0, name: Beta Oy, erp: netvisor, netvisorCredentials: firm}\n",
+        encoding="utf-8",
+    )
+    written = config()
+    with pytest.raises(RosterInvalid) as caught:
+        parse_stack_config(
+            {
+                "roster:clientsFile": "clients.yaml",
+                "roster:procountorApiKeys": {"2925630-9": ACME_KEY},
+                "roster:netvisorCredentials": written["credentials"],
+            },
+            tmp_path,
+        )
+    (problem,) = caught.value.problems
+    assert (problem.entry, problem.field) == ("clients.yaml[0] (Acme Oy, 2925630-9)", "tags.memo")
+    assert "roster:netvisorCredentials.firm.customerKey" in problem.message
+    assert FIRM_KEY not in str(caught.value)
+
+
+def test_the_portal_key_as_a_client_name_is_refused_and_the_label_leaves_it_out() -> None:
+    written = config()
+    portal_key = "FAKE-portal-org-key-0001"
+    written["clients"][2]["name"] = portal_key
+    with pytest.raises(RosterInvalid) as caught:
+        parse_stack_config(
+            {
+                "roster:clients": written["clients"],
+                "roster:procountorApiKeys": written["keys"],
+                "roster:netvisorCredentials": written["credentials"],
+                "fabricai:apiKey": portal_key,
+            }
+        )
+    (problem,) = caught.value.problems
+    assert (problem.entry, problem.field) == ("roster:clients[2] (2077474-0)", "name")
+    assert "the secret held in fabricai:apiKey" in problem.message and portal_key not in str(caught.value)
+
+
+def test_auto_verification_is_local_only_for_the_erp_whose_partner_secret_is_set() -> None:
+    roster = parse(config())
+    settings = {"fabricai:apiKey": "k" * 20, "netvisor:partnerKey": "FAKE-nv-partner"}
+    assert local_erps(roster, settings.get) == {Erp.NETVISOR}
+    found = setting_problems(roster, settings.get)
+    assert [problem.entry for problem in found] == ["netvisor:partnerId"]
+    assert "pulumi config set netvisor:partnerId <partner id>" in found[0].message
+    assert setting_problems(roster, {**settings, "fabricai:verification": "portal"}.get) == []
+    local = {"fabricai:apiKey": "k" * 20, "fabricai:verification": "local"}
+    assert [problem.entry for problem in setting_problems(roster, local.get)] == [
+        "netvisor:partnerId",
+        "netvisor:partnerKey",
+        "procountor:clientId",
+        "procountor:clientSecret",
+    ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Final
 
 from pydantic import SecretStr, ValidationError
@@ -26,7 +26,8 @@ from provider.roster.models import (
     issued,
 )
 from provider.roster.problems import describe, one_line, problems_from, reading_order, set_api_key_command
-from provider.roster.text import quote, secret_problem, set_name_problem
+from provider.roster.secret_values import SecretField, SecretIndex, secret_fields, without
+from provider.roster.text import quote, safe, secret_problem, set_name_problem
 
 # The shapes a business ID is written in (its digits may still be wrong): only such a key is ever quoted.
 _LOOKS_LIKE_BUSINESS_ID: Final = re.compile(r"[0-9]{6,7}-[0-9]|FI[0-9]{8}", re.ASCII | re.IGNORECASE)
@@ -53,6 +54,7 @@ def parse_roster(
     confirm_deregistration: object = None,
     key_problems: Iterable[RosterProblem] = (),
     clients_source: str = CLIENTS,
+    secrets: Mapping[str, object] | None = None,
 ) -> Roster:
     """Validate the roster sections of stack config; RosterInvalid lists every problem found.
 
@@ -63,11 +65,13 @@ def parse_roster(
     ``clients_file``); ``clients`` is ``CLIENTS_UNREAD`` when that file could not be read (its problem is
     among ``key_problems``). ``max_deregistrations`` and ``confirm_deregistration`` are the deregistration
     guard's keys (``roster:maxDeregistrations``, ``roster:confirmDeregistration``; see
-    ``provider.deregistration``).
+    ``provider.deregistration``). ``secrets`` are the provider's secret settings (config key -> value): no
+    client entry may hold one, nor one of the roster's own keys (``secret_values``).
     """
     problems: list[RosterProblem] = list(key_problems)
     _check_present(clients, allow_empty, problems, clients_source)
-    entries, identities = _parse_clients(clients, problems, clients_source)
+    index = _secret_index(procountor_api_keys, netvisor_credentials, secrets or {})
+    entries, identities = _parse_clients(clients, problems, clients_source, index)
     keys, key_spellings = _parse_api_keys(procountor_api_keys, problems)
     credentials, credential_names = _parse_netvisor_credentials(netvisor_credentials, problems)
     problems += cross_entry_problems(identities, key_spellings, credential_names, clients_source)
@@ -120,8 +124,42 @@ def _check_present(clients: object, allow_empty: object, problems: list[RosterPr
         )
 
 
+def _secret_index(keys: object, credentials: object, settings: Mapping[str, object]) -> SecretIndex:
+    """Every secret of the stack by value, named by the config key holding it (never by the value)."""
+    index = SecretIndex()
+    if isinstance(keys, dict):
+        for written, value in keys.items():
+            if isinstance(value, str) and _LOOKS_LIKE_BUSINESS_ID.fullmatch(value.strip()):
+                continue  # key and value swapped: the business ID is no secret (the key's problem says so)
+            shaped = isinstance(written, str) and _LOOKS_LIKE_BUSINESS_ID.fullmatch(written.strip())
+            index.add(value, f"{PROCOUNTOR_API_KEYS}[{written!r}]" if shaped else PROCOUNTOR_API_KEYS)
+    if isinstance(credentials, dict):
+        for name, pair in credentials.items():
+            if isinstance(pair, dict):
+                index.add(
+                    pair.get("customerKey"), f"{NETVISOR_CREDENTIALS}.{safe(str(name), 40)}.customerKey"
+                )
+    for key, value in settings.items():
+        index.add(value, key)
+    return index
+
+
+def _secret_problems(found: list[SecretField], entry: str) -> list[RosterProblem]:
+    return [
+        RosterProblem(
+            entry,
+            secret.field,
+            ("a key of this mapping is" if secret.is_key else "holds")
+            + f" the secret held in {secret.held_in} (not shown here): a secret belongs only in its own "
+            "stack config key, encrypted with `pulumi config set --secret`; remove it from this entry (and "
+            "if the entry was shared or committed, rotate that secret)",
+        )
+        for secret in found
+    ]
+
+
 def _parse_clients(
-    raw: object, problems: list[RosterProblem], source: str
+    raw: object, problems: list[RosterProblem], source: str, index: SecretIndex
 ) -> tuple[list[ClientEntry], list[Identity] | None]:
     """The valid entries, and what could be read of every entry (None if the section is unreadable)."""
     if raw is None or raw is CLIENTS_UNREAD:
@@ -133,15 +171,26 @@ def _parse_clients(
         return [], None
     entries: list[ClientEntry] = []
     identities: list[Identity] = []
-    for index, item in enumerate(raw):
+    for position, item in enumerate(raw):
+        # Secrets out first: no label, check or problem after this may quote them.
+        found = secret_fields(item, index)
+        if found:
+            item = without(item, found)
         try:
             entry = ClientEntry.model_validate(item)
         except ValidationError as error:
-            identity = Identity.of_raw(index, item, source)
-            problems += problems_from(error, item, identity.entry, ClientEntry, reveal=True)
+            identity = Identity.of_raw(position, item, source)
+            hidden = {secret.field for secret in found if not secret.is_key}
+            problems += [
+                problem
+                for problem in problems_from(error, item, identity.entry, ClientEntry, reveal=True)
+                if problem.field not in hidden
+            ]
         else:
-            identity = Identity.of_entry(index, entry, source)
-            entries.append(entry)
+            identity = Identity.of_entry(position, entry, source)
+            if not found:
+                entries.append(entry)
+        problems += _secret_problems(found, identity.entry)
         identities.append(identity)
     return entries, identities
 
