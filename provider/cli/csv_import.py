@@ -27,6 +27,7 @@ from typing import Final
 from provider.business_id import BusinessId, InvalidBusinessId
 from provider.cli.stack import OperatorError
 from provider.roster.models import erp_of
+from provider.roster.text import quote, set_name_problem
 
 HEADERS: Final = {
     "business_id": (
@@ -189,5 +190,11 @@ def _client(line: int, values: dict[str, str], problems: list[CsvIssue]) -> CsvC
             ok = False
     if not ok or business_id is None:
         return None
+    credentials = values.get("netvisor_credentials") or None
+    flaw = set_name_problem(credentials) if credentials is not None else None
+    if flaw is not None:
+        # A config path segment, printed in commands: refused here, with its line, before any is built.
+        problems.append(CsvIssue(line, f"Netvisor credentials {quote(str(credentials))}: the name {flaw}"))
+        return None
     teams = tuple(team.strip() for team in values.get("teams", "").split("|") if team.strip())
-    return CsvClient(line, business_id, name, erp, values.get("netvisor_credentials") or None, teams)
+    return CsvClient(line, business_id, name, erp, credentials, teams)

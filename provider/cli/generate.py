@@ -9,7 +9,8 @@
 
 The roster is validated by the roster model itself (``provider.roster.parse_roster``; keys are stood in for
 while validating and never written), printed or written as stack config YAML (``roster:clients``), and
-followed by the exact ``pulumi config set`` commands still to run for keys: never a key's value.
+followed by the exact ``pulumi config set`` commands still to run for keys: never a key's value, every
+argument quoted for the shell (a credential-set name is also held to safe characters by the roster model).
 
 Exit status: 0 generated; 1 problems in the list or the roster (each named, with its line), nothing
 written; 2 could not run.
@@ -18,6 +19,7 @@ written; 2 could not run.
 from __future__ import annotations
 
 import argparse
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,8 +203,15 @@ def parse_roster_entries(entries: object, keys: object, sets: object) -> None:
     parse_roster(entries, keys, sets)
 
 
+def set_command(*args: str) -> str:
+    """``pulumi config set ARGS``, every argument quoted for the shell (``shlex.join``): a name from the
+    client list or the portal can never become shell syntax. No value is printed: ``pulumi config set``
+    without one asks for it at the prompt, or reads it from stdin, so the command runs as printed."""
+    return shlex.join(["pulumi", "config", "set", *args])
+
+
 def key_commands(entries: Sequence[Mapping[str, Any]], known: Mapping[str, Any]) -> list[str]:
-    """The ``pulumi config set`` commands for every key the stack does not hold yet."""
+    """The ``pulumi config set`` commands for every key the stack does not hold yet (runnable as printed)."""
     have_keys = known.get(PROCOUNTOR_API_KEYS) or {}
     have_sets = known.get(NETVISOR_CREDENTIALS) or {}
     have_ids = set()
@@ -211,17 +220,15 @@ def key_commands(entries: Sequence[Mapping[str, Any]], known: Mapping[str, Any])
             have_ids.add(BusinessId(written))
         except InvalidBusinessId:
             continue
-    encrypted = "pulumi config set --secret --path"
     commands: list[str] = []
     for entry in entries:
         if entry["erp"] == "procountor" and BusinessId(entry["businessId"]) not in have_ids:
-            commands.append(f"{encrypted} '{PROCOUNTOR_API_KEYS}[\"{entry['businessId']}\"]' <API key>")
+            path = f'{PROCOUNTOR_API_KEYS}["{BusinessId(entry["businessId"])}"]'
+            commands.append(set_command("--secret", "--path", path))
     for name in sorted({e["netvisorCredentials"] for e in entries if e["erp"] == "netvisor"}):
         if not (isinstance(have_sets, Mapping) and name in have_sets):
-            commands.append(
-                f"pulumi config set --path '{NETVISOR_CREDENTIALS}.{name}.customerId' <customer id>"
-            )
-            commands.append(f"{encrypted} '{NETVISOR_CREDENTIALS}.{name}.customerKey' <customer key>")
+            commands.append(set_command("--path", f"{NETVISOR_CREDENTIALS}.{name}.customerId"))
+            commands.append(set_command("--secret", "--path", f"{NETVISOR_CREDENTIALS}.{name}.customerKey"))
     return commands
 
 
@@ -298,6 +305,8 @@ def _report(err: Any, generated: Generated) -> None:
             for item in items:
                 err.print(f"  - {render.escape(item)}")
     if generated.commands:
-        err.print("[bold]Still to run for keys (each value typed at the prompt or given on stdin):[/]")
+        err.print(
+            "[bold]Still to run for keys (each asks for its value at the prompt, or reads it from stdin):[/]"
+        )
         for command in generated.commands:
             err.print(f"  {render.escape(command)}", soft_wrap=True)
