@@ -108,19 +108,33 @@ def read_client_list(path: Path) -> ClientList:
     return parse_client_list(data)
 
 
+def _header_start(text: str) -> tuple[int, int, str]:
+    """Where the header line starts: (its 0-based line number, its offset in ``text``, the line)."""
+    line, position = 0, 0
+    while position < len(text):
+        end = text.find("\n", position)
+        end = len(text) if end < 0 else end
+        if text[position:end].strip():
+            return line, position, text[position:end]
+        line, position = line + 1, end + 1
+    raise OperatorError(
+        "the client list is empty: expected a header line such as `Y-tunnus;Nimi;Järjestelmä`"
+    )
+
+
 def parse_client_list(data: bytes) -> ClientList:
+    """The rows of a client list, read in one pass over the text (no copy of it split into lines): linear in
+    the list's size (docs/PERFORMANCE.md, "Big files")."""
     result = ClientList()
     text, result.encoding = decode(data, result.notes)
-    lines = text.splitlines()
-    header_index = next((i for i, line in enumerate(lines) if line.strip()), None)
-    if header_index is None:
-        raise OperatorError(
-            "the client list is empty: expected a header line such as `Y-tunnus;Nimi;Järjestelmä`"
-        )
+    header_index, start, first_line = _header_start(text)
     for blank in range(header_index):
         result.notes.append(CsvIssue(blank + 1, "blank line before the header, skipped"))
-    result.separator = _sniff(lines[header_index])
-    reader = csv.reader(io.StringIO("\n".join(lines[header_index:])), delimiter=result.separator)
+    result.separator = _sniff(first_line)
+    rows = io.StringIO(text)
+    rows.seek(start)  # a StringIO's position counts characters
+    del text
+    reader = csv.reader(rows, delimiter=result.separator)
     header = next(reader)
     columns = [_column_of(name) for name in header]
     for needed, example in (("business_id", "Y-tunnus / Business ID"), ("name", "Nimi / Name")):

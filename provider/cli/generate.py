@@ -19,13 +19,16 @@ written; 2 could not run.
 from __future__ import annotations
 
 import argparse
+import io
+import json
+import re
 import shlex
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TextIO
 
-import yaml
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from provider.business_id import BusinessId, InvalidBusinessId
@@ -200,7 +203,8 @@ def _validate(entries: list[dict[str, Any]]) -> None:
 def parse_roster_entries(entries: object, keys: object, sets: object) -> None:
     from provider.roster import parse_roster
 
-    parse_roster(entries, keys, sets)
+    # Only the verdict is wanted: the validated entries are not kept (bounded memory for a big list).
+    parse_roster(entries, keys, sets, on_client=lambda client: None)
 
 
 def set_command(*args: str) -> str:
@@ -232,8 +236,45 @@ def key_commands(entries: Sequence[Mapping[str, Any]], known: Mapping[str, Any])
     return commands
 
 
+# A text written plain in YAML reads back as the same text in YAML 1.1 and 1.2 readers alike (PyYAML, Pulumi's
+# Go reader) when it starts with a letter or digit, holds only these characters, and is no other scalar.
+_PLAIN: Final = re.compile(r"[^\W_][\w .,&()/'+-]*(?<! )")
+_OTHER_SCALAR: Final = re.compile(
+    r"(?i:y|n|yes|no|on|off|true|false|null|~)"
+    r"|[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?"  # numbers, YAML 1.1 and 1.2
+    r"|0[xob][0-9a-fA-F_]+"
+    r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}.*"  # YAML 1.1 timestamps
+)
+
+
+def _scalar(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    if _PLAIN.fullmatch(text) and not _OTHER_SCALAR.fullmatch(text):
+        return text
+    return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
+
+
+def write_roster_yaml(entries: Sequence[Mapping[str, Any]], out: TextIO) -> None:
+    """Stack config YAML of ``roster:clients``, written entry by entry: as ``yaml.safe_dump`` lays it out,
+    without its node graph and whole-text copy (a 200,000-client list took about a minute and 700 MB)."""
+    out.write("config:\n  roster:clients:" + ("\n" if entries else " []\n"))
+    for entry in entries:
+        lead = "  - "
+        for key, value in entry.items():
+            if isinstance(value, list) and value:
+                out.write(f"{lead}{key}:\n" + "".join(f"    - {_scalar(item)}\n" for item in value))
+            else:
+                out.write(f"{lead}{key}: {'[]' if isinstance(value, list) else _scalar(value)}\n")
+            lead = "    "
+
+
 def roster_yaml(entries: Sequence[Mapping[str, Any]]) -> str:
-    return yaml.safe_dump({"config": {"roster:clients": list(entries)}}, allow_unicode=True, sort_keys=False)
+    """``write_roster_yaml`` as text."""
+    text = io.StringIO()
+    write_roster_yaml(entries, text)
+    return text.getvalue()
 
 
 def run(args: argparse.Namespace, stack: Stack) -> int:
@@ -276,15 +317,15 @@ def run(args: argparse.Namespace, stack: Stack) -> int:
             )
         err.print("[bold red]the generated roster is not valid; nothing written.[/]")
         return render.PROBLEMS
-    text = roster_yaml(generated.entries)
     if args.output is not None:
         try:
-            args.output.write_text(text, encoding="utf-8")
+            with args.output.open("w", encoding="utf-8") as out:
+                write_roster_yaml(generated.entries, out)
         except OSError as error:
             raise OperatorError(f"cannot write {args.output}: {error.strerror}") from None
         err.print(f"[green]✓[/] {len(generated.entries)} clients written to {args.output}")
     else:
-        print(text, end="")
+        write_roster_yaml(generated.entries, sys.stdout)
     _report(err, generated)
     return render.OK
 
@@ -308,5 +349,6 @@ def _report(err: Any, generated: Generated) -> None:
         err.print(
             "[bold]Still to run for keys (each asks for its value at the prompt, or reads it from stdin):[/]"
         )
-        for command in generated.commands:
-            err.print(f"  {render.escape(command)}", soft_wrap=True)
+        # Plain lines, as they are to be copied (and a rich print each would take minutes for 100,000 keys).
+        err.file.write("".join(f"  {command}\n" for command in generated.commands))
+        err.file.flush()

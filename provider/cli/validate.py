@@ -10,6 +10,7 @@ preview`` would: every problem at once, each with its fix.
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 
 from provider.cli import render
 from provider.cli.config import roster_of
@@ -34,12 +35,14 @@ def run(args: argparse.Namespace, stack: Stack) -> int:
     config = stack.config(secrets=True)
     roster: Roster | None = None
     problems: list[RosterProblem] = []
+    # Counted, not kept: a roster of 200,000 clients is checked in bounded memory (docs/PERFORMANCE.md).
+    by_erp: Counter[Erp] = Counter()
     try:
-        roster = roster_of(config, stack.cwd)
+        roster = roster_of(config, stack.cwd, on_client=lambda client: by_erp.update((client.erp,)))
     except RosterInvalid as invalid:
         problems += invalid.problems
     # The provider settings too, as the program checks them before declaring anything.
-    problems += setting_problems(roster, config.get)
+    problems += setting_problems(roster, config.get, erps=set(by_erp) if roster is not None else None)
     if problems:
         count = len(problems)
         out.print(f"[bold red]The roster has {count} problem{'s' if count != 1 else ''}:[/]")
@@ -51,9 +54,8 @@ def run(args: argparse.Namespace, stack: Stack) -> int:
             )
         return render.PROBLEMS
     assert roster is not None  # no roster problem: parsed
-    by_erp = {erp: sum(1 for c in roster.clients if c.erp is erp) for erp in Erp}
     out.print(
-        f"[bold green]✓[/] The roster is valid: {len(roster.clients)} clients "
+        f"[bold green]✓[/] The roster is valid: {by_erp.total()} clients "
         f"({by_erp[Erp.PROCOUNTOR]} Procountor, {by_erp[Erp.NETVISOR]} Netvisor), "
         f"{len(roster.netvisor_credentials)} Netvisor credential set(s); every provider setting it needs is "
         "set."

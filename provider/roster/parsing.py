@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Final
 
 from pydantic import SecretStr, ValidationError
@@ -44,6 +44,24 @@ class _Unread:
 CLIENTS_UNREAD: Final = _Unread()
 
 
+class StreamedClients:
+    """A client list read one entry at a time (``roster:clientsFile``: no whole file held in memory). It is
+    iterated once; ``problems`` are those found while reading (fields that look like secrets); ``failed``
+    is set, with the problem saying why, when reading stopped midway (bad YAML further down): the entries
+    read so far are then not a roster, and are not checked."""
+
+    def __init__(self) -> None:
+        self.problems: list[RosterProblem] = []
+        self.failed = False
+
+    def fail(self, problem: RosterProblem) -> None:
+        self.failed = True
+        self.problems.append(problem)
+
+    def __iter__(self) -> Iterator[object]:  # pragma: no cover - each reader defines it
+        raise NotImplementedError
+
+
 def parse_roster(
     clients: object,
     procountor_api_keys: object,
@@ -55,6 +73,7 @@ def parse_roster(
     key_problems: Iterable[RosterProblem] = (),
     clients_source: str = CLIENTS,
     secrets: Mapping[str, object] | None = None,
+    on_client: Callable[[ClientEntry], None] | None = None,
 ) -> Roster:
     """Validate the roster sections of stack config; RosterInvalid lists every problem found.
 
@@ -66,12 +85,17 @@ def parse_roster(
     among ``key_problems``). ``max_deregistrations`` and ``confirm_deregistration`` are the deregistration
     guard's keys (``roster:maxDeregistrations``, ``roster:confirmDeregistration``; see
     ``provider.deregistration``). ``secrets`` are the provider's secret settings (config key -> value): no
-    client entry may hold one, nor one of the roster's own keys (``secret_values``).
+    client entry may hold one, nor one of the roster's own keys (``secret_values``). With ``on_client``,
+    each valid entry is handed to it instead of being kept (the Roster then has no clients): a check of a
+    big roster (``fabricai-roster validate``, ``generate``) holds no more than the checks need.
     """
     problems: list[RosterProblem] = list(key_problems)
-    _check_present(clients, allow_empty, problems, clients_source)
     index = _secret_index(procountor_api_keys, netvisor_credentials, secrets or {})
-    entries, identities = _parse_clients(clients, problems, clients_source, index)
+    entries, identities = _parse_clients(clients, problems, clients_source, index, on_client)
+    shape = clients
+    if isinstance(clients, StreamedClients):  # read now: unread if it failed, empty if it held no entry
+        shape = CLIENTS_UNREAD if clients.failed else (clients if identities else [])
+    _check_present(shape, allow_empty, problems, clients_source)
     keys, key_spellings = _parse_api_keys(procountor_api_keys, problems)
     credentials, credential_names = _parse_netvisor_credentials(netvisor_credentials, problems)
     problems += cross_entry_problems(identities, key_spellings, credential_names, clients_source)
@@ -159,16 +183,38 @@ def _secret_problems(found: list[SecretField], entry: str) -> list[RosterProblem
 
 
 def _parse_clients(
-    raw: object, problems: list[RosterProblem], source: str, index: SecretIndex
+    raw: object,
+    problems: list[RosterProblem],
+    source: str,
+    index: SecretIndex,
+    on_client: Callable[[ClientEntry], None] | None,
 ) -> tuple[list[ClientEntry], list[Identity] | None]:
     """The valid entries, and what could be read of every entry (None if the section is unreadable)."""
     if raw is None or raw is CLIENTS_UNREAD:
         return [], None
+    if isinstance(raw, StreamedClients):
+        found: list[RosterProblem] = []
+        entries, identities = _parse_entries(raw, found, source, index, on_client)
+        if raw.failed:  # the file's problem says why; what was read before it is no roster
+            problems += raw.problems
+            return [], None
+        problems += found + raw.problems
+        return entries, identities
     if not isinstance(raw, list):
         problems.append(
             RosterProblem(source, "", f"expected a list of client entries, got {describe(raw, reveal=True)}")
         )
         return [], None
+    return _parse_entries(raw, problems, source, index, on_client)
+
+
+def _parse_entries(
+    raw: Iterable[object],
+    problems: list[RosterProblem],
+    source: str,
+    index: SecretIndex,
+    on_client: Callable[[ClientEntry], None] | None,
+) -> tuple[list[ClientEntry], list[Identity]]:
     entries: list[ClientEntry] = []
     identities: list[Identity] = []
     for position, item in enumerate(raw):
@@ -188,7 +234,11 @@ def _parse_clients(
             ]
         else:
             identity = Identity.of_entry(position, entry, source)
-            if not found:
+            if found:
+                pass
+            elif on_client is not None:
+                on_client(entry)
+            else:
                 entries.append(entry)
         problems += _secret_problems(found, identity.entry)
         identities.append(identity)

@@ -19,7 +19,7 @@ number from 0.1 to 1000). A value is never quoted: a secret may have been pasted
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from enum import StrEnum
 from typing import Final
 
@@ -85,9 +85,12 @@ def verification(get: ConfigGetter) -> Verification | None:
     return next((mode for mode in Verification if isinstance(value, str) and value.casefold() == mode), None)
 
 
-def local_erps(roster: Roster | None, get: ConfigGetter) -> set[Erp]:
-    """The ERPs of the roster whose checks run locally (with partner credentials) rather than at FabricAI."""
-    in_use = {client.erp for client in roster.clients} if roster is not None else set()
+def local_erps(roster: Roster | None, get: ConfigGetter, erps: Collection[Erp] | None = None) -> set[Erp]:
+    """The ERPs of the roster (or ``erps``, the ERPs in use where the roster's clients were not kept) whose
+    checks run locally (with partner credentials) rather than at FabricAI."""
+    in_use = (
+        set(erps) if erps is not None else {c.erp for c in roster.clients} if roster is not None else set()
+    )
     mode = verification(get)
     if mode is Verification.LOCAL:
         return in_use
@@ -96,8 +99,11 @@ def local_erps(roster: Roster | None, get: ConfigGetter) -> set[Erp]:
     return set()
 
 
-def setting_problems(roster: Roster | None, get: ConfigGetter) -> list[RosterProblem]:
-    """Every setting ``roster`` needs and lacks, or holds in a form the provider cannot use."""
+def setting_problems(
+    roster: Roster | None, get: ConfigGetter, *, erps: Collection[Erp] | None = None
+) -> list[RosterProblem]:
+    """Every setting ``roster`` needs and lacks, or holds in a form the provider cannot use. ``erps``: the
+    ERPs in use, when the roster was checked without keeping its clients (``parse_roster``: ``on_client``)."""
     problems: list[RosterProblem] = []
     if _value(get, API_KEY) is None:
         problems.append(
@@ -130,7 +136,7 @@ def setting_problems(roster: Roster | None, get: ConfigGetter) -> list[RosterPro
             )
         )
     instead = set_command(VERIFICATION, "portal", secret=False)
-    for erp in sorted(local_erps(roster, get)):
+    for erp in sorted(local_erps(roster, get, erps)):
         why = "fabricai:verification is local" if mode is Verification.LOCAL else "its partner secret is set"
         for key, secret, placeholder, what in _PARTNER_KEYS[erp]:
             if _value(get, key) is None:

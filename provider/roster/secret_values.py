@@ -40,15 +40,16 @@ class SecretIndex:
 
     def holder(self, text: str) -> str | None:
         """The config key whose secret ``text`` is or holds as a word, or None."""
-        stripped = text.strip()
-        if len(stripped) < MIN_SECRET_LENGTH or not self.by_value:
+        if len(text) < MIN_SECRET_LENGTH:
             return None
-        found = self.by_value.get(stripped)
-        if found is not None:
+        by_value = self.by_value
+        found = by_value.get(text) or by_value.get(text.strip())
+        if found is not None or text.isalnum():
             return found
-        return next(
-            (self.by_value[word] for word in _WORD_BREAK.split(stripped) if word in self.by_value), None
-        )
+        for word in _WORD_BREAK.split(text):
+            if word in by_value:
+                return by_value[word]
+        return None
 
     def __bool__(self) -> bool:
         return bool(self.by_value)
@@ -77,10 +78,35 @@ class SecretField:
 
 
 def secret_fields(item: object, index: SecretIndex) -> list[SecretField]:
-    """Every key or text value of ``item`` (nested mappings and lists too) that is or holds a secret."""
-    if not index:
+    """Every key or text value of ``item`` (nested mappings and lists too) that is or holds a secret.
+
+    Every text of every entry is looked at, so a first pass only answers whether the entry holds any secret
+    (most hold none); only then is it walked again to say where."""
+    if not index or not _has_secret(item, index.by_value):
         return []
     return list(_walk(item, (), index))
+
+
+def _has_secret(value: object, by_value: Mapping[str, str]) -> bool:
+    kind = type(value)
+    if kind is str:
+        return _holds(value, by_value)  # type: ignore[arg-type]
+    if kind is dict:
+        for key, inner in value.items():  # type: ignore[attr-defined]
+            if (type(key) is str and _holds(key, by_value)) or _has_secret(inner, by_value):
+                return True
+        return False
+    if kind is list:
+        return any(_has_secret(inner, by_value) for inner in value)  # type: ignore[attr-defined]
+    return False
+
+
+def _holds(text: str, by_value: Mapping[str, str]) -> bool:
+    if len(text) < MIN_SECRET_LENGTH:
+        return False
+    if text in by_value or text.isalnum():
+        return text in by_value
+    return text.strip() in by_value or any(word in by_value for word in _WORD_BREAK.split(text))
 
 
 def _walk(value: object, at: Path, index: SecretIndex) -> Iterator[SecretField]:

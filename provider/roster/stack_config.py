@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Final
 
@@ -30,6 +30,7 @@ from provider.roster.models import (
     PROCOUNTOR_API_KEYS,
     ROSTER_KEYS,
     ROTATE_AFTER_DAYS,
+    ClientEntry,
     Roster,
 )
 from provider.roster.parsing import CLIENTS_UNREAD, parse_roster
@@ -76,12 +77,17 @@ def _meant(namespace: str, name: str) -> str | None:
     return by_case[likely[0]] if likely else None
 
 
-def parse_stack_config(config: Mapping[str, object], root: Path | str | None = None) -> Roster:
+def parse_stack_config(
+    config: Mapping[str, object],
+    root: Path | str | None = None,
+    *,
+    on_client: Callable[[ClientEntry], None] | None = None,
+) -> Roster:
     """The roster from stack config as ``{full key: value}`` (values as ``Config.get_object`` reads them),
     with every key present, so that misspelt keys are found; RosterInvalid lists every problem.
 
     ``root`` is the folder a relative ``roster:clientsFile`` is read from; by default the project root
-    (``project_root``), looked up only when the key is set.
+    (``project_root``), looked up only when the key is set. ``on_client``: see ``parse_roster``.
     """
     clients, source, file_problems = _client_list(config, root)
     return parse_roster(
@@ -94,6 +100,7 @@ def parse_stack_config(config: Mapping[str, object], root: Path | str | None = N
         key_problems=[*key_problems(config), *file_problems, *_rotate_after_problems(config)],
         clients_source=source,
         secrets={key: config[key] for key in SECRET_SETTINGS if isinstance(config.get(key), str)},
+        on_client=on_client,
     )
 
 
