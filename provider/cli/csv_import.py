@@ -19,6 +19,7 @@ names. ``notes`` are what was tidied and needs no action; ``problems`` must be f
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,7 +62,7 @@ class CsvIssue:
         return f"line {self.line}: {self.message}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CsvClient:
     line: int
     business_id: BusinessId
@@ -143,7 +144,9 @@ def parse_client_list(data: bytes) -> ClientList:
                 f"line {header_index + 1}: the client list has no {example} column (its header reads: "
                 f"{', '.join(h.strip() for h in header)}); see `fabricai-roster generate --help`"
             )
-    seen_rows: dict[tuple[str, ...], int] = {}
+    # A row is remembered by a 128-bit digest of its cells, not by the cells (a tenth of the memory at 200,000
+    # rows; two different rows sharing a digest is beyond any real chance).
+    seen_rows: dict[bytes, int] = {}
     by_id: dict[BusinessId, CsvClient] = {}
     for row in reader:
         line = header_index + reader.line_num
@@ -151,10 +154,11 @@ def parse_client_list(data: bytes) -> ClientList:
             result.notes.append(CsvIssue(line, "blank line, skipped"))
             continue
         cells = tuple(cell.strip() for cell in row)
-        if cells in seen_rows:
-            result.notes.append(CsvIssue(line, f"duplicate of line {seen_rows[cells]}, skipped"))
+        digest = hashlib.blake2b("\x1f".join(cells).encode(), digest_size=16).digest()
+        if digest in seen_rows:
+            result.notes.append(CsvIssue(line, f"duplicate of line {seen_rows[digest]}, skipped"))
             continue
-        seen_rows[cells] = line
+        seen_rows[digest] = line
         values: dict[str, str] = {}
         for column, cell in zip(columns, cells, strict=False):
             if column is not None and column not in values:
