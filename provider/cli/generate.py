@@ -24,6 +24,7 @@ import json
 import re
 import shlex
 import sys
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,10 +191,12 @@ def build(
 
 def _validate(entries: list[dict[str, Any]]) -> None:
     """The roster model's verdict on the entries, with stand-in keys (never written, never shown)."""
-    # One stand-in per client: the roster refuses one key under two business IDs.
-    keys = {e["businessId"]: f"stand-in-{e['businessId']}" for e in entries if e["erp"] == "procountor"}
+    # One stand-in per client (the roster refuses one key under two business IDs), each with a random part: a
+    # stand-in is a "secret" to the roster's by-value check, and no client's name may happen to hold it.
+    token = uuid.uuid4().hex
+    keys = {e["businessId"]: f"{token}-{e['businessId']}" for e in entries if e["erp"] == "procountor"}
     sets = {
-        e["netvisorCredentials"]: {"customerId": "stand-in", "customerKey": "stand-in"}
+        e["netvisorCredentials"]: {"customerId": "stand-in", "customerKey": token}
         for e in entries
         if e["erp"] == "netvisor"
     }
