@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Final
 
@@ -44,7 +45,7 @@ class _Unread:
 CLIENTS_UNREAD: Final = _Unread()
 
 
-class StreamedClients:
+class StreamedClients(ABC):
     """A client list read one entry at a time (``roster:clientsFile``: no whole file held in memory). It is
     iterated once; ``problems`` are those found while reading (fields that look like secrets); ``failed``
     is set, with the problem saying why, when reading stopped midway (bad YAML further down): the entries
@@ -58,8 +59,9 @@ class StreamedClients:
         self.failed = True
         self.problems.append(problem)
 
-    def __iter__(self) -> Iterator[object]:  # pragma: no cover - each reader defines it
-        raise NotImplementedError
+    @abstractmethod
+    def __iter__(self) -> Iterator[object]:
+        """The raw entries, in order (each as ``roster:clients`` would hold it)."""
 
 
 def parse_roster(
@@ -234,12 +236,11 @@ def _parse_entries(
             ]
         else:
             identity = Identity.of_entry(position, entry, source)
-            if found:
-                pass
-            elif on_client is not None:
-                on_client(entry)
-            else:
-                entries.append(entry)
+            if not found:  # an entry that held a secret is reported, never used
+                if on_client is not None:
+                    on_client(entry)
+                else:
+                    entries.append(entry)
         problems += _secret_problems(found, identity.entry)
         identities.append(identity)
     return entries, identities
