@@ -61,6 +61,8 @@ _FLOAT: Final = re.compile(
     r"[-+]?(?:\.[0-9]+|(?:0|[1-9][0-9]*)(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
     r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
 )
+# Any of the four: a plain scalar that does not match is text.
+_NOT_TEXT: Final = re.compile("|".join(f"(?:{p.pattern})" for p in (_NULL, _BOOL, _INT, _FLOAT)))
 _TAG: Final = "tag:yaml.org,2002:"
 # Deeper than this, an entry is a mistake (or an attack on the reader's stack).
 MAX_DEPTH: Final = 64
@@ -229,7 +231,8 @@ class _Builder:
         """The value of the node that starts with ``event`` (its other events are read here)."""
         kind = type(event)
         if kind is yaml.ScalarEvent:
-            value = self._scalar(event)
+            # The common case inline: a plain, untagged scalar.
+            value = _plain(event.value) if event.tag is None and not event.style else self._scalar(event)
         elif kind is yaml.AliasEvent:
             if event.anchor not in self._anchors:
                 raise _fail(f"found undefined alias {event.anchor!r}", event)
@@ -306,16 +309,17 @@ class _Builder:
 
 
 def _plain(value: str) -> object:
-    """A plain scalar as YAML 1.2's core schema reads it."""
-    if not value or value[0] in "-+.0123456789~nNtTfF":
-        if _NULL.fullmatch(value):
-            return None
-        if _BOOL.fullmatch(value):
-            return value.casefold() == "true"
-        if _INT.fullmatch(value):
-            return int(value)
-        if _FLOAT.fullmatch(value):
-            return _float(value)
+    """A plain scalar as YAML 1.2's core schema reads it (most are text: one look-up tells)."""
+    if value and (value[0] not in "-+.0123456789~nNtTfF" or not _NOT_TEXT.fullmatch(value)):
+        return value
+    if _NULL.fullmatch(value):
+        return None
+    if _BOOL.fullmatch(value):
+        return value.casefold() == "true"
+    if _INT.fullmatch(value):
+        return int(value)
+    if _FLOAT.fullmatch(value):
+        return _float(value)
     return value
 
 
