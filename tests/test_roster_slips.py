@@ -205,3 +205,20 @@ def test_auto_verification_is_local_only_for_the_erp_whose_partner_secret_is_set
         "procountor:clientId",
         "procountor:clientSecret",
     ]
+
+
+def test_a_secret_pasted_into_another_roster_key_is_named_never_quoted() -> None:
+    written = config()
+    with pytest.raises(RosterInvalid) as caught:
+        parse_roster(
+            written["clients"],
+            written["keys"],
+            written["credentials"],
+            confirm_deregistration=["1572860-0", GAMMA_KEY],
+            max_deregistrations=FIRM_KEY,
+        )
+    assert [(problem.entry, problem.field) for problem in caught.value.problems] == [
+        ("roster:maxDeregistrations", ""),
+        ("roster:confirmDeregistration", "[1]"),
+    ]
+    assert GAMMA_KEY not in str(caught.value) and FIRM_KEY not in str(caught.value)

@@ -97,6 +97,10 @@ def parse_roster(
     shape = clients
     if isinstance(clients, StreamedClients):  # read now: unread if it failed, empty if it held no entry
         shape = CLIENTS_UNREAD if clients.failed else (clients if identities else [])
+    # The other roster keys quote what they hold when it is wrong: a secret pasted into one is taken out.
+    allow_empty = _unless_secret(allow_empty, ALLOW_EMPTY, index, problems)
+    max_deregistrations = _unless_secret(max_deregistrations, MAX_DEREGISTRATIONS, index, problems)
+    confirm_deregistration = _unless_secret(confirm_deregistration, CONFIRM_DEREGISTRATION, index, problems)
     _check_present(shape, allow_empty, problems, clients_source)
     keys, key_spellings = _parse_api_keys(procountor_api_keys, problems)
     credentials, credential_names = _parse_netvisor_credentials(netvisor_credentials, problems)
@@ -168,6 +172,16 @@ def _secret_index(keys: object, credentials: object, settings: Mapping[str, obje
     for key, value in settings.items():
         index.add(value, key)
     return index
+
+
+def _unless_secret(value: object, key: str, index: SecretIndex, problems: list[RosterProblem]) -> object:
+    """``value`` of roster key ``key`` without what is one of the stack's secrets (each reported, never
+    shown): a text or number is then unset, a list loses those items."""
+    found = secret_fields(value, index)
+    if not found:
+        return value
+    problems += _secret_problems(found, key)
+    return without(value, found) if isinstance(value, list) else None
 
 
 def _secret_problems(found: list[SecretField], entry: str) -> list[RosterProblem]:
