@@ -222,3 +222,20 @@ def test_a_secret_pasted_into_another_roster_key_is_named_never_quoted() -> None
         ("roster:confirmDeregistration", "[1]"),
     ]
     assert GAMMA_KEY not in str(caught.value) and FIRM_KEY not in str(caught.value)
+
+
+def test_a_secret_pasted_as_the_clients_file_is_named_never_quoted(tmp_path: Path) -> None:
+    written = config()
+    with pytest.raises(RosterInvalid) as caught:
+        parse_stack_config(
+            {
+                "roster:clientsFile": ACME_KEY,
+                "roster:procountorApiKeys": written["keys"],
+                "roster:netvisorCredentials": written["credentials"],
+            },
+            tmp_path,
+        )
+    (problem,) = caught.value.problems
+    assert problem.entry == "roster:clientsFile"
+    assert "the secret held in roster:procountorApiKeys['2925630-9']" in problem.message
+    assert ACME_KEY not in str(caught.value)

@@ -92,7 +92,7 @@ def parse_roster(
     big roster (``fabricai-roster validate``, ``generate``) holds no more than the checks need.
     """
     problems: list[RosterProblem] = list(key_problems)
-    index = _secret_index(procountor_api_keys, netvisor_credentials, secrets or {})
+    index = secret_index(procountor_api_keys, netvisor_credentials, secrets or {})
     entries, identities = _parse_clients(clients, problems, clients_source, index, on_client)
     shape = clients
     if isinstance(clients, StreamedClients):  # read now: unread if it failed, empty if it held no entry
@@ -154,8 +154,10 @@ def _check_present(clients: object, allow_empty: object, problems: list[RosterPr
         )
 
 
-def _secret_index(keys: object, credentials: object, settings: Mapping[str, object]) -> SecretIndex:
-    """Every secret of the stack by value, named by the config key holding it (never by the value)."""
+def secret_index(keys: object, credentials: object, settings: Mapping[str, object]) -> SecretIndex:
+    """Every secret of the stack by value, named by the config key holding it (never by the value): the
+    values of ``roster:procountorApiKeys`` (``keys``), the customer keys of ``roster:netvisorCredentials``
+    (``credentials``) and the provider's secret ``settings`` (config key -> value)."""
     index = SecretIndex()
     if isinstance(keys, dict):
         for written, value in keys.items():

@@ -33,7 +33,8 @@ from provider.roster.models import (
     ClientEntry,
     Roster,
 )
-from provider.roster.parsing import CLIENTS_UNREAD, parse_roster
+from provider.roster.parsing import CLIENTS_UNREAD, parse_roster, secret_index
+from provider.roster.secret_values import secret_fields
 from provider.roster.text import quote
 
 NAMESPACE: Final = "roster"
@@ -99,7 +100,7 @@ def parse_stack_config(
         confirm_deregistration=config.get(CONFIRM_DEREGISTRATION),
         key_problems=[*key_problems(config), *file_problems, *_rotate_after_problems(config)],
         clients_source=source,
-        secrets={key: config[key] for key in SECRET_SETTINGS if isinstance(config.get(key), str)},
+        secrets=_secrets(config),
         on_client=on_client,
     )
 
@@ -127,7 +128,23 @@ def _client_list(
             f"{CLIENTS_FILE} names (`pulumi config rm {CLIENTS}` or `pulumi config rm {CLIENTS_FILE}`)",
         )
         return CLIENTS_UNREAD, CLIENTS, [both]
+    # A path is quoted when it cannot be read: a secret pasted here is named by its holder instead.
+    index = secret_index(config.get(PROCOUNTOR_API_KEYS), config.get(NETVISOR_CREDENTIALS), _secrets(config))
+    found = secret_fields(written, index)
+    if found:
+        pasted = RosterProblem(
+            CLIENTS_FILE,
+            "",
+            f"holds the secret held in {found[0].held_in} (not shown here); name the YAML file of the "
+            "clients instead, relative to the project root",
+        )
+        return CLIENTS_UNREAD, CLIENTS_FILE, [pasted]
     return read_clients_file(written, Path(root) if root is not None else project_root())
+
+
+def _secrets(config: Mapping[str, object]) -> dict[str, object]:
+    """The provider's secret settings in ``config`` (config key -> value)."""
+    return {key: config[key] for key in SECRET_SETTINGS if isinstance(config.get(key), str)}
 
 
 def project_root() -> Path:
