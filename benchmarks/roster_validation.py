@@ -36,7 +36,7 @@ def business_ids(count: int, rng: random.Random) -> list[str]:
     while len(found) < count:
         serial = f"{rng.randrange(10_000_000):07d}"
         digit = check_digit(serial)
-        if digit is not None:
+        if digit is not None and serial != "0000000":  # 0000000-0: the placeholder, refused by the roster
             found[f"{serial}-{digit}"] = None
     return list(found)
 

@@ -48,6 +48,7 @@ from provider.roster.deregistration import (
     stale_confirmations,
 )
 from provider.roster.deregistration import check as check_deregistrations
+from provider.roster.required_settings import require_settings
 from provider.roster.stack_config import (
     config_size_warning,
     parse_stack_config,
@@ -294,6 +295,7 @@ def run() -> None:
     entry point; or show every problem and stop before anything is declared."""
     try:
         roster = read_roster()
+        require_settings(roster, pulumi.runtime.get_config)  # every missing setting, before any write
     except RosterInvalid as invalid:
         pulumi.log.error(str(invalid))
         raise SystemExit(MESSAGE_SHOWN_EXIT_CODE) from None

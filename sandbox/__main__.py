@@ -4,7 +4,8 @@ Serves /procountor, /netvisor, /portal and /admin on 127.0.0.1. The first stdout
 ``sandbox listening on http://HOST:PORT`` (useful with ``--port 0``). The state file keeps what the
 services wrote across restarts; a new state file (and its folder) starts from the scenario's seed.
 A startup problem (scenario, state file, port) is reported on stderr without a traceback, exit code 2
-for a bad scenario and 1 otherwise.
+for a bad scenario and 1 otherwise; so is a Python without the sandbox's dependencies (run outside the
+virtualenv), with the command that works.
 """
 
 from __future__ import annotations
@@ -14,12 +15,30 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from uvicorn.config import LOGGING_CONFIG
 
-from sandbox.app import Sandbox
-from sandbox.db import Database, StateFileError
-from sandbox.scenario import EXAMPLE_SCENARIO_PATH, ScenarioError, load_scenario
-from sandbox.server import bind_socket, socket_url, uvicorn_server
+def _missing_dependency(name: str) -> str:
+    """What to do when the sandbox's dependencies are not importable (the Python outside the venv)."""
+    return (
+        f"python -m sandbox: the module {name!r} is missing, so this Python ({sys.executable}) does not have "
+        "the sandbox's dependencies (starlette, uvicorn, PyYAML). Run it with the project's virtualenv: "
+        "`.venv/bin/python -m sandbox ...` (or `source .venv/bin/activate` first); `bash scripts/test.sh` "
+        "creates .venv, or install them with `pip install -e '.[sandbox]'`."
+    )
+
+
+try:
+    from uvicorn.config import LOGGING_CONFIG
+
+    from sandbox.app import Sandbox
+    from sandbox.db import Database, StateFileError
+    from sandbox.scenario import EXAMPLE_SCENARIO_PATH, ScenarioError, load_scenario
+    from sandbox.server import bind_socket, socket_url, uvicorn_server
+except ModuleNotFoundError as missing:
+    # A third-party module only: a module of ours that is missing is a bug, and keeps its traceback.
+    if missing.name is None or missing.name.partition(".")[0] in ("sandbox", "provider"):
+        raise
+    print(_missing_dependency(missing.name.partition(".")[0]), file=sys.stderr)
+    raise SystemExit(1) from None
 
 # Under .work/, which git ignores: a sandbox run leaves nothing to commit.
 DEFAULT_STATE = Path(".work/sandbox.sqlite3")

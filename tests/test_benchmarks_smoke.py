@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks import roster_scale, roster_up, roster_validation
+from benchmarks import big_files, roster_scale, roster_up, roster_validation
 
 
 def test_up_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
@@ -35,3 +35,10 @@ def test_up_benchmark_runs_without_latency(capsys: pytest.CaptureFixture[str]) -
     """With no added latency the round-trip bounds are 0 s: reported as such, never divided by."""
     assert roster_up.main(["--clients", "2", "--latency-ms", "0", "--procountor-rps", "60"]) == 0
     assert "no ratio (0 s)" in capsys.readouterr().out
+
+
+def test_big_files_benchmark_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert big_files.main(["--clients", "30"]) == 0
+    printed = capsys.readouterr().out
+    for line in ("clients file: validate", "clients file: program's read", "generate --csv", "peak"):
+        assert line in printed

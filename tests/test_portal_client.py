@@ -142,6 +142,8 @@ def test_reads_teams_and_resolves_names() -> None:
         "first."
     )
     assert failure.value.teams == ["Rakennus"]
+    # ClientCompany names the client of every error it re-raises: the name is said once, not twice.
+    assert str(failure.value.about("Acme Oy (2925630-9)")).count("Acme Oy") == 1
 
 
 def test_reads_models_and_dimensions_into_progress() -> None:

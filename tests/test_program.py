@@ -314,6 +314,44 @@ def test_an_invalid_roster_declares_nothing_and_shows_every_problem_once(
     runtime_settings.SETTINGS.outputs.clear()
 
 
+def test_missing_provider_settings_declare_nothing_and_are_named_all_at_once(
+    monitor: RecordingMonitor, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 19: no `fabricai:apiKey`, and a Procountor partner secret without its client id (so `auto`
+    verifies Procountor locally): the program names both, with their commands, before declaring anything."""
+    config = stack_config("sandbox", SANDBOX_URL, lambda value: value)
+    logger = logging.getLogger("roster-program-test")
+    pulumi.runtime.set_mocks(RecordingMocks(), "fabricai-roster", "test", False, logger, monitor)
+    pulumi.runtime.set_all_config(
+        {
+            "roster:clients": json.dumps(config["roster:clients"]),
+            "roster:procountorApiKeys": json.dumps(config["roster:procountorApiKeys"]),
+            "roster:netvisorCredentials": json.dumps(config["roster:netvisorCredentials"]),
+            "procountor:clientSecret": "FAKE-partner-client-secret",
+        },
+        ["roster:procountorApiKeys", "roster:netvisorCredentials", "procountor:clientSecret"],
+    )
+    exits: list[int] = []
+
+    def program() -> None:
+        try:
+            run()
+        except SystemExit as exit_:
+            exits.append(int(str(exit_.code)))
+
+    with caplog.at_level(logging.ERROR, logger="roster-program-test"):
+        under_mocks(program)
+    assert exits == [MESSAGE_SHOWN_EXIT_CODE]
+    assert monitor.registrations == {}
+    errors = [record.getMessage() for record in caplog.records if record.name == "roster-program-test"]
+    assert len(errors) == 1
+    assert "pulumi config set --secret fabricai:apiKey <key>" in errors[0]
+    assert "pulumi config set procountor:clientId <client id>" in errors[0]
+    assert "netvisor:partner" not in errors[0]  # Netvisor verifies at FabricAI: no partner secret is set
+    assert "FAKE-partner-client-secret" not in errors[0]
+    runtime_settings.SETTINGS.outputs.clear()
+
+
 def test_the_first_clients_are_registered_while_the_rest_are_still_being_declared(
     monitor: RecordingMonitor, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -64,6 +64,9 @@ class Portal:
         return None if client is None else self.running.admin.portal_connection(int(client["id"]))
 
 
+SECOND_SAUNA_KEY = "FAKE-pc-key-sauna-saarinen-2"
+
+
 def example_scenario_with_a_netvisor_twin(scenario: dict[str, Any]) -> dict[str, Any]:
     """examples/sandbox.yaml plus Kahvila Kuppi Oy in Netvisor too, so it can move there (step 4)."""
     netvisor = scenario["netvisor"]
@@ -79,6 +82,10 @@ def example_scenario_with_a_netvisor_twin(scenario: dict[str, Any]) -> dict[str,
     )
     for customer in netvisor["customers"]:
         customer["companies"].append("2077474-0")
+    # One roster holds both stacks' clients here, and one API key under two business IDs is a roster problem:
+    # Harhautettu Oy gets a second key of Sauna-Saarinen Oy's company (still "the key of another company").
+    sauna = next(c for c in scenario["procountor"]["companies"] if c["businessId"] == "2358253-3")
+    sauna["apiKeys"].append({**sauna["apiKeys"][0], "key": SECOND_SAUNA_KEY})
     return scenario
 
 
@@ -102,7 +109,9 @@ def test_the_walkthrough_on_the_example_roster(
         {
             **config,
             "roster:clients": healthy_clients + broken["roster:clients"],
-            "roster:procountorApiKeys": Secret({**healthy_keys, **broken["roster:procountorApiKeys"].value}),
+            "roster:procountorApiKeys": Secret(
+                {**healthy_keys, **broken["roster:procountorApiKeys"].value, "1632707-5": SECOND_SAUNA_KEY}
+            ),
         },
         program=PROGRAM,
     )

@@ -4,22 +4,28 @@ the provider settings, and the roster settings of the operator's command only (`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, Final
 
-from provider.roster import Roster, parse_roster
+from provider.roster import ClientEntry, Roster
+from provider.roster.stack_config import find_project_root, parse_stack_config, roster_config
 from provider.settings import ProviderSettings
 
 ROTATE_AFTER_DAYS: Final = "roster:rotateAfterDays"
 
 
-def roster_of(config: Mapping[str, Any]) -> Roster:
-    """The roster as ``provider.program.read_roster`` reads it; RosterInvalid lists every problem."""
-    return parse_roster(
-        config.get("roster:clients"),
-        config.get("roster:procountorApiKeys"),
-        config.get("roster:netvisorCredentials"),
-    )
+def roster_of(
+    config: Mapping[str, Any],
+    cwd: Path | None = None,
+    *,
+    on_client: Callable[[ClientEntry], None] | None = None,
+) -> Roster:
+    """The roster as ``provider.program.read_roster`` reads it, from every key of the stack's config (so a
+    misspelt roster key is named, as `preview` names it); RosterInvalid lists every problem. A relative
+    ``roster:clientsFile`` is read from the project root: the folder of Pulumi.yaml at or above ``cwd``."""
+    root = find_project_root(cwd if cwd is not None else Path.cwd())
+    return parse_stack_config(roster_config(config), root, on_client=on_client)
 
 
 def settings_of(config: Mapping[str, Any]) -> ProviderSettings:

@@ -176,7 +176,7 @@ def _finding(label: str, error: FabricaiRosterError) -> Finding:
 
 def run(args: argparse.Namespace, stack: Stack) -> int:
     config = stack.config(secrets=True)
-    roster = roster_of(config)
+    roster = roster_of(config, stack.cwd)  # a relative roster:clientsFile is read from the project
     clients = chosen(roster, args.business_ids)
     context = ProviderContext(settings_of(config))
     findings: list[Finding] = []

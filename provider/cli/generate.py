@@ -9,7 +9,8 @@
 
 The roster is validated by the roster model itself (``provider.roster.parse_roster``; keys are stood in for
 while validating and never written), printed or written as stack config YAML (``roster:clients``), and
-followed by the exact ``pulumi config set`` commands still to run for keys: never a key's value.
+followed by the exact ``pulumi config set`` commands still to run for keys: never a key's value, every
+argument quoted for the shell (a credential-set name is also held to safe characters by the roster model).
 
 Exit status: 0 generated; 1 problems in the list or the roster (each named, with its line), nothing
 written; 2 could not run.
@@ -18,19 +19,24 @@ written; 2 could not run.
 from __future__ import annotations
 
 import argparse
+import io
+import json
+import re
+import shlex
+import sys
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TextIO
 
-import yaml
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from provider.business_id import BusinessId, InvalidBusinessId
 from provider.cli import render
 from provider.cli.config import settings_of
 from provider.cli.csv_import import ClientList, read_client_list
-from provider.cli.stack import OperatorError, Stack
+from provider.cli.stack import OperatorError, Stack, erp_name
 from provider.defaults import PORTAL_MAX_PAGES, PORTAL_PAGE_LIMIT
 from provider.errors import RosterInvalid
 from provider.portal import ListedClient, PortalClient
@@ -77,6 +83,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--default-erp",
+        type=erp_name,
         choices=["procountor", "netvisor"],
         help="the ERP of list rows without one (otherwise such a row is a problem)",
     )
@@ -184,9 +191,12 @@ def build(
 
 def _validate(entries: list[dict[str, Any]]) -> None:
     """The roster model's verdict on the entries, with stand-in keys (never written, never shown)."""
-    keys = {e["businessId"]: "stand-in" for e in entries if e["erp"] == "procountor"}
+    # One stand-in per client (the roster refuses one key under two business IDs), each with a random part: a
+    # stand-in is a "secret" to the roster's by-value check, and no client's name may happen to hold it.
+    token = uuid.uuid4().hex
+    keys = {e["businessId"]: f"{token}-{e['businessId']}" for e in entries if e["erp"] == "procountor"}
     sets = {
-        e["netvisorCredentials"]: {"customerId": "stand-in", "customerKey": "stand-in"}
+        e["netvisorCredentials"]: {"customerId": "stand-in", "customerKey": token}
         for e in entries
         if e["erp"] == "netvisor"
     }
@@ -196,11 +206,19 @@ def _validate(entries: list[dict[str, Any]]) -> None:
 def parse_roster_entries(entries: object, keys: object, sets: object) -> None:
     from provider.roster import parse_roster
 
-    parse_roster(entries, keys, sets)
+    # Only the verdict is wanted: the validated entries are not kept (bounded memory for a big list).
+    parse_roster(entries, keys, sets, on_client=lambda client: None)
+
+
+def set_command(*args: str) -> str:
+    """``pulumi config set ARGS``, every argument quoted for the shell (``shlex.join``): a name from the
+    client list or the portal can never become shell syntax. No value is printed: ``pulumi config set``
+    without one asks for it at the prompt, or reads it from stdin, so the command runs as printed."""
+    return shlex.join(["pulumi", "config", "set", *args])
 
 
 def key_commands(entries: Sequence[Mapping[str, Any]], known: Mapping[str, Any]) -> list[str]:
-    """The ``pulumi config set`` commands for every key the stack does not hold yet."""
+    """The ``pulumi config set`` commands for every key the stack does not hold yet (runnable as printed)."""
     have_keys = known.get(PROCOUNTOR_API_KEYS) or {}
     have_sets = known.get(NETVISOR_CREDENTIALS) or {}
     have_ids = set()
@@ -209,22 +227,57 @@ def key_commands(entries: Sequence[Mapping[str, Any]], known: Mapping[str, Any])
             have_ids.add(BusinessId(written))
         except InvalidBusinessId:
             continue
-    encrypted = "pulumi config set --secret --path"
     commands: list[str] = []
     for entry in entries:
         if entry["erp"] == "procountor" and BusinessId(entry["businessId"]) not in have_ids:
-            commands.append(f"{encrypted} '{PROCOUNTOR_API_KEYS}[\"{entry['businessId']}\"]' <API key>")
+            path = f'{PROCOUNTOR_API_KEYS}["{BusinessId(entry["businessId"])}"]'
+            commands.append(set_command("--secret", "--path", path))
     for name in sorted({e["netvisorCredentials"] for e in entries if e["erp"] == "netvisor"}):
         if not (isinstance(have_sets, Mapping) and name in have_sets):
-            commands.append(
-                f"pulumi config set --path '{NETVISOR_CREDENTIALS}.{name}.customerId' <customer id>"
-            )
-            commands.append(f"{encrypted} '{NETVISOR_CREDENTIALS}.{name}.customerKey' <customer key>")
+            commands.append(set_command("--path", f"{NETVISOR_CREDENTIALS}.{name}.customerId"))
+            commands.append(set_command("--secret", "--path", f"{NETVISOR_CREDENTIALS}.{name}.customerKey"))
     return commands
 
 
+# A text written plain in YAML reads back as the same text in YAML 1.1 and 1.2 readers alike (PyYAML, Pulumi's
+# Go reader) when it starts with a letter or digit, holds only these characters, and is no other scalar.
+_PLAIN: Final = re.compile(r"[^\W_][\w .,&()/'+-]*(?<! )")
+_OTHER_SCALAR: Final = re.compile(
+    r"(?i:y|n|yes|no|on|off|true|false|null|~)"
+    r"|[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?"  # numbers, YAML 1.1 and 1.2
+    r"|0[xob][0-9a-fA-F_]+"
+    r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}.*"  # YAML 1.1 timestamps
+)
+
+
+def _scalar(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    if _PLAIN.fullmatch(text) and not _OTHER_SCALAR.fullmatch(text):
+        return text
+    return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
+
+
+def write_roster_yaml(entries: Sequence[Mapping[str, Any]], out: TextIO) -> None:
+    """Stack config YAML of ``roster:clients``, written entry by entry: as ``yaml.safe_dump`` lays it out,
+    without its node graph and whole-text copy (a 200,000-client list took about a minute and 700 MB)."""
+    out.write("config:\n  roster:clients:" + ("\n" if entries else " []\n"))
+    for entry in entries:
+        lead = "  - "
+        for key, value in entry.items():
+            if isinstance(value, list) and value:
+                out.write(f"{lead}{key}:\n" + "".join(f"    - {_scalar(item)}\n" for item in value))
+            else:
+                out.write(f"{lead}{key}: {'[]' if isinstance(value, list) else _scalar(value)}\n")
+            lead = "    "
+
+
 def roster_yaml(entries: Sequence[Mapping[str, Any]]) -> str:
-    return yaml.safe_dump({"config": {"roster:clients": list(entries)}}, allow_unicode=True, sort_keys=False)
+    """``write_roster_yaml`` as text."""
+    text = io.StringIO()
+    write_roster_yaml(entries, text)
+    return text.getvalue()
 
 
 def run(args: argparse.Namespace, stack: Stack) -> int:
@@ -267,15 +320,15 @@ def run(args: argparse.Namespace, stack: Stack) -> int:
             )
         err.print("[bold red]the generated roster is not valid; nothing written.[/]")
         return render.PROBLEMS
-    text = roster_yaml(generated.entries)
     if args.output is not None:
         try:
-            args.output.write_text(text, encoding="utf-8")
+            with args.output.open("w", encoding="utf-8") as out:
+                write_roster_yaml(generated.entries, out)
         except OSError as error:
             raise OperatorError(f"cannot write {args.output}: {error.strerror}") from None
         err.print(f"[green]✓[/] {len(generated.entries)} clients written to {args.output}")
     else:
-        print(text, end="")
+        write_roster_yaml(generated.entries, sys.stdout)
     _report(err, generated)
     return render.OK
 
@@ -296,6 +349,9 @@ def _report(err: Any, generated: Generated) -> None:
             for item in items:
                 err.print(f"  - {render.escape(item)}")
     if generated.commands:
-        err.print("[bold]Still to run for keys (each value typed at the prompt or given on stdin):[/]")
-        for command in generated.commands:
-            err.print(f"  {render.escape(command)}", soft_wrap=True)
+        err.print(
+            "[bold]Still to run for keys (each asks for its value at the prompt, or reads it from stdin):[/]"
+        )
+        # Plain lines, as they are to be copied (and a rich print each would take minutes for 100,000 keys).
+        err.file.write("".join(f"  {command}\n" for command in generated.commands))
+        err.file.flush()

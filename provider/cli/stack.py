@@ -99,15 +99,28 @@ class Stack:
         return config
 
     def outputs(self) -> dict[str, Any]:
+        """The stack's outputs; anything but a mapping is an OperatorError (never read as "no clients")."""
         raw = self._json("stack", "output", "--json")
-        return raw if isinstance(raw, dict) else {}
+        if not isinstance(raw, dict):
+            raise OperatorError(
+                f"`pulumi stack output --json` answered {type(raw).__name__}, not the stack's outputs as a "
+                "mapping: is this a roster stack?"
+            )
+        return raw
 
     def resources(self) -> list[dict[str, Any]]:
-        """The resources of the stack's state (secrets encrypted), as ``pulumi stack export`` gives them."""
+        """The resources of the stack's state (secrets encrypted), as ``pulumi stack export`` gives them; a
+        shape that cannot be read is an OperatorError (a stack with no resources yet has none)."""
         raw = self._json("stack", "export")
         deployment = raw.get("deployment") if isinstance(raw, dict) else None
-        resources = deployment.get("resources") if isinstance(deployment, dict) else None
-        return [r for r in resources or [] if isinstance(r, dict)]
+        if not isinstance(deployment, dict):
+            raise OperatorError("`pulumi stack export` answered no deployment: the state cannot be read")
+        resources = deployment.get("resources")
+        if resources is None:
+            return []
+        if not isinstance(resources, list) or not all(isinstance(r, dict) for r in resources):
+            raise OperatorError("`pulumi stack export` answered resources that cannot be read")
+        return resources
 
 
 def _hint(stderr: str) -> str:
@@ -144,3 +157,12 @@ def config_values(raw: object) -> dict[str, Any]:
 def stack_args(name: str | None, cwd: str | None) -> Sequence[str]:
     """How messages show the stack the command read (``--stack S --cwd D``)."""
     return [*(["--stack", name] if name else []), *(["--cwd", cwd] if cwd else [])]
+
+
+def erp_name(written: str) -> str:
+    """An ``--erp`` option's value as the roster reads ERP names (``Procountor``, ``NETVISOR``...); an unknown
+    one stays as written, for argparse's own "invalid choice" message."""
+    from provider.roster.models import erp_of
+
+    erp = erp_of(written)
+    return erp.value if erp is not None else written

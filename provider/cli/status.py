@@ -6,9 +6,13 @@ training, each integration's ``client_status``, ``status``, ``dimension_predicti
 ``credentials_rotated_at``; secrets stay encrypted there and are never read) and ``pulumi config --json``
 without ``--show-secrets`` (``roster:rotateAfterDays``).
 
-The resources' outputs come first: ``pulumi refresh`` updates them but not the stack outputs (only the
-program sets those, at ``up``), so a regression found by a refresh shows at once. The stack outputs are the
-fallback for a resource the state does not hold.
+The clients are those of the stack output ``clients`` and those the state holds a ClientCompany or an
+integration of: a first ``up`` that failed leaves registered clients and connections in the state and no
+outputs, and they must show with their problems, not as "0 clients". The resources' outputs come first:
+``pulumi refresh`` updates them but not the stack outputs (only the program sets those, at ``up``), so a
+regression found by a refresh shows at once. The stack outputs are the fallback for a resource the state does
+not hold. Outputs or state of a shape this command cannot read (a JSON list, a summary that is not a mapping)
+are exit 2, never an empty report that says all is well.
 
 ERP health is shown when the outputs carry it (``erpHealth`` in a client's stack output, or ``erp_health`` /
 ``health`` among its integration's outputs); ``unknown`` otherwise.
@@ -34,7 +38,7 @@ from rich.table import Table
 from provider.cli import render
 from provider.cli.config import rotate_after_days
 from provider.cli.html import write_report
-from provider.cli.stack import OperatorError, Stack
+from provider.cli.stack import OperatorError, Stack, erp_name
 
 UNKNOWN: Final = "unknown"
 HEALTHY: Final = frozenset({"OK", "HEALTHY", "PASSED", UNKNOWN.upper()})
@@ -116,7 +120,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=[],
         help="only clients whose column has this value (case-insensitive; repeatable: all must match)",
     )
-    parser.add_argument("--erp", choices=["procountor", "netvisor"], help="only clients of this ERP")
+    parser.add_argument(
+        "--erp", type=erp_name, choices=["procountor", "netvisor"], help="only clients of this ERP"
+    )
     parser.add_argument("--problems", action="store_true", help="only clients with problems")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts instead of the table")
     parser.add_argument("--html", metavar="FILE", type=Path, help="also write a self-contained HTML report")
@@ -164,13 +170,74 @@ def parse_filters(written: Sequence[str]) -> dict[str, str]:
     return filters
 
 
+COMPANY_TYPE: Final = "pulumi-python:dynamic/fabricai:ClientCompany"
+INTEGRATION_TYPES: Final = {
+    "pulumi-python:dynamic/fabricai:ProcountorIntegration": "procountor",
+    "pulumi-python:dynamic/fabricai:NetvisorIntegration": "netvisor",
+}
+
+
 def _by_name(resources: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
-    """Each resource's outputs by its name (the URN's last part: ``2925630-9-company``)."""
-    return {
-        str(r.get("urn", "")).rsplit("::", 1)[-1]: r.get("outputs") or {}
-        for r in resources
-        if isinstance(r.get("outputs") or {}, Mapping)
-    }
+    """Each resource's outputs by its name (the URN's last part: ``2925630-9-company``); outputs that are not
+    a mapping cannot be read: exit 2, never a client silently left out."""
+    named: dict[str, Mapping[str, Any]] = {}
+    for resource in resources:
+        urn = resource.get("urn")
+        outputs = resource.get("outputs") or {}
+        if not isinstance(urn, str) or not isinstance(outputs, Mapping):
+            raise OperatorError(
+                f"`pulumi stack export`: a resource ({_shown(urn)}) has no readable outputs; the state may "
+                "be damaged: check it with `pulumi stack export`"
+            )
+        named[urn.rsplit("::", 1)[-1]] = outputs
+    return named
+
+
+def _state_clients(resources: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """Every client the state holds a record or connection of (business ID -> ERP): a first `up` that failed
+    leaves registered clients and connections in the state, and no stack outputs at all."""
+    found: dict[str, str] = {}
+    for resource in resources:
+        kind, urn = resource.get("type"), str(resource.get("urn", ""))
+        name = urn.rsplit("::", 1)[-1]
+        if kind == COMPANY_TYPE and name.endswith("-company"):
+            outputs = resource.get("outputs") or {}
+            erp = _text(outputs.get("erp")) if isinstance(outputs, Mapping) else None
+            found.setdefault(name.removesuffix("-company"), erp or UNKNOWN)
+        elif isinstance(kind, str) and kind in INTEGRATION_TYPES:
+            erp = INTEGRATION_TYPES[kind]
+            if name.endswith(f"-{erp}"):
+                found[name.removesuffix(f"-{erp}")] = erp
+    return found
+
+
+def _shown(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)[:80] if value is not None else "no URN"
+
+
+def _summaries(outputs: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """The stack output ``clients`` (business ID -> summary), checked: a shape this command cannot read is
+    exit 2, never an empty report."""
+    if not isinstance(outputs, Mapping):
+        raise OperatorError(
+            f"`pulumi stack output --json` answered {type(outputs).__name__}, not the stack's outputs as a "
+            "mapping: is this a roster stack?"
+        )
+    clients = outputs.get("clients")
+    if clients is None:
+        return {}
+    if not isinstance(clients, Mapping):
+        raise OperatorError(
+            f"the stack output `clients` is {type(clients).__name__}, not a mapping of business ID to "
+            "client: is this a roster stack? (`pulumi stack output clients` shows it)"
+        )
+    for business_id, summary in clients.items():
+        if not isinstance(summary, Mapping):
+            raise OperatorError(
+                f"the stack output `clients` has {_shown(business_id)} as {type(summary).__name__}, not a "
+                "client's summary: is this a roster stack? (`pulumi stack output clients` shows it)"
+            )
+    return dict(clients)
 
 
 def _text(value: object) -> str | None:
@@ -199,15 +266,24 @@ def client_statuses(
     *,
     now: dt.datetime,
 ) -> list[ClientStatus]:
-    """Every client of the stack outputs, with what the state adds; in business-ID order."""
-    clients = outputs.get("clients") or {}
-    if not isinstance(clients, Mapping):
-        raise OperatorError("the stack outputs have no `clients` mapping: is this a roster stack?")
+    """Every client of the stack outputs and of the state, with what the state says; in business-ID order.
+
+    The state counts as much as the outputs: a first `up` that failed leaves registered clients (and maybe a
+    broken connection) in the state and no outputs, and they are shown with their problems. An output or
+    state this command cannot read is an OperatorError (exit 2); only a stack with neither outputs nor a
+    client in its state is empty."""
+    clients = _summaries(outputs)
     named = _by_name(resources)
+    in_state = _state_clients(resources)
+    if not clients and not in_state and "clients" not in outputs:
+        raise OperatorError(
+            "the stack has no `clients` output and no client in its state: run `pulumi up` first, or check "
+            "the stack (--stack) is a roster stack"
+        )
     rows: list[ClientStatus] = []
-    for business_id, summary in sorted(clients.items()):
-        summary = summary if isinstance(summary, Mapping) else {}
-        erp = _text(summary.get("erp")) or UNKNOWN
+    for business_id in sorted({*clients, *in_state}):
+        summary = clients.get(business_id, {})
+        erp = _text(summary.get("erp")) or in_state.get(business_id) or UNKNOWN
         company = named.get(f"{business_id}-company", {})
         integration = named.get(f"{business_id}-{erp}", {})
         health = (
@@ -232,7 +308,7 @@ def client_statuses(
             business_id=business_id,
             name=_text(company.get("name")) or _text(integration.get("client_name")) or "",
             erp=erp,
-            portal_id=summary.get("portalId") if isinstance(summary.get("portalId"), int) else None,
+            portal_id=_portal_id(summary.get("portalId"), company.get("portal_id")),
             portal=_text(company.get("status")) or UNKNOWN,
             stage=stage,
             connection=_text(integration.get("status")) or _text(summary.get("connection")) or "NONE",
@@ -248,6 +324,11 @@ def client_statuses(
         row.problems = problems_of(row)
         rows.append(row)
     return rows
+
+
+def _portal_id(*candidates: object) -> int | None:
+    """The first of ``candidates`` that is a portal id (the stack output's, then the state's)."""
+    return next((c for c in candidates if isinstance(c, int) and not isinstance(c, bool)), None)
 
 
 def problems_of(row: ClientStatus) -> list[str]:

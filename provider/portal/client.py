@@ -267,13 +267,14 @@ class PortalClient:
         unknown = [name for name in names if name not in by_name]
         if unknown:
             existing = sorted(by_name)
+            # Named by `about`, so a caller that names the client again (ClientCompany) does not repeat it.
             raise UnknownTeam(
-                f"{client}: the FabricAI portal has no team {', '.join(repr(n) for n in unknown)}. Existing "
+                f"the FabricAI portal has no team {', '.join(repr(n) for n in unknown)}. Existing "
                 f"teams: {', '.join(repr(n) for n in existing) if existing else '(none)'}. Fix: correct the "
                 "name in roster:clients, or create the team in the portal (Teams) first.",
                 teams=unknown,
                 existing=existing,
-            )
+            ).about(client)
         return [by_name[name] for name in names]
 
     def team_names(self, ids: Sequence[int]) -> list[str]:

@@ -25,8 +25,12 @@ The package, by job:
 - ``problems``: pydantic's errors and raw values turned into roster paths and plain words;
 - ``text``: what a name or secret may hold, when two names are the same, how values are quoted;
 - ``stack_config``: the keys themselves (a misspelt or missing one is named) and reading them in a run;
-- ``clients_file``: the client list read from the file ``roster:clientsFile`` names;
-- ``config_size``: the bytes of the engine's ``PULUMI_CONFIG``, and the warning before the limit.
+- ``clients_file``: the client list read from the file ``roster:clientsFile`` names, entry by entry;
+- ``config_size``: the bytes of the engine's ``PULUMI_CONFIG``, and the warning before the limit;
+- ``secret_values``: no entry holds one of the stack's secrets, by value, wherever it is (never quoted);
+- ``required_settings``: every provider setting the roster needs and lacks, with its ``pulumi config set``
+  (``fabricai:verification``: auto, portal or local), checked by ``validate`` and by the program before any
+  resource is declared.
 
 Decisions worth knowing:
 - Positions are 0-based, as in ``pulumi config set --path 'roster:clients[3].name'``.
@@ -40,13 +44,17 @@ Decisions worth knowing:
 - An API key or a Netvisor credential set that no client uses is reported: remove it (a staged set is
   added together with its first client). While a Netvisor client names no set or a missing one, that
   client's problem is reported instead.
-- Inputs are not coerced: ``adopt: "yes"`` or ``deductionPercent: "40"`` are reported, not guessed.
+- Inputs are not coerced: ``adopt: "yes"`` or ``deductionPercent: "40"`` are reported, not guessed. The one
+  normalisation: ERP names in any case (``erp: Procountor``), as the CSV import takes them.
+- One API key under two business IDs is a problem naming both entries (a key opens one company only).
 - ``favorite`` is no roster field: favourites are per portal user and not in the portal's API. An entry
   with it is told to set the client as a favourite on the FabricAI portal's home page (a manual step).
-- Names (client, dimension, team, tag, credential set) are visible, at most 200 characters, on one line
-  with no control character; dimensions and teams of one client differ in more than case or Unicode form
-  (NFKC + casefold). ``0000000-0`` is refused: its check digit is right but no company has it. Ids and
-  secrets (customerId, customerKey, API keys) have no padding and no line break.
+- Names (client, dimension, team, tag, credential set) are visible (blank-looking letters such as U+2800 or
+  U+3164 count as blank), unpadded, at most 200 characters, on one line with no control character; a
+  credential set's name is a config path segment (letters, digits, ``-``, ``_``); dimensions and teams of
+  one client differ in more than case or Unicode form (NFKC + casefold). ``0000000-0`` is refused: its
+  check digit is right but no company has it. Ids and secrets (customerId, customerKey, API keys) have no
+  padding and no line break; a Netvisor customer id or key is ISO-8859-1 (Netvisor signs it so).
 - No problem ever quotes a value from ``roster:procountorApiKeys`` or ``roster:netvisorCredentials``;
   a key of ``roster:procountorApiKeys`` is quoted only if it is shaped like a business ID (an API key put
   in the key position is never echoed). Every quoted value is escaped and shortened: each problem is one

@@ -12,9 +12,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from pydantic import SecretStr
+
 from provider.business_id import BusinessId, InvalidBusinessId
 from provider.errors import RosterProblem
-from provider.roster.models import CLIENTS, NETVISOR_CREDENTIALS, PROCOUNTOR_API_KEYS, ClientEntry, Erp
+from provider.roster.models import (
+    CLIENTS,
+    NETVISOR_CREDENTIALS,
+    PROCOUNTOR_API_KEYS,
+    ClientEntry,
+    Erp,
+    erp_of,
+)
 from provider.roster.problems import closest, entry_label, field_names, set_api_key_command
 from provider.roster.text import name_problem, quote, same_name_key, shorten
 
@@ -51,7 +60,7 @@ class Identity:
         except InvalidBusinessId:
             business_id = None
         written_erp = _read_field(fields, "erp")
-        erp = next((erp for erp in Erp if erp.value == written_erp), None)
+        erp = erp_of(written_erp)
         credentials = _read_field(fields, "netvisorCredentials")
         return cls(
             entry_label(
@@ -121,6 +130,44 @@ def cross_entry_problems(
     if credential_names is not None:
         problems += _unknown_credential_problems(identities, credential_names)
         problems += _unused_credential_problems(identities, credential_names, source)
+    return problems
+
+
+def shared_key_problems(
+    keys: Mapping[BusinessId, SecretStr],
+    key_spellings: Mapping[BusinessId, str] | None,
+    identities: list[Identity] | None,
+) -> list[RosterProblem]:
+    """One API key under two business IDs: a Procountor key opens one company, so one of the two entries is
+    wrong (a key pasted twice), which `pulumi up` would find only after portal writes. Each problem names
+    both entries, and their clients where the list has them; the key itself never."""
+    spellings = key_spellings or {}
+    clients: dict[BusinessId, str] = {}
+    for identity in identities or []:
+        if identity.business_id is not None:
+            clients.setdefault(identity.business_id, identity.entry)
+
+    def named(business_id: BusinessId) -> str:
+        written = spellings.get(business_id, str(business_id))
+        return f"{PROCOUNTOR_API_KEYS}[{written!r}]" + (
+            f" ({clients[business_id]})" if business_id in clients else ""
+        )
+
+    problems: list[RosterProblem] = []
+    first_by_key: dict[str, BusinessId] = {}
+    for business_id, key in keys.items():
+        first = first_by_key.setdefault(key.get_secret_value(), business_id)
+        if first != business_id:
+            problems.append(
+                RosterProblem(
+                    PROCOUNTOR_API_KEYS,
+                    spellings.get(business_id, str(business_id)),
+                    f"{named(business_id)} holds the same API key as {named(first)}; a Procountor API key "
+                    "opens one company only, so one of them is another client's key: make a key in each "
+                    "client's own Procountor (Basics -> API client keys) and set it with "
+                    f"{set_api_key_command(business_id)}",
+                )
+            )
     return problems
 
 

@@ -12,25 +12,34 @@ Secrets stay in stack config (``roster:procountorApiKeys``, ``roster:netvisorCre
 The file is read as YAML 1.2 reads (what Pulumi's own YAML reader does with stack config), not PyYAML's
 YAML 1.1: ``yes``, ``on`` or ``2024-01-31`` stay text, so a file and ``roster:clients`` read the same
 (``adopt: yes`` is reported, not taken as true).
+
+A big file stays cheap: the file is read in chunks by libyaml's event parser and each top-level entry is built
+from its events and handed on (``ClientsStream``) before the next is read: no whole-file text, node graph or
+list of raw entries is ever held, and the time is linear (docs/PERFORMANCE.md, "Big files"). Anchors,
+aliases and ``<<`` merge keys work as in PyYAML's safe loader; a tag it would not construct is a problem.
 """
 
 from __future__ import annotations
 
+import codecs
+import functools
+import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Final
+from typing import IO, Any, Final
 
 import yaml
 
-try:  # libyaml's parser: a roster of 5,000 clients reads in a fraction of a second, not in seconds
+try:  # libyaml's event parser, in C: the events of 200,000 clients in seconds
     from yaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+from yaml.constructor import ConstructorError
 
 from provider.errors import RosterProblem
 from provider.roster.models import CLIENTS, CLIENTS_FILE, NETVISOR_CREDENTIALS, PROCOUNTOR_API_KEYS
-from provider.roster.parsing import CLIENTS_UNREAD
+from provider.roster.parsing import CLIENTS_UNREAD, StreamedClients
 from provider.roster.problems import describe, entry_label
 from provider.roster.text import quote, safe
 
@@ -43,32 +52,22 @@ _SECRET_NAME: Final = re.compile(r".*(key|secret|password|passwd|token|credentia
 _NOT_SECRET: Final = frozenset({"netvisorcredentials"})
 
 
-class _Yaml12Loader(_SafeLoader):
-    """PyYAML's safe loader with YAML 1.2 core scalars: only true/false are booleans, no sexagesimal
-    numbers, no timestamps (``yes``, ``1:20`` and ``2024-01-31`` stay text)."""
-
-
-_YAML_11_SCALARS: Final = frozenset(
-    f"tag:yaml.org,2002:{kind}" for kind in ("bool", "int", "float", "timestamp")
+# YAML 1.2 core scalars (what Pulumi's Go reader does with stack config): only these words are booleans, no
+# sexagesimal numbers, no timestamps, no `yes`/`on` (PyYAML's safe loader reads YAML 1.1 and would).
+_NULL: Final = re.compile(r"~|null|Null|NULL|")
+_BOOL: Final = re.compile(r"true|True|TRUE|false|False|FALSE")
+_INT: Final = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+_FLOAT: Final = re.compile(
+    r"[-+]?(?:\.[0-9]+|(?:0|[1-9][0-9]*)(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
 )
-_Yaml12Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _YAML_11_SCALARS]
-    for first, resolvers in _SafeLoader.yaml_implicit_resolvers.items()
-}
-_Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-_Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?(?:0|[1-9][0-9]*))$"), list("-+0123456789")
-)
-_Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(
-        r"^(?:[-+]?(?:\.[0-9]+|(?:0|[1-9][0-9]*)(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
-    ),
-    list("-+.0123456789"),
-)
+# Any of the four: a plain scalar that does not match is text.
+_NOT_TEXT: Final = re.compile("|".join(f"(?:{p.pattern})" for p in (_NULL, _BOOL, _INT, _FLOAT)))
+_TAG: Final = "tag:yaml.org,2002:"
+# Deeper than this, an entry is a mistake (or an attack on the reader's stack).
+MAX_DEPTH: Final = 64
+# Bytes read from the file at a time.
+CHUNK: Final = 1 << 16
 
 
 def resolve(written: str, root: Path) -> Path:
@@ -81,8 +80,10 @@ def read_clients_file(written: object, root: Path) -> tuple[object, str, list[Ro
     """The client list in the file named by ``roster:clientsFile`` (``written``), the label problems name
     it by (the path as written), and the problems with the file itself.
 
-    The list is ``CLIENTS_UNREAD`` when the file cannot be read or parsed; entries with a field that looks
-    like a secret lose that field (it is reported, its value never reaches a message).
+    The list is ``CLIENTS_UNREAD`` when the file cannot be opened or its top level is not a list, else a
+    ``ClientsStream`` that reads the entries one at a time (a problem found while reading, such as bad YAML
+    further down, is the stream's). Entries with a field that looks like a secret lose that field (it is
+    reported, its value never reaches a message).
     """
     if not isinstance(written, str) or not written.strip():
         found = describe(written, reveal=True)
@@ -90,37 +91,257 @@ def read_clients_file(written: object, root: Path) -> tuple[object, str, list[Ro
         return CLIENTS_UNREAD, CLIENTS_FILE, [problem]
     label = safe(written.strip(), 200)
     path = resolve(written.strip(), root)
-    text, reason = _read(path, root, absolute=Path(written.strip()).is_absolute())
-    if text is None:
+    file, reason = _open(path, root, absolute=Path(written.strip()).is_absolute())
+    if file is None:
         return CLIENTS_UNREAD, label, [_problem(CLIENTS_FILE, f"{quote(written)} cannot be read: {reason}")]
+    reader = _Utf8Reader(file, path)
+    events = _SafeLoader(reader)
     try:
-        clients = yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 (a SafeLoader with YAML 1.2 scalars)
-    except yaml.YAMLError as error:
-        return CLIENTS_UNREAD, label, [_problem(label, f"is not valid YAML: {_yaml_reason(error)}")]
-    if clients is None:
+        kind = _top_level(events)
+        if kind is yaml.SequenceStartEvent:
+            return ClientsStream(events, reader, label), label, []
+        top = None if kind is None else _Builder(events).node(0)
+    except (yaml.YAMLError, _NotUtf8) as error:
+        _close(events, reader)
+        return CLIENTS_UNREAD, label, [_unreadable(label, error)]
+    _close(events, reader)
+    if top is None:
         return CLIENTS_UNREAD, label, [_problem(label, f"is empty; it should hold the list {CLIENTS} would")]
-    if not isinstance(clients, list):
-        return (
-            CLIENTS_UNREAD,
-            label,
-            [
-                _problem(
-                    label,
-                    f"expected a list of client entries at the top level (the list {CLIENTS} would hold, "
-                    f"each entry starting with `- businessId: ...`), got {describe(clients, reveal=False)}",
+    return (
+        CLIENTS_UNREAD,
+        label,
+        [
+            _problem(
+                label,
+                f"expected a list of client entries at the top level (the list {CLIENTS} would hold, "
+                f"each entry starting with `- businessId: ...`), got {describe(top, reveal=False)}",
+            )
+        ],
+    )
+
+
+class ClientsStream(StreamedClients):
+    """The file's entries, each built from its YAML events as it is asked for; read once."""
+
+    def __init__(self, events: Any, reader: _Utf8Reader, label: str) -> None:
+        super().__init__()
+        self._events, self._reader, self._label = events, reader, label
+
+    def __iter__(self) -> Iterator[object]:
+        builder = _Builder(self._events)
+        try:
+            self._events.get_event()  # the list's start, peeked at by read_clients_file
+            index = 0
+            event = self._events.get_event()
+            while type(event) is not yaml.SequenceEndEvent:
+                yield _without_secrets(index, builder.value(event, 1), self._label, self.problems)
+                index += 1
+                event = self._events.get_event()
+            if not self._events.check_event(
+                yaml.DocumentEndEvent
+            ):  # pragma: no cover - libyaml says so first
+                raise _error("expected the end of the document after the list", self._events)
+            self._events.get_event()
+            if not self._events.check_event(yaml.StreamEndEvent):
+                raise _error(
+                    "the file holds more than one YAML document; keep only the list of clients", self._events
                 )
-            ],
-        )
-    problems: list[RosterProblem] = []
-    cleaned = [_without_secrets(index, item, label, problems) for index, item in enumerate(clients)]
-    return cleaned, label, problems
+        except (yaml.YAMLError, _NotUtf8) as error:
+            self.fail(_unreadable(self._label, error))
+        finally:
+            _close(self._events, self._reader)
 
 
-def _read(path: Path, root: Path, *, absolute: bool) -> tuple[str | None, str]:
+class _NotUtf8(ValueError):
+    def __init__(self, path: Path, offset: int) -> None:
+        super().__init__(f"{path} is not UTF-8 text (byte {offset}); save it as UTF-8")
+
+
+class _Utf8Reader:
+    """The file as text for libyaml, decoded as it is read (UTF-8, a byte order mark dropped), and bounded."""
+
+    def __init__(self, file: IO[bytes], path: Path) -> None:
+        self._file, self._path = file, path
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        self._offset = 0
+
+    def read(self, size: int = -1, /) -> str:
+        chunk = self._file.read(min(size, CHUNK) if size > 0 else CHUNK)
+        try:
+            text = self._decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as error:
+            raise _NotUtf8(self._path, self._offset + error.start) from None
+        self._offset += len(chunk)
+        if self._offset > MAX_FILE_BYTES:
+            raise yaml.YAMLError(f"{self._path} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+        return text
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _close(events: Any, reader: _Utf8Reader) -> None:
+    events.dispose()
+    reader.close()
+
+
+def _top_level(events: Any) -> type[yaml.Event] | None:
+    """Past the stream and document starts: the kind of the top-level node's first event (None: empty)."""
+    events.get_event()  # StreamStart
+    if events.check_event(yaml.StreamEndEvent):
+        return None
+    events.get_event()  # DocumentStart
+    if events.check_event(yaml.ScalarEvent):
+        scalar = events.peek_event()
+        if scalar.tag is None and not scalar.style and _NULL.fullmatch(scalar.value):
+            return None
+    kind: type[yaml.Event] = type(events.peek_event())
+    return kind
+
+
+def _fail(problem: str, event: Any) -> ConstructorError:
+    """A problem at ``event``'s place in the file (line and column, never its text)."""
+    return ConstructorError(None, None, problem, event.start_mark)
+
+
+def _error(problem: str, events: Any) -> ConstructorError:
+    mark = events.peek_event().start_mark if not events.check_event(yaml.StreamEndEvent) else None
+    return ConstructorError(None, None, problem, mark)
+
+
+class _Builder:
+    """Python values from YAML events, as PyYAML's safe loader builds them but with YAML 1.2 scalars."""
+
+    def __init__(self, events: Any) -> None:
+        self._events = events
+        self._anchors: dict[str, object] = {}
+        self._scalars: dict[str, Callable[[str], object]] = {
+            f"{_TAG}str": str,
+            f"{_TAG}int": _int,
+            f"{_TAG}float": _float,
+            f"{_TAG}bool": lambda value: value.casefold() == "true",
+            f"{_TAG}null": lambda value: None,
+        }
+
+    def node(self, depth: int) -> object:
+        """The value of the next node of the event stream."""
+        return self.value(self._events.get_event(), depth)
+
+    def value(self, event: Any, depth: int) -> object:
+        """The value of the node that starts with ``event`` (its other events are read here)."""
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            # The common case inline: a plain, untagged scalar.
+            value = _plain(event.value) if event.tag is None and not event.style else self._scalar(event)
+        elif kind is yaml.AliasEvent:
+            if event.anchor not in self._anchors:
+                raise _fail(f"found undefined alias {event.anchor!r}", event)
+            return self._anchors[event.anchor]
+        elif depth > MAX_DEPTH:
+            raise _fail(f"nested deeper than {MAX_DEPTH} levels", event)
+        elif kind is yaml.SequenceStartEvent:
+            self._check_tag(event, "seq")
+            items: list[object] = []
+            if event.anchor is not None:
+                self._anchors[event.anchor] = items
+            next_event = self._events.get_event
+            inner = next_event()
+            while type(inner) is not yaml.SequenceEndEvent:
+                items.append(self.value(inner, depth + 1))
+                inner = next_event()
+            value = items
+        elif kind is yaml.MappingStartEvent:
+            self._check_tag(event, "map")
+            mapping: dict[object, object] = {}
+            if event.anchor is not None:
+                self._anchors[event.anchor] = mapping
+            self._mapping(mapping, depth)
+            value = mapping
+        else:  # pragma: no cover - libyaml emits only these inside a document
+            raise _fail(f"unexpected {kind.__name__}", event)
+        if event.anchor is not None:
+            self._anchors[event.anchor] = value
+        return value
+
+    def _mapping(self, mapping: dict[object, object], depth: int) -> None:
+        merged: list[dict[object, object]] = []
+        next_event = self._events.get_event
+        key_event = next_event()
+        while type(key_event) is not yaml.MappingEndEvent:
+            key = self.value(key_event, depth + 1)
+            value = self.value(next_event(), depth + 1)
+            if key == "<<" and key_event.tag is None and not key_event.style:  # a merge key, as PyYAML reads
+                sources = value if isinstance(value, list) else [value]
+                if not all(isinstance(source, dict) for source in sources):
+                    raise _fail("a merge key (<<) takes a mapping or a list of mappings", key_event)
+                merged += [source for source in reversed(sources) if isinstance(source, dict)]  # first wins
+            else:
+                try:
+                    mapping[key] = value
+                except TypeError:
+                    raise _fail("found a key that is a list or a mapping", key_event) from None
+            key_event = next_event()
+        if merged:
+            explicit = dict(mapping)
+            mapping.clear()
+            for source in merged:
+                mapping.update(source)
+            mapping.update(explicit)
+
+    def _scalar(self, event: yaml.ScalarEvent) -> object:
+        value: str = event.value
+        tag = event.tag
+        if tag is None or tag == "!":
+            if event.style or tag == "!":  # quoted, a block scalar, or `!`: text
+                return value
+            return _plain(value)
+        construct = self._scalars.get(tag)
+        if construct is None:
+            raise _fail(f"the tag {tag!r} is not supported here", event)
+        try:
+            return construct(value)
+        except ValueError:
+            raise _fail(f"{value[:40]!r} is no {tag[len(_TAG) :]}", event) from None
+
+    def _check_tag(self, event: yaml.CollectionStartEvent, kind: str) -> None:
+        if event.tag not in (None, "!", f"{_TAG}{kind}"):
+            raise _fail(f"the tag {event.tag!r} is not supported here", event)
+
+
+def _plain(value: str) -> object:
+    """A plain scalar as YAML 1.2's core schema reads it (most are text: one look-up tells)."""
+    if value and (value[0] not in "-+.0123456789~nNtTfF" or not _NOT_TEXT.fullmatch(value)):
+        return value
+    if _NULL.fullmatch(value):
+        return None
+    if _BOOL.fullmatch(value):
+        return value.casefold() == "true"
+    if _INT.fullmatch(value):
+        return int(value)
+    if _FLOAT.fullmatch(value):
+        return _float(value)
+    return value
+
+
+def _int(value: str) -> int:
+    return (
+        int(value.replace("_", ""), 0) if value.strip("+-")[:2].lower() in ("0x", "0o", "0b") else int(value)
+    )
+
+
+def _float(value: str) -> float:
+    lowered = value.lower()
+    if lowered.endswith(".inf"):
+        return -math.inf if lowered.startswith("-") else math.inf
+    if lowered == ".nan":
+        return math.nan
+    return float(value)
+
+
+def _open(path: Path, root: Path, *, absolute: bool) -> tuple[IO[bytes] | None, str]:
     where = "" if absolute else f" (a relative path is read from the project root, {root})"
     try:
-        with path.open("rb") as file:
-            data = file.read(MAX_FILE_BYTES + 1)
+        file = path.open("rb")
     except FileNotFoundError:
         return None, f"there is no file {path}{where}"
     except IsADirectoryError:
@@ -129,12 +350,16 @@ def _read(path: Path, root: Path, *, absolute: bool) -> tuple[str | None, str]:
         return None, f"permission denied reading {path}"
     except OSError as error:
         return None, f"{error.strerror or type(error).__name__} ({path})"
-    if len(data) > MAX_FILE_BYTES:
-        return None, f"{path} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB"
-    try:
-        return data.decode("utf-8-sig"), ""
-    except UnicodeDecodeError as error:
-        return None, f"{path} is not UTF-8 text (byte {error.start}); save it as UTF-8"
+    if path.is_dir():  # some systems open a folder for reading
+        file.close()
+        return None, f"{path} is a folder; name the YAML file in it"
+    return file, ""
+
+
+def _unreadable(label: str, error: yaml.YAMLError | _NotUtf8) -> RosterProblem:
+    if isinstance(error, _NotUtf8) or type(error) is yaml.YAMLError:  # not UTF-8, or our own size bound
+        return _problem(label, f"cannot be read: {error}")
+    return _problem(label, f"is not valid YAML: {_yaml_reason(error)}")
 
 
 def _yaml_reason(error: yaml.YAMLError) -> str:
@@ -179,12 +404,17 @@ def _without_secrets(index: int, item: object, label: str, problems: list[Roster
 
 def _secret_fields(mapping: dict[Any, Any], at: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
     for key, value in mapping.items():
-        path = (*at, safe(str(key), 60))
-        normalised = str(key).replace("-", "").replace("_", "").casefold()
-        if normalised not in _NOT_SECRET and _SECRET_NAME.fullmatch(normalised):
-            yield path
+        if _secret_name(key):
+            yield (*at, safe(str(key), 60))
         elif isinstance(value, dict):
-            yield from _secret_fields(value, path)
+            yield from _secret_fields(value, (*at, safe(str(key), 60)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _secret_name(key: object) -> bool:
+    """A field name that looks like a secret's; cached, as every entry repeats the same few names."""
+    normalised = str(key).replace("-", "").replace("_", "").casefold()
+    return normalised not in _NOT_SECRET and _SECRET_NAME.fullmatch(normalised) is not None
 
 
 def _strip(mapping: dict[Any, Any], paths: list[tuple[str, ...]]) -> dict[Any, Any]:

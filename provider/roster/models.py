@@ -30,10 +30,12 @@ from provider.roster.text import (
     MAX_NAME_LENGTH,
     has_control,
     identifier_problem,
+    latin1_problem,
     name_problem,
     quote,
     same_name_key,
     secret_problem,
+    set_name_problem,
 )
 
 CLIENTS: Final = "roster:clients"
@@ -68,6 +70,23 @@ class Erp(StrEnum):
     @property
     def display_name(self) -> str:
         return self.value.capitalize()
+
+
+# How an ERP may be written (compared case-insensitively, spaces collapsed): the roster, the CSV import and
+# the operator command's options all read ERP names through ``erp_of``.
+_ERP_SPELLINGS: Final = {
+    "procountor": "procountor",
+    "netvisor": "netvisor",
+    "visma netvisor": "netvisor",
+}
+
+
+def erp_of(written: object) -> Erp | None:
+    """The ERP ``written`` names (``Procountor``, ``NETVISOR``, ``Visma Netvisor``...), or None."""
+    if not isinstance(written, str):
+        return None
+    value = _ERP_SPELLINGS.get(" ".join(written.casefold().split()))
+    return Erp(value) if value is not None else None
 
 
 class Process(StrEnum):
@@ -121,6 +140,13 @@ def _identifier(value: str) -> str:
     return value
 
 
+def _set_name(value: str) -> str:
+    problem = set_name_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
 def _text(value: str) -> str:
     """Free text (a tag's value): may be empty, but stays on one line and bounded."""
     if value and has_control(value):
@@ -158,6 +184,7 @@ def _unique(names: list[str]) -> list[str]:
 
 NonBlankStr = Annotated[StrictStr, AfterValidator(_name)]
 Identifier = Annotated[StrictStr, AfterValidator(_identifier)]
+SetName = Annotated[StrictStr, AfterValidator(_set_name)]
 TagValue = Annotated[StrictStr, AfterValidator(_text)]
 UniqueNames = Annotated[list[NonBlankStr], AfterValidator(_unique)]
 IssuedBusinessId = Annotated[BusinessId, AfterValidator(issued)]
@@ -208,9 +235,16 @@ class ClientEntry(BaseModel):
     protect: StrictBool = False
     # Forgotten, not deregistered, when it leaves the roster: its portal record and connection stay.
     retain: StrictBool = False
-    netvisor_credentials: Identifier | None = Field(
+    netvisor_credentials: SetName | None = Field(
         default=None, alias="netvisorCredentials", validate_default=True
     )
+
+    @field_validator("erp", mode="before")
+    @classmethod
+    def _erp_in_any_case(cls, written: object) -> object:
+        """``Procountor`` as the CSV import and people write it: normalised, never refused for its case."""
+        erp = erp_of(written)
+        return erp.value if erp is not None else written
 
     @field_validator("process")
     @classmethod
@@ -253,10 +287,19 @@ class NetvisorCredentialSet(BaseModel):
     customer_id: Identifier = Field(alias="customerId")
     customer_key: SecretStr = Field(alias="customerKey")
 
+    @field_validator("customer_id")
+    @classmethod
+    def _id_is_latin1(cls, customer_id: str) -> str:
+        # Netvisor signs the id in its MAC as ISO-8859-1: found here, naming the field, not at the first call.
+        problem = latin1_problem(customer_id)
+        if problem is not None:
+            raise ValueError(problem)
+        return customer_id
+
     @field_validator("customer_key")
     @classmethod
     def _key_is_one_clean_line(cls, key: SecretStr) -> SecretStr:
-        problem = secret_problem(key.get_secret_value())
+        problem = secret_problem(key.get_secret_value()) or latin1_problem(key.get_secret_value())
         if problem is not None:
             raise ValueError("must not be empty" if problem == "is empty" else problem)
         return key

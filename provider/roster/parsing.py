@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Final
 
 from pydantic import SecretStr, ValidationError
 
 from provider.business_id import BusinessId, InvalidBusinessId
 from provider.errors import RosterInvalid, RosterProblem
-from provider.roster.checks import Identity, cross_entry_problems
+from provider.roster.checks import Identity, cross_entry_problems, shared_key_problems
 from provider.roster.models import (
     ALLOW_EMPTY,
     CLIENTS,
@@ -26,7 +27,8 @@ from provider.roster.models import (
     issued,
 )
 from provider.roster.problems import describe, one_line, problems_from, reading_order, set_api_key_command
-from provider.roster.text import identifier_problem, quote, secret_problem
+from provider.roster.secret_values import SecretField, SecretIndex, secret_fields, without
+from provider.roster.text import quote, safe, secret_problem, set_name_problem
 
 # The shapes a business ID is written in (its digits may still be wrong): only such a key is ever quoted.
 _LOOKS_LIKE_BUSINESS_ID: Final = re.compile(r"[0-9]{6,7}-[0-9]|FI[0-9]{8}", re.ASCII | re.IGNORECASE)
@@ -43,6 +45,25 @@ class _Unread:
 CLIENTS_UNREAD: Final = _Unread()
 
 
+class StreamedClients(ABC):
+    """A client list read one entry at a time (``roster:clientsFile``: no whole file held in memory). It is
+    iterated once; ``problems`` are those found while reading (fields that look like secrets); ``failed``
+    is set, with the problem saying why, when reading stopped midway (bad YAML further down): the entries
+    read so far are then not a roster, and are not checked."""
+
+    def __init__(self) -> None:
+        self.problems: list[RosterProblem] = []
+        self.failed = False
+
+    def fail(self, problem: RosterProblem) -> None:
+        self.failed = True
+        self.problems.append(problem)
+
+    @abstractmethod
+    def __iter__(self) -> Iterator[object]:
+        """The raw entries, in order (each as ``roster:clients`` would hold it)."""
+
+
 def parse_roster(
     clients: object,
     procountor_api_keys: object,
@@ -53,6 +74,8 @@ def parse_roster(
     confirm_deregistration: object = None,
     key_problems: Iterable[RosterProblem] = (),
     clients_source: str = CLIENTS,
+    secrets: Mapping[str, object] | None = None,
+    on_client: Callable[[ClientEntry], None] | None = None,
 ) -> Roster:
     """Validate the roster sections of stack config; RosterInvalid lists every problem found.
 
@@ -63,14 +86,26 @@ def parse_roster(
     ``clients_file``); ``clients`` is ``CLIENTS_UNREAD`` when that file could not be read (its problem is
     among ``key_problems``). ``max_deregistrations`` and ``confirm_deregistration`` are the deregistration
     guard's keys (``roster:maxDeregistrations``, ``roster:confirmDeregistration``; see
-    ``provider.deregistration``).
+    ``provider.deregistration``). ``secrets`` are the provider's secret settings (config key -> value): no
+    client entry may hold one, nor one of the roster's own keys (``secret_values``). With ``on_client``,
+    each valid entry is handed to it instead of being kept (the Roster then has no clients): a check of a
+    big roster (``fabricai-roster validate``, ``generate``) holds no more than the checks need.
     """
     problems: list[RosterProblem] = list(key_problems)
-    _check_present(clients, allow_empty, problems, clients_source)
-    entries, identities = _parse_clients(clients, problems, clients_source)
+    index = secret_index(procountor_api_keys, netvisor_credentials, secrets or {})
+    entries, identities = _parse_clients(clients, problems, clients_source, index, on_client)
+    shape = clients
+    if isinstance(clients, StreamedClients):  # read now: unread if it failed, empty if it held no entry
+        shape = CLIENTS_UNREAD if clients.failed else (clients if identities else [])
+    # The other roster keys quote what they hold when it is wrong: a secret pasted into one is taken out.
+    allow_empty = _unless_secret(allow_empty, ALLOW_EMPTY, index, problems)
+    max_deregistrations = _unless_secret(max_deregistrations, MAX_DEREGISTRATIONS, index, problems)
+    confirm_deregistration = _unless_secret(confirm_deregistration, CONFIRM_DEREGISTRATION, index, problems)
+    _check_present(shape, allow_empty, problems, clients_source)
     keys, key_spellings = _parse_api_keys(procountor_api_keys, problems)
     credentials, credential_names = _parse_netvisor_credentials(netvisor_credentials, problems)
     problems += cross_entry_problems(identities, key_spellings, credential_names, clients_source)
+    problems += shared_key_problems(keys, key_spellings, identities)
     limit = _parse_max_deregistrations(max_deregistrations, problems)
     confirmed = _parse_confirm_deregistration(confirm_deregistration, problems)
     if problems:
@@ -119,28 +154,110 @@ def _check_present(clients: object, allow_empty: object, problems: list[RosterPr
         )
 
 
+def secret_index(keys: object, credentials: object, settings: Mapping[str, object]) -> SecretIndex:
+    """Every secret of the stack by value, named by the config key holding it (never by the value): the
+    values of ``roster:procountorApiKeys`` (``keys``), the customer keys of ``roster:netvisorCredentials``
+    (``credentials``) and the provider's secret ``settings`` (config key -> value)."""
+    index = SecretIndex()
+    if isinstance(keys, dict):
+        for written, value in keys.items():
+            if isinstance(value, str) and _LOOKS_LIKE_BUSINESS_ID.fullmatch(value.strip()):
+                continue  # key and value swapped: the business ID is no secret (the key's problem says so)
+            shaped = isinstance(written, str) and _LOOKS_LIKE_BUSINESS_ID.fullmatch(written.strip())
+            index.add(value, f"{PROCOUNTOR_API_KEYS}[{written!r}]" if shaped else PROCOUNTOR_API_KEYS)
+    if isinstance(credentials, dict):
+        for name, pair in credentials.items():
+            if isinstance(pair, dict):
+                index.add(
+                    pair.get("customerKey"), f"{NETVISOR_CREDENTIALS}.{safe(str(name), 40)}.customerKey"
+                )
+    for key, value in settings.items():
+        index.add(value, key)
+    return index
+
+
+def _unless_secret(value: object, key: str, index: SecretIndex, problems: list[RosterProblem]) -> object:
+    """``value`` of roster key ``key`` without what is one of the stack's secrets (each reported, never
+    shown): a text or number is then unset, a list loses those items."""
+    found = secret_fields(value, index)
+    if not found:
+        return value
+    problems += _secret_problems(found, key)
+    return without(value, found) if isinstance(value, list) else None
+
+
+def _secret_problems(found: list[SecretField], entry: str) -> list[RosterProblem]:
+    return [
+        RosterProblem(
+            entry,
+            secret.field,
+            ("a key of this mapping is" if secret.is_key else "holds")
+            + f" the secret held in {secret.held_in} (not shown here): a secret belongs only in its own "
+            "stack config key, encrypted with `pulumi config set --secret`; remove it from this entry (and "
+            "if the entry was shared or committed, rotate that secret)",
+        )
+        for secret in found
+    ]
+
+
 def _parse_clients(
-    raw: object, problems: list[RosterProblem], source: str
+    raw: object,
+    problems: list[RosterProblem],
+    source: str,
+    index: SecretIndex,
+    on_client: Callable[[ClientEntry], None] | None,
 ) -> tuple[list[ClientEntry], list[Identity] | None]:
     """The valid entries, and what could be read of every entry (None if the section is unreadable)."""
     if raw is None or raw is CLIENTS_UNREAD:
         return [], None
+    if isinstance(raw, StreamedClients):
+        found: list[RosterProblem] = []
+        entries, identities = _parse_entries(raw, found, source, index, on_client)
+        if raw.failed:  # the file's problem says why; what was read before it is no roster
+            problems += raw.problems
+            return [], None
+        problems += found + raw.problems
+        return entries, identities
     if not isinstance(raw, list):
         problems.append(
             RosterProblem(source, "", f"expected a list of client entries, got {describe(raw, reveal=True)}")
         )
         return [], None
+    return _parse_entries(raw, problems, source, index, on_client)
+
+
+def _parse_entries(
+    raw: Iterable[object],
+    problems: list[RosterProblem],
+    source: str,
+    index: SecretIndex,
+    on_client: Callable[[ClientEntry], None] | None,
+) -> tuple[list[ClientEntry], list[Identity]]:
     entries: list[ClientEntry] = []
     identities: list[Identity] = []
-    for index, item in enumerate(raw):
+    for position, item in enumerate(raw):
+        # Secrets out first: no label, check or problem after this may quote them.
+        found = secret_fields(item, index)
+        if found:
+            item = without(item, found)
         try:
             entry = ClientEntry.model_validate(item)
         except ValidationError as error:
-            identity = Identity.of_raw(index, item, source)
-            problems += problems_from(error, item, identity.entry, ClientEntry, reveal=True)
+            identity = Identity.of_raw(position, item, source)
+            hidden = {secret.field for secret in found if not secret.is_key}
+            problems += [
+                problem
+                for problem in problems_from(error, item, identity.entry, ClientEntry, reveal=True)
+                if problem.field not in hidden
+            ]
         else:
-            identity = Identity.of_entry(index, entry, source)
-            entries.append(entry)
+            identity = Identity.of_entry(position, entry, source)
+            if not found:  # an entry that held a secret is reported, never used
+                if on_client is not None:
+                    on_client(entry)
+                else:
+                    entries.append(entry)
+        problems += _secret_problems(found, identity.entry)
         identities.append(identity)
     return entries, identities
 
@@ -233,13 +350,14 @@ def _parse_netvisor_credentials(
                 RosterProblem(NETVISOR_CREDENTIALS, quote(str(name)), "a credential set needs a name")
             )
             continue
-        flaw = identifier_problem(name)
+        # Known even when its name is refused: a client naming it gets the name's problem, not "no such set".
+        names.add(name)
+        flaw = set_name_problem(name)
         if flaw is not None:
             problems.append(
                 RosterProblem(NETVISOR_CREDENTIALS, quote(name), f"the name of a credential set {flaw}")
             )
             continue
-        names.add(name)
         try:
             credentials[name] = NetvisorCredentialSet.model_validate(value)
         except ValidationError as error:

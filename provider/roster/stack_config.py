@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Final
 
@@ -30,12 +30,16 @@ from provider.roster.models import (
     PROCOUNTOR_API_KEYS,
     ROSTER_KEYS,
     ROTATE_AFTER_DAYS,
+    ClientEntry,
     Roster,
 )
-from provider.roster.parsing import CLIENTS_UNREAD, parse_roster
+from provider.roster.parsing import CLIENTS_UNREAD, parse_roster, secret_index
+from provider.roster.secret_values import secret_fields
 from provider.roster.text import quote
 
 NAMESPACE: Final = "roster"
+# The provider's secret settings: no client entry may hold their values (``secret_values``).
+SECRET_SETTINGS: Final = ("fabricai:apiKey", "procountor:clientSecret", "netvisor:partnerKey")
 _OTHER_NAMESPACES: Final = frozenset({"fabricai", "procountor", "netvisor", "pulumi"})
 _NAME_OF: Final = {key.partition(":")[2]: key for key in ROSTER_KEYS}
 
@@ -74,12 +78,17 @@ def _meant(namespace: str, name: str) -> str | None:
     return by_case[likely[0]] if likely else None
 
 
-def parse_stack_config(config: Mapping[str, object], root: Path | str | None = None) -> Roster:
+def parse_stack_config(
+    config: Mapping[str, object],
+    root: Path | str | None = None,
+    *,
+    on_client: Callable[[ClientEntry], None] | None = None,
+) -> Roster:
     """The roster from stack config as ``{full key: value}`` (values as ``Config.get_object`` reads them),
     with every key present, so that misspelt keys are found; RosterInvalid lists every problem.
 
     ``root`` is the folder a relative ``roster:clientsFile`` is read from; by default the project root
-    (``project_root``), looked up only when the key is set.
+    (``project_root``), looked up only when the key is set. ``on_client``: see ``parse_roster``.
     """
     clients, source, file_problems = _client_list(config, root)
     return parse_roster(
@@ -91,6 +100,8 @@ def parse_stack_config(config: Mapping[str, object], root: Path | str | None = N
         confirm_deregistration=config.get(CONFIRM_DEREGISTRATION),
         key_problems=[*key_problems(config), *file_problems, *_rotate_after_problems(config)],
         clients_source=source,
+        secrets=_secrets(config),
+        on_client=on_client,
     )
 
 
@@ -117,7 +128,23 @@ def _client_list(
             f"{CLIENTS_FILE} names (`pulumi config rm {CLIENTS}` or `pulumi config rm {CLIENTS_FILE}`)",
         )
         return CLIENTS_UNREAD, CLIENTS, [both]
+    # A path is quoted when it cannot be read: a secret pasted here is named by its holder instead.
+    index = secret_index(config.get(PROCOUNTOR_API_KEYS), config.get(NETVISOR_CREDENTIALS), _secrets(config))
+    found = secret_fields(written, index)
+    if found:
+        pasted = RosterProblem(
+            CLIENTS_FILE,
+            "",
+            f"holds the secret held in {found[0].held_in} (not shown here); name the YAML file of the "
+            "clients instead, relative to the project root",
+        )
+        return CLIENTS_UNREAD, CLIENTS_FILE, [pasted]
     return read_clients_file(written, Path(root) if root is not None else project_root())
+
+
+def _secrets(config: Mapping[str, object]) -> dict[str, object]:
+    """The provider's secret settings in ``config`` (config key -> value)."""
+    return {key: config[key] for key in SECRET_SETTINGS if isinstance(config.get(key), str)}
 
 
 def project_root() -> Path:
@@ -130,7 +157,12 @@ def project_root() -> Path:
     # Outside an engine run the SDK answers a placeholder ("root_directory"), not a path.
     if isinstance(told, str) and Path(told).is_absolute() and Path(told).is_dir():
         return Path(told)
-    here = Path.cwd()
+    return find_project_root(Path.cwd())
+
+
+def find_project_root(here: Path) -> Path:
+    """The first folder up from ``here`` that holds Pulumi.yaml, else ``here``."""
+    here = here.resolve()
     return next(
         (
             folder
@@ -166,7 +198,15 @@ def read_stack_config() -> dict[str, object]:
     from pulumi.runtime import config as runtime_config  # pulumi only where the program runs
 
     keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env() or {})
-    return {key: _as_object(runtime_config.get_config(key)) for key in keys if _concerns_roster(key)}
+    return roster_config({key: runtime_config.get_config(key) for key in keys})
+
+
+def roster_config(config: Mapping[str, object]) -> dict[str, object]:
+    """The keys of ``config`` that concern the roster, each value as ``Config.get_object`` reads it, and the
+    provider's secret settings as text (their values must not appear in the roster): what
+    ``parse_stack_config`` takes, from the program's config or from ``pulumi config --json``."""
+    roster = {key: _as_object(value) for key, value in config.items() if _concerns_roster(key)}
+    return roster | {key: config[key] for key in SECRET_SETTINGS if key in config}
 
 
 def _concerns_roster(key: str) -> bool:

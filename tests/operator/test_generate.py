@@ -3,6 +3,7 @@ ways, and the key commands (never a value)."""
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import yaml
 from pydantic import SecretStr
 
 from provider.cli.config import roster_of
+from provider.cli.generate import key_commands
 from provider.portal import ClientBody, PortalClient
 from provider.settings import PortalSettings
 from sandbox.server import RunningSandbox
@@ -61,12 +63,9 @@ def test_from_the_portal_every_client_is_adopted_with_its_erp(
     err = " ".join(ran.err.split())
     assert "3 clients: 3 adopted from the portal, 0 new." in err
     # The key the stack holds is not asked for again; the others are, without any value.
-    assert "pulumi config set --secret --path 'roster:procountorApiKeys[\"2925630-9\"]' <API key>" in err
+    assert "pulumi config set --secret --path 'roster:procountorApiKeys[\"2925630-9\"]'" in err
     assert "2077474-0\"]'" not in err
-    assert (
-        "pulumi config set --secret --path 'roster:netvisorCredentials.firm.customerKey' <customer key>"
-        in err
-    )
+    assert "pulumi config set --secret --path roster:netvisorCredentials.firm.customerKey" in err
     for secret in ALL_SECRETS:
         assert secret not in ran.out + ran.err + output.read_text(encoding="utf-8")
     # The same roster model accepts it once the keys are set.
@@ -142,3 +141,50 @@ def test_a_business_id_with_two_portal_records_is_left_out_and_named(
     err = " ".join(ran.err.split())
     assert "Portal clients left out:" in err
     assert "(2077474-0): the portal holds 2 records of this business ID" in err
+
+
+HOSTILE = "x' ; touch /tmp/fabricai-roster-pwned ; echo '"
+
+
+@pytest.mark.parametrize("where", ["csv", "option"])
+def test_no_shell_command_is_built_from_a_hostile_credential_set_name(
+    fake_stack: dict[str, Any], capsys: pytest.CaptureFixture[str], tmp_path: Path, where: str
+) -> None:
+    listing = tmp_path / "clients.csv"
+    cell = HOSTILE.replace('"', "") if where == "csv" else ""
+    listing.write_text(
+        f'Business ID;Name;ERP;Netvisor credentials\n1618033-3;Kirja-Kettu Oy;netvisor;"{cell}"\n',
+        encoding="utf-8",
+    )
+    extra = ["--netvisor-credentials", HOSTILE] if where == "option" else []
+    ran = run_command(capsys, "generate", "--csv", str(listing), *extra)
+    assert ran.code == 1, ran.out + ran.err
+    flat = " ".join(ran.err.split())
+    assert "letters A-Z and a-z, digits, '-' and '_'" in flat
+    assert "pulumi config set" not in ran.out + ran.err
+
+
+def test_every_printed_argument_is_quoted_for_the_shell() -> None:
+    # Even a name the roster would refuse cannot become shell syntax in a printed command.
+    entries = [
+        {
+            "businessId": "1618033-3",
+            "name": "Kirja-Kettu Oy",
+            "erp": "netvisor",
+            "netvisorCredentials": HOSTILE,
+        }
+    ]
+    commands = key_commands(entries, {})
+    assert [shlex.split(command) for command in commands] == [
+        ["pulumi", "config", "set", "--path", f"roster:netvisorCredentials.{HOSTILE}.customerId"],
+        [
+            "pulumi",
+            "config",
+            "set",
+            "--secret",
+            "--path",
+            f"roster:netvisorCredentials.{HOSTILE}.customerKey",
+        ],
+    ]
+    (procountor,) = key_commands([{"businessId": "FI20774740", "name": "K", "erp": "procountor"}], {})
+    assert shlex.split(procountor)[-1] == 'roster:procountorApiKeys["2077474-0"]'

@@ -98,3 +98,31 @@ def test_validate_status_doctor_and_generate_round_trip_on_a_real_stack(
     roster_project.pulumi("preview", "--expect-no-changes", stack="adopted")
     for secret in ALL_SECRETS:
         assert secret not in "\n".join(roster_project.transcript)
+
+
+def test_missing_settings_stop_preview_and_up_before_any_portal_write(
+    roster_project: RosterProject, sandbox: SandboxFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 19, through the real CLI: no portal key, and local verification without the Netvisor partner
+    key. `validate`, `preview` and `up` all name both settings with their commands; `up` registers nothing."""
+    running = sandbox()
+    plain, secrets = split_config(sandbox_config(running.url, [KAHVILA, KIRJA_KETTU]))
+    del secrets["fabricai:apiKey"], secrets["netvisor:partnerKey"]
+    plain["fabricai:verification"] = "local"
+    roster_project.init_stack("firstday", plain, secrets)
+    commands = (
+        "pulumi config set --secret fabricai:apiKey <key>",
+        "pulumi config set --secret netvisor:partnerKey <partner key>",
+    )
+
+    ran = run_command(capsys, "--stack", "firstday", "--cwd", str(roster_project.directory), "validate")
+    assert ran.code == 1 and "The roster has 2 problems:" in ran.out
+    assert all(command in " ".join(ran.out.split()) for command in commands), ran.out
+    for command_line in (("preview",), ("up", "--yes")):
+        result = roster_project.pulumi(*command_line, stack="firstday", ok=False)
+        said = " ".join((result.stdout + result.stderr).split())
+        assert result.returncode != 0 and all(command in said for command in commands), said
+        assert "Traceback" not in said
+    assert running.admin.stats()["services"]["portal"]["clients"] == 0
+    for secret in ALL_SECRETS:
+        assert secret not in "\n".join(roster_project.transcript) + ran.out + ran.err

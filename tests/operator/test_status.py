@@ -160,3 +160,71 @@ def test_the_html_report_is_self_contained_escaped_and_renders_in_a_real_browser
     assert done.returncode == 0, done.stderr[-2000:]
     data = shot.read_bytes()
     assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 5000
+
+
+@pytest.mark.parametrize(
+    "outputs",
+    [
+        [{"clients": {}}],  # a JSON list
+        "clients",
+        {"clients": ["2077474-0", "1618033-3"]},
+        {"clients": {"2077474-0": "TRAINING"}},
+    ],
+)
+def test_outputs_it_cannot_read_are_exit_2_never_an_empty_report(
+    fake_stack: dict[str, Any], capsys: pytest.CaptureFixture[str], outputs: Any
+) -> None:
+    fake_stack["outputs"] = outputs
+    ran = run_command(capsys, "status")
+    assert ran.code == 2, ran.out + ran.err
+    assert ran.err.startswith("error: ") and "roster stack" in ran.err
+    assert "0 clients" not in ran.out
+
+
+def test_a_state_that_cannot_be_read_is_exit_2(
+    fake_stack: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_stack["resources"][3]["outputs"] = ["not", "a", "mapping"]
+    ran = run_command(capsys, "status")
+    assert ran.code == 2 and "no readable outputs" in ran.err
+
+
+def test_a_first_up_that_failed_shows_the_clients_its_state_holds(
+    fake_stack: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The first `up` failed: no stack outputs at all; the state holds 3 registered clients (one made from a
+    # copy of the fixture's company) and one connection, broken.
+    fake_stack["outputs"] = {}
+    companies = [r for r in fake_stack["resources"] if r["type"].endswith(":ClientCompany")]
+    third = json.loads(json.dumps(companies[0]))
+    third["urn"] = third["urn"].replace("2077474-0-company", "2925630-9-company")
+    third["outputs"].update(business_id="2925630-9", name="Öljy-Äijät Oy", portal_id=7)
+    fake_stack["resources"] = [
+        r for r in fake_stack["resources"] if not r["type"].endswith(("NetvisorIntegration", ":Client"))
+    ] + [third]
+    integration(fake_stack, "2077474-0-procountor")["status"] = "FAILED"
+    ran = run_command(capsys, "status", "--json")
+    assert ran.code == 1, ran.err
+    rows = {row["business_id"]: row for row in json.loads(ran.out)}
+    assert sorted(rows) == ["1618033-3", "2077474-0", "2925630-9"]
+    assert rows["2925630-9"]["portal_id"] == 7 and rows["2925630-9"]["name"] == "Öljy-Äijät Oy"
+    assert rows["2077474-0"]["problems"] == ["connection FAILED"]
+    assert rows["1618033-3"]["problems"] == ["connection NONE"]
+    ran = run_command(capsys, "status")
+    assert "3 clients, 3 with problems" in ran.out
+
+
+def test_a_stack_with_neither_outputs_nor_clients_in_its_state_is_exit_2(
+    fake_stack: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_stack["outputs"], fake_stack["resources"] = {}, []
+    ran = run_command(capsys, "status")
+    assert ran.code == 2 and "run `pulumi up` first" in " ".join(ran.err.split())
+
+
+def test_the_erp_option_takes_any_case(
+    fake_stack: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    ran = run_command(capsys, "status", "--json", "--erp", "Procountor")
+    assert ran.code == 0, ran.err
+    assert [row["business_id"] for row in json.loads(ran.out)] == ["2077474-0"]

@@ -23,3 +23,21 @@ def test_the_url_is_printed_after_the_socket_listens(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.communicate(timeout=10)
+
+
+def test_without_its_dependencies_it_says_how_to_run_it_instead_of_a_traceback() -> None:
+    # As a Python outside the virtualenv: uvicorn cannot be imported (None in sys.modules halts the import).
+    program = (
+        "import runpy, sys; sys.modules['uvicorn'] = None; runpy.run_module('sandbox', run_name='__main__')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program, "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert "'uvicorn' is missing" in done.stderr and ".venv/bin/python -m sandbox" in done.stderr
