@@ -83,7 +83,7 @@ def test_urls_lose_trailing_slashes_and_values_are_stripped() -> None:
 @pytest.mark.parametrize("value", ["0", "fast", "-3", "nan", "inf"])
 def test_procountor_rate_must_be_a_positive_number(value: str) -> None:
     settings = ProviderSettings.from_config({**PROCOUNTOR, "procountor:requestsPerSecond": value}.get)
-    with pytest.raises(ConfigurationError, match="must be a number above 0"):
+    with pytest.raises(ConfigurationError, match=r"must be a number from 0\.1 to 1000"):
         settings.procountor()
 
 
