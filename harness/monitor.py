@@ -1,7 +1,12 @@
 """The mock resource monitor of one run: it answers the Pulumi SDK as the engine does.
 
 Registrations go to the run (harness/run.py); secrets are unwrapped on the way in and wrapped again on the
-way out, as the engine does; the stack's outputs are kept as the program registers them.
+way out, as the engine does; the stack's outputs are kept as the program registers them. A resource whose
+step failed (or was skipped) is answered with ``result: FAIL``, as the engine answers an SDK that supports
+result reporting under ``--continue-on-error``: the SDK then resolves its outputs as unknown, so whatever
+takes them (an integration's ``client_id``) still depends on it and is skipped, never registered without them.
+The engine's built-in functions ``readStackResourceOutputs`` and ``readStackOutputs`` answer from the
+stack's last state (only the driver's own stack exists here).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ if TYPE_CHECKING:
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
+READ_STACK_RESOURCE_OUTPUTS = "pulumi:pulumi:readStackResourceOutputs"
+READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
 # What get_organization() answers on the local file backend, where the CLI's stacks have no organization.
 ORGANIZATION = "organization"
 
@@ -93,7 +100,25 @@ class EngineMonitor(mocks.MockMonitor):
             return resource_pb2.RegisterResourceResponse(urn=urn)
         id_, outputs = self._run.register(urn, request)
         obj = struct(outputs)  # registrations arrive on executor threads, which have no event loop
-        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj)
+        result = resource_pb2.Result.FAIL if urn in self._run.failed else resource_pb2.Result.SUCCESS
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj, result=result)
+
+    def Invoke(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        """The engine's built-in functions that read a stack's last checkpoint, for the driver's own stack."""
+        args = rpc.deserialize_properties(request.args)
+        driver = self._run.driver
+        own = f"{ORGANIZATION}/{driver.project}/{driver.stack}"
+        if request.tok == READ_STACK_RESOURCE_OUTPUTS:
+            if args.get("stackName") != own:
+                raise ValueError(f"unknown stack {args.get('stackName')!r}")
+            answer: dict[str, Any] = {"name": own, "outputs": self._run.last_state()}
+        elif request.tok == READ_STACK_OUTPUTS:
+            if args.get("name") != own:
+                raise ValueError(f"unknown stack {args.get('name')!r}")
+            answer = {"name": own, "outputs": dict(driver.outputs), "secretOutputNames": []}
+        else:
+            raise NotImplementedError(f"the engine stand-in serves no function {request.tok}")
+        return resource_pb2.ResourceInvokeResponse(**{"return": struct(answer)})
 
     def ReadResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         """A ``StackReference``, answered as the engine's built-in provider does: the named stack's outputs
@@ -112,6 +137,7 @@ class EngineMonitor(mocks.MockMonitor):
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         if request.urn.split("::")[2] == STACK_TYPE:
-            outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
+            # What a failed resource would have given stays unknown; the stand-in keeps it as None.
+            outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=False)
             self._run.stack_outputs = unwrap_secrets(outputs)[0]
         return empty_pb2.Empty()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pulumi.runtime import rpc
 
 from harness.engine import PROVIDER_KEY, Engine, EngineCallFailed, ResourceState, Secret
-from harness.monitor import for_program, unwrap_secrets
+from harness.monitor import STACK_TYPE, for_program, unwrap_secrets
 from harness.report import Operation
 
 if TYPE_CHECKING:
@@ -64,6 +64,22 @@ class Run:
     def record(self, operation: Operation) -> None:
         with self.lock:
             self.operations.append(operation)
+
+    def last_state(self) -> dict[str, dict[str, Any]]:
+        """``readStackResourceOutputs``' answer: every resource of the stack's last checkpoint (the previous
+        command's state) with its type and outputs, the stack itself with the stack's outputs; empty before
+        the first command."""
+        driver = self.driver
+        if not self.previous and not driver.outputs:
+            return {}
+        name = f"{driver.project}-{driver.stack}"
+        stack = f"urn:pulumi:{driver.stack}::{driver.project}::{STACK_TYPE}::{name}"
+        state = {stack: {"type": STACK_TYPE, "outputs": dict(driver.outputs)}}
+        for urn, entry in self.previous.items():
+            outputs = entry.resource.outputs if entry.resource else {}
+            secret = entry.resource.secret_keys if entry.resource else set()
+            state[urn] = {"type": entry.type, "outputs": for_program(outputs, secret)}
+        return state
 
     def keep(self, entry: StateEntry) -> None:
         with self.lock:

@@ -236,7 +236,9 @@ def test_adopt_takes_the_record_over_and_reconciles_it(stack: Stack) -> None:
     assert state.outputs["adopted"] is True
     record = record_of(stack, existing_id)
     assert (record["name"], record["teams"]) == (ACME[1], [1])
+    # Only the provider's own tags are written; the record's own tag (someone's, in the portal) stays.
     assert record["tags"] == {
+        "x": "y",
         "process": "background",
         "managedBy": "fabricai-roster",
         "rosterStack": "fabricai-roster/test",
