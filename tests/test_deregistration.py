@@ -53,7 +53,9 @@ def roster_of(business_ids: list[str], erp: str = "procountor", **keys: Any) -> 
             | ({"netvisorCredentials": "firm"} if erp == "netvisor" else {})
             for business_id in business_ids
         ],
-        {business_id: f"FAKE-key-{business_id}" for business_id in business_ids} if erp == "procountor" else {},
+        {business_id: f"FAKE-key-{business_id}" for business_id in business_ids}
+        if erp == "procountor"
+        else {},
         {"firm": {"customerId": "c", "customerKey": "FAKE-k"}} if erp == "netvisor" else None,
         allow_empty=True,
         **keys,
@@ -81,12 +83,17 @@ def state_of(business_ids: list[str], *, outputs: bool = True, **flags: set[str]
         business_id: {"name": NAMES[business_id], **{flag: business_id in on for flag, on in flags.items()}}
         for business_id in business_ids
     }
-    state[STACK_URN] = {"type": "pulumi:pulumi:Stack", "outputs": {"rosterClients": record} if outputs else {}}
+    state[STACK_URN] = {
+        "type": "pulumi:pulumi:Stack",
+        "outputs": {"rosterClients": record} if outputs else {},
+    }
     return state
 
 
-def previous_of(business_ids: list[str], **flags: set[str]) -> StackRecord:
-    return StackRecord.from_state(state_of(business_ids, **flags))
+def previous_of(
+    business_ids: list[str], retain: frozenset[str] = frozenset(), protect: frozenset[str] = frozenset()
+) -> StackRecord:
+    return StackRecord.from_state(state_of(business_ids, retain=set(retain), protect=set(protect)))
 
 
 def test_a_first_run_has_nothing_to_compare_with() -> None:
@@ -117,7 +124,9 @@ def test_an_erp_move_is_a_deregistration() -> None:
     with pytest.raises(DeregistrationUnconfirmed) as refused:
         check(previous_of(every), moving)
     message = str(refused.value)
-    assert "would deregister 3 clients from the FabricAI portal at once (each moving to another ERP)" in message
+    assert (
+        "would deregister 3 clients from the FabricAI portal at once (each moving to another ERP)" in message
+    )
     assert "Pelti-Pete Oy (0174592-8): moves from procountor to netvisor" in message
     assert "models are trained again" in message
     assert "roster:confirmDeregistration: [0174592-8, 2077474-0, 2925630-9]" in message
@@ -128,7 +137,7 @@ def test_an_erp_move_is_a_deregistration() -> None:
     said = notice(record, one)
     assert said is not None and "Öljy-Äijät Oy (2925630-9): moves from procountor to netvisor" in said
     # A retained or protected client's move replaces nothing the portal loses: it does not count.
-    check(previous_of(every, retain={every[0]}, protect={every[1]}), moving)
+    check(previous_of(every, retain=frozenset(every[:1]), protect=frozenset(every[1:2])), moving)
 
 
 def test_a_state_written_before_erp_was_an_input_moves_nothing() -> None:
@@ -192,7 +201,7 @@ def test_the_limit_is_the_roster_s_own_and_zero_confirms_even_one() -> None:
 
 def test_retained_and_protected_clients_never_count_as_leaving() -> None:
     every = list(NAMES)
-    previous = previous_of(every, retain={"2925630-9"}, protect={"2077474-0"})
+    previous = previous_of(every, retain=frozenset({"2925630-9"}), protect=frozenset({"2077474-0"}))
     assert leaving(previous, roster_of([])) == [("0174592-8", "Pelti-Pete Oy")]
     check(previous, roster_of([]))
 
@@ -446,7 +455,10 @@ def test_an_erp_move_of_three_clients_is_refused_like_three_removals(sandbox: Sa
     for command in (driver.preview, driver.up):
         report = command(moved_to_netvisor(config, MOVING))
         (message,) = report.program_errors
-        assert "would deregister 3 clients from the FabricAI portal at once (each moving to another ERP)" in message
+        assert (
+            "would deregister 3 clients from the FabricAI portal at once (each moving to another ERP)"
+            in message
+        )
         for business_id in MOVING:
             name = next(c["name"] for c in config["roster:clients"] if c["businessId"] == business_id)
             assert f"{name} ({business_id}): moves from procountor to netvisor" in message
@@ -479,7 +491,8 @@ def test_a_failed_first_up_leaves_the_guard_on(sandbox: SandboxFactory) -> None:
     portal = Portal(running)
     config = stack_config("sandbox", running.url, Secret)
     broken = [
-        {**c, "teams": ["No Such Team"]} if c["businessId"] == "1414213-0" else c for c in config["roster:clients"]
+        {**c, "teams": ["No Such Team"]} if c["businessId"] == "1414213-0" else c
+        for c in config["roster:clients"]
     ]
     driver = RosterDriver({**config, "roster:clients": broken}, program=PROGRAM)
     report = driver.up()
