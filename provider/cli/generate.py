@@ -1,8 +1,10 @@
 """``fabricai-roster generate``: the roster from what exists, the portal's clients and/or the firm's list.
 
 - ``--portal``: every client of the portal (read with the stack's ``fabricai:apiKey``) becomes an entry with
-  ``adopt: true`` and its ERP from the record's ``system``, so ``pulumi up`` takes it over instead of
-  registering it again;
+  its ERP from the record's ``system``, and says whose record it is (its ``rosterStack`` tag against this
+  stack's identity: ``roster:stackId``, else the stack output ``rosterStackId``): this stack's own record
+  needs no ``adopt`` (``pulumi up`` takes it back); another stack's, or one registered by hand, gets
+  ``adopt: true`` with a comment beside it saying so, never silently;
 - ``--csv FILE``: the firm's client list (``provider.cli.csv_import`` documents its columns);
 - both: the union, with a report both ways (in the portal but not in the list, in the list but not in the
   portal); a client in both takes its name from the list and is adopted.
@@ -31,10 +33,18 @@ from provider.cli import render
 from provider.cli.config import settings_of
 from provider.cli.csv_import import ClientList, read_client_list
 from provider.cli.stack import OperatorError, Stack
-from provider.defaults import PORTAL_MAX_PAGES, PORTAL_PAGE_LIMIT
+from provider.defaults import (
+    PORTAL_MANAGED_BY_TAG,
+    PORTAL_MANAGED_BY_VALUE,
+    PORTAL_MAX_PAGES,
+    PORTAL_PAGE_LIMIT,
+    PORTAL_STACK_TAG,
+)
 from provider.errors import RosterInvalid
 from provider.portal import ListedClient, PortalClient
 from provider.roster import NETVISOR_CREDENTIALS, PROCOUNTOR_API_KEYS
+from provider.roster.models import STACK_ID
+from provider.roster.text import safe
 
 DEFAULT_CREDENTIALS: Final = "firm"
 
@@ -46,6 +56,34 @@ class Generated:
     only_in_list: list[str] = field(default_factory=list)
     skipped_in_portal: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
+    # Whose each portal record is, by business ID: the comment written beside its entry.
+    whose: dict[str, Whose] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Whose:
+    """Whose a portal record is: this stack's own (taken back without ``adopt``), another stack's, or one
+    registered by hand (no ``rosterStack`` tag); ``note`` is the comment beside its entry."""
+
+    kind: str  # "own" | "other stack" | "by hand"
+    note: str
+
+
+def whose(record: ListedClient, stack_id: str | None) -> Whose:
+    """Whose ``record`` is, to a stack whose identity is ``stack_id`` (None: not known)."""
+    tags = record.tags or {}
+    tag = tags.get(PORTAL_STACK_TAG)
+    managed = tags.get(PORTAL_MANAGED_BY_TAG) == PORTAL_MANAGED_BY_VALUE
+    if stack_id and tag == stack_id and managed:
+        return Whose(
+            "own", f"this stack's own record ({PORTAL_STACK_TAG} {safe(tag, 80)}): taken back, no adopt"
+        )
+    if tag:
+        return Whose(
+            "other stack",
+            f"ANOTHER STACK's record ({PORTAL_STACK_TAG} {safe(tag, 80)}): adopting takes it from that stack",
+        )
+    return Whose("by hand", f"registered by hand (no {PORTAL_STACK_TAG} tag)")
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -108,8 +146,10 @@ def build(
     credentials: str,
     default_erp: str | None,
     known_keys: Mapping[str, Any],
+    stack_id: str | None = None,
 ) -> Generated:
-    """The roster entries, the report both ways and the key commands; RosterInvalid on a bad roster."""
+    """The roster entries, the report both ways and the key commands; RosterInvalid on a bad roster.
+    ``stack_id``: this stack's identity, which tells its own portal records from others'."""
     by_id: dict[BusinessId, dict[str, Any]] = {}
     generated = Generated(entries=[])
     problems: list[str] = []
@@ -149,7 +189,7 @@ def build(
             if row.teams:
                 entry["teams"] = list(row.teams)
             if row.business_id in in_portal:
-                entry["adopt"] = True
+                _mark(generated, entry, whose(in_portal[row.business_id], stack_id))
             elif portal is not None:
                 generated.only_in_list.append(f"{row.name} ({row.business_id}), line {row.line}")
             by_id[row.business_id] = entry
@@ -169,8 +209,8 @@ def build(
             "businessId": str(business_id),
             "name": record.name or str(business_id),
             "erp": record.system,
-            "adopt": True,
         }
+        _mark(generated, entry, whose(record, stack_id))
         if record.system == "netvisor":
             entry["netvisorCredentials"] = credentials
         by_id[business_id] = entry
@@ -180,6 +220,13 @@ def build(
     _validate(generated.entries)
     generated.commands = key_commands(generated.entries, known_keys)
     return generated
+
+
+def _mark(generated: Generated, entry: dict[str, Any], owner: Whose) -> None:
+    """Set ``adopt: true`` on the entry of a record that is not this stack's own, and note whose it is."""
+    if owner.kind != "own":
+        entry["adopt"] = True
+    generated.whose[entry["businessId"]] = owner
 
 
 def _validate(entries: list[dict[str, Any]]) -> None:
@@ -223,8 +270,25 @@ def key_commands(entries: Sequence[Mapping[str, Any]], known: Mapping[str, Any])
     return commands
 
 
-def roster_yaml(entries: Sequence[Mapping[str, Any]]) -> str:
-    return yaml.safe_dump({"config": {"roster:clients": list(entries)}}, allow_unicode=True, sort_keys=False)
+def roster_yaml(entries: Sequence[Mapping[str, Any]], notes: Mapping[str, Whose] | None = None) -> str:
+    """The stack config YAML of ``entries``; each portal record's entry says whose it is in a comment beside
+    its ``adopt: true`` (or, for this stack's own, beside its business ID)."""
+    text = yaml.safe_dump({"config": {"roster:clients": list(entries)}}, allow_unicode=True, sort_keys=False)
+    if not notes:
+        return text
+    lines, index = text.splitlines(), -1
+    for number, line in enumerate(lines):
+        if line.startswith("  - "):  # each entry starts here (PyYAML's list under a mapping key)
+            index += 1
+        if index < 0 or index >= len(entries):
+            continue
+        owner = notes.get(str(entries[index]["businessId"]))
+        if owner is None:
+            continue
+        beside = "adopt:" in line if owner.kind != "own" else line.startswith("  - ")
+        if beside:
+            lines[number] = f"{line}  # {owner.note}"
+    return "\n".join(lines) + "\n"
 
 
 def run(args: argparse.Namespace, stack: Stack) -> int:
@@ -242,8 +306,10 @@ def run(args: argparse.Namespace, stack: Stack) -> int:
             return render.PROBLEMS
     known: dict[str, Any] = {}
     records: list[ListedClient] | None = None
+    stack_id: str | None = None
     if args.portal:
         known = stack.config(secrets=True)
+        stack_id = _identity(known, stack)
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err, transient=True) as bar:
             bar.add_task("reading the portal's clients", total=None)
             records = portal_clients(PortalClient(settings_of(known).portal()))
@@ -259,6 +325,7 @@ def run(args: argparse.Namespace, stack: Stack) -> int:
             credentials=args.netvisor_credentials,
             default_erp=args.default_erp,
             known_keys=known,
+            stack_id=stack_id,
         )
     except RosterInvalid as invalid:
         for roster_problem in invalid.problems:
@@ -267,7 +334,7 @@ def run(args: argparse.Namespace, stack: Stack) -> int:
             )
         err.print("[bold red]the generated roster is not valid; nothing written.[/]")
         return render.PROBLEMS
-    text = roster_yaml(generated.entries)
+    text = roster_yaml(generated.entries, generated.whose)
     if args.output is not None:
         try:
             args.output.write_text(text, encoding="utf-8")
@@ -280,12 +347,33 @@ def run(args: argparse.Namespace, stack: Stack) -> int:
     return render.OK
 
 
+def _identity(known: Mapping[str, Any], stack: Stack) -> str | None:
+    """This stack's identity: ``roster:stackId``, else its output ``rosterStackId``; None if it has none."""
+    pinned = known.get(STACK_ID)
+    if isinstance(pinned, str) and pinned:
+        return pinned
+    try:
+        shown = stack.outputs().get("rosterStackId")
+    except OperatorError:
+        return None
+    return shown if isinstance(shown, str) and shown else None
+
+
 def _report(err: Any, generated: Generated) -> None:
     adopted = sum(1 for e in generated.entries if e.get("adopt"))
+    own = sum(1 for owner in generated.whose.values() if owner.kind == "own")
+    mine = f"{own} this stack's own (no adopt needed), " if own else ""
     err.print(
-        f"{len(generated.entries)} clients: {adopted} adopted from the portal, "
-        f"{len(generated.entries) - adopted} new."
+        f"{len(generated.entries)} clients: {adopted} adopted from the portal, {mine}"
+        f"{len(generated.entries) - adopted - own} new."
     )
+    others = sorted(b for b, owner in generated.whose.items() if owner.kind == "other stack")
+    if others:
+        err.print(
+            f"[bold yellow]{len(others)} of them are another stack's records[/] (their {PORTAL_STACK_TAG} "
+            "tag is not this stack's identity): `adopt: true` takes each from that stack; leave them out "
+            "unless that stack is gone: " + ", ".join(others)
+        )
     for title, items in (
         ("In the portal but not in the list (left out of the roster)", generated.only_in_portal),
         ("In the list but not in the portal (registered by the next `pulumi up`)", generated.only_in_list),
