@@ -52,7 +52,13 @@ from provider.defaults import (
 from provider.errors import AlreadyRegistered, PortalError, ProcountorError
 from provider.portal import ClientBody, ClientRecord, Overrides, PortalClient
 from provider.portal.training import training_state
-from provider.resources.base import RosterResource, RosterResourceProvider, comparable, resource_props
+from provider.resources.base import (
+    RosterResource,
+    RosterResourceProvider,
+    comparable,
+    is_unknown,
+    resource_props,
+)
 from provider.roster import Erp, Process, VatMode
 
 log = logging.getLogger(__name__)
@@ -263,7 +269,12 @@ class ClientCompanyProvider(RosterResourceProvider):
         changes = [
             key
             for key in self.changed_keys(olds, news)
-            if key != STACK_INPUT or (isinstance(news.get(STACK_INPUT), str) and news[STACK_INPUT])
+            if key != STACK_INPUT
+            or (
+                isinstance(news.get(STACK_INPUT), str)
+                and news[STACK_INPUT]
+                and not is_unknown(news[STACK_INPUT])
+            )
         ]
         replaces = [key for key in changes if key in self.replace_on]
         # A state written before `erp` was an input knows no system to protect: an update records it.
