@@ -38,7 +38,7 @@ def test_a_new_identity_is_the_stack_name_and_a_random_part() -> None:
 def test_the_pin_the_state_and_a_new_one() -> None:
     kept = new_identity("prod")
     assert resolve(None, kept, "prod") == (kept, False)  # the state's, also after a rename
-    assert resolve(kept, None, "prod") == (kept, True)  # a lost state finds its records with the pin
+    assert resolve(kept, None, "prod") == (kept, False)  # a lost state finds its records with the pin
     assert resolve(kept, kept, "renamed") == (kept, False)
     made, new = resolve(None, None, "prod")
     assert new and made.startswith("prod-")

@@ -46,8 +46,9 @@ def new_identity(stack: str) -> str:
 
 
 def resolve(pinned: object, in_state: str | None, stack: str) -> tuple[str, bool]:
-    """The stack's identity and whether it is new (made by this run): the pin of ``roster:stackId``, else the
-    one in state, else a new one. ConfigurationError when the pin is malformed or differs from the state's."""
+    """The stack's identity and whether this run made it (so the run shows how to pin it): the pin of
+    ``roster:stackId``, else the one in state, else a new one. ConfigurationError when the pin is malformed
+    or differs from the state's."""
     if pinned is not None:
         if not isinstance(pinned, str) or not valid(pinned):
             raise ConfigurationError(
@@ -63,7 +64,7 @@ def resolve(pinned: object, in_state: str | None, stack: str) -> tuple[str, bool
                 "stack would take that stack's portal records for its own. Nothing was changed. Fix: "
                 f"`pulumi config set {STACK_ID_KEY} {in_state}` (or `pulumi config rm {STACK_ID_KEY}`)."
             )
-        return pinned, in_state is None
+        return pinned, False
     if in_state is not None:
         return in_state, False
     return new_identity(stack), True
