@@ -107,6 +107,7 @@ class EngineMonitor(mocks.MockMonitor):
         """The engine's built-in functions that read a stack's last checkpoint, for the driver's own stack."""
         args = rpc.deserialize_properties(request.args)
         driver = self._run.driver
+        self._run.builtin_provider()
         own = f"{ORGANIZATION}/{driver.project}/{driver.stack}"
         if request.tok == READ_STACK_RESOURCE_OUTPUTS:
             if args.get("stackName") != own:

@@ -85,12 +85,17 @@ class Run:
         with self.lock:
             self.state[entry.urn] = entry
 
+    def builtin_provider(self) -> str:
+        """The engine's built-in default provider, which serves reads of stacks (a StackReference, or the
+        functions ``readStackResourceOutputs``/``readStackOutputs``): the engine keeps it in state."""
+        driver = self.driver
+        provider = f"urn:pulumi:{driver.stack}::{driver.project}::{BUILTIN_PROVIDER_TYPE}::default"
+        self.keep(StateEntry(provider, BUILTIN_PROVIDER_TYPE, "default", "", True, False, []))
+        return provider
+
     def read(self, urn: str, request: Any) -> None:
         """A read resource (a StackReference): kept in state as the engine keeps it, never really deleted."""
-        # The engine reads it through its built-in default provider, which it keeps in state too.
-        stack, project = urn.split("::")[0].removeprefix("urn:pulumi:"), urn.split("::")[1]
-        provider = f"urn:pulumi:{stack}::{project}::{BUILTIN_PROVIDER_TYPE}::default"
-        self.keep(StateEntry(provider, BUILTIN_PROVIDER_TYPE, "default", "", True, False, []))
+        provider = self.builtin_provider()
         entry = StateEntry(urn, request.type, request.name, request.parent, True, False, [provider])
         self.keep(entry)
         self.record(Operation("read", urn, request.type, request.name))
