@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import grpc
 from google.protobuf import empty_pb2
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime.proto import resource_pb2
@@ -77,6 +78,21 @@ def for_program(outputs: Mapping[str, Any], secret_keys: set[str]) -> dict[str, 
     }
 
 
+class InvokeFailed(grpc.RpcError):
+    """A failed function call, as the engine answers it: a gRPC error, which the SDK hands to the caller of
+    the function (and does not keep as the program's unhandled error)."""
+
+    def __init__(self, details: str) -> None:
+        super().__init__(details)
+        self._details = details
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNKNOWN
+
+    def details(self) -> str:
+        return self._details
+
+
 class UnusedMocks(mocks.Mocks):
     """The monitor below answers registrations itself; the program makes no invokes."""
 
@@ -104,7 +120,14 @@ class EngineMonitor(mocks.MockMonitor):
         return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj, result=result)
 
     def Invoke(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
-        """The engine's built-in functions that read a stack's last checkpoint, for the driver's own stack."""
+        """The engine's built-in functions that read a stack's last checkpoint, for the driver's own stack;
+        a failure is answered as the engine answers it (``InvokeFailed``)."""
+        try:
+            return self._invoke(request)
+        except Exception as failure:  # noqa: BLE001 - every failure reaches the program as the engine's would
+            raise InvokeFailed(f"invocation of {request.tok} returned an error: {failure}") from None
+
+    def _invoke(self, request: Any) -> Any:
         args = rpc.deserialize_properties(request.args)
         driver = self._run.driver
         self._run.builtin_provider()

@@ -70,6 +70,8 @@ CLIENT_TYPE: Final = "fabricai:roster:Client"
 MESSAGE_SHOWN_EXIT_CODE: Final = 32
 # The engine's built-in function that reads a stack's last checkpoint: every resource's type and outputs.
 READ_STATE: Final = "pulumi:pulumi:readStackResourceOutputs"
+# Pauses before reading it again after a failed read; a failure of the read after the last one stops the run.
+READ_STATE_PAUSES: Final = (0.2, 0.5, 1.0)
 # The resource that keeps the stack's identity, and the stack output that shows it.
 IDENTITY_NAME: Final = "stack-identity"
 STACK_ID_OUTPUT: Final = "rosterStackId"
@@ -324,11 +326,20 @@ async def read_state() -> StackRecord:
     identity, its outputs.
 
     Read through the engine's ``readStackResourceOutputs`` for the stack itself, in ``preview`` as in ``up``:
-    an invoke, so nothing of the read is kept in state. A read that fails raises: ``declare`` says so and
-    stops the run; the guard is never skipped silently.
+    an invoke, so nothing of the read is kept in state. The local backend's checkpoint was seen unreadable
+    for an instant while the engine saved the update's first step ("failed to load checkpoint: EOF", CLI
+    v3.274.0, a first ``up``), so a failed read is tried again a few times. A read that still fails raises:
+    ``declare`` says so and stops the run; the guard is never skipped silently.
     """
     name = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
-    answer = await invoke_async(READ_STATE, {"stackName": name})
+    for pause in READ_STATE_PAUSES:
+        try:
+            answer = await invoke_async(READ_STATE, {"stackName": name})
+            break
+        except Exception:  # noqa: BLE001 - the engine's error type is not public; the last try raises it
+            await asyncio.sleep(pause)
+    else:
+        answer = await invoke_async(READ_STATE, {"stackName": name})
     resources = answer.get("outputs") if isinstance(answer, dict) else None
     if not isinstance(resources, dict):
         raise TypeError(f"reading the state of stack {name} answered {type(resources).__name__}")

@@ -507,3 +507,24 @@ def test_a_failed_first_up_leaves_the_guard_on(sandbox: SandboxFactory) -> None:
             assert not refused.of_kind("delete", "create", "update", "replace")
     for business_id in THREE:
         assert portal.client(business_id) is not None, business_id
+
+
+def test_a_state_read_that_fails_for_an_instant_is_tried_again(
+    sandbox: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The local backend's checkpoint can be unreadable for an instant while the engine saves a step."""
+    running = sandbox()
+    driver, config = deployed(running)
+    failures = iter([harness.monitor.InvokeFailed("failed to load checkpoint: EOF")])
+    invoke = harness.monitor.EngineMonitor.Invoke
+
+    def flaky(self: harness.monitor.EngineMonitor, request: Any) -> Any:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return invoke(self, request)
+
+    monkeypatch.setattr(harness.monitor.EngineMonitor, "Invoke", flaky)
+    report = driver.up(without(config, THREE))
+    (message,) = report.program_errors  # still judged: refused, not skipped
+    assert "would deregister 3 clients" in message
