@@ -78,7 +78,7 @@ def for_program(outputs: Mapping[str, Any], secret_keys: set[str]) -> dict[str, 
     }
 
 
-class InvokeFailed(grpc.RpcError):
+class InvokeFailed(grpc.RpcError):  # type: ignore[misc]  # grpc has no type stubs
     """A failed function call, as the engine answers it: a gRPC error, which the SDK hands to the caller of
     the function (and does not keep as the program's unhandled error)."""
 
