@@ -17,8 +17,12 @@ runtime, ``run_in_stack``), under a mock resource monitor that plays the engine:
 - ``ignore_changes`` keeps the previous value of those inputs; components (``fabricai:roster:Client``)
   just register;
 - ``retain_on_delete``: deleting such a resource drops it from state without the provider's Delete;
-- a ``StackReference`` to the stack itself is read from the outputs of its last update (kept in state as a
-  read resource, as the engine keeps it); a program that fails leaves the outputs as they were.
+- the engine's ``readStackResourceOutputs`` / ``readStackOutputs`` answer from the state and outputs of the
+  last command (an invoke: nothing is kept in state); a ``StackReference`` to the stack itself is read
+  from the outputs of its last update (kept in state as a read resource, as the engine keeps it); a
+  program that fails leaves the outputs as they were;
+- a resource whose step failed or was skipped is answered with ``result: FAIL``: the SDK resolves its
+  outputs as unknown, and what depends on them is skipped, never registered without them.
 
 ``preview`` runs Check and Diff only; ``refresh`` runs Read on every resource (4 at a time); ``destroy``
 deletes everything. Each command returns a ``RunReport`` that can print a Pulumi-like summary.

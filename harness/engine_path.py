@@ -68,8 +68,8 @@ class ClientChain:
     credentials: str | None  # the NetvisorCredentials resource name a Netvisor integration waits for
 
 
-# The stack the stand-in plays (``project/stack``), as provider/program.py's stack_identity() gives it.
-STACK = "fabricai-roster/dev"
+# The identity of the stack the stand-in plays, in the form provider/resources/stack_identity.py makes.
+STACK = "dev-0123456789abcdef01234567"
 
 
 def plan(roster: Roster) -> tuple[list[Declared], list[ClientChain]]:

@@ -1,7 +1,12 @@
 """The mock resource monitor of one run: it answers the Pulumi SDK as the engine does.
 
 Registrations go to the run (harness/run.py); secrets are unwrapped on the way in and wrapped again on the
-way out, as the engine does; the stack's outputs are kept as the program registers them.
+way out, as the engine does; the stack's outputs are kept as the program registers them. A resource whose
+step failed (or was skipped) is answered with ``result: FAIL``, as the engine answers an SDK that supports
+result reporting under ``--continue-on-error``: the SDK then resolves its outputs as unknown, so whatever
+takes them (an integration's ``client_id``) still depends on it and is skipped, never registered without them.
+The engine's built-in functions ``readStackResourceOutputs`` and ``readStackOutputs`` answer from the
+stack's last state (only the driver's own stack exists here).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import grpc
 from google.protobuf import empty_pb2
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime.proto import resource_pb2
@@ -21,6 +27,8 @@ if TYPE_CHECKING:
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
+READ_STACK_RESOURCE_OUTPUTS = "pulumi:pulumi:readStackResourceOutputs"
+READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs"
 # What get_organization() answers on the local file backend, where the CLI's stacks have no organization.
 ORGANIZATION = "organization"
 
@@ -70,6 +78,21 @@ def for_program(outputs: Mapping[str, Any], secret_keys: set[str]) -> dict[str, 
     }
 
 
+class InvokeFailed(grpc.RpcError):  # type: ignore[misc]  # grpc has no type stubs
+    """A failed function call, as the engine answers it: a gRPC error, which the SDK hands to the caller of
+    the function (and does not keep as the program's unhandled error)."""
+
+    def __init__(self, details: str) -> None:
+        super().__init__(details)
+        self._details = details
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNKNOWN
+
+    def details(self) -> str:
+        return self._details
+
+
 class UnusedMocks(mocks.Mocks):
     """The monitor below answers registrations itself; the program makes no invokes."""
 
@@ -93,7 +116,33 @@ class EngineMonitor(mocks.MockMonitor):
             return resource_pb2.RegisterResourceResponse(urn=urn)
         id_, outputs = self._run.register(urn, request)
         obj = struct(outputs)  # registrations arrive on executor threads, which have no event loop
-        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj)
+        result = resource_pb2.Result.FAIL if urn in self._run.failed else resource_pb2.Result.SUCCESS
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj, result=result)
+
+    def Invoke(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        """The engine's built-in functions that read a stack's last checkpoint, for the driver's own stack;
+        a failure is answered as the engine answers it (``InvokeFailed``)."""
+        try:
+            return self._invoke(request)
+        except Exception as failure:  # noqa: BLE001 - every failure reaches the program as the engine's would
+            raise InvokeFailed(f"invocation of {request.tok} returned an error: {failure}") from None
+
+    def _invoke(self, request: Any) -> Any:
+        args = rpc.deserialize_properties(request.args)
+        driver = self._run.driver
+        self._run.builtin_provider()
+        own = f"{ORGANIZATION}/{driver.project}/{driver.stack}"
+        if request.tok == READ_STACK_RESOURCE_OUTPUTS:
+            if args.get("stackName") != own:
+                raise ValueError(f"unknown stack {args.get('stackName')!r}")
+            answer: dict[str, Any] = {"name": own, "outputs": self._run.last_state()}
+        elif request.tok == READ_STACK_OUTPUTS:
+            if args.get("name") != own:
+                raise ValueError(f"unknown stack {args.get('name')!r}")
+            answer = {"name": own, "outputs": dict(driver.outputs), "secretOutputNames": []}
+        else:
+            raise NotImplementedError(f"the engine stand-in serves no function {request.tok}")
+        return resource_pb2.ResourceInvokeResponse(**{"return": struct(answer)})
 
     def ReadResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         """A ``StackReference``, answered as the engine's built-in provider does: the named stack's outputs
@@ -112,6 +161,7 @@ class EngineMonitor(mocks.MockMonitor):
 
     def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         if request.urn.split("::")[2] == STACK_TYPE:
-            outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
+            # What a failed resource would have given stays unknown; the stand-in keeps it as None.
+            outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=False)
             self._run.stack_outputs = unwrap_secrets(outputs)[0]
         return empty_pb2.Empty()

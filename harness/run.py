@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from pulumi.runtime import rpc
 
 from harness.engine import PROVIDER_KEY, Engine, EngineCallFailed, ResourceState, Secret
-from harness.monitor import for_program, unwrap_secrets
+from harness.monitor import STACK_TYPE, for_program, unwrap_secrets
 from harness.report import Operation
 
 if TYPE_CHECKING:
@@ -65,16 +65,37 @@ class Run:
         with self.lock:
             self.operations.append(operation)
 
+    def last_state(self) -> dict[str, dict[str, Any]]:
+        """``readStackResourceOutputs``' answer: every resource of the stack's last checkpoint (the previous
+        command's state) with its type and outputs, the stack itself with the stack's outputs; empty before
+        the first command."""
+        driver = self.driver
+        if not self.previous and not driver.outputs:
+            return {}
+        name = f"{driver.project}-{driver.stack}"
+        stack = f"urn:pulumi:{driver.stack}::{driver.project}::{STACK_TYPE}::{name}"
+        state = {stack: {"type": STACK_TYPE, "outputs": dict(driver.outputs)}}
+        for urn, entry in self.previous.items():
+            outputs = entry.resource.outputs if entry.resource else {}
+            secret = entry.resource.secret_keys if entry.resource else set()
+            state[urn] = {"type": entry.type, "outputs": for_program(outputs, secret)}
+        return state
+
     def keep(self, entry: StateEntry) -> None:
         with self.lock:
             self.state[entry.urn] = entry
 
+    def builtin_provider(self) -> str:
+        """The engine's built-in default provider, which serves reads of stacks (a StackReference, or the
+        functions ``readStackResourceOutputs``/``readStackOutputs``): the engine keeps it in state."""
+        driver = self.driver
+        provider = f"urn:pulumi:{driver.stack}::{driver.project}::{BUILTIN_PROVIDER_TYPE}::default"
+        self.keep(StateEntry(provider, BUILTIN_PROVIDER_TYPE, "default", "", True, False, []))
+        return provider
+
     def read(self, urn: str, request: Any) -> None:
         """A read resource (a StackReference): kept in state as the engine keeps it, never really deleted."""
-        # The engine reads it through its built-in default provider, which it keeps in state too.
-        stack, project = urn.split("::")[0].removeprefix("urn:pulumi:"), urn.split("::")[1]
-        provider = f"urn:pulumi:{stack}::{project}::{BUILTIN_PROVIDER_TYPE}::default"
-        self.keep(StateEntry(provider, BUILTIN_PROVIDER_TYPE, "default", "", True, False, []))
+        provider = self.builtin_provider()
         entry = StateEntry(urn, request.type, request.name, request.parent, True, False, [provider])
         self.keep(entry)
         self.record(Operation("read", urn, request.type, request.name))

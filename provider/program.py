@@ -19,11 +19,17 @@ An invalid roster declares nothing: its message is logged as one error and the p
 language host's "message already shown" code, so the CLI prints that message and no traceback.
 
 Deregistration is deliberate (``provider.roster.deregistration``): before declaring, the program reads its own
-stack's previous outputs through a ``StackReference`` to itself and stops, declaring nothing, when more
-clients would leave than ``roster:maxDeregistrations`` allows and they are not all confirmed in
-``roster:confirmDeregistration``. A client with ``retain: true`` has its resources kept on delete
-(``retain_on_delete``): removing it from the roster forgets it in the stack and leaves its portal record
-and connection as they are.
+stack's last checkpoint through the engine's ``pulumi:pulumi:readStackResourceOutputs`` (an invoke: nothing
+of it is kept in state, so ``pulumi refresh --expect-no-changes`` stays quiet) and stops, declaring nothing,
+when more ClientCompanies would be deleted or replaced (an ``erp`` move) than ``roster:maxDeregistrations``
+allows and they are not all confirmed in ``roster:confirmDeregistration``. A client with ``retain: true`` has
+its resources kept on delete (``retain_on_delete``): removing it from the roster forgets it in the stack and
+leaves its portal record and connection as they are.
+
+Identity (``provider.resources.stack_identity``): the same read gives the stack's identity (its
+``StackIdentity`` resource), or ``roster:stackId`` pins it, or the first ``up`` makes it. It is declared
+first; every ClientCompany depends on it and carries it as its ``stack`` (the record's ``rosterStack`` tag),
+so no record carries an identity the state does not hold.
 """
 
 from __future__ import annotations
@@ -31,19 +37,22 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 import pulumi
+from pulumi.runtime import invoke_async, rpc
 
-from provider.errors import DeregistrationUnconfirmed, RosterInvalid
+from provider.errors import ConfigurationError, DeregistrationUnconfirmed, RosterInvalid
 from provider.resources.client_company import ClientCompany
 from provider.resources.netvisor_credentials import NetvisorCredentials
 from provider.resources.netvisor_integration import NetvisorIntegration
 from provider.resources.procountor_integration import ProcountorIntegration
+from provider.resources.stack_identity import STACK_ID_KEY, StackIdentity, first_run_notice, resolve
 from provider.roster import ClientEntry, Erp, Roster
 from provider.roster.deregistration import (
     ROSTER_CLIENTS_OUTPUT,
-    PreviousRun,
+    StackRecord,
+    notice,
     roster_record,
     stale_confirmations,
 )
@@ -60,8 +69,13 @@ CLIENT_TYPE: Final = "fabricai:roster:Client"
 # pulumi-language-python-exec exits with this code to tell the CLI "the error was shown already": the CLI
 # then prints the logged message only, without "program exited with non-zero exit code" or a traceback.
 MESSAGE_SHOWN_EXIT_CODE: Final = 32
-# The StackReference through which a run reads its own stack's previous outputs.
-PREVIOUS_RUN: Final = "previous-run"
+# The engine's built-in function that reads a stack's last checkpoint: every resource's type and outputs.
+READ_STATE: Final = "pulumi:pulumi:readStackResourceOutputs"
+# Pauses before reading it again after a failed read; a failure of the read after the last one stops the run.
+READ_STATE_PAUSES: Final = (0.2, 0.5, 1.0)
+# The resource that keeps the stack's identity, and the stack output that shows it.
+IDENTITY_NAME: Final = "stack-identity"
+STACK_ID_OUTPUT: Final = "rosterStackId"
 
 Integration = ProcountorIntegration | NetvisorIntegration
 # The NetvisorCredentials inputs naming the company a credential set is verified against.
@@ -84,13 +98,8 @@ def credentials_name(set_name: str) -> str:
     return f"netvisor-credentials-{set_name}"
 
 
-def stack_identity() -> str:
-    """``project/stack``: the tag that marks the portal records this stack registers as its own."""
-    return f"{pulumi.get_project()}/{pulumi.get_stack()}"
-
-
 def company_inputs(client: ClientEntry, stack: str) -> dict[str, Any]:
-    """The ClientCompany inputs of a roster entry, registered by ``stack`` (``stack_identity``)."""
+    """The ClientCompany inputs of a roster entry, registered by the stack whose identity is ``stack``."""
     return {
         "business_id": str(client.business_id),
         "name": client.name,
@@ -156,13 +165,18 @@ class RosterClient(pulumi.ComponentResource):
         client: ClientEntry,
         roster: Roster,
         credentials: Mapping[str, NetvisorCredentials],
+        identity: StackIdentity,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(CLIENT_TYPE, str(client.business_id), None, opts)
         # Children inherit protect from this component; retain is set on each of them.
         child = pulumi.ResourceOptions(parent=self, retain_on_delete=client.retain)
+        # The identity is in state before any record carries it (a record tagged with an identity the state
+        # lost would be someone else's to the next run).
         self.company = ClientCompany(
-            company_name(client), **company_inputs(client, stack_identity()), opts=child
+            company_name(client),
+            **company_inputs(client, identity.declared_id),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[identity])),
         )
         inputs = integration_inputs(client, roster, pulumi.Output.secret)
         if client.erp is Erp.PROCOUNTOR:
@@ -227,25 +241,27 @@ def declare_credentials(roster: Roster) -> dict[str, NetvisorCredentials]:
     }
 
 
-def declare_clients(roster: Roster) -> Iterator[tuple[str, RosterClient]]:
-    """Declare the clients of a validated roster one by one: each business ID with its component."""
+def declare_clients(roster: Roster, stack_id: str) -> Iterator[tuple[str, RosterClient]]:
+    """Declare the stack's identity, then the clients of a validated roster one by one: each business ID with
+    its component."""
+    identity = StackIdentity(IDENTITY_NAME, stack_id=stack_id)
     credentials = declare_credentials(roster)
     for client in roster.clients:
         options = pulumi.ResourceOptions(protect=client.protect, retain_on_delete=client.retain)
-        yield str(client.business_id), RosterClient(client, roster, credentials, options)
+        yield str(client.business_id), RosterClient(client, roster, credentials, identity, options)
 
 
-def declare_roster(roster: Roster) -> dict[str, RosterClient]:
+def declare_roster(roster: Roster, stack_id: str) -> dict[str, RosterClient]:
     """Declare every client of a validated roster; returns the components by business ID."""
-    return dict(declare_clients(roster))
+    return dict(declare_clients(roster, stack_id))
 
 
-async def declare_roster_yielding(roster: Roster) -> dict[str, RosterClient]:
+async def declare_roster_yielding(roster: Roster, stack_id: str) -> dict[str, RosterClient]:
     """``declare_roster``, yielding to the event loop after each client: the SDK sends a resource's
     registration from the loop, so the engine creates the first clients while the next ones are still
     being declared (declaring 2,000 clients takes the program about a minute)."""
     clients: dict[str, RosterClient] = {}
-    for business_id, component in declare_clients(roster):
+    for business_id, component in declare_clients(roster, stack_id):
         clients[business_id] = component
         await asyncio.sleep(0)
     return clients
@@ -286,6 +302,7 @@ def read_roster(config: pulumi.Config | None = None) -> Roster:
         "allowEmpty",
         "maxDeregistrations",
         "confirmDeregistration",
+        "stackId",
     )
     return parse_stack_config({f"roster:{name}": config.get_object(name) for name in names})
 
@@ -306,29 +323,53 @@ def run() -> None:
     pulumi.run(program)
 
 
-async def previous_outputs() -> dict[str, Any] | None:
-    """This stack's outputs as its previous run left them (None before the first run).
+async def read_state() -> StackRecord:
+    """This stack as its last checkpoint holds it (empty before the first run): its ClientCompanies, its
+    identity, its outputs.
 
-    Read through a ``StackReference`` to the stack itself: the engine answers it from the stack's last
-    checkpoint, in ``preview`` as in ``up``. A read that fails raises: ``declare`` says so and stops the run
-    (the SDK then ends the program with the engine's own error, which the language host shows after ours);
-    the guard is never skipped silently.
+    Read through the engine's ``readStackResourceOutputs`` for the stack itself, in ``preview`` as in ``up``:
+    an invoke, so nothing of the read is kept in state. The local backend's checkpoint was seen unreadable
+    for an instant while the engine saved the update's first step ("failed to load checkpoint: EOF", CLI
+    v3.274.0, a first ``up``), so a failed read is tried again a few times. A read that still fails raises:
+    ``declare`` says so and stops the run; the guard is never skipped silently.
     """
     name = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
-    reference = pulumi.StackReference(PREVIOUS_RUN, name)
-    outputs = await reference.outputs.future()
-    if outputs is not None and not isinstance(outputs, dict):
-        raise TypeError(f"the stack reference {name} answered {type(outputs).__name__}, not its outputs")
-    return outputs
+    for pause in READ_STATE_PAUSES:
+        try:
+            answer = await invoke_async(READ_STATE, {"stackName": name})
+            break
+        except Exception:  # noqa: BLE001 - the engine's error type is not public; the last try raises it
+            await asyncio.sleep(pause)
+    else:
+        answer = await invoke_async(READ_STATE, {"stackName": name})
+    resources = answer.get("outputs") if isinstance(answer, dict) else None
+    if not isinstance(resources, dict):
+        raise TypeError(f"reading the state of stack {name} answered {type(resources).__name__}")
+    return StackRecord.from_state(_plain(resources))
+
+
+def _plain(value: Any) -> Any:
+    """The engine's answer without its secret markers (only names, ERPs and flags are read from it)."""
+    if rpc.is_rpc_secret(value):
+        return _plain(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _stop(message: str) -> NoReturn:
+    pulumi.log.error(message)
+    raise SystemExit(MESSAGE_SHOWN_EXIT_CODE) from None
 
 
 async def declare(roster: Roster) -> None:
-    """Check what would leave, declare the roster and export the outputs.
+    """Check what would be deregistered, declare the roster and export the outputs.
 
     When more clients would be deregistered than the roster allows (``provider.roster.deregistration``),
-    nothing is declared: the refusal is logged as one error, the previous outputs are exported again (the
-    stack keeps its record of its clients for the next run's check) and the program exits with the
-    "message already shown" code, so the engine changes nothing.
+    nothing is declared: the refusal is logged as one error, the previous outputs are exported again and the
+    program exits with the "message already shown" code, so the engine changes nothing.
 
     It yields to the event loop after each client and once more after the exports. Declared in one go
     without yielding, every resource's outputs are still pending when the SDK starts waiting for them
@@ -337,29 +378,30 @@ async def declare(roster: Roster) -> None:
     created only after all were declared (docs/PERFORMANCE.md has the figures before and after).
     """
     try:
-        previous = await previous_outputs()
+        record = await read_state()
     except Exception as failure:  # noqa: BLE001 - any failure to read must stop the run, said plainly
-        pulumi.log.warn(
-            f"The stack's previous outputs could not be read ({type(failure).__name__}: {failure})."
+        pulumi.log.warn(f"The stack's state could not be read ({type(failure).__name__}: {failure}).")
+        _stop(
+            "The roster was not applied: without the stack's last state the program cannot tell which "
+            "clients this update would deregister, so nothing was changed. Check that `pulumi stack export` "
+            "works for this stack, then run `pulumi up` again."
         )
-        pulumi.log.error(
-            "The roster was not applied: without the stack's previous outputs the program cannot tell which "
-            "clients this update would deregister, so nothing was changed. Check that `pulumi stack output "
-            "clients` works for this stack, then run `pulumi up` again."
-        )
-        raise SystemExit(MESSAGE_SHOWN_EXIT_CODE) from None
-    previous_run = PreviousRun.from_outputs(previous)
     try:
-        check_deregistrations(previous_run, roster)
-    except DeregistrationUnconfirmed as refused:
-        for name, value in (previous or {}).items():
+        stack_id, new = resolve(
+            pulumi.Config("roster").get(STACK_ID_KEY.partition(":")[2]), record.stack_id, pulumi.get_stack()
+        )
+        check_deregistrations(record, roster)
+    except (DeregistrationUnconfirmed, ConfigurationError) as refused:
+        for name, value in record.outputs.items():
             pulumi.export(name, value)
-        pulumi.log.error(str(refused))
-        raise SystemExit(MESSAGE_SHOWN_EXIT_CODE) from None
-    stale = stale_confirmations(previous_run, roster)
-    if stale:
-        pulumi.log.warn(stale)
-    for name, value in stack_outputs(await declare_roster_yielding(roster)).items():
+        _stop(str(refused))
+    for message in (notice(record, roster), stale_confirmations(record, roster)):
+        if message:
+            pulumi.log.warn(message)
+    if new and not pulumi.runtime.is_dry_run():
+        pulumi.log.warn(first_run_notice(stack_id))
+    for name, value in stack_outputs(await declare_roster_yielding(roster, stack_id)).items():
         pulumi.export(name, value)
     pulumi.export(ROSTER_CLIENTS_OUTPUT, roster_record(roster))
+    pulumi.export(STACK_ID_OUTPUT, stack_id)
     await asyncio.sleep(0)

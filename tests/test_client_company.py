@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pulumi.runtime import rpc
 
 from harness.engine import Engine, EngineCallFailed, ResourceState
 from provider.portal import ClientRecord, PortalClient
@@ -236,7 +237,9 @@ def test_adopt_takes_the_record_over_and_reconciles_it(stack: Stack) -> None:
     assert state.outputs["adopted"] is True
     record = record_of(stack, existing_id)
     assert (record["name"], record["teams"]) == (ACME[1], [1])
+    # Only the provider's own tags are written; the record's own tag (someone's, in the portal) stays.
     assert record["tags"] == {
+        "x": "y",
         "process": "background",
         "managedBy": "fabricai-roster",
         "rosterStack": "fabricai-roster/test",
@@ -484,3 +487,27 @@ def test_a_registration_lost_with_its_look_ups_says_it_may_have_happened_and_is_
     portal_state = stack.stats()["services"]["portal"]
     assert portal_state["clients"] == 1 and portal_state["clientsCreated"] == 1
     assert state.outputs["adopted"] is False and state.outputs["business_id"] == ACME[0]
+
+
+def test_a_new_stack_identity_re_tags_the_record_and_keeps_its_other_tags(stack: Stack) -> None:
+    """A record of an earlier version carries `project/stack`: the identity that replaces it is an update
+    that writes only the provider's own tags; a tag someone set in the portal stays, and is no drift."""
+    state = stack.company(*ACME, tags={"a": "b"})
+    with portal(stack) as client:
+        tags = {**record_of(stack, state.id)["tags"], "costCentre": "42"}
+        assert client.patch(f"/clients/{state.id}", json={"tags": tags}).status_code == 200
+    identity = "test-0123456789abcdef01234567"
+    wanted = company_inputs(*ACME, tags={"a": "b"}, stack=identity)
+    checked = stack.engine.checked(ClientCompanyProvider(), wanted)
+    assert stack.engine.diff(state.id, state.outputs, checked).has_changes
+    retagged = stack.engine.up(ClientCompanyProvider(), wanted, state)
+    record = record_of(stack, state.id)
+    assert record["tags"]["rosterStack"] == identity
+    assert record["tags"]["costCentre"] == "42" and record["tags"]["a"] == "b"
+    assert record["tags"]["rosterRegistration"] == state.outputs["registration"]
+    # Unchanged, or an identity not known yet (a preview), is no change.
+    assert not stack.engine.diff(state.id, retagged.outputs, checked).has_changes
+    unknown = {**checked, "stack": rpc.UNKNOWN}
+    assert not stack.engine.diff(state.id, retagged.outputs, unknown).has_changes
+    refreshed = stack.engine.refresh(retagged)
+    assert refreshed is not None and refreshed.inputs["tags"] == {"a": "b"}

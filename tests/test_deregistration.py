@@ -1,9 +1,10 @@
 """Deregistration is deliberate: a roster mistake never deregisters a client.
 
 The guard's rules on their own (``provider.roster.deregistration``), then the real program through the
-engine stand-in (harness/) against the sandbox over HTTP: the program reads its own stack's previous
-outputs through a StackReference, and a change that would deregister many clients stops before anything
-is declared; ``retain: true`` forgets a client without deregistering it.
+engine stand-in (harness/) against the sandbox over HTTP: the program reads its own stack's last state (its
+ClientCompanies) through the engine's ``readStackResourceOutputs``, and a change that would deregister many
+clients (leaving the roster, or moving to another ERP) stops before anything is declared; ``retain: true``
+forgets a client without deregistering it. A failed first ``up`` or lost outputs do not switch it off.
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ from harness.driver import RosterDriver
 from harness.engine import Secret
 from provider.errors import DeregistrationUnconfirmed, RosterInvalid
 from provider.roster import parse_roster
-from provider.roster.deregistration import PreviousRun, check, leaving, roster_record, stale_confirmations
+from provider.roster.deregistration import (
+    HeldClient,
+    StackRecord,
+    check,
+    leaving,
+    notice,
+    roster_record,
+    stale_confirmations,
+)
 from sandbox.server import RunningSandbox
 from scripts.example_config import PROGRAM, demo_secrets, stack_config
 from tests.conftest import SandboxFactory
@@ -37,30 +46,118 @@ def entry(business_id: str, name: str, **extra: Any) -> dict[str, Any]:
 NAMES = {"2925630-9": "Öljy-Äijät Oy", "2077474-0": "Kahvila Kuppi Oy", "0174592-8": "Pelti-Pete Oy"}
 
 
-def roster_of(business_ids: list[str], **keys: Any) -> Any:
+def roster_of(business_ids: list[str], erp: str = "procountor", **keys: Any) -> Any:
     return parse_roster(
-        [entry(business_id, NAMES[business_id]) for business_id in business_ids],
-        {business_id: f"FAKE-key-{business_id}" for business_id in business_ids},
-        None,
+        [
+            {**entry(business_id, NAMES[business_id]), "erp": erp}
+            | ({"netvisorCredentials": "firm"} if erp == "netvisor" else {})
+            for business_id in business_ids
+        ],
+        {business_id: f"FAKE-key-{business_id}" for business_id in business_ids}
+        if erp == "procountor"
+        else {},
+        {"firm": {"customerId": "c", "customerKey": "FAKE-k"}} if erp == "netvisor" else None,
         allow_empty=True,
         **keys,
     )
 
 
-def previous_of(business_ids: list[str], **flags: set[str]) -> PreviousRun | None:
+COMPANY = "pulumi-python:dynamic/fabricai:ClientCompany"
+STACK_URN = "urn:pulumi:sandbox::fabricai-roster::pulumi:pulumi:Stack::fabricai-roster-sandbox"
+
+
+def company_urn(business_id: str) -> str:
+    return f"urn:pulumi:sandbox::fabricai-roster::fabricai:roster:Client${COMPANY}::{business_id}-company"
+
+
+def state_of(business_ids: list[str], *, outputs: bool = True, **flags: set[str]) -> dict[str, Any]:
+    """``readStackResourceOutputs``' answer for a stack holding these clients' ClientCompanies."""
+    state: dict[str, Any] = {
+        company_urn(business_id): {
+            "type": COMPANY,
+            "outputs": {"business_id": business_id, "name": NAMES[business_id], "erp": "procountor"},
+        }
+        for business_id in business_ids
+    }
     record = {
         business_id: {"name": NAMES[business_id], **{flag: business_id in on for flag, on in flags.items()}}
         for business_id in business_ids
     }
-    outputs = {"clients": {business_id: {"erp": "procountor"} for business_id in business_ids}}
-    return PreviousRun.from_outputs({**outputs, "rosterClients": record})
+    state[STACK_URN] = {
+        "type": "pulumi:pulumi:Stack",
+        "outputs": {"rosterClients": record} if outputs else {},
+    }
+    return state
+
+
+def previous_of(
+    business_ids: list[str], retain: frozenset[str] = frozenset(), protect: frozenset[str] = frozenset()
+) -> StackRecord:
+    return StackRecord.from_state(state_of(business_ids, retain=set(retain), protect=set(protect)))
 
 
 def test_a_first_run_has_nothing_to_compare_with() -> None:
-    cases: list[dict[str, Any] | None] = [None, {}, {"clientsByErp": {}}, {"clients": "not a mapping"}]
-    for outputs in cases:
-        assert PreviousRun.from_outputs(outputs) is None
-    check(None, roster_of([]))  # passes
+    empty = StackRecord.from_state({})
+    assert empty.clients == {} and empty.stack_id is None
+    check(empty, roster_of([]))  # passes
+
+
+def test_the_state_s_client_companies_are_the_record_whatever_the_outputs_say() -> None:
+    # A failed first `up` leaves ClientCompanies in state and no stack outputs: each of them counts.
+    record = StackRecord.from_state(state_of(list(NAMES), outputs=False))
+    assert set(record.clients) == set(NAMES)
+    with pytest.raises(DeregistrationUnconfirmed):
+        check(record, roster_of([]))
+    # Outputs that list clients the state does not hold (or none) change nothing: the state decides.
+    misleading = state_of(["0174592-8"])
+    misleading[STACK_URN]["outputs"]["clients"] = {business_id: {} for business_id in NAMES}
+    check(StackRecord.from_state(misleading), roster_of([]))
+    # The identity is the StackIdentity resource's.
+    identity = {"type": "pulumi-python:dynamic/fabricai:StackIdentity", "outputs": {"stack_id": "x-1"}}
+    assert StackRecord.from_state({"urn:identity": identity}).stack_id == "x-1"
+
+
+def test_an_erp_move_is_a_deregistration() -> None:
+    every = list(NAMES)
+    check(previous_of(every), roster_of(every))  # nothing moves
+    moving = roster_of(every, erp="netvisor")
+    with pytest.raises(DeregistrationUnconfirmed) as refused:
+        check(previous_of(every), moving)
+    message = str(refused.value)
+    assert (
+        "would deregister 3 clients from the FabricAI portal at once (each moving to another ERP)" in message
+    )
+    assert "Pelti-Pete Oy (0174592-8): moves from procountor to netvisor" in message
+    assert "models are trained again" in message
+    assert "roster:confirmDeregistration: [0174592-8, 2077474-0, 2925630-9]" in message
+    # One move is within the default allowance, and the run says which client loses its models.
+    one = roster_of(every[:1], erp="netvisor")
+    record = previous_of(every[:1])
+    check(record, one)
+    said = notice(record, one)
+    assert said is not None and "Öljy-Äijät Oy (2925630-9): moves from procountor to netvisor" in said
+    # A retained or protected client's move replaces nothing the portal loses: it does not count.
+    check(previous_of(every, retain=frozenset(every[:1]), protect=frozenset(every[1:2])), moving)
+
+
+def test_a_state_written_before_erp_was_an_input_moves_nothing() -> None:
+    state = state_of(list(NAMES))
+    for entry in state.values():
+        entry["outputs"].pop("erp", None)
+    check(StackRecord.from_state(state), roster_of(list(NAMES), erp="netvisor"))
+
+
+def test_held_clients_are_read_tolerantly() -> None:
+    state = state_of(["2925630-9"])
+    state["urn:x"] = {"type": COMPANY, "outputs": {"business_id": 7}}  # malformed: ignored
+    state["urn:y"] = "not a mapping"
+    legacy = "urn:pulumi:sandbox::fabricai-roster::pulumi-python:dynamic:Resource::2077474-0-company"
+    state[legacy] = {"type": "pulumi-python:dynamic:Resource", "outputs": {"business_id": "2077474-0"}}
+    record = StackRecord.from_state(state)
+    assert record.clients == {
+        "2925630-9": HeldClient("Öljy-Äijät Oy", "procountor"),
+        "2077474-0": HeldClient("", None),
+    }
 
 
 def test_one_client_at_a_time_passes_and_two_at_once_are_refused_by_name_and_business_id() -> None:
@@ -104,25 +201,26 @@ def test_the_limit_is_the_roster_s_own_and_zero_confirms_even_one() -> None:
 
 def test_retained_and_protected_clients_never_count_as_leaving() -> None:
     every = list(NAMES)
-    previous = previous_of(every, retain={"2925630-9"}, protect={"2077474-0"})
+    previous = previous_of(every, retain=frozenset({"2925630-9"}), protect=frozenset({"2077474-0"}))
     assert leaving(previous, roster_of([])) == [("0174592-8", "Pelti-Pete Oy")]
     check(previous, roster_of([]))
 
 
 def test_a_stack_from_before_the_guard_is_guarded_by_business_id() -> None:
-    # Outputs of a run without rosterClients: no names, and nothing counts as retained.
-    previous = PreviousRun.from_outputs({"clients": {business_id: {} for business_id in NAMES}})
+    # A state without names or rosterClients: every client counts, named by its business ID.
+    state = state_of(list(NAMES), outputs=False)
+    for entry in state.values():
+        entry["outputs"].pop("name", None)
     with pytest.raises(DeregistrationUnconfirmed) as refused:
-        check(previous, roster_of([]))
-    assert "  - 0174592-8\n" in str(refused.value)
+        check(StackRecord.from_state(state), roster_of([]))
+    assert "  - 0174592-8: leaves the roster\n" in str(refused.value)
 
 
-def test_names_from_the_previous_outputs_are_shown_on_one_line() -> None:
-    previous = PreviousRun.from_outputs(
-        {"clients": {"2925630-9": {}, "2077474-0": {}}, "rosterClients": {"2925630-9": {"name": "A\n  - B"}}}
-    )
+def test_names_from_the_state_are_shown_on_one_line() -> None:
+    state = state_of(["2925630-9", "2077474-0"])
+    state[company_urn("2925630-9")]["outputs"]["name"] = "A\n  - B"
     with pytest.raises(DeregistrationUnconfirmed) as refused:
-        check(previous, roster_of([]))
+        check(StackRecord.from_state(state), roster_of([]))
     assert "A\\n  - B (2925630-9)" in str(refused.value)
 
 
@@ -218,7 +316,8 @@ def test_three_clients_leaving_at_once_are_refused_until_confirmed(sandbox: Sand
     portal = Portal(running)
     driver, config = deployed(running)
     state, outputs = dict(driver.state), dict(driver.outputs)
-    assert "previous-run" in {entry.name for entry in state.values()}  # the read, kept as the engine does
+    # The guard reads the state through an invoke: nothing of that read is kept in state.
+    assert not {entry.type for entry in state.values()} & {"pulumi:pulumi:StackReference"}
 
     for command in (driver.preview, driver.up):
         report = command(without(config, THREE))
@@ -326,3 +425,106 @@ def test_previous_outputs_that_cannot_be_read_stop_the_run(
     assert any("cannot tell which clients this update would deregister" in e for e in report.program_errors)
     assert not report.of_kind("delete", "create", "update")
     assert THREE[0] in driver.outputs["clients"]
+
+
+def moved_to_netvisor(config: dict[str, Any], moving: list[str], **extra: Any) -> dict[str, Any]:
+    """``config`` with the Procountor clients ``moving`` changed to Netvisor (the firm's credential set)."""
+    keys = config["roster:procountorApiKeys"].value
+    clients = [
+        {**c, "erp": "netvisor", "netvisorCredentials": "firm"} if c["businessId"] in moving else c
+        for c in config["roster:clients"]
+    ]
+    return {
+        **config,
+        "roster:clients": clients,
+        "roster:procountorApiKeys": Secret({k: v for k, v in keys.items() if k not in moving}),
+        **extra,
+    }
+
+
+MOVING = ["2925630-9", "2077474-0", "0174592-8"]  # the three unprotected Procountor clients
+
+
+def test_an_erp_move_of_three_clients_is_refused_like_three_removals(sandbox: SandboxFactory) -> None:
+    running = sandbox()
+    portal = Portal(running)
+    driver, config = deployed(running)
+    records = {business_id: portal.client(business_id) for business_id in MOVING}
+    state = dict(driver.state)
+
+    for command in (driver.preview, driver.up):
+        report = command(moved_to_netvisor(config, MOVING))
+        (message,) = report.program_errors
+        assert (
+            "would deregister 3 clients from the FabricAI portal at once (each moving to another ERP)"
+            in message
+        )
+        for business_id in MOVING:
+            name = next(c["name"] for c in config["roster:clients"] if c["businessId"] == business_id)
+            assert f"{name} ({business_id}): moves from procountor to netvisor" in message
+        assert not report.of_kind("delete", "create", "update", "replace")
+    assert driver.state.keys() == state.keys()
+    assert {business_id: portal.client(business_id) for business_id in MOVING} == records
+
+    # Confirmed, the three records are replaced (the old one removed first): new records, no models.
+    report = driver.up(moved_to_netvisor(config, MOVING, **{"roster:confirmDeregistration": MOVING}))
+    assert not report.program_errors, report.program_errors
+    assert {f"{business_id}-company" for business_id in MOVING} <= report.names("replace")
+    for business_id in MOVING:
+        record = portal.client(business_id)
+        assert record is not None and record["id"] != records[business_id]["id"]  # type: ignore[index]
+        assert record["system"] == "netvisor"
+
+
+def test_one_erp_move_needs_no_confirmation(sandbox: SandboxFactory) -> None:
+    running = sandbox()
+    driver, config = deployed(running)
+    report = driver.up(moved_to_netvisor(config, MOVING[:1]))
+    assert not report.program_errors, report.program_errors
+    assert f"{MOVING[0]}-company" in report.names("replace")
+
+
+def test_a_failed_first_up_leaves_the_guard_on(sandbox: SandboxFactory) -> None:
+    """A first `up` that fails on one client leaves records in state and, with the real engine, no stack
+    outputs: removing three clients by mistake is still refused, and so with outputs lost or partial."""
+    running = sandbox()
+    portal = Portal(running)
+    config = stack_config("sandbox", running.url, Secret)
+    broken = [
+        {**c, "teams": ["No Such Team"]} if c["businessId"] == "1414213-0" else c
+        for c in config["roster:clients"]
+    ]
+    driver = RosterDriver({**config, "roster:clients": broken}, program=PROGRAM)
+    report = driver.up()
+    assert report.names("failed") == {"1414213-0-company"}
+    assert report.names("skipped") == {"1414213-0-netvisor"}  # never registered without its client_id
+    for outputs in ({}, {"clientsByErp": {"procountor": 4}}, {"clients": "lost"}):
+        driver.outputs = dict(outputs)  # as the real engine leaves them after a failed `up`, or lost
+        for command in (driver.preview, driver.up):
+            refused = command(without({**config, "roster:clients": broken}, THREE))
+            (message,) = refused.program_errors
+            assert "would deregister 3 clients" in message
+            assert not refused.of_kind("delete", "create", "update", "replace")
+    for business_id in THREE:
+        assert portal.client(business_id) is not None, business_id
+
+
+def test_a_state_read_that_fails_for_an_instant_is_tried_again(
+    sandbox: SandboxFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The local backend's checkpoint can be unreadable for an instant while the engine saves a step."""
+    running = sandbox()
+    driver, config = deployed(running)
+    failures = iter([harness.monitor.InvokeFailed("failed to load checkpoint: EOF")])
+    invoke = harness.monitor.EngineMonitor.Invoke
+
+    def flaky(self: harness.monitor.EngineMonitor, request: Any) -> Any:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return invoke(self, request)
+
+    monkeypatch.setattr(harness.monitor.EngineMonitor, "Invoke", flaky)
+    report = driver.up(without(config, THREE))
+    (message,) = report.program_errors  # still judged: refused, not skipped
+    assert "would deregister 3 clients" in message

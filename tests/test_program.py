@@ -29,6 +29,8 @@ from tests.sandbox.conftest import business_ids
 
 DYNAMIC = "pulumi-python:dynamic/fabricai:"
 SANDBOX_URL = "http://127.0.0.1:9"
+# The identity the program would have resolved (provider/resources/stack_identity.py).
+STACK_ID = "sandbox-0123456789abcdef01234567"
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,7 @@ def example_roster(extra_clients: list[dict[str, Any]] | None = None) -> Roster:
 
 def declared(roster: Roster, check: Callable[[dict[str, Any]], None] | None = None) -> Any:
     """Declare ``roster`` and, once every output is known, hand the resolved stack outputs to ``check``."""
-    outputs = stack_outputs(declare_roster(roster))
+    outputs = stack_outputs(declare_roster(roster, STACK_ID))
     return pulumi.Output.from_input(outputs).apply(check or (lambda _: None))
 
 
@@ -147,6 +149,8 @@ def test_every_client_is_a_component_holding_its_company_and_integration(monitor
     assert credentials.type == DYNAMIC + "NetvisorCredentials"
     assert credentials.parent == stack_urn
     assert credentials.inputs["customer_id"] == "TT_tase_api_1"
+    identity = monitor.by_name("stack-identity")
+    assert identity.type == DYNAMIC + "StackIdentity" and identity.inputs["stack_id"] == STACK_ID
     for client in roster.clients:
         business_id = str(client.business_id)
         component = monitor.by_name(business_id)
@@ -158,6 +162,8 @@ def test_every_client_is_a_component_holding_its_company_and_integration(monitor
         assert company.inputs["business_id"] == business_id
         assert company.inputs["name"] == client.name
         assert company.inputs["process"] == client.process.value
+        # Registered by this stack's identity, which is in state before the record carries it.
+        assert company.inputs["stack"] == STACK_ID and identity.urn in company.dependencies
         integration = monitor.by_name(f"{business_id}-{client.erp.value}")
         assert integration.type == DYNAMIC + (
             "ProcountorIntegration" if client.erp == "procountor" else "NetvisorIntegration"
@@ -168,7 +174,7 @@ def test_every_client_is_a_component_holding_its_company_and_integration(monitor
         if client.erp == "netvisor":
             assert credentials.urn in integration.dependencies
             assert integration.inputs["credentials_fingerprint"] == "fp-netvisor-credentials-firm"
-    assert len(monitor.registrations) == 3 * len(roster.clients) + 1
+    assert len(monitor.registrations) == 3 * len(roster.clients) + 2
 
 
 def test_keys_are_secret_outputs_and_identities_stay_plain(monitor: RecordingMonitor) -> None:
@@ -382,7 +388,7 @@ def test_the_first_clients_are_registered_while_the_rest_are_still_being_declare
     monkeypatch.setattr(monitor, "RegisterResource", recording_register)
 
     async def program() -> None:
-        await declare_roster_yielding(roster)
+        await declare_roster_yielding(roster, STACK_ID)
 
     under_mocks(program)
     assert len(declared_so_far) == len(roster.clients)

@@ -79,7 +79,7 @@ def test_an_unknown_key_in_the_roster_namespace_lists_the_roster_keys() -> None:
     assert [str(problem) for problem in caught.value.problems] == [
         "'roster:colourScheme': is not a roster key; the roster keys are roster:clients, roster:clientsFile, "
         "roster:procountorApiKeys, roster:netvisorCredentials, roster:allowEmpty, roster:maxDeregistrations, "
-        "roster:confirmDeregistration, roster:rotateAfterDays"
+        "roster:confirmDeregistration, roster:rotateAfterDays, roster:stackId"
     ]
 
 

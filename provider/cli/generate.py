@@ -1,8 +1,10 @@
 """``fabricai-roster generate``: the roster from what exists, the portal's clients and/or the firm's list.
 
 - ``--portal``: every client of the portal (read with the stack's ``fabricai:apiKey``) becomes an entry with
-  ``adopt: true`` and its ERP from the record's ``system``, so ``pulumi up`` takes it over instead of
-  registering it again;
+  its ERP from the record's ``system``, and says whose record it is (its ``rosterStack`` tag against this
+  stack's identity: ``roster:stackId``, else the stack output ``rosterStackId``): this stack's own record
+  needs no ``adopt`` (``pulumi up`` takes it back); another stack's, or one registered by hand, gets
+  ``adopt: true`` with a comment beside it saying so, never silently;
 - ``--csv FILE``: the firm's client list (``provider.cli.csv_import`` documents its columns);
 - both: the union, with a report both ways (in the portal but not in the list, in the list but not in the
   portal); a client in both takes its name from the list and is adopted.
@@ -37,10 +39,18 @@ from provider.cli import render
 from provider.cli.config import settings_of
 from provider.cli.csv_import import ClientList, read_client_list
 from provider.cli.stack import OperatorError, Stack, erp_name
-from provider.defaults import PORTAL_MAX_PAGES, PORTAL_PAGE_LIMIT
+from provider.defaults import (
+    PORTAL_MANAGED_BY_TAG,
+    PORTAL_MANAGED_BY_VALUE,
+    PORTAL_MAX_PAGES,
+    PORTAL_PAGE_LIMIT,
+    PORTAL_STACK_TAG,
+)
 from provider.errors import RosterInvalid
 from provider.portal import ListedClient, PortalClient
 from provider.roster import NETVISOR_CREDENTIALS, PROCOUNTOR_API_KEYS
+from provider.roster.models import STACK_ID
+from provider.roster.text import safe
 
 DEFAULT_CREDENTIALS: Final = "firm"
 
@@ -52,6 +62,34 @@ class Generated:
     only_in_list: list[str] = field(default_factory=list)
     skipped_in_portal: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
+    # Whose each portal record is, by business ID: the comment written beside its entry.
+    whose: dict[str, Whose] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Whose:
+    """Whose a portal record is: this stack's own (taken back without ``adopt``), another stack's, or one
+    registered by hand (no ``rosterStack`` tag); ``note`` is the comment beside its entry."""
+
+    kind: str  # "own" | "other stack" | "by hand"
+    note: str
+
+
+def whose(record: ListedClient, stack_id: str | None) -> Whose:
+    """Whose ``record`` is, to a stack whose identity is ``stack_id`` (None: not known)."""
+    tags = record.tags or {}
+    tag = tags.get(PORTAL_STACK_TAG)
+    managed = tags.get(PORTAL_MANAGED_BY_TAG) == PORTAL_MANAGED_BY_VALUE
+    if stack_id and tag == stack_id and managed:
+        return Whose(
+            "own", f"this stack's own record ({PORTAL_STACK_TAG} {safe(tag, 80)}): taken back, no adopt"
+        )
+    if tag:
+        return Whose(
+            "other stack",
+            f"ANOTHER STACK's record ({PORTAL_STACK_TAG} {safe(tag, 80)}): adopting takes it from that stack",
+        )
+    return Whose("by hand", f"registered by hand (no {PORTAL_STACK_TAG} tag)")
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -115,8 +153,10 @@ def build(
     credentials: str,
     default_erp: str | None,
     known_keys: Mapping[str, Any],
+    stack_id: str | None = None,
 ) -> Generated:
-    """The roster entries, the report both ways and the key commands; RosterInvalid on a bad roster."""
+    """The roster entries, the report both ways and the key commands; RosterInvalid on a bad roster.
+    ``stack_id``: this stack's identity, which tells its own portal records from others'."""
     by_id: dict[BusinessId, dict[str, Any]] = {}
     generated = Generated(entries=[])
     problems: list[str] = []
@@ -156,7 +196,7 @@ def build(
             if row.teams:
                 entry["teams"] = list(row.teams)
             if row.business_id in in_portal:
-                entry["adopt"] = True
+                _mark(generated, entry, whose(in_portal[row.business_id], stack_id))
             elif portal is not None:
                 generated.only_in_list.append(f"{row.name} ({row.business_id}), line {row.line}")
             by_id[row.business_id] = entry
@@ -176,8 +216,8 @@ def build(
             "businessId": str(business_id),
             "name": record.name or str(business_id),
             "erp": record.system,
-            "adopt": True,
         }
+        _mark(generated, entry, whose(record, stack_id))
         if record.system == "netvisor":
             entry["netvisorCredentials"] = credentials
         by_id[business_id] = entry
@@ -187,6 +227,13 @@ def build(
     _validate(generated.entries)
     generated.commands = key_commands(generated.entries, known_keys)
     return generated
+
+
+def _mark(generated: Generated, entry: dict[str, Any], owner: Whose) -> None:
+    """Set ``adopt: true`` on the entry of a record that is not this stack's own, and note whose it is."""
+    if owner.kind != "own":
+        entry["adopt"] = True
+    generated.whose[entry["businessId"]] = owner
 
 
 def _validate(entries: list[dict[str, Any]]) -> None:
@@ -259,24 +306,32 @@ def _scalar(value: object) -> str:
     return json.dumps(text, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
 
 
-def write_roster_yaml(entries: Sequence[Mapping[str, Any]], out: TextIO) -> None:
+def write_roster_yaml(
+    entries: Sequence[Mapping[str, Any]], out: TextIO, notes: Mapping[str, Whose] | None = None
+) -> None:
     """Stack config YAML of ``roster:clients``, written entry by entry: as ``yaml.safe_dump`` lays it out,
-    without its node graph and whole-text copy (a 200,000-client list took about a minute and 700 MB)."""
+    without its node graph and whole-text copy (a 200,000-client list took about a minute and 700 MB). Each
+    portal record's entry says whose it is (``notes``) in a comment beside its ``adopt: true``, or, for this
+    stack's own, beside its business ID."""
     out.write("config:\n  roster:clients:" + ("\n" if entries else " []\n"))
     for entry in entries:
+        owner = (notes or {}).get(str(entry.get("businessId")))
         lead = "  - "
         for key, value in entry.items():
+            beside = ""
+            if owner is not None and key == ("adopt" if owner.kind != "own" else "businessId"):
+                beside = f"  # {owner.note}"
             if isinstance(value, list) and value:
-                out.write(f"{lead}{key}:\n" + "".join(f"    - {_scalar(item)}\n" for item in value))
+                out.write(f"{lead}{key}:{beside}\n" + "".join(f"    - {_scalar(item)}\n" for item in value))
             else:
-                out.write(f"{lead}{key}: {'[]' if isinstance(value, list) else _scalar(value)}\n")
+                out.write(f"{lead}{key}: {'[]' if isinstance(value, list) else _scalar(value)}{beside}\n")
             lead = "    "
 
 
-def roster_yaml(entries: Sequence[Mapping[str, Any]]) -> str:
+def roster_yaml(entries: Sequence[Mapping[str, Any]], notes: Mapping[str, Whose] | None = None) -> str:
     """``write_roster_yaml`` as text."""
     text = io.StringIO()
-    write_roster_yaml(entries, text)
+    write_roster_yaml(entries, text, notes)
     return text.getvalue()
 
 
@@ -295,8 +350,10 @@ def run(args: argparse.Namespace, stack: Stack) -> int:
             return render.PROBLEMS
     known: dict[str, Any] = {}
     records: list[ListedClient] | None = None
+    stack_id: str | None = None
     if args.portal:
         known = stack.config(secrets=True)
+        stack_id = _identity(known, stack)
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err, transient=True) as bar:
             bar.add_task("reading the portal's clients", total=None)
             records = portal_clients(PortalClient(settings_of(known).portal()))
@@ -312,6 +369,7 @@ def run(args: argparse.Namespace, stack: Stack) -> int:
             credentials=args.netvisor_credentials,
             default_erp=args.default_erp,
             known_keys=known,
+            stack_id=stack_id,
         )
     except RosterInvalid as invalid:
         for roster_problem in invalid.problems:
@@ -323,22 +381,43 @@ def run(args: argparse.Namespace, stack: Stack) -> int:
     if args.output is not None:
         try:
             with args.output.open("w", encoding="utf-8") as out:
-                write_roster_yaml(generated.entries, out)
+                write_roster_yaml(generated.entries, out, generated.whose)
         except OSError as error:
             raise OperatorError(f"cannot write {args.output}: {error.strerror}") from None
         err.print(f"[green]✓[/] {len(generated.entries)} clients written to {args.output}")
     else:
-        write_roster_yaml(generated.entries, sys.stdout)
+        write_roster_yaml(generated.entries, sys.stdout, generated.whose)
     _report(err, generated)
     return render.OK
 
 
+def _identity(known: Mapping[str, Any], stack: Stack) -> str | None:
+    """This stack's identity: ``roster:stackId``, else its output ``rosterStackId``; None if it has none."""
+    pinned = known.get(STACK_ID)
+    if isinstance(pinned, str) and pinned:
+        return pinned
+    try:
+        shown = stack.outputs().get("rosterStackId")
+    except OperatorError:
+        return None
+    return shown if isinstance(shown, str) and shown else None
+
+
 def _report(err: Any, generated: Generated) -> None:
     adopted = sum(1 for e in generated.entries if e.get("adopt"))
+    own = sum(1 for owner in generated.whose.values() if owner.kind == "own")
+    mine = f"{own} this stack's own (no adopt needed), " if own else ""
     err.print(
-        f"{len(generated.entries)} clients: {adopted} adopted from the portal, "
-        f"{len(generated.entries) - adopted} new."
+        f"{len(generated.entries)} clients: {adopted} adopted from the portal, {mine}"
+        f"{len(generated.entries) - adopted - own} new."
     )
+    others = sorted(b for b, owner in generated.whose.items() if owner.kind == "other stack")
+    if others:
+        err.print(
+            f"[bold yellow]{len(others)} of them are another stack's records[/] (their {PORTAL_STACK_TAG} "
+            "tag is not this stack's identity): `adopt: true` takes each from that stack; leave them out "
+            "unless that stack is gone: " + ", ".join(others)
+        )
     for title, items in (
         ("In the portal but not in the list (left out of the roster)", generated.only_in_portal),
         ("In the list but not in the portal (registered by the next `pulumi up`)", generated.only_in_list),

@@ -129,7 +129,8 @@ class PortalClient:
     def register(self, business_id: str, body: ClientBody, *, stack: str | None = None) -> ClientRecord:
         """Register a client: ``businessId`` in VAT form, ``country: FI``, and the tags that let its record be
         recognised after a lost answer: this registration's own token (in this process) and ``stack``, the
-        registering stack (``project/stack``: in any later run of that stack).
+        registering stack's identity (``provider.resources.stack_identity``: in any later run of that stack,
+        and of no other).
 
         AlreadyRegistered when the list has a record of the business ID (``existing_id``; ``this_stack`` when
         it carries ``stack``'s tag); DuplicateRecords when it has several. A registration that may have

@@ -9,14 +9,20 @@ How the roster's fields land in the record (docs/PORTAL_API.md has the whole tab
 - ``teams`` (names) -> ``teams`` (ids, through ``GET /teams``); an unknown name is an error naming it;
 - ``vat`` -> ``overrides``; ``process`` and the roster's ``tags`` -> ``tags`` (the public API has no
   process field); plus the registration's own tags (``managedBy``, ``rosterRegistration``, and
-  ``rosterStack``: the ``stack`` input, ``project/stack``, set by the program).
+  ``rosterStack``: the ``stack`` input, the stack's identity from ``provider.resources.stack_identity``). The
+  roster manages the tag keys it names and the provider its own: any other tag on the record (someone's in
+  the portal, or a record's before it was adopted) is left as it is, never drift, never removed. A changed
+  ``stack`` (a stack of an earlier version, whose tag was ``project/stack``) is an update that re-tags the
+  record.
 
 - create registers the client (the portal client finds any record of the business ID in the client list
   first: an existing one is an error that names it and ``adopt: true``; with ``adopt`` it is taken over and
-  patched to match the roster). A record tagged with this stack is taken back without ``adopt``: it is
-  this stack's own registration whose answer was lost (the run that sent it could not confirm it), or a
-  client this stack retained (``retain: true``) and now manages again; registering it again would make a
-  second record of one business ID;
+  patched to match the roster, its foreign tags kept). A record tagged with this stack's identity is taken
+  back without ``adopt``: it is this stack's own registration whose answer was lost (the run that sent it
+  could not confirm it), or a client this stack retained (``retain: true``) and now manages again;
+  registering it again would make a second record of one business ID. Nothing else is: not a record of
+  another stack, nor one registered by hand (even with tags copied from ours, unless they carry our
+  identity), nor one tagged ``project/stack`` by an earlier version;
 - update patches only what changed; delete removes the record (already gone is success);
 - read reports drift (in the outputs and in the returned inputs, so the next preview shows what ``up``
   restores), the training progress from the client's models, and disappearance.
@@ -46,7 +52,13 @@ from provider.defaults import (
 from provider.errors import AlreadyRegistered, PortalError, ProcountorError
 from provider.portal import ClientBody, ClientRecord, Overrides, PortalClient
 from provider.portal.training import training_state
-from provider.resources.base import RosterResource, RosterResourceProvider, comparable, resource_props
+from provider.resources.base import (
+    RosterResource,
+    RosterResourceProvider,
+    comparable,
+    is_unknown,
+    resource_props,
+)
 from provider.roster import Erp, Process, VatMode
 
 log = logging.getLogger(__name__)
@@ -55,8 +67,8 @@ log = logging.getLogger(__name__)
 PORTAL_FIELDS = ("name", "process", "vat", "teams", "tags")
 # Tags the provider writes for itself: never part of the roster's tags, never drift.
 OWN_TAGS = frozenset({PORTAL_MANAGED_BY_TAG, PORTAL_REGISTRATION_TAG, PORTAL_STACK_TAG, PORTAL_PROCESS_TAG})
-# Inputs that only matter when the record is registered: a change of them alone is no change.
-CREATE_ONLY = frozenset({"stack"})
+# The input that is the provider's own tag: a change re-tags the record (see ClientCompanyProvider.diff).
+STACK_INPUT = "stack"
 OUTPUTS = (
     "portal_id",
     "vat_number",
@@ -141,7 +153,7 @@ class ClientCompanyInputs(BaseModel):
     teams: list[str] = []
     tags: dict[str, str] = {}
     adopt: StrictBool = False
-    # The registering stack (``project/stack``), written as the record's ``rosterStack`` tag.
+    # The registering stack's identity, written as the record's ``rosterStack`` tag.
     stack: str | None = None
 
     @field_validator("teams")
@@ -167,18 +179,26 @@ class ClientCompanyInputs(BaseModel):
         values["teams"] = sorted(values["teams"])
         return values
 
-    def portal_tags(self, own: Mapping[str, str]) -> dict[str, str]:
-        return {**self.tags, PORTAL_PROCESS_TAG: self.process.value, **own}
+    def portal_tags(self, own: Mapping[str, str], foreign: Mapping[str, str]) -> dict[str, str]:
+        return {**foreign, **self.tags, PORTAL_PROCESS_TAG: self.process.value, **own}
 
-    def body(self, portal: PortalClient, only: tuple[str, ...], own_tags: Mapping[str, str]) -> ClientBody:
-        """The PATCH/POST body of these fields (teams resolved to ids: a network call)."""
+    def body(
+        self,
+        portal: PortalClient,
+        only: tuple[str, ...],
+        own_tags: Mapping[str, str],
+        foreign: Mapping[str, str] | None = None,
+    ) -> ClientBody:
+        """The PATCH/POST body of these fields (teams resolved to ids: a network call). ``foreign``: the
+        record's tags that neither the roster nor the provider manage, written back as they are (a PATCH
+        replaces the whole map)."""
         fields: dict[str, Any] = {}
         if "name" in only:
             fields["name"] = self.name
         if "teams" in only:
             fields["teams"] = portal.team_ids(self.teams, client=self.label)
         if "tags" in only or "process" in only:
-            fields["tags"] = self.portal_tags(own_tags)
+            fields["tags"] = self.portal_tags(own_tags, foreign or {})
         if "vat" in only:
             overrides = overrides_of(self.vat)
             fields["overrides"] = overrides
@@ -197,15 +217,24 @@ def own_tags(record: ClientRecord, stack: str | None) -> dict[str, str]:
     }
 
 
-def _current(portal: PortalClient, record: ClientRecord, fallback_process: Any) -> dict[str, Any]:
-    """The record's values of the portal-held inputs, shaped like ``ClientCompanyInputs.wanted``."""
+def foreign_tags(record: ClientRecord, *managed: Mapping[str, Any] | None) -> dict[str, str]:
+    """The record's tags that are neither the provider's own nor keys of the roster's ``managed`` tags."""
+    keys = {key for tags in managed for key in (tags or {})}
+    return {key: value for key, value in record.tag_map.items() if key not in OWN_TAGS and key not in keys}
+
+
+def _current(
+    portal: PortalClient, record: ClientRecord, fallback_process: Any, managed: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The record's values of the portal-held inputs, shaped like ``ClientCompanyInputs.wanted``; of its
+    tags only the keys the roster manages (``managed``: the roster's tags)."""
     tags = record.tag_map
     return {
         "name": record.name,
         "process": tags.get(PORTAL_PROCESS_TAG, fallback_process),
         "vat": vat_of(record.overrides),
         "teams": sorted(portal.team_names(record.team_ids)),
-        "tags": {key: value for key, value in tags.items() if key not in OWN_TAGS},
+        "tags": {key: value for key, value in tags.items() if key not in OWN_TAGS and key in (managed or {})},
     }
 
 
@@ -236,7 +265,17 @@ class ClientCompanyProvider(RosterResourceProvider):
     replace_on = frozenset({"business_id", "erp"})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changes = [key for key in self.changed_keys(olds, news) if key not in CREATE_ONLY]
+        # A stack identity that is not yet known, or none, never re-tags: only a known new one does.
+        changes = [
+            key
+            for key in self.changed_keys(olds, news)
+            if key != STACK_INPUT
+            or (
+                isinstance(news.get(STACK_INPUT), str)
+                and news[STACK_INPUT]
+                and not is_unknown(news[STACK_INPUT])
+            )
+        ]
         replaces = [key for key in changes if key in self.replace_on]
         # A state written before `erp` was an input knows no system to protect: an update records it.
         if "erp" in replaces and olds.get("erp") is None:
@@ -309,7 +348,7 @@ class ClientCompanyProvider(RosterResourceProvider):
         with about_client(inputs.label):
             record = portal.get_client(client_id)
             if record is not None:
-                current = _current(portal, record, None)
+                current = _current(portal, record, None, inputs.tags)
                 changes = _differing(inputs.wanted(), current)
                 tags = record.tag_map
                 managed = tags.get(PORTAL_MANAGED_BY_TAG) == PORTAL_MANAGED_BY_VALUE and (
@@ -323,8 +362,15 @@ class ClientCompanyProvider(RosterResourceProvider):
                         client_id,
                         ", ".join(changes) or f"its tags ({PORTAL_MANAGED_BY_TAG}, {PORTAL_STACK_TAG})",
                     )
+                    # Only the provider's own tags are replaced; the record's others stay as they are.
                     record = portal.update_client(
-                        client_id, inputs.body(portal, (*changes, "tags"), own_tags(record, inputs.stack))
+                        client_id,
+                        inputs.body(
+                            portal,
+                            (*changes, "tags"),
+                            own_tags(record, inputs.stack),
+                            foreign_tags(record, inputs.tags),
+                        ),
                     )
         # Raised outside ``about_client``: the message names the client itself, once.
         if record is None:
@@ -353,6 +399,8 @@ class ClientCompanyProvider(RosterResourceProvider):
         inputs = ClientCompanyInputs.model_validate(news)
         old = {**olds, "teams": sorted(olds.get("teams") or [])}
         changes = _differing(inputs.wanted(), old)
+        if inputs.stack and olds.get(STACK_INPUT) != inputs.stack and "tags" not in changes:
+            changes = (*changes, "tags")  # re-tagged with the stack's identity
         if not changes:  # e.g. only ``adopt`` or a legacy state's ``erp`` changed: nothing for the portal
             kept = {key: olds.get(key) for key in OUTPUTS if key != "adopted"}
             return UpdateResult(
@@ -365,7 +413,14 @@ class ClientCompanyProvider(RosterResourceProvider):
         if inputs.stack:
             own[PORTAL_STACK_TAG] = inputs.stack
         with about_client(inputs.label):
-            record = portal.update_client(int(id_), inputs.body(portal, changes, own))
+            foreign: dict[str, str] = {}
+            if "tags" in changes or "process" in changes:
+                # A PATCH replaces the whole tag map: the record's tags outside the roster's keys (old and
+                # new) and the provider's own are read first and written back as they are.
+                current = portal.get_client(int(id_))
+                if current is not None:
+                    foreign = foreign_tags(current, olds.get("tags"), inputs.tags)
+            record = portal.update_client(int(id_), inputs.body(portal, changes, own, foreign))
         if record is None:
             raise PortalError(
                 f"{inputs.label}: portal client {id_} no longer exists (it was removed outside Pulumi); "
@@ -389,7 +444,7 @@ class ClientCompanyProvider(RosterResourceProvider):
             if record is None:
                 log.info("%s: portal client %s is gone; dropping it from state", label, id_)
                 return ReadResult("", {})
-            current = _current(portal, record, props.get("process"))
+            current = _current(portal, record, props.get("process"), props.get("tags"))
             training = training_state(record.status, portal.models(record.id))
         # Inputs as the portal has them now: the next preview shows what `pulumi up` will restore.
         inputs = {

@@ -1,65 +1,120 @@
 """The deregistration guard: a roster edit never deregisters many clients at once by mistake.
 
-Deregistering a client in the FabricAI portal costs it its trained models and history, and a roster can lose
-clients by accident (an entry deleted with its neighbours, a list pasted short). So a run compares the roster
-with the clients the stack held after its previous run (its own stack outputs: ``clients``, keyed by business
-ID, and ``rosterClients``, each client's name and its ``retain`` and ``protect`` flags) and stops before
-anything is declared when more clients would leave than ``roster:maxDeregistrations`` allows (default 1:
-letting one client go at a time is the normal case) and not every one of them is listed in
-``roster:confirmDeregistration``.
+Deregistering a client in the FabricAI portal costs it its trained models and history. Two edits do it: an
+entry leaving the roster (its ClientCompany is deleted) and an entry whose ``erp`` changes (the portal cannot
+change a record's system, so the ClientCompany is replaced: the old record is deleted first and a new one,
+without models, is registered). Both count, one each, against ``roster:maxDeregistrations`` (default 1:
+letting one client go at a time is the normal case); beyond it every one of them must be listed in
+``roster:confirmDeregistration``, or the run stops before anything is declared.
 
-A client that had ``retain: true`` in the previous run does not count: its resources are kept on delete, so
-removing it from the roster forgets it in the stack and its portal record and connection stay. ``retain``
-must have been deployed (one ``pulumi up``) before the entry is removed: the engine keeps what the last run
-declared, so a client removed in the same edit that sets ``retain`` is deregistered, and is counted here.
+What is compared with the roster is the stack's own record of its clients **as its state holds them**: every
+ClientCompany of the last checkpoint (``StackRecord.from_state``, read by the program through the engine's
+``pulumi:pulumi:readStackResourceOutputs``), not the stack outputs. So a first ``up`` that failed half-way
+(records in state, no outputs), or outputs lost or written by another version, still leave the guard on.
 
-A client that had ``protect: true`` in the previous run does not count either: the engine refuses to delete
-it (the run reports that failure), so this run cannot deregister it.
-
-A first run (no previous outputs, or none named ``clients``) has nothing to compare with and passes.
+A client with ``retain: true`` or ``protect: true`` in the last run's record (the ``rosterClients`` output)
+does not count: retained, its record stays when its resources go (an ``erp`` move then takes the same record
+back); protected, the engine refuses to delete or replace it. Where that record is missing (a failed first
+``up`` exports nothing), every client in state counts: the guard errs on the side of asking.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from provider.errors import DeregistrationUnconfirmed
 from provider.roster.models import CONFIRM_DEREGISTRATION, MAX_DEREGISTRATIONS, Roster
 from provider.roster.text import safe
 
-# The stack outputs the guard reads back on the next run (see provider/program.py stack_outputs).
+# The stack outputs the program writes for the next run (see provider/program.py stack_outputs).
 CLIENTS_OUTPUT: Final = "clients"
 ROSTER_CLIENTS_OUTPUT: Final = "rosterClients"
+# Resource types in the state, as the engine names them.
+STACK_TYPE: Final = "pulumi:pulumi:Stack"
+COMPANY_TYPE: Final = "pulumi-python:dynamic/fabricai:ClientCompany"
+IDENTITY_TYPE: Final = "pulumi-python:dynamic/fabricai:StackIdentity"
+# The program names each ClientCompany ``<business ID>-company`` (a state older than the type tokens has
+# ``pulumi-python:dynamic:Resource`` for every dynamic resource: the name tells them apart).
+COMPANY_SUFFIX: Final = "-company"
 
 
 @dataclass(frozen=True)
-class PreviousRun:
-    """What the stack's previous run left in its outputs: each client's name ("" if not recorded) by
-    business ID, and the business IDs of the clients it kept on delete (``retain: true``) or protected
-    (``protect: true``): neither can be deregistered by removing it from the roster."""
+class HeldClient:
+    """A client whose ClientCompany the stack's state holds: its name and ERP as registered, and whether the
+    last run's record kept it (``retain`` or ``protect``)."""
 
-    clients: Mapping[str, str]
-    kept: frozenset[str]
+    name: str
+    erp: str | None
+    kept: bool = False
+
+
+@dataclass(frozen=True)
+class StackRecord:
+    """The stack as its last checkpoint holds it: its clients by business ID, its identity (the
+    ``StackIdentity`` resource's ``stack_id``, None before the first ``up`` of this version), its outputs."""
+
+    clients: Mapping[str, HeldClient] = field(default_factory=dict)
+    stack_id: str | None = None
+    outputs: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_outputs(cls, outputs: Mapping[str, Any] | None) -> PreviousRun | None:
-        """The previous run from the stack's outputs; None when there is none to compare with."""
-        if not outputs or not isinstance(outputs.get(CLIENTS_OUTPUT), Mapping):
-            return None
-        recorded = outputs.get(ROSTER_CLIENTS_OUTPUT)
-        details: Mapping[str, Any] = recorded if isinstance(recorded, Mapping) else {}
-        clients: dict[str, str] = {}
-        kept: set[str] = set()
-        for business_id in outputs[CLIENTS_OUTPUT]:
-            detail = details.get(business_id)
+    def from_state(cls, resources: Mapping[str, Any]) -> StackRecord:
+        """The record from ``readStackResourceOutputs``' ``outputs``: ``{urn: {type, outputs}}``."""
+        companies: dict[str, tuple[str, str | None]] = {}
+        stack_id: str | None = None
+        outputs: Mapping[str, Any] = {}
+        for urn, entry in resources.items():
+            if not isinstance(entry, Mapping):
+                continue
+            kind, values = entry.get("type"), entry.get("outputs")
+            values = values if isinstance(values, Mapping) else {}
+            if kind == STACK_TYPE:
+                outputs = values
+            elif kind == IDENTITY_TYPE and isinstance(values.get("stack_id"), str):
+                stack_id = values["stack_id"]
+            elif _is_company(str(urn), kind) and isinstance(values.get("business_id"), str):
+                erp, name = values.get("erp"), values.get("name")
+                companies[values["business_id"]] = (
+                    name if isinstance(name, str) else "",
+                    erp if isinstance(erp, str) else None,
+                )
+        details = outputs.get(ROSTER_CLIENTS_OUTPUT)
+        recorded: Mapping[str, Any] = details if isinstance(details, Mapping) else {}
+        clients = {}
+        for business_id, (name, erp) in companies.items():
+            detail = recorded.get(business_id)
             detail = detail if isinstance(detail, Mapping) else {}
-            name = detail.get("name")
-            clients[str(business_id)] = name if isinstance(name, str) else ""
-            if detail.get("retain") is True or detail.get("protect") is True:
-                kept.add(str(business_id))
-        return cls(clients, frozenset(kept))
+            kept = detail.get("retain") is True or detail.get("protect") is True
+            clients[business_id] = HeldClient(name, erp, kept)
+        return cls(clients, stack_id, outputs)
+
+
+def _is_company(urn: str, kind: object) -> bool:
+    if kind == COMPANY_TYPE:
+        return True
+    return kind == "pulumi-python:dynamic:Resource" and urn.endswith(COMPANY_SUFFIX)
+
+
+@dataclass(frozen=True)
+class Deregistration:
+    """One client this run would deregister: ``moves_to`` is the new ERP of an ``erp`` move, None when the
+    client leaves the roster."""
+
+    business_id: str
+    name: str
+    moves_from: str | None = None
+    moves_to: str | None = None
+
+    def line(self) -> str:
+        label = f"{safe(self.name, 200)} ({safe(self.business_id, 40)})" if self.name else self.business_id
+        if self.moves_to is None:
+            return f"  - {label}: leaves the roster"
+        return (
+            f"  - {label}: moves from {safe(str(self.moves_from), 20)} to {safe(self.moves_to, 20)}: its "
+            "record is replaced and its models are trained again"
+        )
 
 
 def roster_record(roster: Roster) -> dict[str, dict[str, Any]]:
@@ -71,30 +126,56 @@ def roster_record(roster: Roster) -> dict[str, dict[str, Any]]:
     }
 
 
-def leaving(previous: PreviousRun | None, roster: Roster) -> list[tuple[str, str]]:
+def deregistrations(record: StackRecord, roster: Roster) -> list[Deregistration]:
+    """Every client this run would deregister (leaving, or moving to another ERP), in business-ID order."""
+    declared = {str(client.business_id): client for client in roster.clients}
+    found: list[Deregistration] = []
+    for business_id, held in sorted(record.clients.items()):
+        if held.kept:
+            continue
+        client = declared.get(business_id)
+        if client is None:
+            found.append(Deregistration(business_id, held.name))
+        elif held.erp is not None and held.erp != client.erp.value:
+            # A state written before `erp` was an input (None) records it with an update: no replacement.
+            found.append(Deregistration(business_id, held.name, held.erp, client.erp.value))
+    return found
+
+
+def leaving(record: StackRecord, roster: Roster) -> list[tuple[str, str]]:
     """``(business ID, name)`` of every client this run would deregister, in business-ID order."""
-    if previous is None:
-        return []
-    staying = {str(client.business_id) for client in roster.clients}
-    return sorted(
-        (business_id, name)
-        for business_id, name in previous.clients.items()
-        if business_id not in staying and business_id not in previous.kept
+    return [(going.business_id, going.name) for going in deregistrations(record, roster)]
+
+
+def check(record: StackRecord, roster: Roster) -> None:
+    """Raise DeregistrationUnconfirmed when more clients would be deregistered than the roster allows
+    unconfirmed."""
+    going = deregistrations(record, roster)
+    confirmed = {str(business_id) for business_id in roster.confirm_deregistration}
+    if len(going) <= roster.max_deregistrations or all(d.business_id in confirmed for d in going):
+        return
+    raise DeregistrationUnconfirmed(
+        refusal(going, roster.max_deregistrations), leaving=[(d.business_id, d.name) for d in going]
     )
 
 
-def check(previous: PreviousRun | None, roster: Roster) -> None:
-    """Raise DeregistrationUnconfirmed when more clients would leave than the roster allows unconfirmed."""
-    going = leaving(previous, roster)
-    confirmed = {str(business_id) for business_id in roster.confirm_deregistration}
-    if len(going) <= roster.max_deregistrations or all(business_id in confirmed for business_id, _ in going):
-        return
-    raise DeregistrationUnconfirmed(refusal(going, roster.max_deregistrations), leaving=going)
+def notice(record: StackRecord, roster: Roster) -> str | None:
+    """The warning of a run that deregisters clients it is allowed to: which ones lose their models."""
+    going = deregistrations(record, roster)
+    if not going:
+        return None
+    return "\n".join(
+        [
+            f"This update deregisters {len(going)} client{'s' if len(going) != 1 else ''} from the FabricAI "
+            "portal; each loses its trained models and history there:",
+            *(d.line() for d in going),
+        ]
+    )
 
 
-def stale_confirmations(previous: PreviousRun | None, roster: Roster) -> str | None:
+def stale_confirmations(record: StackRecord, roster: Roster) -> str | None:
     """The warning for confirmations of clients this run does not deregister (left from an earlier one)."""
-    going = {business_id for business_id, _ in leaving(previous, roster)}
+    going = {d.business_id for d in deregistrations(record, roster)}
     stale = sorted(
         str(business_id) for business_id in roster.confirm_deregistration if str(business_id) not in going
     )
@@ -107,21 +188,23 @@ def stale_confirmations(previous: PreviousRun | None, roster: Roster) -> str | N
     )
 
 
-def refusal(going: list[tuple[str, str]], limit: int) -> str:
-    """The message of a refused run: who would leave, why it stopped, and how to confirm."""
-    ids = [safe(business_id, 40) for business_id, _ in going]
-    listed = [
-        f"  - {safe(name, 200)} ({business_id})" if name else f"  - {business_id}"
-        for business_id, (_, name) in zip(ids, going, strict=True)
-    ]
+def refusal(going: list[Deregistration], limit: int) -> str:
+    """The message of a refused run: who would be deregistered and why, why it stopped, how to confirm."""
+    ids = [safe(d.business_id, 40) for d in going]
     allowed = "no client" if limit == 0 else f"at most {limit} client{'s' if limit != 1 else ''}"
+    moving = sum(1 for d in going if d.moves_to is not None)
+    why = (
+        f" ({len(going) - moving} leaving the roster, {moving} moving to another ERP)"
+        if moving and moving < len(going)
+        else (" (each moving to another ERP)" if moving else "")
+    )
     return "\n".join(
         [
-            f"This update would deregister {len(going)} clients from the FabricAI portal at once; "
+            f"This update would deregister {len(going)} clients from the FabricAI portal at once{why}; "
             f"{MAX_DEREGISTRATIONS} allows {allowed} without confirmation. Nothing was changed.",
-            *listed,
-            "A deregistered client loses its trained models and history in the portal. If the roster lost "
-            "these entries by mistake, put them back.",
+            *(d.line() for d in going),
+            "A deregistered client loses its trained models and history in the portal; one whose erp changes "
+            "is registered again with none. If the roster changed these entries by mistake, put them back.",
             f"To deregister them on purpose, confirm every one by business ID in {CONFIRM_DEREGISTRATION} "
             "in the stack's settings file, then run `pulumi up` again:",
             f"  {CONFIRM_DEREGISTRATION}: [{', '.join(ids)}]",

@@ -51,6 +51,8 @@ CONFIRM_DEREGISTRATION: Final = "roster:confirmDeregistration"
 DEFAULT_MAX_DEREGISTRATIONS: Final = 1
 # Read by the operator command only (`fabricai-roster status`): the age past which keys should be rotated.
 ROTATE_AFTER_DAYS: Final = "roster:rotateAfterDays"
+# This stack's identity, pinned (provider/resources/stack_identity.py): the tag of its portal records.
+STACK_ID: Final = "roster:stackId"
 ROSTER_KEYS: Final = (
     CLIENTS,
     CLIENTS_FILE,
@@ -60,6 +62,7 @@ ROSTER_KEYS: Final = (
     MAX_DEREGISTRATIONS,
     CONFIRM_DEREGISTRATION,
     ROTATE_AFTER_DAYS,
+    STACK_ID,
 )
 
 

@@ -1,5 +1,5 @@
-"""Deregistration is deliberate, through the real Pulumi engine: the program's StackReference to its own
-stack, the refusal before anything is declared, the confirmation, one client at a time, and ``retain``.
+"""Deregistration is deliberate, through the real Pulumi engine: the program's read of its own stack's
+state, the refusal before anything is declared, the confirmation, one client at a time, and ``retain``.
 
 Each step edits the stack's settings file as a firm would, runs the CLI and looks at what the sandbox portal
 holds afterwards.
@@ -78,11 +78,13 @@ def test_deregistration_through_the_pulumi_cli(
     project.init_stack("sandbox", stack_settings("sandbox", running), demo_secrets("sandbox"))
     stack_file = StackFile(project)
 
-    # A first run has no previous outputs: the self-reference reads an empty stack and the guard passes.
+    # A first run has no state: the read finds an empty stack and the guard passes. The read is an invoke:
+    # nothing of it is kept in state (no StackReference); the stack's identity is.
     first_preview = project.run("preview", stack="sandbox").stdout
-    assert "previous-run" in first_preview, first_preview
+    assert "previous-run" not in first_preview and "stack-identity" in first_preview, first_preview
     up = project.run("up", "--yes", stack="sandbox").stdout
-    assert "23 created" in up, up
+    assert "24 created" in up, up
+    assert "pulumi config set roster:stackId sandbox-" in up, up
     assert len(client_outputs(project)) == 7
     deployed = stack_file.read()
 
@@ -140,7 +142,7 @@ def test_deregistration_through_the_pulumi_cli(
     assert not any(RETAINED in urn for urn in urns)
     assert set(client_outputs(project)) == {NETVISOR, PROTECTED}
 
-    # 5. destroy runs no program: the self-reference in state goes with the rest.
+    # 5. destroy runs no program: the stack's identity in state goes with the rest.
     stack_file.set_on_client(PROTECTED, "protect", False)
     project.run("up", "--yes", "--skip-preview", stack="sandbox")
     project.run("destroy", "--yes", "--skip-preview", stack="sandbox")

@@ -94,7 +94,7 @@ def test_the_example_roster_through_the_pulumi_cli(
 
     # 1. up: every client of the roster is registered and connected.
     up = project.run("up", "--yes", stack="sandbox").stdout
-    assert "23 created" in up, up  # 22 resources and the stack
+    assert "24 created" in up, up  # 22 resources, the stack identity and the stack
     for business_id in HEALTHY:
         assert f"{business_id}-company" in up
         assert portal.fingerprint(business_id) is not None, business_id

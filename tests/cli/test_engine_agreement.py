@@ -111,5 +111,11 @@ def test_the_stand_in_and_the_real_engine_agree(
     report = driver.destroy()
     left = cli_state(project)
     assert stand_in_state(driver) == left
-    assert {name for _, name in left} == {PROTECTED, f"{PROTECTED}-company", f"{PROTECTED}-procountor"}
+    # The stack's identity stays too: the protected ClientCompany depends on it (and carries it).
+    assert {name for _, name in left} == {
+        PROTECTED,
+        f"{PROTECTED}-company",
+        f"{PROTECTED}-procountor",
+        "stack-identity",
+    }
     assert report.names("failed") >= {f"{PROTECTED}-procountor"}

@@ -188,3 +188,51 @@ def test_every_printed_argument_is_quoted_for_the_shell() -> None:
     ]
     (procountor,) = key_commands([{"businessId": "FI20774740", "name": "K", "erp": "procountor"}], {})
     assert shlex.split(procountor)[-1] == 'roster:procountorApiKeys["2077474-0"]'
+
+
+OUR_STACK = "sandbox-0123456789abcdef01234567"
+THEIR_STACK = "sandbox-fedcba9876543210fedcba98"
+
+
+def test_from_the_portal_each_record_says_whose_it_is(
+    fake_stack: dict[str, Any], example_sandbox: RunningSandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """This stack's own record needs no adopt; another stack's (same project and stack name, other identity)
+    and one made by hand get `adopt: true` with a comment beside it that says whose they are."""
+    url = example_sandbox.service_url("portal")
+    portal = PortalClient(PortalSettings(url=url, api_key=SecretStr(PORTAL_KEY)))
+    portal.register("2077474-0", ClientBody(name="Kahvila Kuppi Oy", system="procountor"), stack=OUR_STACK)
+    portal.register("2925630-9", ClientBody(name="Öljy-Äijät Oy", system="procountor"), stack=THEIR_STACK)
+    portal.register("1618033-3", ClientBody(name="Kirja-Kettu Oy", system="netvisor"))
+    fake_stack["config"] = sandbox_config(example_sandbox.url, []) | {"roster:stackId": OUR_STACK}
+
+    ran = run_command(capsys, "generate", "--portal")
+    assert ran.code == 0, ran.err
+    entries = {e["businessId"]: e for e in yaml.safe_load(ran.out)["config"]["roster:clients"]}
+    assert "adopt" not in entries["2077474-0"]  # taken back by `pulumi up` without adopt
+    assert entries["2925630-9"]["adopt"] is True and entries["1618033-3"]["adopt"] is True
+    lines = ran.out.splitlines()
+    adopt_lines = [line for line in lines if "adopt: true" in line]
+    assert len(adopt_lines) == 2 and all("#" in line for line in adopt_lines)  # never silently
+    assert any(f"ANOTHER STACK's record (rosterStack {THEIR_STACK})" in line for line in adopt_lines)
+    assert any("registered by hand (no rosterStack tag)" in line for line in adopt_lines)
+    assert any(
+        line.startswith("  - businessId: 2077474-0")
+        and f"this stack's own record (rosterStack {OUR_STACK})" in line
+        for line in lines
+    )
+    err = " ".join(ran.err.split())
+    assert "1 of them are another stack's records" in err and "2925630-9" in err
+    assert "1 this stack's own (no adopt needed)" in err
+
+    # Without a pinned identity, the stack output tells it; a stack with no identity owns no record.
+    fake_stack["config"].pop("roster:stackId")
+    fake_stack["outputs"] = {"rosterStackId": OUR_STACK}
+    ran = run_command(capsys, "generate", "--portal")
+    assert (
+        "adopt"
+        not in {e["businessId"]: e for e in yaml.safe_load(ran.out)["config"]["roster:clients"]}["2077474-0"]
+    )
+    fake_stack["outputs"] = {}
+    ran = run_command(capsys, "generate", "--portal")
+    assert all(e["adopt"] for e in yaml.safe_load(ran.out)["config"]["roster:clients"])

@@ -81,18 +81,30 @@ def test_validate_status_doctor_and_generate_round_trip_on_a_real_stack(
         ("2077474-0", ["stage FAILED"])
     ]
 
+    # For `firm` itself, its records are its own: no adopt needed, and the roster says so.
     ran = run_command(capsys, "--stack", "firm", "--cwd", project, "generate", "--portal")
     assert ran.code == 0, ran.err
     generated = yaml.safe_load(ran.out)["config"]["roster:clients"]
-    assert all(entry["adopt"] is True for entry in generated)
+    assert not any("adopt" in entry for entry in generated)
+    assert ran.out.count("this stack's own record") == 2
     for secret in ALL_SECRETS:
         assert secret not in ran.out + ran.err
 
-    # A new stack of the generated roster takes over the clients `firm` registered.
+    # A new stack takes over the clients `firm` registered: for it, they are another stack's records,
+    # adopted, each with a comment that says so.
     registered = running.admin.stats()["services"]["portal"]["clients"]
-    adopted_plain = {**plain, "roster:clients": generated}
+    adopted_plain = {**plain, "roster:clients": []}
     adopted_plain.pop("roster:rotateAfterDays")
     roster_project.init_stack("adopted", adopted_plain, secrets)
+    ran = run_command(capsys, "--stack", "adopted", "--cwd", project, "generate", "--portal")
+    assert ran.code == 0, ran.err
+    generated = yaml.safe_load(ran.out)["config"]["roster:clients"]
+    assert all(entry["adopt"] is True for entry in generated)
+    assert ran.out.count("ANOTHER STACK's record") == 2
+    settings = roster_project.directory / "stacks" / "Pulumi.adopted.yaml"
+    written = yaml.safe_load(settings.read_text(encoding="utf-8"))
+    written["config"]["roster:clients"] = generated
+    settings.write_text(yaml.safe_dump(written, allow_unicode=True), encoding="utf-8")
     roster_project.pulumi("up", "--yes", stack="adopted")
     assert running.admin.stats()["services"]["portal"]["clients"] == registered == 2
     roster_project.pulumi("preview", "--expect-no-changes", stack="adopted")
