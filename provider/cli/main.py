@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from provider.cli import doctor, generate, init, render, status, validate
+from provider.cli import apply, doctor, generate, init, render, status, validate
 from provider.cli.stack import OperatorError, Stack
 from provider.errors import FabricaiRosterError
 
@@ -49,6 +49,7 @@ def parser() -> argparse.ArgumentParser:
     doctor.add_parser(commands)
     generate.add_parser(commands)
     init.add_parser(commands)
+    apply.add_parser(commands)
     return root
 
 

@@ -25,7 +25,7 @@ record = {{
     "args": args,
     "stdin": stdin,
     "env": {{k: v for k, v in os.environ.items() if k.startswith("PULUMI_CONFIG_PASSPHRASE")
-            or k == "PULUMI_BACKEND_URL"}},
+            or k in ("PULUMI_BACKEND_URL", "PULUMI_SKIP_CHECKPOINTS")}},
 }}
 with open(os.path.join(here, "calls.jsonl"), "a", encoding="utf-8") as log:
     log.write(json.dumps(record) + "\\n")

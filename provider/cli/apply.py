@@ -1,0 +1,93 @@
+"""``fabricai-roster preview`` and ``fabricai-roster up``: the Pulumi commands, run the way a roster of any
+size should be run.
+
+The local and self-managed backends (a folder, PostgreSQL, S3) save the whole state after every step at
+Pulumi v3.274.0, so the work of a run grows with the square of the roster (docs/PERFORMANCE.md); a preview
+even saves and throws away its own. Both commands therefore run ``pulumi`` with
+``PULUMI_SKIP_CHECKPOINTS=true`` (the state is saved once, at the end) and ``--non-interactive`` (no live
+display to redraw every row). Skipping checkpoints is free for a preview, which saves nothing. For an
+``up`` it is safe because the portal is the truth: a run killed half-way leaves its changes out of the
+state, and the next run finds every record this stack registered by its identity tag and hands each
+connection over again (a PUT replaces), so nothing is registered twice or left behind
+(benchmarks/cli_kill.py). ``up`` shows the plan first (``pulumi preview``), asks before it changes
+anything (``--yes`` for scripts), then applies it (``pulumi up --yes --skip-preview``). A plain
+``pulumi up`` still works; it is only slower on large rosters. Exit status: pulumi's failure is 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+
+from provider.cli import render
+from provider.cli.stack import OperatorError, Stack, find_pulumi
+
+# What every run gets (the reasons are in the module docstring).
+ENVIRONMENT = {"PULUMI_SKIP_CHECKPOINTS": "true"}
+FLAGS = ("--non-interactive",)
+AGAIN = (
+    "Run the same command again when the cause is fixed: a killed or failed run leaves nothing twice in the "
+    "portal (the next run finds this stack's records by their tag)."
+)
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    for name, summary in (
+        ("preview", "show what `pulumi up` would change (pulumi preview, fast at any roster size)"),
+        ("up", "show the plan, ask, then apply it (pulumi up, fast at any roster size)"),
+    ):
+        parser = commands.add_parser(
+            name,
+            help=summary,
+            description=f"{summary}. Pulumi's own output follows. Anything after `--` goes to pulumi "
+            "as it is (e.g. `-- --diff`, `-- --target URN`).",
+        )
+        if name == "up":
+            parser.add_argument("--yes", "-y", action="store_true", help="apply without asking (scripts)")
+        parser.add_argument("pulumi_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+        parser.set_defaults(run=run, command=name)
+
+
+def pulumi_command(stack: Stack, verb: Sequence[str], extra: Sequence[str]) -> list[str]:
+    command = [find_pulumi(), *verb, *FLAGS, *extra]
+    if stack.name:
+        command += ["--stack", stack.name]
+    return command
+
+
+def _run(stack: Stack, command: list[str]) -> int:
+    environment = {**(stack.env if stack.env is not None else os.environ), **ENVIRONMENT}
+    try:
+        # Pulumi's own output goes straight to the operator (stdout and stderr inherited).
+        return subprocess.run(command, cwd=stack.cwd, env=environment, check=False).returncode  # noqa: S603
+    except OSError as error:
+        raise OperatorError(f"`pulumi` could not be run: {error.strerror}") from None
+
+
+def _confirmed() -> bool:
+    if not sys.stdin.isatty():
+        raise OperatorError("`fabricai-roster up` asks before it changes anything: pass --yes in scripts")
+    answer = input("Apply these changes? [y/N] ")
+    return answer.strip().casefold() in ("y", "yes")
+
+
+def run(args: argparse.Namespace, stack: Stack) -> int:
+    extra = [arg for arg in args.pulumi_args if arg != "--"]
+    err = render.stderr()
+    preview = _run(stack, pulumi_command(stack, ["preview"], extra))
+    if preview != 0:
+        err.print(f"[bold red]pulumi preview failed (exit status {preview}); nothing was changed.[/]")
+        return render.PROBLEMS
+    if args.command == "preview":
+        return render.OK
+    if not args.yes and not _confirmed():
+        err.print("Nothing was changed.")
+        return render.OK
+    applied = _run(stack, pulumi_command(stack, ["up", "--yes", "--skip-preview"], extra))
+    if applied != 0:
+        err.print(f"[bold red]pulumi up failed (exit status {applied}).[/] {AGAIN}")
+        return render.PROBLEMS
+    return render.OK
