@@ -25,7 +25,7 @@ from tests.support.procountor_stack import FAST_RETRY
 from tests.support.secret_scan import ECHO_FORM_NAMES, echo_forms, leaks
 from tests.support.verification import procountor_verdict
 
-FIXTURES = Path(__file__).parent / "fixtures" / "real" / "procountor"
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "real" / "procountor"
 APP_ID = "fabricai-roster-pts"
 APP_SECRET = "FAKE-pts/client+secret=Ä"  # characters that URL-encoding changes
 API_KEY = "FAKE-pts-api-key/Kuusela+1"

@@ -33,7 +33,7 @@ from tests.sandbox.conftest import business_ids
 from tests.support.procountor_stack import FAST_RETRY, PORTAL_KEY
 from tests.support.secret_scan import ECHO_FORM_NAMES, echo_forms, leaks
 
-REAL = Path(__file__).resolve().parent / "fixtures" / "real" / "portal"
+REAL = Path(__file__).resolve().parents[2] / "fixtures" / "real" / "portal"
 BODY = ClientBody(name="Öljy-Äijät Oy", overrides=Overrides(vat_deduction_percent=40))
 FAKE_URL = "https://portal.example.invalid"
 

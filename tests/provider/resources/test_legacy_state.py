@@ -25,7 +25,7 @@ from tests.fixtures.legacy_state.generate import config
 from tests.support.procountor_stack import fresh_process
 
 LEGACY: list[dict[str, Any]] = json.loads(
-    (Path(__file__).parent / "fixtures" / "legacy_state" / "stack.json").read_text(encoding="utf-8")
+    (Path(__file__).parents[2] / "fixtures" / "legacy_state" / "stack.json").read_text(encoding="utf-8")
 )
 PROVIDERS = {
     "ClientCompanyProvider": ClientCompanyProvider,

@@ -230,7 +230,7 @@ def test_the_driver_walkthrough_prints_each_heading_above_its_log_lines() -> Non
     """docs/WALKTHROUGH.md quotes this script: a step's log lines (stderr) must follow its heading."""
     result = subprocess.run(
         [sys.executable, "-m", "scripts.driver_walkthrough"],
-        cwd=Path(__file__).resolve().parents[1],
+        cwd=Path(__file__).resolve().parents[2],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

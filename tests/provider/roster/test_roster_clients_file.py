@@ -18,15 +18,15 @@ from provider.program import read_roster
 from provider.roster import Roster
 from provider.roster.config_size import MAX_ARG_STRLEN, WARN_FROM, as_engine_text, environment_bytes
 from provider.roster.stack_config import config_size_warning, parse_stack_config, project_root
-from tests.test_roster import (
+from tests.provider.roster.test_roster import (
     ACME_KEY,
     FIRM_CUSTOMER_KEY,
     _valid_business_ids,
     assert_readable_and_secret_free,
 )
-from tests.test_roster_keys import stack_config
+from tests.provider.roster.test_roster_keys import stack_config
 
-REPOSITORY = Path(__file__).resolve().parent.parent
+REPOSITORY = Path(__file__).resolve().parents[3]
 CLIENTS = "roster:clients"
 CLIENTS_FILE = "roster:clientsFile"
 

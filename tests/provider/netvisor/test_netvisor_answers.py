@@ -50,8 +50,8 @@ FIRM = EXAMPLE.customers[0]
 FAST = RetryPolicy(max_attempts=4, initial_wait=0.005, max_wait=0.02, max_retry_after=0.02)
 BETA = Company("1572860-0", "Beta Oy (1572860-0)")
 LABEL = "Beta Oy (1572860-0): "
-REAL = Path(__file__).parent / "fixtures" / "real" / "netvisor"
-ROOT = Path(__file__).parent.parent
+REAL = Path(__file__).parents[2] / "fixtures" / "real" / "netvisor"
+ROOT = Path(__file__).parents[3]
 
 
 def settings(base_url: str) -> NetvisorSettings:

@@ -82,7 +82,7 @@ def test_a_payload_of_the_wrong_shape_is_malformed() -> None:
 
 
 # -- the payloads in Netvisor's real shapes (tests/fixtures/real/netvisor/, written from public docs) ----
-REAL = Path(__file__).parent / "fixtures" / "real" / "netvisor"
+REAL = Path(__file__).parents[2] / "fixtures" / "real" / "netvisor"
 
 
 def real(name: str) -> bytes:

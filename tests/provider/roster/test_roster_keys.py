@@ -10,7 +10,7 @@ import pytest
 
 from provider.errors import RosterInvalid
 from provider.roster.stack_config import parse_stack_config, read_stack_config
-from tests.test_roster import assert_readable_and_secret_free, valid_config
+from tests.provider.roster.test_roster import assert_readable_and_secret_free, valid_config
 
 CLIENTS = "roster:clients"
 KEYS = "roster:procountorApiKeys"

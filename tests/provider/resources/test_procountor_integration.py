@@ -30,7 +30,7 @@ from tests.support.procountor_stack import (
 
 __all__ = ["stack"]
 
-REPO_ROOT = str(Path(__file__).resolve().parents[1])
+REPO_ROOT = str(Path(__file__).resolve().parents[3])
 PATIENT_RETRY = RetryPolicy(max_attempts=12, initial_wait=0.001, max_wait=0.002)
 
 ACME = "2925630-9"

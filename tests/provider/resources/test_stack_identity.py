@@ -19,7 +19,7 @@ from provider.errors import ConfigurationError
 from provider.resources.stack_identity import new_identity, resolve, valid
 from scripts.example_config import PROGRAM, stack_config
 from tests.conftest import SandboxFactory
-from tests.test_deregistration import Portal, deployed
+from tests.provider.roster.test_deregistration import Portal, deployed
 
 ACME = "2925630-9"  # a Procountor client of the example roster
 IDENTITY = "StackIdentity"
