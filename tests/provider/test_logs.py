@@ -10,22 +10,21 @@ import pytest
 from harness.engine import Engine
 from provider import logs
 from sandbox.server import RunningSandbox
-from tests.support import netvisor_stack as nv
-from tests.support import procountor_stack as pc
+from tests.support.erp_stack import FIRM, engine_config, fresh_process, netvisor_credentials
 
 
 def test_a_configured_provider_writes_its_warnings_to_stderr(
     partner_sandbox: RunningSandbox, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Deleting a credential set warns what is left to do in Netvisor: the operator reads it."""
-    pc.fresh_process()
-    engine = Engine({**pc.engine_config(partner_sandbox), **nv.engine_config(partner_sandbox)})
-    state = nv.credentials(engine, nv.FIRM)
+    fresh_process()
+    engine = Engine(engine_config(partner_sandbox))
+    state = netvisor_credentials(engine, FIRM)
     engine.destroy(state)
     written = capsys.readouterr().err
     assert "fabricai-roster WARNING: Netvisor credentials 'firm'" in written
     assert "Software interface > Software interface credentials" in written
-    assert nv.FIRM.key not in written
+    assert FIRM.key not in written
 
 
 def test_info_lines_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -30,7 +30,7 @@ from provider.retry import RetryPolicy
 from provider.settings import PortalSettings
 from sandbox.server import RunningSandbox
 from tests.sandbox.conftest import business_ids
-from tests.support.procountor_stack import FAST_RETRY, PORTAL_KEY
+from tests.support.erp_stack import FAST_RETRY, PORTAL_KEY
 from tests.support.secret_scan import ECHO_FORM_NAMES, echo_forms, leaks
 
 REAL = Path(__file__).resolve().parents[2] / "fixtures" / "real" / "portal"

@@ -17,7 +17,7 @@ from provider.procountor.pace import limiter_for
 from provider.settings import ProcountorSettings
 from sandbox.server import RunningSandbox
 from tests.conftest import SandboxFactory
-from tests.support.procountor_stack import APP_ID, APP_SECRET, FAST_RETRY, HEALTHY
+from tests.support.erp_stack import APP_ID, APP_SECRET, FAST_RETRY, HEALTHY
 
 ACME_KEY = HEALTHY["2925630-9"][1]
 

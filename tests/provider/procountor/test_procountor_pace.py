@@ -20,7 +20,7 @@ from provider.procountor.pace import RateLimiter
 from provider.settings import ProcountorSettings
 from sandbox.server import RunningSandbox
 from tests.conftest import SandboxFactory
-from tests.support.procountor_stack import (
+from tests.support.erp_stack import (
     APP_ID,
     APP_SECRET,
     FAST_RETRY,
@@ -173,7 +173,7 @@ def test_a_configured_pace_holds_through_the_engine_with_four_threads(
     example_scenario["procountor"]["rateLimitPerSecond"] = 8
     example_scenario["portal"]["verifyConnections"] = False  # partner mode: the provider verifies
     running = sandbox(example_scenario)
-    fresh_process(monkeypatch)
+    fresh_process()
     stack = Stack(running, Engine({**engine_config(running), "procountor:requestsPerSecond": "8"}))
     companies = {
         business_id: stack.company(business_id, name) for business_id, (name, _, _) in HEALTHY.items()

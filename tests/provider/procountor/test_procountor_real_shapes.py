@@ -21,7 +21,7 @@ from provider.procountor.client import ProcountorClient
 from provider.procountor.rights import GUIDE_RIGHTS, missing_rights, verified_rights
 from provider.settings import ProcountorSettings
 from provider.verification.messages import verified_rights as proven_rights
-from tests.support.procountor_stack import FAST_RETRY
+from tests.support.erp_stack import FAST_RETRY
 from tests.support.secret_scan import ECHO_FORM_NAMES, echo_forms, leaks
 from tests.support.verification import procountor_verdict
 

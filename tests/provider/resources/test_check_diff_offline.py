@@ -20,7 +20,7 @@ from provider.resources.netvisor_integration import NetvisorIntegrationProvider
 from provider.resources.procountor_integration import ProcountorIntegrationProvider
 from sandbox.scenario import EXAMPLE_SCENARIO_PATH, load_scenario
 from sandbox.server import RunningSandbox
-from tests.support.procountor_stack import (
+from tests.support.erp_stack import (
     APP_ID,
     APP_SECRET,
     HEALTHY,

@@ -16,16 +16,13 @@ from provider.resources.client_company import ClientCompanyProvider
 from provider.retry import RetryPolicy
 from tests.conftest import SandboxFactory
 from tests.sandbox.conftest import business_ids
-from tests.support.procountor_stack import (
+from tests.support.erp_stack import (
     PORTAL_KEY,
     Stack,
     company_inputs,
     engine_config,
     fresh_process,
-    stack,
 )
-
-__all__ = ["stack"]
 
 ACME = ("2925630-9", "Öljy-Äijät Oy")
 # The example scenario's teams, in order: ids 1 and 2.
@@ -47,7 +44,7 @@ def record_of(stack: Stack, client_id: str | int) -> dict[str, Any]:
 
 def new_run(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Engine:
     """A later `pulumi` command: a new provider process."""
-    fresh_process(monkeypatch)
+    fresh_process()
     return Engine(engine_config(stack.running))
 
 
@@ -334,7 +331,7 @@ def test_a_whole_up_reads_the_client_list_about_once_per_fifty(
     ]
     example_scenario["portal"]["verifyConnections"] = False  # partner mode: the provider verifies
     running = sandbox(example_scenario)
-    fresh_process(monkeypatch)
+    fresh_process()
     stack = Stack(running, Engine(engine_config(running)))
     errors: list[BaseException] = []
     todo = list(enumerate(existing[120:]))

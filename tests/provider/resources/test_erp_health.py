@@ -24,8 +24,8 @@ from provider.retry import RetryPolicy
 from provider.verification.findings import Check, Finding, Verification, fails
 from provider.verification.messages import Subject, health
 from sandbox.server import RunningSandbox
-from tests.support import procountor_stack as pc
-from tests.support.procountor_stack import fresh_process
+from tests.support import erp_stack as pc
+from tests.support.erp_stack import fresh_process
 
 ACME = "2925630-9"  # Öljy-Äijät Oy, healthy in examples/sandbox.yaml
 BETA = "1572860-0"  # Beta Oy, healthy (Netvisor)

@@ -29,10 +29,8 @@ from harness.engine import EngineCallFailed, ResourceState
 from provider.portal import PortalClient
 from provider.resources.client_company import ClientCompanyProvider
 from provider.settings import PortalSettings
-from tests.support import netvisor_stack as nv
-from tests.support.fault_trigger import FaultTrigger
-from tests.support.netvisor_stack import erp_stack
-from tests.support.procountor_stack import (
+from tests.support import erp_stack
+from tests.support.erp_stack import (
     HEALTHY,
     PORTAL_KEY,
     SECOND_KEY,
@@ -41,12 +39,11 @@ from tests.support.procountor_stack import (
     company_inputs,
     fresh_process,
 )
-
-__all__ = ["erp_stack"]  # the fixture
+from tests.support.fault_trigger import FaultTrigger
 
 ACME = "2925630-9"
 NAME, KEY, DIMENSIONS = HEALTHY[ACME]
-BETA, BETA_NAME, BETA_DIMENSIONS = nv.BETA
+BETA, BETA_NAME, BETA_DIMENSIONS = erp_stack.BETA
 WRITES = (
     "clientsCreated",
     "clientsPatched",
@@ -127,17 +124,17 @@ def _rotate(stack: Stack, world: World) -> None:
 
 
 def _firm_pair(stack: Stack, world: World) -> None:
-    world.credentials = nv.credentials(stack.engine, nv.FIRM, world.credentials)
+    world.credentials = erp_stack.netvisor_credentials(stack.engine, erp_stack.FIRM, world.credentials)
 
 
 def _second_pair(stack: Stack, world: World) -> None:
-    world.credentials = nv.credentials(stack.engine, nv.SECOND, world.credentials)
+    world.credentials = erp_stack.netvisor_credentials(stack.engine, erp_stack.SECOND, world.credentials)
 
 
 def _nv_connect(stack: Stack, world: World) -> None:
     """Create, or after the pair changed, rotate (the same inputs the program gives)."""
     assert world.company is not None and world.credentials is not None
-    world.integration = nv.integration(
+    world.integration = erp_stack.netvisor_integration(
         stack.engine, world.company, world.credentials, world.dimensions, world.integration
     )
 
@@ -180,7 +177,12 @@ STEPS: dict[str, Step] = {
         PROCOUNTOR, (_company, _connect), _disconnect, ("DELETE", "/connection/"), (0, -1)
     ),
     "Netvisor integration create": Step(
-        NETVISOR, (_company, _firm_pair), _nv_connect, ("PUT", "/connection"), (0, 1), nv.held(nv.FIRM)
+        NETVISOR,
+        (_company, _firm_pair),
+        _nv_connect,
+        ("PUT", "/connection"),
+        (0, 1),
+        erp_stack.held(erp_stack.FIRM),
     ),
     "Netvisor integration rotation": Step(
         NETVISOR,
@@ -188,7 +190,7 @@ STEPS: dict[str, Step] = {
         _nv_connect,
         ("PATCH", "/connection/"),
         (0, 0),
-        nv.held(nv.SECOND),
+        erp_stack.held(erp_stack.SECOND),
     ),
 }
 
@@ -262,7 +264,7 @@ def _check(stack: Stack, world: World, step: Step, case: Case, counts: tuple[int
 def _run_case(stack: Stack, monkeypatch: pytest.MonkeyPatch, step_name: str, fault: str) -> Case:
     step = STEPS[step_name]
     stack.running.admin.reset()
-    fresh_process(monkeypatch)
+    fresh_process()
     case = Case(step_name, fault)
     world = World(*step.client)
     for action in step.setup:
@@ -275,13 +277,13 @@ def _run_case(stack: Stack, monkeypatch: pytest.MonkeyPatch, step_name: str, fau
         except EngineCallFailed as failure:
             case.failed = True
             message = str(failure.details).strip().splitlines()[-1]
-            assert not any(secret in str(failure.details) for secret in [*SECRETS, *nv.SECRETS]), message
+            assert not any(secret in str(failure.details) for secret in SECRETS), message
     if fault == LATENCY:
         time.sleep(LATENCY_MS / 1000)  # the requests the provider gave up on end before the re-run starts
     case.wrote = _writes(stack) > before
     case.message_true = not (case.failed and case.wrote and any(words in message for words in NOTHING))
     case.false_message = "" if case.message_true else message[:200]
-    fresh_process(monkeypatch)
+    fresh_process()
     try:
         step.run(stack, world)  # the clean re-run, with whatever state the failed run left
     except EngineCallFailed as failure:
@@ -291,9 +293,9 @@ def _run_case(stack: Stack, monkeypatch: pytest.MonkeyPatch, step_name: str, fau
 
 
 def test_fault_matrix_converges_with_no_duplicates_and_no_orphans(
-    erp_stack: Stack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cases = [_run_case(erp_stack, monkeypatch, step, fault) for step in STEPS for fault in FAULTS]
+    cases = [_run_case(stack, monkeypatch, step, fault) for step in STEPS for fault in FAULTS]
 
     with capsys.disabled():
         print(f"\nfault matrix: {len(cases)} cases")

@@ -22,7 +22,7 @@ from provider.resources.netvisor_integration import NetvisorIntegrationProvider
 from provider.resources.procountor_integration import ProcountorIntegrationProvider
 from sandbox.server import RunningSandbox
 from tests.fixtures.legacy_state.generate import config
-from tests.support.procountor_stack import fresh_process
+from tests.support.erp_stack import fresh_process
 
 LEGACY: list[dict[str, Any]] = json.loads(
     (Path(__file__).parents[2] / "fixtures" / "legacy_state" / "stack.json").read_text(encoding="utf-8")
@@ -94,10 +94,10 @@ def urls(running: RunningSandbox) -> tuple[str, str, str]:
 def test_a_stack_of_the_old_layout_refreshes_and_is_destroyed(
     partner_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fresh_process(monkeypatch)
+    fresh_process()
     states = recreate(Engine(config(*urls(partner_sandbox))))
 
-    fresh_process(monkeypatch)  # a later `pulumi refresh`: a new provider process
+    fresh_process()  # a later `pulumi refresh`: a new provider process
     engine = Engine(config(*urls(partner_sandbox)))
     refreshed = [engine.refresh(state) for state in states]
     assert [state.id if state else None for state in refreshed] == [state.id for state in states]
@@ -105,7 +105,7 @@ def test_a_stack_of_the_old_layout_refreshes_and_is_destroyed(
         assert after is not None  # (a company's status moved on when it was connected: that is drift)
         assert after.outputs.get("business_id") == before.outputs.get("business_id")
 
-    fresh_process(monkeypatch)  # `pulumi destroy`: dependents first
+    fresh_process()  # `pulumi destroy`: dependents first
     engine = Engine(config(*urls(partner_sandbox)))
     for state in reversed(states):
         engine.destroy(state)

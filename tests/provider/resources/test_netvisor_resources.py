@@ -3,29 +3,29 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import pytest
 
 from harness.engine import Engine, EngineCallFailed, ResourceState, Secret, all_text
-from provider.resources.client_company import ClientCompanyProvider
 from provider.resources.netvisor_credentials import NetvisorCredentialsProvider
-from provider.resources.netvisor_integration import NetvisorIntegrationProvider
 from sandbox.netvisor.scenario import NetvisorCustomer
-from sandbox.scenario import EXAMPLE_SCENARIO_PATH, load_scenario
-from sandbox.server import AdminClient, RunningSandbox
+from sandbox.server import AdminClient
 from tests.conftest import SandboxFactory
 from tests.sandbox.conftest import business_ids
-from tests.support.procountor_stack import fresh_process
+from tests.support.erp_stack import (
+    EXAMPLE,
+    FIRM,
+    PARTNER,
+    PORTAL_KEY,
+    SECOND,
+    Stack,
+    engine_config,
+    fresh_process,
+)
 
-EXAMPLE = load_scenario(EXAMPLE_SCENARIO_PATH)
-PARTNER = EXAMPLE.netvisor.partners[0]
-FIRM, SECOND = EXAMPLE.netvisor.customers
-PORTAL_KEY = EXAMPLE.portal.api_keys[0]
 SECRETS = [PORTAL_KEY, PARTNER.key, FIRM.key, SECOND.key, "FAKE-wrong-customer-key"]
 THREE_RIGHTS = ["purchase invoices", "accounting material", "calculation targets"]
 ACCESS_KEY = "E2DCB2FF20700782F1EA878EDC19DC27"
@@ -38,82 +38,9 @@ HEALTHY = {
 }
 
 
-def engine_config(running: RunningSandbox) -> dict[str, Any]:
-    return {
-        "fabricai:portalUrl": running.service_url("portal"),
-        "fabricai:apiKey": Secret(PORTAL_KEY),
-        "netvisor:baseUrl": running.service_url("netvisor"),
-        "netvisor:partnerId": PARTNER.id,
-        "netvisor:partnerKey": Secret(PARTNER.key),
-    }
-
-
-@dataclass
-class Stack:
-    running: RunningSandbox
-    engine: Engine
-
-    def company(self, business_id: str, name: str, dimensions: list[str] | None = None) -> ResourceState:
-        inputs = {"business_id": business_id, "name": name, "dimensions": dimensions or []}
-        return self.engine.up(ClientCompanyProvider(), inputs)
-
-    def credentials(
-        self,
-        customer_id: str,
-        key: str,
-        state: ResourceState | None = None,
-        name: str = "firm",
-        verify_with: tuple[str, str] = ("1572860-0", "Beta Oy"),
-    ) -> ResourceState:
-        inputs = {
-            "name": name,
-            "customer_id": customer_id,
-            "customer_key": Secret(key),
-            "verify_business_id": verify_with[0],
-            "verify_client_name": verify_with[1],
-        }
-        return self.engine.up(NetvisorCredentialsProvider(), inputs, state)
-
-    def integration(
-        self,
-        company: ResourceState,
-        credentials: ResourceState | tuple[str, str],
-        dimensions: list[str] | None = None,
-        state: ResourceState | None = None,
-    ) -> ResourceState:
-        if isinstance(credentials, ResourceState):
-            pair = (credentials.outputs["customer_id"], credentials.inputs["customer_key"])
-            fingerprint = credentials.outputs["customer_key_fingerprint"]
-        else:
-            pair, fingerprint = credentials, None
-        inputs = {
-            "client_id": company.id,  # the ClientCompany's id, as the program passes it
-            "business_id": company.outputs["business_id"],
-            "client_name": company.outputs["name"],
-            "customer_id": pair[0],
-            "customer_key": Secret(pair[1]),
-            "credentials_fingerprint": fingerprint,
-            "dimensions": dimensions or [],
-        }
-        return self.engine.up(NetvisorIntegrationProvider(), inputs, state)
-
-    def portal_fingerprint(self, company: ResourceState) -> str | None:
-        return self.running.admin.credentials_fingerprint(int(company.id))
-
-    def netvisor_stats(self) -> dict[str, Any]:
-        stats: dict[str, Any] = self.running.admin.stats()["services"]["netvisor"]
-        return stats
-
-
 def held(customer: NetvisorCustomer) -> str:
     """The fingerprint the sandbox portal reports when it holds this customer's pair."""
     return AdminClient.fingerprint({"customerId": customer.id, "customerKey": customer.key})
-
-
-@pytest.fixture
-def stack(partner_sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
-    fresh_process(monkeypatch)
-    yield Stack(partner_sandbox, Engine(engine_config(partner_sandbox)))
 
 
 def connect(
@@ -121,7 +48,7 @@ def connect(
 ) -> tuple[ResourceState, ResourceState]:
     name, dimensions = HEALTHY[business_id]
     company = stack.company(business_id, name, dimensions)
-    return company, stack.integration(company, credentials, dimensions)
+    return company, stack.netvisor_integration(company, credentials, dimensions)
 
 
 # ---- connecting ----------------------------------------------------------------------------------
@@ -148,7 +75,7 @@ def test_every_healthy_netvisor_client_connects(stack: Stack, business_id: str) 
     assert outputs["client_status"] == "TRAINING"
     assert outputs["customer_key_fingerprint"] == credentials.outputs["customer_key_fingerprint"]
     assert "customer_key" not in outputs
-    assert stack.portal_fingerprint(company) == held(FIRM)
+    assert stack.credentials_fingerprint(company) == held(FIRM)
     connection = stack.running.admin.portal_connection(int(company.id))
     assert connection is not None and connection["system"] == "netvisor"
 
@@ -178,7 +105,7 @@ def test_every_broken_netvisor_client_fails_with_its_fix(stack: Stack, business_
     name, expected = BROKEN[business_id]
     company = stack.company(business_id, name)
     with pytest.raises(EngineCallFailed) as failed:
-        stack.integration(company, (FIRM.id, FIRM.key))
+        stack.netvisor_integration(company, (FIRM.id, FIRM.key))
     message = failed.value.details
     assert f"{name} ({business_id}):" in message and "Fix:" in message
     for words in expected:
@@ -195,11 +122,11 @@ def test_all_missing_rights_are_listed_at_once(
     beta["resourceRights"] = {PARTNER.id: []}
     scenario["portal"]["verifyConnections"] = False  # partner mode: the provider verifies
     running = sandbox(scenario)
-    fresh_process(monkeypatch)
+    fresh_process()
     stack = Stack(running, Engine(engine_config(running)))
     company = stack.company("1572860-0", "Beta Oy")
     with pytest.raises(EngineCallFailed) as failed:
-        stack.integration(company, (FIRM.id, FIRM.key))
+        stack.netvisor_integration(company, (FIRM.id, FIRM.key))
     assert '"purchase invoices", "accounting material", "calculation targets"' in failed.value.details
     # Each right was probed, one request after another.
     assert sum(stack.netvisor_stats()["requests"].values()) == 3
@@ -208,12 +135,12 @@ def test_all_missing_rights_are_listed_at_once(
 def test_rejected_credentials_and_missing_dimensions(stack: Stack) -> None:
     company = stack.company("1572860-0", "Beta Oy")
     with pytest.raises(EngineCallFailed) as rejected:
-        stack.integration(company, (FIRM.id, "FAKE-wrong-customer-key"))
+        stack.netvisor_integration(company, (FIRM.id, "FAKE-wrong-customer-key"))
     assert "Netvisor rejected the API credentials" in rejected.value.details
     assert "Software interface > Software interface credentials" in rejected.value.details
     assert "generic API user" in rejected.value.details
     with pytest.raises(EngineCallFailed) as missing:
-        stack.integration(company, (FIRM.id, FIRM.key), ["Kustannuspaikka", "Kustanuspaikka"])
+        stack.netvisor_integration(company, (FIRM.id, FIRM.key), ["Kustannuspaikka", "Kustanuspaikka"])
     assert "'Kustanuspaikka' do not exist" in missing.value.details
     assert "'Kustannuspaikka', 'Projekti', 'Vanha jaottelu' (hidden)" in missing.value.details
     assert not any(secret in rejected.value.details + missing.value.details for secret in SECRETS)
@@ -285,11 +212,11 @@ def test_rotating_the_shared_pair_rotates_every_integration(stack: Stack) -> Non
     assert rotated.outputs["customer_key_fingerprint"] != credentials.outputs["customer_key_fingerprint"]
     for company, integration in connected:
         _, dimensions = HEALTHY[company.outputs["business_id"]]
-        after = stack.integration(company, rotated, dimensions, integration)
+        after = stack.netvisor_integration(company, rotated, dimensions, integration)
         assert after.id == integration.id  # the same connection, new credentials
         assert after.outputs["credentials_rotated_at"]
         assert after.outputs["customer_key_fingerprint"] == rotated.outputs["customer_key_fingerprint"]
-        assert stack.portal_fingerprint(company) == held(SECOND)
+        assert stack.credentials_fingerprint(company) == held(SECOND)
 
 
 def test_a_bad_new_pair_fails_at_the_credentials_and_changes_nothing(stack: Stack) -> None:
@@ -302,15 +229,17 @@ def test_a_bad_new_pair_fails_at_the_credentials_and_changes_nothing(stack: Stac
     # The engine runs no dependent integration after a failed NetvisorCredentials: the portal is untouched.
     assert stack.running.admin.stats()["services"]["portal"] == before
     for company, _ in connected:
-        assert stack.portal_fingerprint(company) == held(FIRM)
+        assert stack.credentials_fingerprint(company) == held(FIRM)
 
 
 def test_a_rotation_that_fails_verification_leaves_the_connection(stack: Stack) -> None:
     credentials = stack.credentials(FIRM.id, FIRM.key)
     company, integration = connect(stack, credentials, "1572860-0")
     with pytest.raises(EngineCallFailed):
-        stack.integration(company, (SECOND.id, "FAKE-wrong-customer-key"), ["Kustannuspaikka"], integration)
-    assert stack.portal_fingerprint(company) == held(FIRM)
+        stack.netvisor_integration(
+            company, (SECOND.id, "FAKE-wrong-customer-key"), ["Kustannuspaikka"], integration
+        )
+    assert stack.credentials_fingerprint(company) == held(FIRM)
 
 
 # ---- one request at a time -----------------------------------------------------------------------
@@ -330,14 +259,14 @@ def test_sixteen_integrations_on_one_pair_from_four_threads(
     scenario["portal"]["verifyConnections"] = False  # partner mode: the provider verifies
     running = sandbox(scenario)
     running.admin.set_faults("netvisor", latencyMs=2)
-    fresh_process(monkeypatch)
+    fresh_process()
     stack = Stack(running, Engine(engine_config(running)))
     credentials = stack.credentials(FIRM.id, FIRM.key)
     names = {**{b: n for b, (n, _) in HEALTHY.items()}, **{b: f"Asiakas {n} Oy" for n, b in enumerate(extra)}}
 
     def client(business_id: str) -> ResourceState:
         company = stack.company(business_id, names[business_id], ["Kustannuspaikka"])
-        return stack.integration(company, credentials, ["Kustannuspaikka"])
+        return stack.netvisor_integration(company, credentials, ["Kustannuspaikka"])
 
     with ThreadPoolExecutor(max_workers=4) as pool:  # the engine's four provider threads
         integrations = list(pool.map(client, names))
@@ -372,7 +301,9 @@ def test_deregistration_removes_only_this_connection(stack: Stack, caplog: pytes
 def test_a_replaced_connection_survives_its_predecessors_delete(stack: Stack) -> None:
     credentials = stack.credentials(FIRM.id, FIRM.key)
     company, old = connect(stack, credentials, "1572860-0")
-    successor = stack.integration(company, credentials, ["Projekti"])  # create before delete, as on replace
+    successor = stack.netvisor_integration(
+        company, credentials, ["Projekti"]
+    )  # create before delete, as on replace
     stack.engine.destroy(old)
     connection = stack.running.admin.portal_connection(int(company.id))
     assert connection is not None and connection["id"] == successor.id
@@ -390,7 +321,7 @@ def test_refresh_drops_a_connection_removed_outside_pulumi(stack: Stack) -> None
         assert portal.delete(url).status_code == 200
     assert stack.engine.refresh(integration) is None
     with pytest.raises(EngineCallFailed) as failed:
-        stack.integration(company, credentials, ["Projekti"], integration)
+        stack.netvisor_integration(company, credentials, ["Projekti"], integration)
     assert "no longer exists" in failed.value.details and "pulumi refresh" in failed.value.details
 
 
@@ -420,7 +351,7 @@ def test_faults_converge_on_rerun(stack: Stack) -> None:
                 name, dimensions = HEALTHY[business_id]
                 company = company or stack.company(business_id, name, dimensions)
                 states[business_id] = (company, None)
-                integration = integration or stack.integration(company, credentials, dimensions)
+                integration = integration or stack.netvisor_integration(company, credentials, dimensions)
                 states[business_id] = (company, integration)
             break
         except EngineCallFailed as error:
@@ -444,12 +375,14 @@ def test_no_secret_anywhere(
         credentials = stack.credentials(FIRM.id, FIRM.key)
         company, integration = connect(stack, credentials, "1572860-0")
         rotated = stack.credentials(SECOND.id, SECOND.key, credentials)
-        integration = stack.integration(company, rotated, ["Kustannuspaikka", "Projekti"], integration)
+        integration = stack.netvisor_integration(
+            company, rotated, ["Kustannuspaikka", "Projekti"], integration
+        )
         errors = []
         attempts: list[Callable[[], ResourceState]] = [
             lambda: stack.credentials(SECOND.id, "FAKE-wrong-customer-key", rotated),
-            lambda: stack.integration(stack.company("2449489-3", "Ulkopuolinen Oy"), rotated),
-            lambda: stack.integration(stack.company("2236067-2", "Osto-Ovi Kiinni Oy"), rotated),
+            lambda: stack.netvisor_integration(stack.company("2449489-3", "Ulkopuolinen Oy"), rotated),
+            lambda: stack.netvisor_integration(stack.company("2236067-2", "Osto-Ovi Kiinni Oy"), rotated),
         ]
         for attempt in attempts:
             with pytest.raises(EngineCallFailed) as failed:

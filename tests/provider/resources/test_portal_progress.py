@@ -12,17 +12,14 @@ import pytest
 from harness.engine import Engine, EngineCallFailed
 from sandbox.server import RunningSandbox
 from tests.conftest import SandboxFactory
-from tests.support.procountor_stack import (
+from tests.support.erp_stack import (
     HEALTHY,
     PORTAL_KEY,
     SECRETS,
     Stack,
     engine_config,
     fresh_process,
-    stack,
 )
-
-__all__ = ["stack"]
 
 ACME = "2925630-9"  # Procountor company 101, dimensions Kustannuspaikka and Projekti
 
@@ -45,7 +42,7 @@ def dimension_models(running: RunningSandbox, client_id: str) -> dict[str, str]:
 
 
 def stack_for(running: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> Stack:
-    fresh_process(monkeypatch)
+    fresh_process()
     return Stack(running, Engine(engine_config(running)))
 
 
@@ -97,7 +94,7 @@ def test_refresh_shows_training_progress_and_prediction_states(
     httpx.put(
         f"{stack.running.url}/admin/portal/clients/{company.id}/training", json={"status": "DEPLOYED"}
     ).raise_for_status()
-    fresh_process(monkeypatch)
+    fresh_process()
     engine = Engine(engine_config(stack.running))
     refreshed = engine.refresh(integration)
     assert refreshed is not None

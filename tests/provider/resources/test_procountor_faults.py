@@ -6,9 +6,7 @@ import pytest
 
 from harness.engine import EngineCallFailed, ResourceState
 from provider.resources.client_company import ClientCompanyProvider
-from tests.support.procountor_stack import HEALTHY, SECRETS, Stack, company_inputs, stack
-
-__all__ = ["stack"]
+from tests.support.erp_stack import HEALTHY, SECRETS, Stack, company_inputs
 
 # Rates high enough that some calls exhaust their retries: runs must then fail cleanly, not half-way.
 FAULTS: dict[str, dict[str, int | float]] = {

@@ -17,7 +17,7 @@ from provider.resources.procountor_integration import ProcountorIntegrationProvi
 from provider.retry import RetryPolicy
 from tests.conftest import SandboxFactory
 from tests.sandbox.conftest import business_ids
-from tests.support.procountor_stack import (
+from tests.support.erp_stack import (
     APP_ID,
     HEALTHY,
     PORTAL_KEY,
@@ -25,10 +25,7 @@ from tests.support.procountor_stack import (
     Stack,
     engine_config,
     fresh_process,
-    stack,
 )
-
-__all__ = ["stack"]
 
 REPO_ROOT = str(Path(__file__).resolve().parents[3])
 PATIENT_RETRY = RetryPolicy(max_attempts=12, initial_wait=0.001, max_wait=0.002)
@@ -181,7 +178,7 @@ def test_a_missing_dimension_names_it_and_the_existing_ones(stack: Stack) -> Non
 def test_partner_credentials_refused_names_both_fixes(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     """Procountor's errors[] refusal does not tell the partner application from the key: both fixes."""
     company = stack.company(ACME, "Öljy-Äijät Oy")
-    fresh_process(monkeypatch)
+    fresh_process()
     config = {**engine_config(stack.running), "procountor:clientId": "unknown-app"}
     inputs = {
         "client_id": company.outputs["portal_id"],
@@ -221,7 +218,7 @@ def test_an_oauth_style_refusal_names_its_one_cause(
     example_scenario["procountor"]["refusalStyle"] = "oauth"
     example_scenario["portal"]["verifyConnections"] = False  # partner mode: the provider verifies
     running = sandbox(example_scenario)
-    fresh_process(monkeypatch)
+    fresh_process()
     company = Stack(running, Engine(engine_config(running))).company(ACME, "Öljy-Äijät Oy")
     config = {**engine_config(running), "procountor:clientId": client_id}
     inputs = {
@@ -312,7 +309,7 @@ def test_refresh_reports_status_and_drops_a_removed_connection(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     company, integration = stack.connect(ACME)
-    fresh_process(monkeypatch)
+    fresh_process()
     engine = Engine(engine_config(stack.running))
     with portal(stack) as client:
         record = client.get(f"/clients/{company.id}").json()["data"]
@@ -322,7 +319,7 @@ def test_refresh_reports_status_and_drops_a_removed_connection(
     assert refreshed.outputs["client_status"] == "INACTIVE"
     with portal(stack) as client:
         client.delete(f"/clients/{company.id}/connection/{integration.id}")
-    fresh_process(monkeypatch)
+    fresh_process()
     assert Engine(engine_config(stack.running)).refresh(integration) is None
 
 
@@ -330,7 +327,7 @@ def test_refresh_of_companies_and_integrations_shares_one_listing(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pairs = [stack.connect(business_id) for business_id in sorted(HEALTHY)]
-    fresh_process(monkeypatch)
+    fresh_process()
     engine = Engine(engine_config(stack.running))
     before = stack.stats()["requests"]["portal"]["total"]
     for company, integration in pairs:

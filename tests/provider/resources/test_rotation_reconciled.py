@@ -21,8 +21,7 @@ from provider.portal import PortalClient
 from provider.resources.erp_health import CREDENTIALS_UNKNOWN
 from provider.resources.procountor_integration import ProcountorIntegrationProvider
 from provider.settings import PortalSettings
-from tests.support.fault_trigger import FaultTrigger
-from tests.support.procountor_stack import (
+from tests.support.erp_stack import (
     HEALTHY,
     PORTAL_KEY,
     SECOND_KEY,
@@ -30,10 +29,8 @@ from tests.support.procountor_stack import (
     Stack,
     engine_config,
     fresh_process,
-    stack,
 )
-
-__all__ = ["stack"]  # the fixture
+from tests.support.fault_trigger import FaultTrigger
 
 ACME = "2925630-9"
 ACME_LABEL = "Öljy-Äijät Oy (2925630-9)"

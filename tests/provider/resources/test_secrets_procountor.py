@@ -13,18 +13,15 @@ from provider.procountor import client as procountor_client
 from provider.resources.client_company import ClientCompany, ClientCompanyProvider
 from provider.resources.procountor_integration import ProcountorIntegration, ProcountorIntegrationProvider
 from tests.conftest import SandboxFactory
-from tests.support.procountor_stack import (
+from tests.support.erp_stack import (
     HEALTHY,
     SECOND_KEY,
     SECRETS,
     Stack,
     engine_config,
     fresh_process,
-    stack,
 )
 from tests.support.secret_scan import leaks
-
-__all__ = ["stack"]
 
 ACME = "2925630-9"
 
@@ -142,7 +139,7 @@ def test_credentials_a_token_endpoint_echoes_never_reach_the_operator(
     revoked["apiKeys"][0]["key"] = ECHO_KEY
     example_scenario["portal"]["verifyConnections"] = False  # partner mode: the provider verifies
     running = sandbox(example_scenario)
-    fresh_process(monkeypatch)
+    fresh_process()
     engine = Engine({**engine_config(running), "procountor:clientSecret": Secret(ECHO_SECRET)})
     company = engine.up(ClientCompanyProvider(), {"business_id": "1243265-2", "name": "Peruttu Avain Oy"})
     inputs = {

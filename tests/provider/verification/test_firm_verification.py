@@ -22,10 +22,20 @@ from provider.resources.netvisor_credentials import NetvisorCredentialsProvider
 from provider.resources.netvisor_integration import NetvisorIntegrationProvider
 from provider.resources.procountor_integration import ProcountorIntegrationProvider
 from sandbox.server import RunningSandbox
-from tests.support import netvisor_stack as nv
-from tests.support import procountor_stack as pc
+from tests.support import erp_stack
+from tests.support.erp_stack import (
+    BETA,
+    FIRM,
+    HEALTHY,
+    PORTAL_KEY,
+    SECOND_KEY,
+    SECRETS,
+    company_inputs,
+    engine_config,
+    firm_config,
+    fresh_process,
+)
 from tests.support.openapi_contract import ContractTransport
-from tests.support.procountor_stack import company_inputs, fresh_process
 from tests.support.secret_scan import leaks
 
 ACME = "2925630-9"
@@ -56,20 +66,6 @@ NETVISOR_DIMENSIONS = {"1572860-0": ["Tuntematon"]}
 WRONG_PAIR = ("1618033-3", "Kirja-Kettu Oy")  # the firm's pair with a wrong key
 
 
-def firm_config(running: RunningSandbox) -> dict[str, Any]:
-    """Only what a firm holds: the portal's URL and key, and the ERPs' URLs (no partner id or secret)."""
-    return {
-        "fabricai:portalUrl": running.service_url("portal"),
-        "fabricai:apiKey": Secret(pc.PORTAL_KEY),
-        "procountor:baseUrl": f"{running.service_url('procountor')}/api",
-        "netvisor:baseUrl": running.service_url("netvisor"),
-    }
-
-
-def partner_config(running: RunningSandbox) -> dict[str, Any]:
-    return {**pc.engine_config(running), **nv.engine_config(running)}
-
-
 def message_of(call: Any) -> str:
     """The operator's message of a failed call: what the engine shows, without the servicer's frames."""
     with pytest.raises(EngineCallFailed) as failure:
@@ -90,13 +86,13 @@ def procountor_failure(engine: Engine, business_id: str, name: str, key: str) ->
     return message_of(lambda: engine.up(ProcountorIntegrationProvider(), inputs))
 
 
-def netvisor_failure(engine: Engine, business_id: str, name: str, key: str = nv.FIRM.key) -> str:
+def netvisor_failure(engine: Engine, business_id: str, name: str, key: str = FIRM.key) -> str:
     company = engine.up(ClientCompanyProvider(), company_inputs(business_id, name))
     inputs = {
         "client_id": company.outputs["portal_id"],
         "business_id": business_id,
         "client_name": name,
-        "customer_id": nv.FIRM.id,
+        "customer_id": FIRM.id,
         "customer_key": Secret(key),
         "dimensions": NETVISOR_DIMENSIONS.get(business_id, []),
     }
@@ -124,7 +120,7 @@ def test_every_broken_client_says_the_same_words_both_ways(
     """16 broken clients (10 Procountor, 6 Netvisor): FabricAI's verdict and the provider's own, worded by
     the same code, read the same; and no connection was stored for any of them."""
     firm = broken_messages(example_sandbox, firm_config(example_sandbox))
-    partner = broken_messages(partner_sandbox, partner_config(partner_sandbox))
+    partner = broken_messages(partner_sandbox, engine_config(partner_sandbox))
     assert len(firm) == 16
     for business_id, message in firm.items():
         assert message == partner[business_id], business_id
@@ -133,7 +129,7 @@ def test_every_broken_client_says_the_same_words_both_ways(
         assert running.admin.stats()["services"]["portal"].get("connections", 0) == 0
     assert "belongs to Sauna-Saarinen Oy (2358253-3)" in firm["1632707-5"]
     assert "API key for 1632707-5" in firm["1632707-5"]
-    assert not leaks("\n".join(firm.values()), [*pc.SECRETS, *nv.SECRETS, "FAKE-wrong-customer-key"])
+    assert not leaks("\n".join(firm.values()), [*SECRETS, "FAKE-wrong-customer-key"])
 
 
 def test_a_firm_connects_verifies_rotates_and_sees_erp_health(
@@ -143,7 +139,7 @@ def test_a_firm_connects_verifies_rotates_and_sees_erp_health(
     docs/portal-connection-extension.openapi.yaml."""
     fresh_process(transport=ContractTransport())
     engine = Engine(firm_config(example_sandbox))
-    name, key, dimensions = pc.HEALTHY[ACME]
+    name, key, dimensions = HEALTHY[ACME]
     with caplog.at_level(logging.DEBUG):
         company = engine.up(ClientCompanyProvider(), company_inputs(ACME, name))
         inputs = {
@@ -161,13 +157,13 @@ def test_a_firm_connects_verifies_rotates_and_sees_erp_health(
         assert refreshed is not None and refreshed.outputs["erp_health"] == "OK"
         # A rotation: FabricAI verifies the new key before the portal keeps it.
         rotated = engine.up(
-            ProcountorIntegrationProvider(), {**inputs, "api_key": Secret(pc.SECOND_KEY)}, refreshed
+            ProcountorIntegrationProvider(), {**inputs, "api_key": Secret(SECOND_KEY)}, refreshed
         )
         assert rotated.id == created.id and rotated.outputs["credentials_rotated_at"]
         held = example_sandbox.admin.credentials_fingerprint(int(company.id))
-        assert held == example_sandbox.admin.fingerprint({"apiKey": pc.SECOND_KEY})
+        assert held == example_sandbox.admin.fingerprint({"apiKey": SECOND_KEY})
         # A key of another company fails the rotation, naming both; the portal keeps the second key.
-        other = {**inputs, "api_key": Secret(pc.HEALTHY["2077474-0"][1])}
+        other = {**inputs, "api_key": Secret(HEALTHY["2077474-0"][1])}
         message = message_of(lambda: engine.up(ProcountorIntegrationProvider(), other, rotated))
         assert "belongs to Kahvila Kuppi Oy (2077474-0)" in message and name in message
         assert example_sandbox.admin.credentials_fingerprint(int(company.id)) == held
@@ -180,7 +176,7 @@ def test_a_firm_connects_verifies_rotates_and_sees_erp_health(
         assert "Purchases > Product register: All rights" in drifted.outputs["erp_health_detail"]
         engine.destroy(drifted)
     assert example_sandbox.admin.portal_connection(int(company.id)) is None
-    secrets = [pc.PORTAL_KEY, key, pc.SECOND_KEY, pc.HEALTHY["2077474-0"][1]]
+    secrets = [PORTAL_KEY, key, SECOND_KEY, HEALTHY["2077474-0"][1]]
     assert not leaks(f"{caplog.text}\n{rotated.outputs}\n{drifted.outputs}", secrets)
 
 
@@ -189,11 +185,11 @@ def test_a_firm_netvisor_pair_is_verified_once_through_the_portal(example_sandbo
     once, before any integration is touched."""
     fresh_process(transport=ContractTransport())
     engine = Engine(firm_config(example_sandbox))
-    business_id, name, dimensions = nv.BETA
+    business_id, name, dimensions = BETA
     company = engine.up(ClientCompanyProvider(), company_inputs(business_id, name))
-    credentials = nv.credentials(engine, nv.FIRM)
+    credentials = erp_stack.netvisor_credentials(engine, FIRM)
     assert credentials.outputs["verified_at"]
-    integration = nv.integration(engine, company, credentials, dimensions)
+    integration = erp_stack.netvisor_integration(engine, company, credentials, dimensions)
     assert integration.outputs["verified_rights"] == [
         "purchase invoices",
         "accounting material",
@@ -204,7 +200,7 @@ def test_a_firm_netvisor_pair_is_verified_once_through_the_portal(example_sandbo
     assert "Netvisor rejected the API credentials 'firm'" in message
     assert example_sandbox.admin.credentials_fingerprint(
         int(company.id)
-    ) == example_sandbox.admin.fingerprint(nv.held(nv.FIRM))
+    ) == example_sandbox.admin.fingerprint(erp_stack.held(FIRM))
 
 
 def test_forcing_local_verification_without_partner_secrets_says_what_a_firm_does(
@@ -212,7 +208,7 @@ def test_forcing_local_verification_without_partner_secrets_says_what_a_firm_doe
 ) -> None:
     fresh_process()
     engine = Engine({**firm_config(example_sandbox), "fabricai:verification": "local"})
-    name, key, _ = pc.HEALTHY[ACME]
+    name, key, _ = HEALTHY[ACME]
     message = procountor_failure(engine, ACME, name, key)
     assert (
         "fabricai:verification is local" in message
@@ -224,7 +220,7 @@ def test_forcing_local_verification_without_partner_secrets_says_what_a_firm_doe
 def test_a_portal_that_does_not_verify_is_never_trusted_in_firm_mode(partner_sandbox: RunningSandbox) -> None:
     fresh_process()
     engine = Engine(firm_config(partner_sandbox))
-    name, key, _ = pc.HEALTHY[ACME]
+    name, key, _ = HEALTHY[ACME]
     message = procountor_failure(engine, ACME, name, key)
     assert "does not verify" in message  # the portal's own words, quoted
     assert partner_sandbox.admin.stats()["services"]["portal"].get("connections", 0) == 0
