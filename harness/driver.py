@@ -87,6 +87,11 @@ class RosterDriver:
         self.outputs: dict[str, Any] = {}
         self.calls: dict[str, int] = {}
         self._calls_lock = threading.Lock()
+        # What a test may set to play an engine that differs: the organization the engine knows this stack
+        # by (the program asks for ORGANIZATION/<project>/<stack>), and failures (messages) the engine
+        # answers the program's next invokes with, one each, before it answers them as usual.
+        self.organization = ORGANIZATION
+        self.invoke_failures: list[str] = []
 
     def count_call(self, method: str) -> None:
         with self._calls_lock:

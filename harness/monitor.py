@@ -121,7 +121,11 @@ class EngineMonitor(mocks.MockMonitor):
 
     def Invoke(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
         """The engine's built-in functions that read a stack's last checkpoint, for the driver's own stack;
-        a failure is answered as the engine answers it (``InvokeFailed``)."""
+        a failure is answered as the engine answers it (``InvokeFailed``), and so is each of the driver's
+        ``invoke_failures`` first."""
+        failures = self._run.driver.invoke_failures
+        if failures:
+            raise InvokeFailed(failures.pop(0))
         try:
             return self._invoke(request)
         except Exception as failure:  # noqa: BLE001 - every failure reaches the program as the engine's would
@@ -131,7 +135,7 @@ class EngineMonitor(mocks.MockMonitor):
         args = rpc.deserialize_properties(request.args)
         driver = self._run.driver
         self._run.builtin_provider()
-        own = f"{ORGANIZATION}/{driver.project}/{driver.stack}"
+        own = f"{driver.organization}/{driver.project}/{driver.stack}"
         if request.tok == READ_STACK_RESOURCE_OUTPUTS:
             if args.get("stackName") != own:
                 raise ValueError(f"unknown stack {args.get('stackName')!r}")
@@ -151,7 +155,7 @@ class EngineMonitor(mocks.MockMonitor):
             raise NotImplementedError(f"the engine stand-in reads only stack references, got {request.type}")
         urn = self.make_urn(request.parent, request.type, request.name)
         driver = self._run.driver
-        own = f"{ORGANIZATION}/{driver.project}/{driver.stack}"
+        own = f"{driver.organization}/{driver.project}/{driver.stack}"
         if request.id != own:
             raise ValueError(f"unknown stack {request.id!r}")
         self._run.read(urn, request)

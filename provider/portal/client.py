@@ -81,10 +81,11 @@ class PortalClient:
         transport: httpx.BaseTransport | None = None,
         limits: Limits | None = None,
         directory_ttl: float = PORTAL_DIRECTORY_TTL_SECONDS,
+        directory_max_pages: int = PORTAL_MAX_PAGES,
         teams_ttl: float = PORTAL_TEAMS_TTL_SECONDS,
     ) -> None:
         self._api = PortalApi(settings, retry or RetryPolicy(), transport, limits)
-        self.directory = ClientDirectory(self.list_clients, ttl=directory_ttl)
+        self.directory = ClientDirectory(self.list_clients, ttl=directory_ttl, max_pages=directory_max_pages)
         self.connections = ConnectionApi(self._api, self.client_exists)
         self._teams_ttl = teams_ttl
         self._teams: tuple[float, list[Team]] | None = None

@@ -45,10 +45,18 @@ def business_key(business_id: str | None) -> str | None:
 class ClientDirectory:
     """The client list of one organisation, by business ID; thread-safe, one listing at a time."""
 
-    def __init__(self, read_page: PageReader, *, ttl: float, page_limit: int = PORTAL_PAGE_LIMIT) -> None:
+    def __init__(
+        self,
+        read_page: PageReader,
+        *,
+        ttl: float,
+        page_limit: int = PORTAL_PAGE_LIMIT,
+        max_pages: int = PORTAL_MAX_PAGES,
+    ) -> None:
         self._read_page = read_page
         self._ttl = ttl
         self._page_limit = page_limit
+        self._max_pages = max_pages
         self._listing: _Listing | None = None
         # What this process changed, and when: a listing that started before a change must not undo it.
         self._changes: dict[int, tuple[float, ListedClient | None]] = {}
@@ -111,7 +119,7 @@ class ClientDirectory:
         started_at = time.monotonic()
         by_business: dict[str, tuple[ListedClient, ...]] = {}
         by_id: dict[int, ListedClient] = {}
-        for page in range(1, PORTAL_MAX_PAGES + 1):
+        for page in range(1, self._max_pages + 1):
             records = self._read_page(page, self._page_limit)
             for record in records:
                 if record.id in by_id:
@@ -123,7 +131,7 @@ class ClientDirectory:
             if len(records) < self._page_limit:
                 return _Listing(started_at, by_business, by_id)
         raise PortalError(
-            f"The FabricAI portal's client list did not end within {PORTAL_MAX_PAGES} pages of "
+            f"The FabricAI portal's client list did not end within {self._max_pages} pages of "
             f"{self._page_limit}; check that fabricai:portalUrl points at the portal API."
         )
 

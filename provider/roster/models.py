@@ -107,6 +107,8 @@ PROCESSES_BY_ERP: Mapping[Erp, frozenset[Process]] = MappingProxyType(
         Erp.NETVISOR: frozenset(Process),
     }
 )
+# The validation context's key for another table than this one (``parse_roster(processes_by_erp=...)``).
+PROCESSES_CONTEXT = "processes_by_erp"
 
 
 class VatMode(StrEnum):
@@ -253,8 +255,9 @@ class ClientEntry(BaseModel):
     @classmethod
     def _erp_runs_process(cls, process: Process, info: ValidationInfo) -> Process:
         erp = info.data.get("erp")
-        if erp is not None and process not in PROCESSES_BY_ERP[erp]:
-            supported = ", ".join(sorted(PROCESSES_BY_ERP[erp]))
+        table = (info.context or {}).get(PROCESSES_CONTEXT, PROCESSES_BY_ERP)
+        if erp is not None and process not in table[erp]:
+            supported = ", ".join(sorted(table[erp]))
             raise ValueError(
                 f"{erp.display_name} does not support process {process.value!r}; it supports: {supported}"
             )

@@ -20,9 +20,13 @@ from provider.roster.models import (
     DEFAULT_MAX_DEREGISTRATIONS,
     MAX_DEREGISTRATIONS,
     NETVISOR_CREDENTIALS,
+    PROCESSES_BY_ERP,
+    PROCESSES_CONTEXT,
     PROCOUNTOR_API_KEYS,
     ClientEntry,
+    Erp,
     NetvisorCredentialSet,
+    Process,
     Roster,
     issued,
 )
@@ -76,6 +80,7 @@ def parse_roster(
     clients_source: str = CLIENTS,
     secrets: Mapping[str, object] | None = None,
     on_client: Callable[[ClientEntry], None] | None = None,
+    processes_by_erp: Mapping[Erp, frozenset[Process]] = PROCESSES_BY_ERP,
 ) -> Roster:
     """Validate the roster sections of stack config; RosterInvalid lists every problem found.
 
@@ -90,10 +95,13 @@ def parse_roster(
     client entry may hold one, nor one of the roster's own keys (``secret_values``). With ``on_client``,
     each valid entry is handed to it instead of being kept (the Roster then has no clients): a check of a
     big roster (``fabricai-roster validate``, ``generate``) holds no more than the checks need.
+    ``processes_by_erp`` is the processes each ERP runs (FabricAI's table, ``PROCESSES_BY_ERP``).
     """
     problems: list[RosterProblem] = list(key_problems)
     index = secret_index(procountor_api_keys, netvisor_credentials, secrets or {})
-    entries, identities = _parse_clients(clients, problems, clients_source, index, on_client)
+    entries, identities = _parse_clients(
+        clients, problems, clients_source, index, on_client, processes_by_erp
+    )
     shape = clients
     if isinstance(clients, StreamedClients):  # read now: unread if it failed, empty if it held no entry
         shape = CLIENTS_UNREAD if clients.failed else (clients if identities else [])
@@ -206,13 +214,14 @@ def _parse_clients(
     source: str,
     index: SecretIndex,
     on_client: Callable[[ClientEntry], None] | None,
+    processes_by_erp: Mapping[Erp, frozenset[Process]],
 ) -> tuple[list[ClientEntry], list[Identity] | None]:
     """The valid entries, and what could be read of every entry (None if the section is unreadable)."""
     if raw is None or raw is CLIENTS_UNREAD:
         return [], None
     if isinstance(raw, StreamedClients):
         found: list[RosterProblem] = []
-        entries, identities = _parse_entries(raw, found, source, index, on_client)
+        entries, identities = _parse_entries(raw, found, source, index, on_client, processes_by_erp)
         if raw.failed:  # the file's problem says why; what was read before it is no roster
             problems += raw.problems
             return [], None
@@ -223,7 +232,7 @@ def _parse_clients(
             RosterProblem(source, "", f"expected a list of client entries, got {describe(raw, reveal=True)}")
         )
         return [], None
-    return _parse_entries(raw, problems, source, index, on_client)
+    return _parse_entries(raw, problems, source, index, on_client, processes_by_erp)
 
 
 def _parse_entries(
@@ -232,6 +241,7 @@ def _parse_entries(
     source: str,
     index: SecretIndex,
     on_client: Callable[[ClientEntry], None] | None,
+    processes_by_erp: Mapping[Erp, frozenset[Process]],
 ) -> tuple[list[ClientEntry], list[Identity]]:
     entries: list[ClientEntry] = []
     identities: list[Identity] = []
@@ -241,7 +251,7 @@ def _parse_entries(
         if found:
             item = without(item, found)
         try:
-            entry = ClientEntry.model_validate(item)
+            entry = ClientEntry.model_validate(item, context={PROCESSES_CONTEXT: processes_by_erp})
         except ValidationError as error:
             identity = Identity.of_raw(position, item, source)
             hidden = {secret.field for secret in found if not secret.is_key}

@@ -22,7 +22,6 @@ from pydantic import SecretStr
 
 from provider.errors import PortalError, ProcountorError
 from provider.http_body import Limits, NotStrictJson, strict_json
-from provider.portal import directory
 from provider.portal.client import PortalClient
 from provider.procountor.client import ProcountorClient
 from provider.retry import RetryPolicy
@@ -197,7 +196,7 @@ def _need_object(response: object) -> object:
 
 
 def test_an_absurd_count_is_not_trusted_and_an_endless_list_stops_at_the_bound(
-    serve: Callable[[Route], str], monkeypatch: pytest.MonkeyPatch
+    serve: Callable[[Route], str],
 ) -> None:
     pages: list[str] = []
 
@@ -209,8 +208,12 @@ def test_an_absurd_count_is_not_trusted_and_an_endless_list_stops_at_the_bound(
         ]
         return Answer(body=_json({"count": 10**12, "data": items}))
 
-    monkeypatch.setattr(directory, "PORTAL_MAX_PAGES", 7)
-    portal = _portal(serve(endless))
+    portal = PortalClient(
+        PortalSettings(url=serve(endless), api_key=SecretStr(PORTAL_KEY)),
+        retry=ONE_TRY,
+        limits=LIMITS,
+        directory_max_pages=7,
+    )
     with pytest.raises(PortalError) as raised:
         portal.find("1234567-1")
     assert len(pages) == 7, "the listing read exactly the bound of pages, not for ever"

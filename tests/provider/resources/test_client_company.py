@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -10,8 +11,6 @@ import pytest
 from pulumi.runtime import rpc
 
 from harness.engine import Engine, EngineCallFailed, ResourceState
-from provider.portal import ClientRecord, PortalClient
-from provider.portal.api import PortalApi
 from provider.resources.client_company import ClientCompanyProvider
 from provider.retry import RetryPolicy
 from tests.conftest import SandboxFactory
@@ -23,6 +22,8 @@ from tests.support.erp_stack import (
     engine_config,
     fresh_process,
 )
+from tests.support.fault_trigger import FaultTrigger
+from tests.support.intercept import Intercept
 
 ACME = ("2925630-9", "Öljy-Äijät Oy")
 # The example scenario's teams, in order: ids 1 and 2.
@@ -422,17 +423,16 @@ def test_an_error_names_the_client_once(stack: Stack, monkeypatch: pytest.Monkey
             "/clients", json={"businessId": "FI29256309", "name": "Old name", "country": "FI"}
         )
     existing_id = answer.json()["data"]["id"]
-    read = PortalClient.get_client
-    reads: list[int] = []
+    reads: list[str] = []
 
-    def removed_first(portal_client: PortalClient, client_id: int) -> ClientRecord | None:
-        reads.append(client_id)
-        if len(reads) == 2:  # the first read confirms the record found in the list; then it goes
-            with portal(stack) as client:
-                client.delete(f"/clients/{client_id}")
-        return read(portal_client, client_id)
+    def removed_first(request: httpx.Request) -> None:
+        if request.method == "GET" and re.search(r"/portal/clients/\d+$", request.url.path):
+            reads.append(request.url.path)
+            if len(reads) == 2:  # the first read confirms the record found in the list; then it goes
+                with portal(stack) as client:
+                    client.delete(f"/clients/{existing_id}")
 
-    monkeypatch.setattr(PortalClient, "get_client", removed_first)
+    fresh_process(transport=Intercept(before=removed_first))
     with pytest.raises(EngineCallFailed) as failure:
         stack.company(*ACME, adopt=True)
     details = failure.value.details
@@ -462,17 +462,11 @@ def test_a_registration_lost_with_its_look_ups_says_it_may_have_happened_and_is_
     """The POST lands but its answer is lost, and every look-up after it fails too: the run's message must
     not say nothing happened, and the next run (a new process) takes the record back, never a second one."""
     # 1. From the POST on, every portal answer is dropped.
-    original = PortalApi.call
-
-    def dropping_from_the_post(self: PortalApi, verb: str, path: str, **kwargs: Any) -> Any:
-        if verb == "POST" and path == "/clients":
-            stack.running.admin.set_faults("portal", dropRate=1.0, seed=3)
-        return original(self, verb, path, **kwargs)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(PortalApi, "call", dropping_from_the_post)
-        with pytest.raises(EngineCallFailed) as failure:
-            stack.company(*ACME)
+    trigger = FaultTrigger(stack.running.admin)
+    trigger.arm("POST", "/portal/clients", dropRate=1.0, seed=3)
+    fresh_process(transport=trigger)
+    with pytest.raises(EngineCallFailed) as failure:
+        stack.company(*ACME)
     stack.running.admin.clear_faults("portal")
     message = str(failure.value.details).strip().splitlines()[-1]
     assert "may have registered business ID 2925630-9" in message

@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import httpx
 import pytest
 
 from harness.engine import Engine, EngineCallFailed, Secret, all_text
-from provider import http_body
-from provider.procountor import client as procountor_client
 from provider.resources.client_company import ClientCompany, ClientCompanyProvider
 from provider.resources.procountor_integration import ProcountorIntegration, ProcountorIntegrationProvider
 from tests.conftest import SandboxFactory
@@ -21,6 +20,7 @@ from tests.support.erp_stack import (
     engine_config,
     fresh_process,
 )
+from tests.support.intercept import Intercept
 from tests.support.secret_scan import leaks
 
 ACME = "2925630-9"
@@ -36,17 +36,15 @@ def test_no_secret_in_outputs_errors_logs_output_or_the_provider(
     stack: Stack, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
     tokens: list[str] = []
-    original_fetch = http_body.strict_json
 
-    def spy(content: bytes | str) -> Any:
-        payload = original_fetch(content)
-        if isinstance(payload, dict) and "access_token" in payload:
-            tokens.append(payload["access_token"])
-        return payload
+    def issued(request: httpx.Request, response: httpx.Response) -> None:
+        """Every access token the sandbox's Procountor hands out, as the client receives it."""
+        if request.url.path.endswith("/oauth/token") and response.status_code == 200:
+            tokens.append(response.json()["access_token"])
 
+    fresh_process(transport=Intercept(after=issued))
     seen: list[Any] = []
-    with caplog.at_level(logging.DEBUG), pytest.MonkeyPatch.context() as patch:
-        patch.setattr(procountor_client, "strict_json", spy)
+    with caplog.at_level(logging.DEBUG):
         company, integration = stack.connect(ACME)
         rotated = stack.integration(company, SECOND_KEY, HEALTHY[ACME][2], state=integration)
         for business_id, name, key in BROKEN:

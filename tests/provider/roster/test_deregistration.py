@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 
-import harness.monitor
 from harness.driver import RosterDriver
 from harness.engine import Secret
 from provider.errors import DeregistrationUnconfirmed, RosterInvalid
@@ -414,13 +413,11 @@ def test_an_intentionally_empty_roster_still_needs_the_confirmation(sandbox: San
     assert all(portal.client(business_id) is None for business_id in leaving)
 
 
-def test_previous_outputs_that_cannot_be_read_stop_the_run(
-    sandbox: SandboxFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_previous_outputs_that_cannot_be_read_stop_the_run(sandbox: SandboxFactory) -> None:
     running = sandbox()
     driver, config = deployed(running)
     # The stand-in then knows the stack by another organization: the engine answers "unknown stack".
-    monkeypatch.setattr(harness.monitor, "ORGANIZATION", "another-organization")
+    driver.organization = "another-organization"
     report = driver.up(without(config, THREE[:1]))
     assert any("cannot tell which clients this update would deregister" in e for e in report.program_errors)
     assert not report.of_kind("delete", "create", "update")
@@ -509,22 +506,11 @@ def test_a_failed_first_up_leaves_the_guard_on(sandbox: SandboxFactory) -> None:
         assert portal.client(business_id) is not None, business_id
 
 
-def test_a_state_read_that_fails_for_an_instant_is_tried_again(
-    sandbox: SandboxFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_state_read_that_fails_for_an_instant_is_tried_again(sandbox: SandboxFactory) -> None:
     """The local backend's checkpoint can be unreadable for an instant while the engine saves a step."""
     running = sandbox()
     driver, config = deployed(running)
-    failures = iter([harness.monitor.InvokeFailed("failed to load checkpoint: EOF")])
-    invoke = harness.monitor.EngineMonitor.Invoke
-
-    def flaky(self: harness.monitor.EngineMonitor, request: Any) -> Any:
-        failure = next(failures, None)
-        if failure is not None:
-            raise failure
-        return invoke(self, request)
-
-    monkeypatch.setattr(harness.monitor.EngineMonitor, "Invoke", flaky)
+    driver.invoke_failures.append("failed to load checkpoint: EOF")
     report = driver.up(without(config, THREE))
     (message,) = report.program_errors  # still judged: refused, not skipped
     assert "would deregister 3 clients" in message

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ from pydantic import SecretStr, ValidationError
 from provider.business_id import BusinessId
 from provider.errors import RosterInvalid, RosterProblem
 from provider.roster import (
+    PROCESSES_BY_ERP,
     ClientEntry,
     Erp,
     NetvisorCredentialSet,
@@ -22,8 +25,6 @@ from provider.roster import (
     parse_roster,
 )
 from provider.roster import checks as roster_checks
-from provider.roster import models as roster_models
-from provider.roster import parsing as roster_parsing
 
 ACME_KEY = "procountor-key-ACME-7f3e9a"
 GAMMA_KEY = "procountor-key-GAMMA-c41d0b"
@@ -138,7 +139,8 @@ def add_client(**fields: Any) -> Callable[[Config], None]:
 
 
 def process_table(table: dict[Erp, frozenset[Process]]) -> Callable[[Config], None]:
-    """Not a config change: marks the case that swaps the ERP-process table (see the test)."""
+    """Not a config change: marks the case parsed with another ERP-process table
+    (``parse_roster(processes_by_erp=...)``)."""
 
     def change(config: Config) -> None:
         config["clients"][1]["process"] = "alternative"
@@ -311,14 +313,14 @@ BAD_CASES = [
 
 
 @pytest.mark.parametrize("case", BAD_CASES, ids=[case.name for case in BAD_CASES])
-def test_bad_input_names_entry_and_field(case: BadCase, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_input_names_entry_and_field(case: BadCase) -> None:
     config = valid_config()
-    table = getattr(case.change, "table", None)
-    if table is not None:
-        monkeypatch.setattr(roster_models, "PROCESSES_BY_ERP", table)
+    table = getattr(case.change, "table", PROCESSES_BY_ERP)
     case.change(config)
 
-    error = problems_of(config)
+    with pytest.raises(RosterInvalid) as caught:
+        parse_roster(config["clients"], config["keys"], config["credentials"], processes_by_erp=table)
+    error = caught.value
 
     matching = [
         problem
@@ -540,18 +542,22 @@ def test_a_roster_built_directly_is_checked_across_entries() -> None:
     ]
 
 
-def test_checks_across_entries_run_once_per_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_checks_across_entries_run_once_per_parse() -> None:
+    """parse_roster checks across entries once, and builds the Roster without validating it again: the calls
+    are observed (a profile hook sees every call of the function's code), nothing is replaced."""
     calls: list[int] = []
-    check = roster_checks.cross_entry_problems
+    code = roster_checks.cross_entry_problems.__code__
 
-    def counted(*args: Any) -> list[RosterProblem]:
-        calls.append(1)
-        return check(*args)
+    def observe(frame: FrameType, event: str, _arg: object) -> None:
+        if event == "call" and frame.f_code is code:
+            calls.append(1)
 
-    monkeypatch.setattr(roster_checks, "cross_entry_problems", counted)
-    monkeypatch.setattr(roster_parsing, "cross_entry_problems", counted)
-
-    parse(valid_config())
+    previous = sys.getprofile()
+    sys.setprofile(observe)
+    try:
+        parse(valid_config())
+    finally:
+        sys.setprofile(previous)
 
     assert len(calls) == 1
 

@@ -4,14 +4,19 @@ problems (named by the file), and keeps the engine's one config string (``PULUMI
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
 import yaml
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.mocks import MockEngine
 
 from provider.errors import RosterInvalid
 from provider.program import read_roster
@@ -111,13 +116,24 @@ def test_without_a_root_the_file_is_read_from_the_folder_holding_pulumi_yaml(
     assert len(parse_stack_config(file_config("examples/clients.yaml")).clients) == 3
 
 
-def test_the_root_the_engine_tells_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pulumi.runtime import settings
+@contextmanager
+def engine_settings(**told: Any) -> Iterator[None]:
+    """The SDK's settings as the language host sets them for a run (``pulumi.runtime.settings.configure``):
+    ``root_directory`` the engine tells, ``engine`` the one the program logs to; then back as they were."""
+    keys = ("project", "stack", "monitor", "engine", "parallel", "dry_run", "organization", "root_directory")
+    before = {key: getattr(runtime_settings.SETTINGS, key) for key in keys}
+    runtime_settings.configure(runtime_settings.Settings(**{**before, **told}))
+    try:
+        yield
+    finally:
+        runtime_settings.configure(runtime_settings.Settings(**before))
 
-    monkeypatch.setattr(settings, "get_root_directory", lambda: str(tmp_path))
+
+def test_the_root_the_engine_tells_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPOSITORY)
 
-    assert project_root() == tmp_path
+    with engine_settings(root_directory=str(tmp_path)):
+        assert project_root() == tmp_path
 
 
 # --- problems ----------------------------------------------------------------------------------------
@@ -384,18 +400,19 @@ def run_config() -> Any:
 
 
 @pytest.mark.usefixtures("run_config")
-def test_the_program_warns_before_reading_a_roster_near_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    warnings: list[str] = []
-    monkeypatch.setattr(pulumi.log, "warn", lambda message, *args, **kwargs: warnings.append(message))
+def test_the_program_warns_before_reading_a_roster_near_the_limit(caplog: pytest.LogCaptureFixture) -> None:
+    engine = logging.getLogger("tests.engine")  # what the engine shows: the program's log lines
     config = engine_config({**base_config(), CLIENTS: netvisor_clients(600)})
     pulumi.runtime.set_all_config(config, ["fabricai:apiKey", "roster:netvisorCredentials"])
 
-    roster = read_roster()
+    with engine_settings(engine=MockEngine(engine)), caplog.at_level(logging.WARNING, logger=engine.name):
+        roster = read_roster()
+        warnings = [record.getMessage() for record in caplog.records if record.name == engine.name]
 
-    assert len(roster.clients) == 600
-    assert len(warnings) == 1
-    assert f"takes {environment_bytes(config):,} of the 131,072 bytes" in warnings[0]
+        assert len(roster.clients) == 600
+        assert len(warnings) == 1
+        assert f"takes {environment_bytes(config):,} of the 131,072 bytes" in warnings[0]
 
-    pulumi.runtime.set_all_config(engine_config({**base_config(), CLIENTS: netvisor_clients(3)}), [])
-    read_roster()
-    assert len(warnings) == 1
+        pulumi.runtime.set_all_config(engine_config({**base_config(), CLIENTS: netvisor_clients(3)}), [])
+        read_roster()
+        assert len([record for record in caplog.records if record.name == engine.name]) == 1
