@@ -789,7 +789,7 @@ def run_pulumi(
             command,
             cwd=project,
             env=dict(env),
-            input=stdin,
+            input=stdin if stdin is not None else "",  # never the operator's stdin (a piped secret)
             capture_output=True,
             text=True,
             timeout=PULUMI_TIMEOUT_SECONDS,

@@ -7,20 +7,27 @@ tests/support/pulumi_cli.py as tests/cli uses it: how the CLI is found or built,
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from provider.cli.main import main
-from provider.cli.stack import Stack
+from tests.support.fake_pulumi import install_fake_pulumi
 from tests.support.pulumi_cli import PulumiProject
 from tests.support.pulumi_cli import pulumi_bin as pulumi_bin
 from tests.support.pulumi_cli import pulumi_project as pulumi_project
 from tests.support.pulumi_cli import roster_project as roster_project
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+ROOT = Path(__file__).resolve().parents[2]
 # A project of the roster program driven through the real CLI (``roster_project``).
 RosterProject = PulumiProject
 
@@ -43,30 +50,87 @@ def run_command(capsys: pytest.CaptureFixture[str], *argv: str) -> Ran:
     return Ran(code, captured.out, captured.err)
 
 
+def run_piped(stdin: str, *argv: str) -> Ran:
+    """``fabricai-roster ARGV`` in a process of its own whose standard input is a pipe holding ``stdin``
+    (what a script gives it, not a person at a terminal)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "provider.cli.main", *argv],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        timeout=120,
+    )
+    return Ran(done.returncode, done.stdout, done.stderr)
+
+
 def load_fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
+def _config_entry(value: Any, secret: bool) -> dict[str, Any]:
+    """One key of ``pulumi config --json``: the value as text, and parsed where it is not a string."""
+    entry: dict[str, Any] = {
+        "value": value if isinstance(value, str) else json.dumps(value),
+        "secret": secret,
+    }
+    if not isinstance(value, str):
+        entry["objectValue"] = value
+    return entry
+
+
+def _stack_answer(answers: dict[str, Any], args: list[str]) -> Any:
+    """What the CLI prints for a read of the stack, from the test's (live) ``answers``."""
+    if args[0] == "config":
+        hidden = set(answers.get("secret", ()))
+        shown = "--show-secrets" in args  # without it, as the CLI shows them, the secrets are left out here
+        return {
+            key: _config_entry(value, key in hidden)
+            for key, value in answers["config"].items()
+            if shown or key not in hidden
+        }
+    if args[:2] == ["stack", "output"]:
+        return answers["outputs"]
+    return {"deployment": {"resources": answers["resources"]}}
+
+
 @pytest.fixture
-def fake_stack(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """A stack answered from captured JSON instead of the CLI: tests edit the returned mapping
-    (``config``: key -> value; ``outputs``; ``resources``)."""
+def fake_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """A stack answered from captured JSON instead of a real one: a stand-in ``pulumi`` first on PATH
+    (tests/support/fake_pulumi.py) whose reads of the stack print what this mapping holds when they run.
+    Tests edit the returned mapping (``config``: key -> value; ``secret``: the secret keys; ``outputs``;
+    ``resources``)."""
     answers: dict[str, Any] = {
         "config": {},
         "outputs": load_fixture("stack-output.json"),
         "resources": load_fixture("stack-export.json")["deployment"]["resources"],
     }
 
-    def config(self: Stack, *, secrets: bool) -> dict[str, Any]:
-        values = dict(answers["config"])
-        if not secrets:  # as the CLI shows them without --show-secrets
-            values = {key: value for key, value in values.items() if key not in answers.get("secret", ())}
-        return values
+    class Reads(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            args = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            body = json.dumps(_stack_answer(answers, args)).encode("utf-8")
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
-    monkeypatch.setattr(Stack, "config", config)
-    monkeypatch.setattr(Stack, "outputs", lambda self: answers["outputs"])
-    monkeypatch.setattr(Stack, "resources", lambda self: answers["resources"])
-    return answers
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Reads)
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    serving.start()
+    folder = tmp_path / "fake-pulumi"
+    install_fake_pulumi(folder, answers_url=f"http://127.0.0.1:{server.server_address[1]}/")
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ.get('PATH', '')}")
+    try:
+        yield answers
+    finally:
+        server.shutdown()
+        server.server_close()
+        serving.join()
 
 
 PORTAL_KEY = "FAKE-portal-org-key-0001"

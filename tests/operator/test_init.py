@@ -5,7 +5,6 @@ only, never a partner secret), and what it leaves behind when it stops. The real
 
 from __future__ import annotations
 
-import io
 import sys
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 import yaml
 
 from provider.cli.init import redact_url
-from tests.operator.conftest import run_command
+from tests.operator.conftest import run_command, run_piped
 from tests.support.fake_pulumi import FakePulumi, install_fake_pulumi
 from tests.support.project_copy import folder_digest, roster_program
 
@@ -163,11 +162,8 @@ def test_with_yes_every_missing_answer_is_named_by_its_flag_and_nothing_is_made(
     assert sorted(folder_digest(firm.project / "stacks")) == [".venv", "__main__.py"]
 
 
-def test_without_a_terminal_nothing_is_asked_either(
-    firm: Firm, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(sys, "stdin", io.StringIO("production\n"))  # a pipe, not a person
-    ran = run_command(capsys, "--cwd", str(firm.project), "init", "--csv", str(firm.csv))
+def test_without_a_terminal_nothing_is_asked_either(firm: Firm) -> None:
+    ran = run_piped("production\n", "--cwd", str(firm.project), "init", "--csv", str(firm.csv))  # a pipe
     assert ran.code == 2
     err = " ".join(ran.err.split())
     assert "init asks nothing here (standard input is not a terminal)" in err
@@ -255,13 +251,10 @@ def test_a_list_with_problems_makes_nothing(firm: Firm, capsys: pytest.CaptureFi
     assert ["stack", "init"] not in firm.pulumi.commands()
 
 
-def test_the_portal_key_from_stdin(
-    firm: Firm, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(sys, "stdin", io.StringIO("FAKE-portal-org-key-0002\n"))
+def test_the_portal_key_from_stdin(firm: Firm) -> None:
     args = firm.flags("--csv", str(firm.csv))
     args[args.index("--api-key-file") + 1] = "-"
-    ran = run_command(capsys, *args)
+    ran = run_piped("FAKE-portal-org-key-0002\n", *args)
     assert ran.code == 0, ran.err
     assert secrets_set(firm.pulumi)["fabricai:apiKey"] == "FAKE-portal-org-key-0002"
 

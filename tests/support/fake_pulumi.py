@@ -3,7 +3,8 @@
 Each call is recorded as one JSON line: its arguments (as the list the program passed), what it read on stdin
 and the passphrase variables it was given, so a test can prove a secret went on stdin and never on a command
 line. ``stack ls --json`` answers the stacks named in ``stacks``; a call whose arguments contain ``fail_on``
-fails as the CLI does (a message on stderr, exit status 1); every other call succeeds and prints nothing.
+fails as the CLI does (a message on stderr, exit status 1); the stack's reads answer what a test serves
+(``answers_url``); every other call succeeds and prints nothing.
 It plays no engine: tests of what the real CLI makes of the result run it (tests/cli/test_init_cli.py).
 """
 
@@ -37,6 +38,13 @@ if fail_on and fail_on in " ".join(args):
     sys.exit(1)
 if args[:2] == ["stack", "ls"]:
     print(json.dumps([{{"name": name}} for name in settings["stacks"]]))
+stack_reads = (["stack", "output"], ["stack", "export"])
+reads = args[:2] in stack_reads or (args[:1] == ["config"] and "--json" in args)
+if settings["answers_url"] and reads:
+    import urllib.request
+    asked = urllib.request.Request(settings["answers_url"], data=json.dumps(args).encode(), method="POST")
+    with urllib.request.urlopen(asked) as answer:
+        sys.stdout.write(answer.read().decode("utf-8"))
 """
 
 
@@ -64,15 +72,21 @@ class FakePulumi:
 
 
 def install_fake_pulumi(
-    folder: Path, *, stacks: tuple[str, ...] = (), fail_on: str | None = None
+    folder: Path,
+    *,
+    stacks: tuple[str, ...] = (),
+    fail_on: str | None = None,
+    answers_url: str | None = None,
 ) -> FakePulumi:
-    """Writes ``folder/pulumi``; put ``folder`` first on PATH."""
+    """Writes ``folder/pulumi``; put ``folder`` first on PATH. With ``answers_url``, the stack's reads
+    (``config --json``, ``stack output --json``, ``stack export``) print what that URL answers to a POST of
+    the call's arguments (a JSON list): a test serves its stack's config, outputs and state from there."""
     folder.mkdir(parents=True, exist_ok=True)
     script = folder / "pulumi"
     script.write_text(_SCRIPT.format(python=sys.executable, folder=str(folder)), encoding="utf-8")
     script.chmod(0o755)
     (folder / "settings.json").write_text(
-        json.dumps({"stacks": list(stacks), "fail_on": fail_on}), encoding="utf-8"
+        json.dumps({"stacks": list(stacks), "fail_on": fail_on, "answers_url": answers_url}), encoding="utf-8"
     )
     assert os.access(script, os.X_OK)
     return FakePulumi(folder)
