@@ -203,7 +203,8 @@ def test_keys_later_and_a_keys_file(firm: Firm, capsys: pytest.CaptureFixture[st
     }
     out = " ".join(ran.out.split())
     assert (
-        "pulumi config set --secret --path 'roster:procountorApiKeys[\"2077474-0\"]' <API key> --stack firm"
+        # Each command runs as printed: pulumi asks for the value (generate's key commands, quoted).
+        "pulumi config set --secret --path 'roster:procountorApiKeys[\"2077474-0\"]' --stack firm"
         in out
     )
     assert "2925630-9" not in out  # its key is set
