@@ -1,6 +1,8 @@
 """A firm's first day, through the real Pulumi CLI against the sandbox, command by command as docs/OPERATOR.md
 ("Your own firm", "A first day, end to end") gives them:
 
+The docs' commands are checked against what the test ran.
+
 1. ``fabricai-roster init`` with the firm's client list (5 clients: 3 Procountor, 2 Netvisor on one credential
    set) and ``--keys-later``;
 2. ``fabricai-roster validate`` reports every missing key in one go, each with its ``pulumi config set``
@@ -62,6 +64,9 @@ CLIENTS = ["0174592-8", "1572860-0", "1618033-3", "2077474-0", "2925630-9"]
 RENAMED = "1618033-3"
 HAND_NAME = "Kirja-Kettu Renamed By Hand Oy"
 COMMAND_SECONDS = 600
+ROOT = Path(__file__).resolve().parents[2]
+# The sandbox's portal as docs/OPERATOR.md's first day names it.
+DOCUMENTED_PORTAL = "http://127.0.0.1:8765/portal"
 
 
 class Firm:
@@ -71,6 +76,7 @@ class Firm:
         self.project = project
         self.env = env
         self.said: list[str] = []
+        self.commands: list[list[str]] = []
 
     def run(self, *command: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
@@ -84,6 +90,7 @@ class Firm:
             check=False,
         )
         self.said.append(f"$ {shlex.join(command)}\n{done.stdout}{done.stderr}")
+        self.commands.append(list(command))
         return done
 
     def ok(self, *command: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -175,6 +182,28 @@ def report_rows(path: Path) -> dict[str, tuple[bool, list[str]]]:
     return {cells[0]: (problem, cells) for problem, cells in parser.rows if cells}
 
 
+def documented_commands() -> list[list[str]]:
+    """The commands of docs/OPERATOR.md's "A first day, end to end" block, as argument lists (comments, the
+    ``export`` lines and the stdin redirection left out)."""
+    text = (ROOT / "docs" / "OPERATOR.md").read_text(encoding="utf-8")
+    section = text.split("### 6. A first day, end to end", 1)[1]
+    block = section.split("```bash\n", 1)[1].split("```", 1)[0].replace("\\\n", " ")
+    commands = []
+    for line in block.splitlines():
+        words = shlex.split(line, comments=True)
+        if not words or words[0] == "export":
+            continue
+        commands.append(words[: words.index("<")] if "<" in words else words)
+    return commands
+
+
+def documented_validate() -> str:
+    """What the docs' first day shows ``validate`` printing on the new stack."""
+    text = (ROOT / "docs" / "OPERATOR.md").read_text(encoding="utf-8")
+    section = text.split("### 6. A first day, end to end", 1)[1]
+    return section.split("`validate` on the new stack (exit 1):\n\n```\n", 1)[1].split("```", 1)[0]
+
+
 def test_a_firms_first_day(pulumi_bin: Path, sandbox: SandboxFactory, tmp_path: Path) -> None:
     running = sandbox()
     portal_url = f"{running.url}/portal"
@@ -200,6 +229,19 @@ def test_a_firms_first_day(pulumi_bin: Path, sandbox: SandboxFactory, tmp_path: 
     for partner in ("clientSecret", "partnerKey"):
         assert partner not in settings
 
+    # The docs show what this test ran, in this order (the test's paths in the docs' words).
+    shown = {
+        str(passphrase): "~/.config/fabricai/passphrase",
+        portal_url: DOCUMENTED_PORTAL,
+        str(tmp_path / "asiakkaat.csv"): "asiakkaat.csv",
+        str(tmp_path / "report.html"): "report.html",
+    }
+    ran = iter([[shown.get(word, word) for word in command] for command in firm.commands])
+    for command in documented_commands():
+        assert any(command == done for done in ran), (
+            f"docs/OPERATOR.md shows {command}, not run in this order"
+        )
+
 
 def _first_day(firm: Firm, running: Any, portal_url: str, passphrase: Path, tmp_path: Path) -> None:
     # 1. init, the keys left for later (the portal key on stdin).
@@ -220,6 +262,7 @@ def _first_day(firm: Firm, running: Any, portal_url: str, passphrase: Path, tmp_
     missing = firm.run("fabricai-roster", "--stack", "firm", "validate")
     assert missing.returncode == 1, missing.stdout + missing.stderr
     assert "The roster has 5 problems" in missing.stdout
+    assert missing.stdout.strip() == documented_validate().strip()  # the docs show it as it is
     for business_id in CLIENTS:
         assert business_id in missing.stdout
     commands = set_commands(missing.stdout.split("To set the clients' keys still missing", 1)[1])
