@@ -205,7 +205,8 @@ def test_keys_later_and_a_keys_file(firm: Firm, capsys: pytest.CaptureFixture[st
     # Two keys to set later are no "same API key under two clients" (each is stood in for on its own), and
     # each command runs as printed, its value at the prompt or on stdin.
     for later in ("0174592-8", "2077474-0"):
-        assert f"pulumi config set --secret --path 'roster:procountorApiKeys[\"{later}\"]' --stack firm" in out
+        command = f"pulumi config set --secret --path 'roster:procountorApiKeys[\"{later}\"]' --stack firm"
+        assert command in out
     assert "2925630-9" not in out  # its key is set
     assert "FAKE-pc-key-oljy" not in ran.out + ran.err
 
