@@ -713,15 +713,21 @@ def _is_business_id(text: str) -> bool:
 
 
 def _validate(entries: Sequence[Mapping[str, Any]], keys: Keys) -> None:
-    """The roster model's verdict with the real keys; a key still to be set later is stood in for."""
-    procountor: dict[str, str] = {e["businessId"]: "stand-in" for e in entries if e["erp"] == "procountor"}
+    """The roster model's verdict with the real keys; a key still to be set later is stood in for (each by
+    a stand-in of its own: one value for all would be "the same API key under two clients")."""
+    procountor: dict[str, str] = {
+        e["businessId"]: f"stand-in-{e['businessId']}" for e in entries if e["erp"] == "procountor"
+    }
     for written, key in keys.procountor.items():
         match = next(
             (b for b in procountor if _is_business_id(written) and BusinessId(written) == b), written
         )
         procountor[match] = key
     sets: dict[str, dict[str, str]] = {
-        e["netvisorCredentials"]: {"customerId": "stand-in", "customerKey": "stand-in"}
+        e["netvisorCredentials"]: {
+            "customerId": f"stand-in-{e['netvisorCredentials']}",
+            "customerKey": f"stand-in-{e['netvisorCredentials']}",
+        }
         for e in entries
         if e["erp"] == "netvisor"
     }
