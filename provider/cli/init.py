@@ -896,11 +896,12 @@ def _next_steps(plan: Plan, cwd: Path | None) -> None:
             out.print(f"  {render.escape(command)} --stack {plan.stack}", soft_wrap=True)
     where = ["--cwd", str(cwd)] if cwd is not None else []
     validate_command = " ".join(["fabricai-roster", "--stack", plan.stack, *where, "validate"])
-    preview = " ".join(["pulumi", "preview", "--stack", plan.stack, *(["--cwd", str(cwd)] if cwd else [])])
+    preview = " ".join(["fabricai-roster", "--stack", plan.stack, *where, "preview"])
+    up = " ".join(["fabricai-roster", "--stack", plan.stack, *where, "up"])
     out.print("\nNext:")
     out.print(f"  {render.escape(validate_command)}", soft_wrap=True)
     out.print(f"  {render.escape(preview)}", soft_wrap=True)
-    out.print('then `pulumi up` (see docs/OPERATOR.md, "Your own firm").')
+    out.print(f'then `{render.escape(up)}` (see docs/OPERATOR.md, "Your own firm").', soft_wrap=True)
 
 
 __all__ = ["DEFAULT_BACKEND", "Keys", "add_parser", "csv_keys", "file_keys", "redact_url", "run"]
