@@ -141,7 +141,8 @@ def test_with_flags_the_stack_is_made_with_every_secret_on_stdin_and_no_partner_
     out = " ".join(ran.out.split())
     assert f"export PULUMI_BACKEND_URL='file://{backend}'" in out
     assert "PULUMI_CONFIG_PASSPHRASE_FILE" in out and "keep it safe" in out
-    assert out.index("fabricai-roster --stack firm validate") < out.index("fabricai-roster --stack firm preview")
+    next_steps = out[out.index("Next:") :]
+    assert next_steps.index(" validate") < next_steps.index(" preview") < next_steps.index(" up`")
     # The CSV held keys in plain text: the firm is told to put it away.
     assert "holds client keys in plain text" in " ".join(ran.err.split())
 
