@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 import pulumi
 import pulumi.dynamic
@@ -57,8 +57,8 @@ from provider.resources.base import (
     RosterResourceProvider,
     comparable,
     is_unknown,
-    resource_props,
 )
+from provider.resources.schema import REPLACES, OutputsModel
 from provider.roster import Erp, Process, VatMode
 
 log = logging.getLogger(__name__)
@@ -69,17 +69,6 @@ PORTAL_FIELDS = ("name", "process", "vat", "teams", "tags")
 OWN_TAGS = frozenset({PORTAL_MANAGED_BY_TAG, PORTAL_REGISTRATION_TAG, PORTAL_STACK_TAG, PORTAL_PROCESS_TAG})
 # The input that is the provider's own tag: a change re-tags the record (see ClientCompanyProvider.diff).
 STACK_INPUT = "stack"
-OUTPUTS = (
-    "portal_id",
-    "vat_number",
-    "status",
-    "system",
-    "training",
-    "accounting_system_company_id",
-    "registration",
-    "adopted",
-    "created_at",
-)
 RETRAIN_NOTE = (
     "the portal cannot change a client's system, so the record is replaced (the old one removed first) "
     "and the client's models will be trained again from the new ERP's data"
@@ -145,16 +134,19 @@ class ClientCompanyInputs(BaseModel):
     # Output seeds (None) may arrive with the inputs, and a legacy state's favorite/dimensions: ignored.
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    business_id: BusinessId
+    business_id: Annotated[BusinessId, REPLACES]
     name: str = Field(min_length=1)
-    erp: Erp | None = None
+    # The portal cannot change a record's system: replaced, old record first (ClientCompanyProvider.diff).
+    erp: Annotated[Erp | None, REPLACES] = Field(
+        default=None, description="the portal's `system`; on replacement the old record goes first"
+    )
     process: Process = Process.STANDARD
-    vat: VatInput = VatInput()
-    teams: list[str] = []
+    vat: VatInput = Field(default=VatInput(), description="`{mode, deduction_percent}`, sent as `overrides`")
+    teams: list[str] = Field(default=[], description="names, sent as team ids")
     tags: dict[str, str] = {}
     adopt: StrictBool = False
     # The registering stack's identity, written as the record's ``rosterStack`` tag.
-    stack: str | None = None
+    stack: str | None = Field(default=None, description="the stack's identity, tag `rosterStack`")
 
     @field_validator("teams")
     @classmethod
@@ -242,27 +234,40 @@ def _differing(wanted: Mapping[str, Any], current: Mapping[str, Any]) -> tuple[s
     return tuple(key for key in PORTAL_FIELDS if comparable(wanted.get(key)) != comparable(current.get(key)))
 
 
+class ClientCompanyOutputs(OutputsModel):
+    portal_id: int
+    vat_number: str | None = Field(description="`FI` + digits")
+    status: str | None = Field(description="ACTIVE or INACTIVE")
+    system: str | None = Field(description="as the portal holds it")
+    training: str | None = Field(description="CONNECTING, TRAINING, IN_PRODUCTION, FAILED or INACTIVE")
+    accounting_system_company_id: str | None = Field(description="set when the integration connects")
+    registration: str | None = Field(description="the registration's tag")
+    adopted: bool
+    created_at: str | None
+
+
 def _outputs(
     inputs: Mapping[str, Any], record: ClientRecord, *, adopted: bool, training: str | None
 ) -> dict[str, Any]:
     business = record.business_id or str(inputs.get("business_id", ""))
-    return {
-        **inputs,
-        "portal_id": record.id,
-        "vat_number": "FI" + BusinessId(business).replace("-", "") if business else None,
-        "status": record.status,
-        "system": record.system,
-        "training": training,
-        "accounting_system_company_id": record.accounting_system_company_id,
-        "registration": record.tag_map.get(PORTAL_REGISTRATION_TAG),
-        "adopted": adopted,
-        "created_at": record.created_at,
-    }
+    added = ClientCompanyOutputs(
+        portal_id=record.id,
+        vat_number="FI" + BusinessId(business).replace("-", "") if business else None,
+        status=record.status,
+        system=record.system,
+        training=training,
+        accounting_system_company_id=record.accounting_system_company_id,
+        registration=record.tag_map.get(PORTAL_REGISTRATION_TAG),
+        adopted=adopted,
+        created_at=record.created_at,
+    )
+    return ClientCompanyProvider.schema.outputs_of(inputs, added)
 
 
 class ClientCompanyProvider(RosterResourceProvider):
     inputs_model = ClientCompanyInputs
-    replace_on = frozenset({"business_id", "erp"})
+    outputs_model = ClientCompanyOutputs
+    id_is = "portal client id"
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         # A stack identity that is not yet known, or none, never re-tags: only a known new one does.
@@ -402,7 +407,7 @@ class ClientCompanyProvider(RosterResourceProvider):
         if inputs.stack and olds.get(STACK_INPUT) != inputs.stack and "tags" not in changes:
             changes = (*changes, "tags")  # re-tagged with the stack's identity
         if not changes:  # e.g. only ``adopt`` or a legacy state's ``erp`` changed: nothing for the portal
-            kept = {key: olds.get(key) for key in OUTPUTS if key != "adopted"}
+            kept = {key: olds.get(key) for key in ClientCompanyOutputs.model_fields if key != "adopted"}
             return UpdateResult(
                 {**kept, "adopted": olds.get("adopted", False), **inputs.model_dump(mode="json")}
             )
@@ -465,33 +470,8 @@ class ClientCompanyProvider(RosterResourceProvider):
         )
 
 
-class ClientCompany(RosterResource, module="fabricai", name="ClientCompany"):
-    """A client company's record in the FabricAI portal (``pulumi-python:dynamic/fabricai:ClientCompany``).
-
-    Outputs besides the inputs: ``portal_id``, ``vat_number`` (``FI`` + digits), ``status`` (ACTIVE or
-    INACTIVE), ``system`` (as the portal holds it), ``training`` (CONNECTING, TRAINING, IN_PRODUCTION,
-    FAILED, INACTIVE: see ``provider.portal.training``), ``accounting_system_company_id`` (set when the
-    integration connects), ``registration`` (the registration's tag), ``adopted``, ``created_at``.
-    """
-
-    business_id: pulumi.Output[str]
-    name: pulumi.Output[str]
-    erp: pulumi.Output[str]
-    process: pulumi.Output[str]
-    vat: pulumi.Output[dict[str, Any]]
-    teams: pulumi.Output[list[str]]
-    tags: pulumi.Output[dict[str, str]]
-    adopt: pulumi.Output[bool]
-    stack: pulumi.Output[str | None]
-    portal_id: pulumi.Output[int]
-    vat_number: pulumi.Output[str]
-    status: pulumi.Output[str]
-    system: pulumi.Output[str | None]
-    training: pulumi.Output[str | None]
-    accounting_system_company_id: pulumi.Output[str | None]
-    registration: pulumi.Output[str | None]
-    adopted: pulumi.Output[bool]
-    created_at: pulumi.Output[str]
+class ClientCompany(RosterResource, module="fabricai", name="ClientCompany", provider=ClientCompanyProvider):
+    """A client company's record in the FabricAI portal (``pulumi-python:dynamic/fabricai:ClientCompany``)."""
 
     def __init__(
         self,
@@ -519,4 +499,4 @@ class ClientCompany(RosterResource, module="fabricai", name="ClientCompany"):
             "adopt": adopt,
             "stack": stack,
         }
-        super().__init__(ClientCompanyProvider(), resource_name, resource_props(inputs, OUTPUTS), opts)
+        super().__init__(resource_name, inputs, opts)

@@ -20,16 +20,17 @@ stands for it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 import pulumi
 import pulumi.dynamic
+from pydantic import Field
 
 from provider.netvisor.checks import check_company, describe_credentials
 from provider.netvisor.client import Company
 from provider.netvisor.rights import CREDENTIALS_PAGE
-from provider.resources.base import RosterResource, fingerprint, keep_secret, resource_props
-from provider.resources.integration import INTEGRATION_OUTPUTS, IntegrationInputs, IntegrationProvider
+from provider.resources.base import RosterResource, fingerprint
+from provider.resources.integration import IntegrationInputs, IntegrationOutputs, IntegrationProvider
 from provider.resources.netvisor_inputs import CustomerId, CustomerKey, credentials
 from provider.verification.findings import Verification
 
@@ -38,15 +39,19 @@ class NetvisorIntegrationInputs(IntegrationInputs):
     customer_id: CustomerId
     customer_key: CustomerKey
     # The NetvisorCredentials output: makes the engine verify a rotated pair there first.
-    credentials_fingerprint: str | None = None
+    credentials_fingerprint: str | None = Field(default=None, description="`NetvisorCredentials`' output")
+
+
+class NetvisorIntegrationOutputs(IntegrationOutputs):
+    customer_key_fingerprint: str
 
 
 class NetvisorIntegrationProvider(IntegrationProvider[NetvisorIntegrationInputs]):
     inputs_model = NetvisorIntegrationInputs
+    outputs_model = NetvisorIntegrationOutputs
     system = "netvisor"
     erp_name = "Netvisor"
     credential_inputs = frozenset({"customer_id", "customer_key"})
-    secret_fingerprints: ClassVar[Mapping[str, str]] = {"customer_key": "customer_key_fingerprint"}
 
     def local_verification(self, inputs: NetvisorIntegrationInputs) -> Verification:
         return check_company(
@@ -80,35 +85,10 @@ class NetvisorIntegrationProvider(IntegrationProvider[NetvisorIntegrationInputs]
         )
 
 
-class NetvisorIntegration(RosterResource, module="fabricai", name="NetvisorIntegration"):
-    """One client's live Netvisor connection in the portal.
-
-    Type token ``pulumi-python:dynamic/fabricai:NetvisorIntegration``. Outputs besides the inputs (the key
-    excepted): ``customer_key_fingerprint``, ``connection_id``, ``erp_company_id`` (the business ID),
-    ``verified_rights`` (the three resource rights), ``connected_at``, ``credentials_rotated_at``,
-    ``status`` (the portal connection's), ``client_status``, ``dimension_predictions``, and the ERP health
-    at the last check (``erp_health``, ``erp_health_detail``, ``erp_checked_at``).
-    ``customer_key_fingerprint`` is marked secret.
-    """
-
-    client_id: pulumi.Output[int]
-    business_id: pulumi.Output[str]
-    client_name: pulumi.Output[str]
-    customer_id: pulumi.Output[str]
-    credentials_fingerprint: pulumi.Output[str | None]
-    dimensions: pulumi.Output[list[str]]
-    customer_key_fingerprint: pulumi.Output[str]
-    connection_id: pulumi.Output[str]
-    erp_company_id: pulumi.Output[str]
-    verified_rights: pulumi.Output[list[str]]
-    connected_at: pulumi.Output[str]
-    credentials_rotated_at: pulumi.Output[str | None]
-    status: pulumi.Output[str]
-    client_status: pulumi.Output[str | None]
-    dimension_predictions: pulumi.Output[dict[str, str]]
-    erp_health: pulumi.Output[str | None]
-    erp_health_detail: pulumi.Output[str | None]
-    erp_checked_at: pulumi.Output[str | None]
+class NetvisorIntegration(
+    RosterResource, module="fabricai", name="NetvisorIntegration", provider=NetvisorIntegrationProvider
+):
+    """One client's live Netvisor connection (``pulumi-python:dynamic/fabricai:NetvisorIntegration``)."""
 
     def __init__(
         self,
@@ -128,14 +108,8 @@ class NetvisorIntegration(RosterResource, module="fabricai", name="NetvisorInteg
             "business_id": business_id,
             "client_name": client_name,
             "customer_id": customer_id,
-            "customer_key": pulumi.Output.secret(customer_key),
+            "customer_key": customer_key,
             "credentials_fingerprint": credentials_fingerprint,
             "dimensions": dimensions if dimensions is not None else [],
         }
-        outputs = ("customer_key_fingerprint", *INTEGRATION_OUTPUTS)
-        super().__init__(
-            NetvisorIntegrationProvider(),
-            resource_name,
-            resource_props(inputs, outputs),
-            keep_secret(opts, "customer_key_fingerprint"),
-        )
+        super().__init__(resource_name, inputs, opts)

@@ -14,30 +14,39 @@ The key is an input only: outputs carry its fingerprint (marked secret), never t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Annotated, Any
 
 import pulumi
 import pulumi.dynamic
 from pydantic import Field
 
 from provider.procountor.checks import check_api_key
-from provider.resources.base import RosterResource, fingerprint, keep_secret, resource_props
-from provider.resources.integration import INTEGRATION_OUTPUTS, IntegrationInputs, IntegrationProvider
+from provider.resources.base import RosterResource, fingerprint
+from provider.resources.integration import IntegrationInputs, IntegrationOutputs, IntegrationProvider
+from provider.resources.schema import Secret
 from provider.verification.findings import Verification
 
 
 class ProcountorIntegrationInputs(IntegrationInputs):
     # Plain str so that check hands the engine the key itself; repr=False keeps it out of reprs.
-    api_key: str = Field(min_length=1, repr=False)
+    api_key: Annotated[str, Field(min_length=1, repr=False), Secret(fingerprint="api_key_fingerprint")]
+
+
+class ProcountorIntegrationOutputs(IntegrationOutputs):
+    api_key_fingerprint: str
+    erp_company_name: str | None = Field(description="as Procountor names the company")
 
 
 class ProcountorIntegrationProvider(IntegrationProvider[ProcountorIntegrationInputs]):
     inputs_model = ProcountorIntegrationInputs
+    outputs_model = ProcountorIntegrationOutputs
     system = "procountor"
     erp_name = "Procountor"
     credential_inputs = frozenset({"api_key"})
-    secret_fingerprints: ClassVar[Mapping[str, str]] = MappingProxyType({"api_key": "api_key_fingerprint"})
+
+    def erp_outputs(self, verification: Verification) -> dict[str, Any]:
+        company = verification.company
+        return {"erp_company_name": company.name if company else None}
 
     def local_verification(self, inputs: ProcountorIntegrationInputs) -> Verification:
         return check_api_key(
@@ -64,31 +73,10 @@ class ProcountorIntegrationProvider(IntegrationProvider[ProcountorIntegrationInp
         )
 
 
-class ProcountorIntegration(RosterResource, module="fabricai", name="ProcountorIntegration"):
-    """A client's Procountor connection in the portal.
-
-    Type token ``pulumi-python:dynamic/fabricai:ProcountorIntegration``.
-
-    ``api_key`` should be a secret Output; it is never an output. ``api_key_fingerprint`` is marked secret.
-    """
-
-    client_id: pulumi.Output[int]
-    business_id: pulumi.Output[str]
-    client_name: pulumi.Output[str]
-    dimensions: pulumi.Output[list[str]]
-    api_key_fingerprint: pulumi.Output[str]
-    connection_id: pulumi.Output[str]
-    erp_company_id: pulumi.Output[str]
-    erp_company_name: pulumi.Output[str]
-    verified_rights: pulumi.Output[list[str]]
-    connected_at: pulumi.Output[str]
-    credentials_rotated_at: pulumi.Output[str | None]
-    status: pulumi.Output[str]
-    client_status: pulumi.Output[str | None]
-    dimension_predictions: pulumi.Output[dict[str, str]]
-    erp_health: pulumi.Output[str | None]
-    erp_health_detail: pulumi.Output[str | None]
-    erp_checked_at: pulumi.Output[str | None]
+class ProcountorIntegration(
+    RosterResource, module="fabricai", name="ProcountorIntegration", provider=ProcountorIntegrationProvider
+):
+    """A client's Procountor connection (``pulumi-python:dynamic/fabricai:ProcountorIntegration``)."""
 
     def __init__(
         self,
@@ -105,13 +93,7 @@ class ProcountorIntegration(RosterResource, module="fabricai", name="ProcountorI
             "client_id": client_id,
             "business_id": business_id,
             "client_name": client_name,
-            "api_key": pulumi.Output.secret(api_key),
+            "api_key": api_key,
             "dimensions": dimensions if dimensions is not None else [],
         }
-        outputs = ("api_key_fingerprint", "erp_company_name", *INTEGRATION_OUTPUTS)
-        super().__init__(
-            ProcountorIntegrationProvider(),
-            resource_name,
-            resource_props(inputs, outputs),
-            keep_secret(opts, "api_key_fingerprint"),
-        )
+        super().__init__(resource_name, inputs, opts)

@@ -28,7 +28,8 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, UpdateResult
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from provider.errors import ConfigurationError
-from provider.resources.base import RosterResource, RosterResourceProvider, resource_props
+from provider.resources.base import RosterResource, RosterResourceProvider
+from provider.resources.schema import OutputsModel
 
 STACK_ID_KEY: Final = "roster:stackId"
 RANDOM_HEX: Final = 24
@@ -95,8 +96,14 @@ class StackIdentityInputs(BaseModel):
         return stack_id
 
 
+class StackIdentityOutputs(OutputsModel):
+    """The identity is its only prop: nothing is added to it."""
+
+
 class StackIdentityProvider(RosterResourceProvider):
     inputs_model = StackIdentityInputs
+    outputs_model = StackIdentityOutputs
+    id_is = "the identity"
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = olds.get("stack_id") != news.get("stack_id")
@@ -104,10 +111,10 @@ class StackIdentityProvider(RosterResourceProvider):
 
     def _create(self, props: dict[str, Any]) -> CreateResult:
         inputs = StackIdentityInputs.model_validate(props)
-        return CreateResult(inputs.stack_id, {"stack_id": inputs.stack_id})
+        return CreateResult(inputs.stack_id, self.outputs_of(inputs, StackIdentityOutputs()))
 
     def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult({"stack_id": StackIdentityInputs.model_validate(news).stack_id})
+        return UpdateResult(self.outputs_of(StackIdentityInputs.model_validate(news), StackIdentityOutputs()))
 
     def _read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         return ReadResult(id_, {"stack_id": props.get("stack_id", id_)})
@@ -116,18 +123,14 @@ class StackIdentityProvider(RosterResourceProvider):
         return None
 
 
-class StackIdentity(RosterResource, module="fabricai", name="StackIdentity"):
+class StackIdentity(RosterResource, module="fabricai", name="StackIdentity", provider=StackIdentityProvider):
     """The stack's identity (``pulumi-python:dynamic/fabricai:StackIdentity``); output ``stack_id``.
 
     ``declared_id`` is the value as the program declared it: known in every preview, where the output of a
     resource being created is not."""
 
-    stack_id: pulumi.Output[str]
-
     def __init__(
         self, resource_name: str, *, stack_id: str, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__(
-            StackIdentityProvider(), resource_name, resource_props({"stack_id": stack_id}, ()), opts
-        )
+        super().__init__(resource_name, {"stack_id": stack_id}, opts)
         self.declared_id = stack_id
