@@ -125,3 +125,16 @@ def test_outputs_written_leave_the_secret_out() -> None:
 
     outputs = Provider().outputs_of(_Inputs(key="s3cret", owner="o"), WithFingerprint(key_fingerprint="f"))
     assert outputs == {"owner": "o", "key_fingerprint": "f"}
+
+
+def test_a_misspelt_or_missing_input_fails_where_the_program_declares_it() -> None:
+    inputs: dict[str, Any] = {
+        "client_id": 1,
+        "business_id": "2925630-9",
+        "client_name": "Acme Oy",
+        "api_key": "k",
+    }
+    with pytest.raises(TypeError, match=r"unknown inputs \['dimension'\]"):
+        ProcountorIntegration("acme", **inputs, dimension=["Projekti"])
+    with pytest.raises(TypeError, match=r"missing inputs \['api_key'\]"):
+        ProcountorIntegration("acme", **{**inputs, "api_key": None})

@@ -32,6 +32,7 @@ from pulumi.dynamic import (
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pydantic import BaseModel, ValidationError
+from pydantic_core import to_jsonable_python
 
 from provider import logs
 from provider.context import ProviderContext
@@ -206,6 +207,8 @@ class RosterResource(pulumi.dynamic.Resource):
         # Declared for mypy only: the SDK reads this class's annotations at every registration.
         provider_class: ClassVar[type[RosterResourceProvider]]
         _seeds: ClassVar[dict[str, None]]
+        _required: ClassVar[frozenset[str]]
+        _defaults: ClassVar[dict[str, Any]]  # input -> its default as JSON (None for a required one)
 
         # The outputs exist at run time from the schema; mypy cannot see them, so any output reads as one.
         def __getattr__(self, name: str) -> pulumi.Output[Any]: ...
@@ -216,15 +219,33 @@ class RosterResource(pulumi.dynamic.Resource):
             cls.provider_class = provider
             cls.__annotations__ = provider.schema.annotations()
             cls._seeds = dict.fromkeys(provider.schema.added_outputs)
+            # Made once here, not at each registration (the SDK only reads them).
+            fields = provider.schema.inputs.model_fields
+            cls._required = frozenset(key for key, field in fields.items() if field.is_required())
+            cls._defaults = {
+                key: None
+                if field.is_required()
+                else to_jsonable_python(field.get_default(call_default_factory=True))
+                for key, field in fields.items()
+            }
 
     def __init__(
-        self, resource_name: str, inputs: Mapping[str, Any], opts: pulumi.ResourceOptions | None
+        self, resource_name: str, *, opts: pulumi.ResourceOptions | None = None, **inputs: Any
     ) -> None:
+        """Register the inputs (``pulumi.Input`` values) the ``Inputs`` model names; one left out or None
+        is its default there, a secret one is registered as a secret. ``check`` validates them."""
         schema = self.provider_class.schema
+        # As a Python signature would: a misspelt or missing input fails where the program declares it.
+        unknown = sorted(set(inputs) - set(self._defaults))
+        missing = sorted(key for key in self._required if inputs.get(key) is None)
+        if unknown or missing:
+            raise TypeError(f"{type(self).__name__}: unknown inputs {unknown}, missing inputs {missing}")
         props = {
-            key: pulumi.Output.secret(value) if key in schema.secret_fingerprints else value
-            for key, value in inputs.items()
+            key: default if inputs.get(key) is None else inputs[key]
+            for key, default in self._defaults.items()
         }
+        for key in schema.secret_fingerprints:
+            props[key] = pulumi.Output.secret(props[key])
         if schema.secret_outputs:
             opts = keep_secret(opts, *schema.secret_outputs)
         super().__init__(self.provider_class(), resource_name, {**props, **self._seeds}, opts)

@@ -35,8 +35,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Annotated, Any, Self
 
-import pulumi
-import pulumi.dynamic
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, UpdateResult
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
@@ -472,31 +470,3 @@ class ClientCompanyProvider(RosterResourceProvider):
 
 class ClientCompany(RosterResource, module="fabricai", name="ClientCompany", provider=ClientCompanyProvider):
     """A client company's record in the FabricAI portal (``pulumi-python:dynamic/fabricai:ClientCompany``)."""
-
-    def __init__(
-        self,
-        resource_name: str,
-        *,
-        business_id: pulumi.Input[str],
-        name: pulumi.Input[str],
-        erp: pulumi.Input[str],
-        process: pulumi.Input[str] = "standard",
-        vat: pulumi.Input[Mapping[str, Any]] | None = None,
-        teams: pulumi.Input[list[str]] | None = None,
-        tags: pulumi.Input[Mapping[str, str]] | None = None,
-        adopt: pulumi.Input[bool] = False,
-        stack: pulumi.Input[str] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        inputs = {
-            "business_id": business_id,
-            "name": name,
-            "erp": erp,
-            "process": process,
-            "vat": vat if vat is not None else {"mode": "standard"},
-            "teams": teams if teams is not None else [],
-            "tags": tags if tags is not None else {},
-            "adopt": adopt,
-            "stack": stack,
-        }
-        super().__init__(resource_name, inputs, opts)

@@ -23,8 +23,6 @@ import datetime as dt
 import logging
 from typing import Annotated, Any
 
-import pulumi
-import pulumi.dynamic
 from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -159,23 +157,3 @@ class NetvisorCredentials(
     RosterResource, module="fabricai", name="NetvisorCredentials", provider=NetvisorCredentialsProvider
 ):
     """Shared Netvisor API credentials, verified once (``dynamic/fabricai:NetvisorCredentials``)."""
-
-    def __init__(
-        self,
-        resource_name: str,
-        *,
-        name: pulumi.Input[str],
-        customer_id: pulumi.Input[str],
-        customer_key: pulumi.Input[str],
-        verify_business_id: pulumi.Input[str],
-        verify_client_name: pulumi.Input[str] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        inputs = {
-            "name": name,
-            "customer_id": customer_id,
-            "customer_key": customer_key,
-            "verify_business_id": verify_business_id,
-            "verify_client_name": verify_client_name,
-        }
-        super().__init__(resource_name, inputs, opts)

@@ -22,8 +22,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import pulumi
-import pulumi.dynamic
 from pydantic import Field
 
 from provider.netvisor.checks import check_company, describe_credentials
@@ -89,27 +87,3 @@ class NetvisorIntegration(
     RosterResource, module="fabricai", name="NetvisorIntegration", provider=NetvisorIntegrationProvider
 ):
     """One client's live Netvisor connection (``pulumi-python:dynamic/fabricai:NetvisorIntegration``)."""
-
-    def __init__(
-        self,
-        resource_name: str,
-        *,
-        client_id: pulumi.Input[int] | pulumi.Input[str],
-        business_id: pulumi.Input[str],
-        client_name: pulumi.Input[str],
-        customer_id: pulumi.Input[str],
-        customer_key: pulumi.Input[str],
-        credentials_fingerprint: pulumi.Input[str] | None = None,
-        dimensions: pulumi.Input[list[str]] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        inputs = {
-            "client_id": client_id,
-            "business_id": business_id,
-            "client_name": client_name,
-            "customer_id": customer_id,
-            "customer_key": customer_key,
-            "credentials_fingerprint": credentials_fingerprint,
-            "dimensions": dimensions if dimensions is not None else [],
-        }
-        super().__init__(resource_name, inputs, opts)

@@ -16,8 +16,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-import pulumi
-import pulumi.dynamic
 from pydantic import Field
 
 from provider.procountor.checks import check_api_key
@@ -77,23 +75,3 @@ class ProcountorIntegration(
     RosterResource, module="fabricai", name="ProcountorIntegration", provider=ProcountorIntegrationProvider
 ):
     """A client's Procountor connection (``pulumi-python:dynamic/fabricai:ProcountorIntegration``)."""
-
-    def __init__(
-        self,
-        resource_name: str,
-        *,
-        client_id: pulumi.Input[int],
-        business_id: pulumi.Input[str],
-        client_name: pulumi.Input[str],
-        api_key: pulumi.Input[str],
-        dimensions: pulumi.Input[list[str]] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        inputs = {
-            "client_id": client_id,
-            "business_id": business_id,
-            "client_name": client_name,
-            "api_key": api_key,
-            "dimensions": dimensions if dimensions is not None else [],
-        }
-        super().__init__(resource_name, inputs, opts)

@@ -132,5 +132,5 @@ class StackIdentity(RosterResource, module="fabricai", name="StackIdentity", pro
     def __init__(
         self, resource_name: str, *, stack_id: str, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__(resource_name, {"stack_id": stack_id}, opts)
+        super().__init__(resource_name, opts=opts, stack_id=stack_id)
         self.declared_id = stack_id
