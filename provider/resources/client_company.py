@@ -1,31 +1,14 @@
-"""ClientCompany: a client's record in the FabricAI portal (the public API's ``ModextClient``).
+"""ClientCompany: a client's record in the FabricAI portal (``ModextClient``; fields: docs/PORTAL_API.md).
 
-How the roster's fields land in the record (docs/PORTAL_API.md has the whole table):
-- ``business_id`` -> ``businessId`` in VAT form (``FI29256309``), compared normalised; ``country: FI``;
-- ``erp`` -> ``system``, set once at registration. The public API cannot change ``system``: a change of
-  ``erp`` **replaces** the resource, the old record deleted first (two records of one business ID must
-  never exist), and the client's models are trained again. A record whose ``system`` is something else
-  (``ai-inside``, say, for a client registered by hand and adopted) is never drift;
-- ``teams`` (names) -> ``teams`` (ids, through ``GET /teams``); an unknown name is an error naming it;
-- ``vat`` -> ``overrides``; ``process`` and the roster's ``tags`` -> ``tags`` (the public API has no
-  process field); plus the registration's own tags (``managedBy``, ``rosterRegistration``, and
-  ``rosterStack``: the ``stack`` input, the stack's identity from ``provider.resources.stack_identity``). The
-  roster manages the tag keys it names and the provider its own: any other tag on the record (someone's in
-  the portal, or a record's before it was adopted) is left as it is, never drift, never removed. A changed
-  ``stack`` (a stack of an earlier version, whose tag was ``project/stack``) is an update that re-tags the
-  record.
-
-- create registers the client (the portal client finds any record of the business ID in the client list
-  first: an existing one is an error that names it and ``adopt: true``; with ``adopt`` it is taken over and
-  patched to match the roster, its foreign tags kept). A record tagged with this stack's identity is taken
-  back without ``adopt``: it is this stack's own registration whose answer was lost (the run that sent it
-  could not confirm it), or a client this stack retained (``retain: true``) and now manages again;
-  registering it again would make a second record of one business ID. Nothing else is: not a record of
-  another stack, nor one registered by hand (even with tags copied from ours, unless they carry our
-  identity), nor one tagged ``project/stack`` by an earlier version;
-- update patches only what changed; delete removes the record (already gone is success);
-- read reports drift (in the outputs and in the returned inputs, so the next preview shows what ``up``
-  restores), the training progress from the client's models, and disappearance.
+Decisions:
+- ``erp`` is the record's ``system``, which the public API cannot change: a change replaces the resource,
+  the old record deleted first (two records of one business ID must never exist) and the models retrain;
+- the roster manages the tag keys it names and the provider its own (``managedBy``, ``rosterRegistration``,
+  ``rosterStack`` = the stack's identity); any other tag is left as it is, never drift, never removed;
+- create refuses a business ID already registered unless ``adopt: true``, except a record tagged with this
+  stack's identity: its own lost registration or a retained client, taken back (never a second record);
+- update patches only what changed; delete of a record already gone is success; read reports drift in the
+  outputs and the returned inputs, so the next preview shows what ``up`` restores.
 """
 
 from __future__ import annotations

@@ -1,20 +1,13 @@
-"""The lifecycle every ERP integration shares: one client's live connection, held by the portal.
+"""The lifecycle every ERP integration shares: one client's portal connection, whose id is the resource's.
 
-An integration owns exactly one portal connection (``provider.portal.connection``); its id is the
-connection's id, so it only ever touches that connection. Whoever verifies (``ProviderSettings.
-verification_for``: FabricAI through the portal, the firm's path; the provider itself in partner mode),
-the verdict is a ``Verification`` worded in one place (``provider.verification.messages``):
-- create: the portal's PUT verifies before it stores (partner mode verifies here first); a verification
-  that does not pass stores nothing and fails with the guide's fix. Then the ERP company id goes into the
-  client's record and the dimension predictions are ordered (``predictions``);
-- update: re-verifies with the new inputs first. A credentials change is a rotation: a PATCH the portal
-  verifies before it keeps the new credentials; a lost answer is settled by reading the connection back,
-  never reported as "nothing happened". A connection removed or replaced outside Pulumi fails the update
-  and says so (``pulumi refresh`` drops it, ``pulumi up`` connects again);
-- delete: disconnects this connection only, and says what is left to do in the ERP;
-- read: the connection, training progress and predictions; a connection whose ``credentialsRotatedAt`` is
-  not the one this stack recorded holds credentials the stack did not set (``CREDENTIALS_UNKNOWN``: the
-  next ``up`` sets the roster's again); then the ERP health (``erp_health``).
+Whoever verifies (FabricAI through the portal; the provider itself in partner mode), the verdict is a
+``Verification`` worded in one place (``provider.verification.messages``). Decisions:
+- create and update verify before the portal stores anything; a failed verification stores nothing;
+- a credentials change is a rotation: a verified PATCH, and a lost answer is settled by reading the
+  connection back, never reported as "nothing happened";
+- a connection removed or replaced outside Pulumi fails an update and is dropped by a refresh;
+- after connecting, the ERP company id and dimension predictions are best effort (never fail the create);
+- read flags credentials rotated elsewhere (``CREDENTIALS_UNKNOWN``), then reports the ERP health.
 """
 
 from __future__ import annotations

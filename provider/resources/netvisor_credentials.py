@@ -1,20 +1,13 @@
-"""NetvisorCredentials: a firm's shared Netvisor software interface credentials (customer id + key).
+"""NetvisorCredentials: a firm's shared Netvisor credentials (customer id + key), verified once.
 
-- create verifies the pair with one signed request against ``verify_business_id`` (the first Netvisor
-  client of the set). Netvisor authenticates the keys before it checks the organisation and then the
-  resource right, so only a rejection of the keys fails here: a company the user cannot reach (or one
-  that left the firm) or a missing resource right still proves the pair, and that company's own
-  integration reports its problem.
-- update (a new customer id or key, or another company to verify against) verifies again. Every Netvisor
-  integration takes this resource's ``customer_key_fingerprint`` as its ``credentials_fingerprint`` input,
-  so the engine runs them after it: a wrong new key fails here, once, before any integration is touched.
-- read has nothing remote to read (Netvisor lists no credentials through its API), so refresh keeps the
-  state as it is; a key revoked in Netvisor shows at the next verification of an integration.
-- delete touches nothing remote: the credentials live in Netvisor, and only the firm can remove them
-  there, once no client uses them. It says so in the log.
-
-The id is the credential set's name (its key in ``roster:netvisorCredentials``). Outputs repeat the inputs
-except the key, which appears only as ``customer_key_fingerprint``.
+Decisions:
+- create and update verify the pair against ``verify_business_id`` (its first client); only a rejection of
+  the keys fails: an unreachable company or a missing right is that company's integration's problem;
+- every NetvisorIntegration takes ``customer_key_fingerprint`` as its ``credentials_fingerprint``, so a
+  rotated pair is verified here once, before any integration is touched;
+- read keeps the state (Netvisor's API lists no credentials); delete changes nothing in Netvisor and says
+  so: only the firm can remove the pair, once no client uses it.
+The id is the set's name (its key in ``roster:netvisorCredentials``).
 """
 
 from __future__ import annotations

@@ -1,20 +1,12 @@
-"""NetvisorIntegration: the live connection of one client company to its Netvisor company.
+"""NetvisorIntegration: one client's Netvisor connection; the lifecycle is ``integration``'s.
 
-The lifecycle is the one of every integration (``provider.resources.integration``). What is Netvisor's:
-- verification proves, for the client's company, the three API resource rights of the guide (purchase
-  invoices, accounting material, calculation targets; one request at a time per customer environment, all
-  missing ones reported together) and the requested dimensions; the portal gets ``system: netvisor`` and
-  ``credentials: {customerId, customerKey}`` (the ERP company id is the business ID: Netvisor names none);
-- a new customer id or key is a rotation;
-- the credentials are shared by the firm's clients, so rotation and deregistration say to remove them in
-  Netvisor only when no client uses them;
-- ERP health at refresh: the same checks (FabricAI re-verifies the stored pair; in partner mode, the pair
-  of ``roster:netvisorCredentials`` with the state's customer id and key fingerprint, one request at a
-  time); a failed check is KEY_REFUSED (the pair rejected), COMPANY_UNREACHABLE (its user cannot reach this
-  company), RESOURCE_RIGHTS_MISSING or DIMENSIONS_MISSING.
-
-The id is the portal connection id. The customer key is never an output: ``customer_key_fingerprint``
-stands for it.
+What is Netvisor's:
+- verification: the three API resource rights (purchase invoices, accounting material, calculation
+  targets; all missing ones at once) and the dimensions, one request at a time per customer environment;
+  the portal gets ``credentials: {customerId, customerKey}``; the ERP company id is the business ID;
+- a new customer id or key is a rotation; the pair is shared by the firm's clients, so the operator is told
+  to remove old credentials in Netvisor only when no client uses them;
+- ERP health failures: KEY_REFUSED, COMPANY_UNREACHABLE, RESOURCE_RIGHTS_MISSING, DIMENSIONS_MISSING.
 """
 
 from __future__ import annotations

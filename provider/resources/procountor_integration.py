@@ -1,14 +1,12 @@
-"""ProcountorIntegration: the live connection of one client to its Procountor company, held by the portal.
+"""ProcountorIntegration: one client's Procountor connection; the lifecycle is ``integration``'s.
 
-The lifecycle is the one of every integration (``provider.resources.integration``). What is Procountor's:
-- verification proves the guide's prerequisites with the client's API key (token, then company, rights and
-  dimensions); the portal gets ``system: procountor`` and ``credentials: {apiKey}``;
-- rotation and deregistration tell the operator to revoke the key no longer used in Procountor, which no
-  API can do;
-- ERP health at refresh: the same checks (FabricAI re-verifies the stored key; in partner mode, the key
-  of ``roster:procountorApiKeys`` whose fingerprint the state holds); a failed check is KEY_REFUSED,
-  BILLABLE_INTERFACES_OFF, OTHER_COMPANY, RIGHTS_MISSING or DIMENSIONS_MISSING, in the checks' order.
-The key is an input only: outputs carry its fingerprint (marked secret), never the key.
+What is Procountor's:
+- verification: the guide's prerequisites with the client's API key (token, company, rights, dimensions);
+  the portal gets ``credentials: {apiKey}``;
+- rotation and deregistration tell the operator to revoke the unused key in Procountor: no API can;
+- ERP health failures, in the checks' order: KEY_REFUSED, BILLABLE_INTERFACES_OFF, OTHER_COMPANY,
+  RIGHTS_MISSING, DIMENSIONS_MISSING. In partner mode the key is the one of ``roster:procountorApiKeys``
+  whose fingerprint the state holds.
 """
 
 from __future__ import annotations

@@ -1,20 +1,11 @@
-"""StackIdentity: the id that makes a stack's portal records its own, made at its first run, kept in state.
+"""StackIdentity: the id that makes a stack's portal records its own (their ``rosterStack`` tag).
 
-A portal record says which stack registered it by its ``rosterStack`` tag, and a record with this stack's
-tag is taken back without ``adopt`` (a registration whose answer was lost; a client retained, then listed
-again). ``<project>/<stack>`` cannot be that tag: two stacks named ``prod`` (two backends, two
-organisations, a colleague's laptop) carry the same one. The identity is ``<stack name>-<24 random hex>``:
-
-- made by the program at the stack's first ``up`` (``resolve``) and kept in state by this resource, so a
-  renamed stack (``pulumi stack rename`` keeps the state) keeps it;
-- optionally pinned in stack config (``roster:stackId``): a stack whose state is lost, or moved to another
-  backend, finds its records again with it. A pin that differs from the identity in state is an error (a
-  settings file copied from another stack), never a silent switch. The first ``up`` without a pin warns
-  with the exact ``pulumi config set`` command;
-- the stack name (at its first run) in it is only a hint for people reading the portal; the random part
-  makes it unique.
-
-The resource makes no network call: create, update and read only keep the value; delete forgets it.
+Decisions:
+- not ``<project>/<stack>``: two stacks named ``prod`` would share it. The identity is ``<stack name>-<24
+  random hex>``, made by the program at the first ``up`` and kept in state (a renamed stack keeps it);
+- ``roster:stackId`` may pin it (a lost or moved state finds its records again); a pin that differs from
+  the state's is an error, never a silent switch; the first ``up`` without a pin prints the command;
+- no network call: create, update and read keep the value; delete forgets it.
 """
 
 from __future__ import annotations
