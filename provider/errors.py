@@ -148,7 +148,8 @@ class UnknownTeam(PortalError):
 
 class ConnectionExtensionMissing(PortalError):
     """The portal at ``fabricai:portalUrl`` answers 404 on the connection routes of a client that exists:
-    it does not offer the connection extension (DESIGN.md), so the client is not "gone"."""
+    it does not offer the connection extension (docs/portal-connection-extension.openapi.yaml), so the
+    client is not "gone"."""
 
 
 class VerificationRefused(PortalError):

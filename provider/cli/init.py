@@ -713,15 +713,21 @@ def _is_business_id(text: str) -> bool:
 
 
 def _validate(entries: Sequence[Mapping[str, Any]], keys: Keys) -> None:
-    """The roster model's verdict with the real keys; a key still to be set later is stood in for."""
-    procountor: dict[str, str] = {e["businessId"]: "stand-in" for e in entries if e["erp"] == "procountor"}
+    """The roster model's verdict with the real keys; a key still to be set later is stood in for (each by
+    a stand-in of its own: one value for all would be "the same API key under two clients")."""
+    procountor: dict[str, str] = {
+        e["businessId"]: f"stand-in-{e['businessId']}" for e in entries if e["erp"] == "procountor"
+    }
     for written, key in keys.procountor.items():
         match = next(
             (b for b in procountor if _is_business_id(written) and BusinessId(written) == b), written
         )
         procountor[match] = key
     sets: dict[str, dict[str, str]] = {
-        e["netvisorCredentials"]: {"customerId": "stand-in", "customerKey": "stand-in"}
+        e["netvisorCredentials"]: {
+            "customerId": f"stand-in-{e['netvisorCredentials']}",
+            "customerKey": f"stand-in-{e['netvisorCredentials']}",
+        }
         for e in entries
         if e["erp"] == "netvisor"
     }
@@ -890,11 +896,12 @@ def _next_steps(plan: Plan, cwd: Path | None) -> None:
             out.print(f"  {render.escape(command)} --stack {plan.stack}", soft_wrap=True)
     where = ["--cwd", str(cwd)] if cwd is not None else []
     validate_command = " ".join(["fabricai-roster", "--stack", plan.stack, *where, "validate"])
-    preview = " ".join(["pulumi", "preview", "--stack", plan.stack, *(["--cwd", str(cwd)] if cwd else [])])
+    preview = " ".join(["fabricai-roster", "--stack", plan.stack, *where, "preview"])
+    up = " ".join(["fabricai-roster", "--stack", plan.stack, *where, "up"])
     out.print("\nNext:")
     out.print(f"  {render.escape(validate_command)}", soft_wrap=True)
     out.print(f"  {render.escape(preview)}", soft_wrap=True)
-    out.print('then `pulumi up` (see docs/OPERATOR.md, "Your own firm").')
+    out.print(f'then `{render.escape(up)}` (see docs/OPERATOR.md, "Your own firm").', soft_wrap=True)
 
 
 __all__ = ["DEFAULT_BACKEND", "Keys", "add_parser", "csv_keys", "file_keys", "redact_url", "run"]

@@ -17,9 +17,11 @@ are exit 2, never an empty report that says all is well.
 ERP health is shown when the outputs carry it (``erpHealth`` in a client's stack output, or ``erp_health`` /
 ``health`` among its integration's outputs); ``unknown`` otherwise.
 
-A client has problems when its stage is FAILED or INACTIVE, its connection is not ACTIVE, its ERP health is
-known and not OK, a dimension prediction FAILED, was CANCELLED or is NOT_IN_ERP, or its credentials are
-older than ``roster:rotateAfterDays``. Exit status: 0 none of the clients shown has problems, 1 some have,
+A client has problems when its name in the portal (as the state holds it after ``pulumi refresh``) is not
+the roster's (the stack output ``rosterClients``, from the last ``up``): a hand edit in the portal; when its
+stage is FAILED or INACTIVE, its connection is not ACTIVE, its ERP health is known and not OK, a dimension
+prediction FAILED, was CANCELLED or is NOT_IN_ERP, or its credentials are older than
+``roster:rotateAfterDays``. Exit status: 0 none of the clients shown has problems, 1 some have,
 2 the command could not run.
 """
 
@@ -87,6 +89,9 @@ class ClientStatus:
     rotate_after_days: int | None
     predictions: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    # The name the roster gave at the last `up` (stack output ``rosterClients``), where it differs from the
+    # portal's as the state last read it: a hand edit in the portal, recorded by `pulumi refresh`.
+    roster_name: str | None = None
 
     def cell(self, key: str) -> str:
         value = getattr(self, key)
@@ -273,6 +278,12 @@ def client_statuses(
     state this command cannot read is an OperatorError (exit 2); only a stack with neither outputs nor a
     client in its state is empty."""
     clients = _summaries(outputs)
+    listed = outputs.get("rosterClients")
+    roster_names = (
+        {str(k): v.get("name") for k, v in listed.items() if isinstance(v, Mapping)}
+        if isinstance(listed, Mapping)
+        else {}
+    )
     named = _by_name(resources)
     in_state = _state_clients(resources)
     if not clients and not in_state and "clients" not in outputs:
@@ -321,6 +332,9 @@ def client_statuses(
             if isinstance(predictions, Mapping)
             else {},
         )
+        roster_name = roster_names.get(business_id)
+        if company and isinstance(roster_name, str) and row.name and row.name != roster_name:
+            row.roster_name = roster_name
         row.problems = problems_of(row)
         rows.append(row)
     return rows
@@ -333,6 +347,11 @@ def _portal_id(*candidates: object) -> int | None:
 
 def problems_of(row: ClientStatus) -> list[str]:
     problems: list[str] = []
+    if row.roster_name is not None:
+        problems.append(
+            f"named {row.name!r} in the portal, {row.roster_name!r} in the roster (changed by hand? "
+            "`pulumi up` puts the roster's back)"
+        )
     if row.stage in BAD_STAGES:
         problems.append(f"stage {row.stage}")
     if row.connection != "ACTIVE":

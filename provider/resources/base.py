@@ -14,9 +14,8 @@ it once per resource would only cost time on large rosters. A test proves the pi
 from __future__ import annotations
 
 import hashlib
-import inspect
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar, TypeVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import pulumi
 import pulumi.dynamic
@@ -33,11 +32,13 @@ from pulumi.dynamic import (
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pydantic import BaseModel, ValidationError
+from pydantic_core import to_jsonable_python
 
 from provider import logs
 from provider.context import ProviderContext
 from provider.errors import FabricaiRosterError
 from provider.resources import engine_messages
+from provider.resources.schema import OutputsModel, Schema
 from provider.settings import ProviderSettings
 
 PROVIDER_KEY = "__provider"
@@ -72,12 +73,6 @@ def comparable(value: Any) -> Any:
     return value
 
 
-def resource_props(inputs: Mapping[str, Any], outputs: Iterable[str]) -> dict[str, Any]:
-    """The props a resource class declares: its inputs, and None for every output the provider fills in
-    (an output the engine is not told about at registration is no attribute of the resource)."""
-    return {**inputs, **dict.fromkeys(outputs)}
-
-
 def keep_secret(opts: pulumi.ResourceOptions | None, *outputs: str) -> pulumi.ResourceOptions:
     """``opts`` with ``outputs`` marked secret (the fingerprints of secret inputs)."""
     return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=list(outputs)))
@@ -96,30 +91,32 @@ def operator_call(call: Callable[[], T]) -> T:
         raise error.with_traceback(None) from None
 
 
-class RosterResource(pulumi.dynamic.Resource):
-    """Base of the four resource classes: their annotations are evaluated once, when the class is made.
-
-    The SDK reads a resource class's output annotations at every registration (``pulumi._types``'s
-    ``resource_types`` calls ``typing.get_type_hints``), and written as strings (``from __future__ import
-    annotations``) they are evaluated again each time: about 0.3 ms per resource, most of the SDK's own
-    cost per resource. Evaluated here, each registration only reads them.
-    """
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls.__annotations__ = inspect.get_annotations(cls, eval_str=True)
-
-
 class RosterResourceProvider(ResourceProvider):
-    """Base of the four providers. Subclasses set ``inputs_model`` and implement create/read/update/delete."""
+    """Base of the providers. Subclasses set ``inputs_model`` and ``outputs_model`` (their schema) and
+    implement create/read/update/delete."""
 
     serialize_as_secret_always = False
 
     inputs_model: ClassVar[type[BaseModel]]
-    # Inputs whose change replaces the resource instead of updating it.
+    outputs_model: ClassVar[type[OutputsModel]]
+    # What the id is, for docs/ARCHITECTURE.md's resources table.
+    id_is: ClassVar[str]
+    # Derived from the models' markers (schema.py), never written by hand.
+    schema: ClassVar[Schema]
     replace_on: ClassVar[frozenset[str]] = frozenset()
-    # Secret inputs -> the output key that holds their fingerprint (the secret itself is never an output).
     secret_fingerprints: ClassVar[Mapping[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "inputs_model" in cls.__dict__ or "outputs_model" in cls.__dict__:
+            cls.schema = Schema(cls.inputs_model, cls.outputs_model)
+            cls.schema.validate()
+            cls.replace_on = cls.schema.replace_on
+            cls.secret_fingerprints = cls.schema.secret_fingerprints
+
+    def outputs_of(self, inputs: BaseModel | Mapping[str, Any], added: OutputsModel) -> dict[str, Any]:
+        """The outputs to write: the inputs without secrets, and what the provider adds (``added``)."""
+        return self.schema.outputs_of(inputs, added)
 
     _settings: ProviderSettings
 
@@ -194,3 +191,61 @@ class RosterResourceProvider(ResourceProvider):
 
     def _delete(self, id_: str, props: dict[str, Any]) -> None:
         raise NotImplementedError
+
+
+class RosterResource(pulumi.dynamic.Resource):
+    """Base of the resource classes: declared by their provider's schema, annotations evaluated once.
+
+    ``class X(RosterResource, module=..., name=..., provider=XProvider)`` gets from the provider's two
+    models its ``pulumi.Output`` annotations, the outputs registered as None (an output the engine is not
+    told about at registration is no attribute of the resource) and its secret inputs and outputs.
+    The SDK reads a resource class's annotations at every registration (``typing.get_type_hints``);
+    made here as types, not strings, each registration only reads them (about 0.3 ms per resource saved).
+    """
+
+    if TYPE_CHECKING:
+        # Declared for mypy only: the SDK reads this class's annotations at every registration.
+        provider_class: ClassVar[type[RosterResourceProvider]]
+        _seeds: ClassVar[dict[str, None]]
+        _required: ClassVar[frozenset[str]]
+        _defaults: ClassVar[dict[str, Any]]  # input -> its default as JSON (None for a required one)
+
+        # The outputs exist at run time from the schema; mypy cannot see them, so any output reads as one.
+        def __getattr__(self, name: str) -> pulumi.Output[Any]: ...
+
+    def __init_subclass__(cls, provider: type[RosterResourceProvider] | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if provider is not None:
+            cls.provider_class = provider
+            cls.__annotations__ = provider.schema.annotations()
+            cls._seeds = dict.fromkeys(provider.schema.added_outputs)
+            # Made once here, not at each registration (the SDK only reads them).
+            fields = provider.schema.inputs.model_fields
+            cls._required = frozenset(key for key, field in fields.items() if field.is_required())
+            cls._defaults = {
+                key: None
+                if field.is_required()
+                else to_jsonable_python(field.get_default(call_default_factory=True))
+                for key, field in fields.items()
+            }
+
+    def __init__(
+        self, resource_name: str, *, opts: pulumi.ResourceOptions | None = None, **inputs: Any
+    ) -> None:
+        """Register the inputs (``pulumi.Input`` values) the ``Inputs`` model names; one left out or None
+        is its default there, a secret one is registered as a secret. ``check`` validates them."""
+        schema = self.provider_class.schema
+        # As a Python signature would: a misspelt or missing input fails where the program declares it.
+        unknown = sorted(set(inputs) - set(self._defaults))
+        missing = sorted(key for key in self._required if inputs.get(key) is None)
+        if unknown or missing:
+            raise TypeError(f"{type(self).__name__}: unknown inputs {unknown}, missing inputs {missing}")
+        props = {
+            key: default if inputs.get(key) is None else inputs[key]
+            for key, default in self._defaults.items()
+        }
+        for key in schema.secret_fingerprints:
+            props[key] = pulumi.Output.secret(props[key])
+        if schema.secret_outputs:
+            opts = keep_secret(opts, *schema.secret_outputs)
+        super().__init__(self.provider_class(), resource_name, {**props, **self._seeds}, opts)

@@ -1,31 +1,14 @@
-"""ClientCompany: a client's record in the FabricAI portal (the public API's ``ModextClient``).
+"""ClientCompany: a client's record in the FabricAI portal (``ModextClient``; fields: docs/PORTAL_API.md).
 
-How the roster's fields land in the record (docs/PORTAL_API.md has the whole table):
-- ``business_id`` -> ``businessId`` in VAT form (``FI29256309``), compared normalised; ``country: FI``;
-- ``erp`` -> ``system``, set once at registration. The public API cannot change ``system``: a change of
-  ``erp`` **replaces** the resource, the old record deleted first (two records of one business ID must
-  never exist), and the client's models are trained again. A record whose ``system`` is something else
-  (``ai-inside``, say, for a client registered by hand and adopted) is never drift;
-- ``teams`` (names) -> ``teams`` (ids, through ``GET /teams``); an unknown name is an error naming it;
-- ``vat`` -> ``overrides``; ``process`` and the roster's ``tags`` -> ``tags`` (the public API has no
-  process field); plus the registration's own tags (``managedBy``, ``rosterRegistration``, and
-  ``rosterStack``: the ``stack`` input, the stack's identity from ``provider.resources.stack_identity``). The
-  roster manages the tag keys it names and the provider its own: any other tag on the record (someone's in
-  the portal, or a record's before it was adopted) is left as it is, never drift, never removed. A changed
-  ``stack`` (a stack of an earlier version, whose tag was ``project/stack``) is an update that re-tags the
-  record.
-
-- create registers the client (the portal client finds any record of the business ID in the client list
-  first: an existing one is an error that names it and ``adopt: true``; with ``adopt`` it is taken over and
-  patched to match the roster, its foreign tags kept). A record tagged with this stack's identity is taken
-  back without ``adopt``: it is this stack's own registration whose answer was lost (the run that sent it
-  could not confirm it), or a client this stack retained (``retain: true``) and now manages again;
-  registering it again would make a second record of one business ID. Nothing else is: not a record of
-  another stack, nor one registered by hand (even with tags copied from ours, unless they carry our
-  identity), nor one tagged ``project/stack`` by an earlier version;
-- update patches only what changed; delete removes the record (already gone is success);
-- read reports drift (in the outputs and in the returned inputs, so the next preview shows what ``up``
-  restores), the training progress from the client's models, and disappearance.
+Decisions:
+- ``erp`` is the record's ``system``, which the public API cannot change: a change replaces the resource,
+  the old record deleted first (two records of one business ID must never exist) and the models retrain;
+- the roster manages the tag keys it names and the provider its own (``managedBy``, ``rosterRegistration``,
+  ``rosterStack`` = the stack's identity); any other tag is left as it is, never drift, never removed;
+- create refuses a business ID already registered unless ``adopt: true``, except a record tagged with this
+  stack's identity: its own lost registration or a retained client, taken back (never a second record);
+- update patches only what changed; delete of a record already gone is success; read reports drift in the
+  outputs and the returned inputs, so the next preview shows what ``up`` restores.
 """
 
 from __future__ import annotations
@@ -33,10 +16,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-import pulumi
-import pulumi.dynamic
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, UpdateResult
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
@@ -57,8 +38,8 @@ from provider.resources.base import (
     RosterResourceProvider,
     comparable,
     is_unknown,
-    resource_props,
 )
+from provider.resources.schema import REPLACES, OutputsModel
 from provider.roster import Erp, Process, VatMode
 
 log = logging.getLogger(__name__)
@@ -69,17 +50,6 @@ PORTAL_FIELDS = ("name", "process", "vat", "teams", "tags")
 OWN_TAGS = frozenset({PORTAL_MANAGED_BY_TAG, PORTAL_REGISTRATION_TAG, PORTAL_STACK_TAG, PORTAL_PROCESS_TAG})
 # The input that is the provider's own tag: a change re-tags the record (see ClientCompanyProvider.diff).
 STACK_INPUT = "stack"
-OUTPUTS = (
-    "portal_id",
-    "vat_number",
-    "status",
-    "system",
-    "training",
-    "accounting_system_company_id",
-    "registration",
-    "adopted",
-    "created_at",
-)
 RETRAIN_NOTE = (
     "the portal cannot change a client's system, so the record is replaced (the old one removed first) "
     "and the client's models will be trained again from the new ERP's data"
@@ -145,16 +115,19 @@ class ClientCompanyInputs(BaseModel):
     # Output seeds (None) may arrive with the inputs, and a legacy state's favorite/dimensions: ignored.
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    business_id: BusinessId
+    business_id: Annotated[BusinessId, REPLACES]
     name: str = Field(min_length=1)
-    erp: Erp | None = None
+    # The portal cannot change a record's system: replaced, old record first (ClientCompanyProvider.diff).
+    erp: Annotated[Erp | None, REPLACES] = Field(
+        default=None, description="the portal's `system`; on replacement the old record goes first"
+    )
     process: Process = Process.STANDARD
-    vat: VatInput = VatInput()
-    teams: list[str] = []
+    vat: VatInput = Field(default=VatInput(), description="`{mode, deduction_percent}`, sent as `overrides`")
+    teams: list[str] = Field(default=[], description="names, sent as team ids")
     tags: dict[str, str] = {}
     adopt: StrictBool = False
     # The registering stack's identity, written as the record's ``rosterStack`` tag.
-    stack: str | None = None
+    stack: str | None = Field(default=None, description="the stack's identity, tag `rosterStack`")
 
     @field_validator("teams")
     @classmethod
@@ -242,27 +215,40 @@ def _differing(wanted: Mapping[str, Any], current: Mapping[str, Any]) -> tuple[s
     return tuple(key for key in PORTAL_FIELDS if comparable(wanted.get(key)) != comparable(current.get(key)))
 
 
+class ClientCompanyOutputs(OutputsModel):
+    portal_id: int
+    vat_number: str | None = Field(description="`FI` + digits")
+    status: str | None = Field(description="ACTIVE or INACTIVE")
+    system: str | None = Field(description="as the portal holds it")
+    training: str | None = Field(description="CONNECTING, TRAINING, IN_PRODUCTION, FAILED or INACTIVE")
+    accounting_system_company_id: str | None = Field(description="set when the integration connects")
+    registration: str | None = Field(description="the registration's tag")
+    adopted: bool
+    created_at: str | None
+
+
 def _outputs(
     inputs: Mapping[str, Any], record: ClientRecord, *, adopted: bool, training: str | None
 ) -> dict[str, Any]:
     business = record.business_id or str(inputs.get("business_id", ""))
-    return {
-        **inputs,
-        "portal_id": record.id,
-        "vat_number": "FI" + BusinessId(business).replace("-", "") if business else None,
-        "status": record.status,
-        "system": record.system,
-        "training": training,
-        "accounting_system_company_id": record.accounting_system_company_id,
-        "registration": record.tag_map.get(PORTAL_REGISTRATION_TAG),
-        "adopted": adopted,
-        "created_at": record.created_at,
-    }
+    added = ClientCompanyOutputs(
+        portal_id=record.id,
+        vat_number="FI" + BusinessId(business).replace("-", "") if business else None,
+        status=record.status,
+        system=record.system,
+        training=training,
+        accounting_system_company_id=record.accounting_system_company_id,
+        registration=record.tag_map.get(PORTAL_REGISTRATION_TAG),
+        adopted=adopted,
+        created_at=record.created_at,
+    )
+    return ClientCompanyProvider.schema.outputs_of(inputs, added)
 
 
 class ClientCompanyProvider(RosterResourceProvider):
     inputs_model = ClientCompanyInputs
-    replace_on = frozenset({"business_id", "erp"})
+    outputs_model = ClientCompanyOutputs
+    id_is = "portal client id"
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         # A stack identity that is not yet known, or none, never re-tags: only a known new one does.
@@ -402,7 +388,7 @@ class ClientCompanyProvider(RosterResourceProvider):
         if inputs.stack and olds.get(STACK_INPUT) != inputs.stack and "tags" not in changes:
             changes = (*changes, "tags")  # re-tagged with the stack's identity
         if not changes:  # e.g. only ``adopt`` or a legacy state's ``erp`` changed: nothing for the portal
-            kept = {key: olds.get(key) for key in OUTPUTS if key != "adopted"}
+            kept = {key: olds.get(key) for key in ClientCompanyOutputs.model_fields if key != "adopted"}
             return UpdateResult(
                 {**kept, "adopted": olds.get("adopted", False), **inputs.model_dump(mode="json")}
             )
@@ -465,58 +451,5 @@ class ClientCompanyProvider(RosterResourceProvider):
         )
 
 
-class ClientCompany(RosterResource, module="fabricai", name="ClientCompany"):
-    """A client company's record in the FabricAI portal (``pulumi-python:dynamic/fabricai:ClientCompany``).
-
-    Outputs besides the inputs: ``portal_id``, ``vat_number`` (``FI`` + digits), ``status`` (ACTIVE or
-    INACTIVE), ``system`` (as the portal holds it), ``training`` (CONNECTING, TRAINING, IN_PRODUCTION,
-    FAILED, INACTIVE: see ``provider.portal.training``), ``accounting_system_company_id`` (set when the
-    integration connects), ``registration`` (the registration's tag), ``adopted``, ``created_at``.
-    """
-
-    business_id: pulumi.Output[str]
-    name: pulumi.Output[str]
-    erp: pulumi.Output[str]
-    process: pulumi.Output[str]
-    vat: pulumi.Output[dict[str, Any]]
-    teams: pulumi.Output[list[str]]
-    tags: pulumi.Output[dict[str, str]]
-    adopt: pulumi.Output[bool]
-    stack: pulumi.Output[str | None]
-    portal_id: pulumi.Output[int]
-    vat_number: pulumi.Output[str]
-    status: pulumi.Output[str]
-    system: pulumi.Output[str | None]
-    training: pulumi.Output[str | None]
-    accounting_system_company_id: pulumi.Output[str | None]
-    registration: pulumi.Output[str | None]
-    adopted: pulumi.Output[bool]
-    created_at: pulumi.Output[str]
-
-    def __init__(
-        self,
-        resource_name: str,
-        *,
-        business_id: pulumi.Input[str],
-        name: pulumi.Input[str],
-        erp: pulumi.Input[str],
-        process: pulumi.Input[str] = "standard",
-        vat: pulumi.Input[Mapping[str, Any]] | None = None,
-        teams: pulumi.Input[list[str]] | None = None,
-        tags: pulumi.Input[Mapping[str, str]] | None = None,
-        adopt: pulumi.Input[bool] = False,
-        stack: pulumi.Input[str] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        inputs = {
-            "business_id": business_id,
-            "name": name,
-            "erp": erp,
-            "process": process,
-            "vat": vat if vat is not None else {"mode": "standard"},
-            "teams": teams if teams is not None else [],
-            "tags": tags if tags is not None else {},
-            "adopt": adopt,
-            "stack": stack,
-        }
-        super().__init__(ClientCompanyProvider(), resource_name, resource_props(inputs, OUTPUTS), opts)
+class ClientCompany(RosterResource, module="fabricai", name="ClientCompany", provider=ClientCompanyProvider):
+    """A client company's record in the FabricAI portal (``pulumi-python:dynamic/fabricai:ClientCompany``)."""

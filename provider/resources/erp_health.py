@@ -14,18 +14,27 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from provider.resources.schema import OutputsModel
+
 HEALTH_OK = "OK"
 # The ERP could not be checked (no answer after the retries, or no credentials to check with).
 HEALTH_UNKNOWN = "UNKNOWN"
-HEALTH_OUTPUTS = ("erp_health", "erp_health_detail", "erp_checked_at")
 # The fingerprint read stores when the portal's credentials were changed outside this stack: it matches no
 # key, so the next `up` rotates to the roster's credentials whatever they are.
 CREDENTIALS_UNKNOWN = "unknown: changed outside this stack"
 
 
+class HealthOutputs(OutputsModel):
+    erp_health: str | None
+    erp_health_detail: str | None
+    erp_checked_at: str | None
+
+
 def health_outputs(code: str, detail: str | None) -> dict[str, Any]:
     checked_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    return {"erp_health": code, "erp_health_detail": detail, "erp_checked_at": checked_at}
+    return HealthOutputs(erp_health=code, erp_health_detail=detail, erp_checked_at=checked_at).model_dump(
+        mode="json"
+    )
 
 
 def changed_health(props: Mapping[str, Any], code: str, detail: str | None) -> dict[str, Any]:

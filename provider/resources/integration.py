@@ -1,20 +1,13 @@
-"""The lifecycle every ERP integration shares: one client's live connection, held by the portal.
+"""The lifecycle every ERP integration shares: one client's portal connection, whose id is the resource's.
 
-An integration owns exactly one portal connection (``provider.portal.connection``); its id is the
-connection's id, so it only ever touches that connection. Whoever verifies (``ProviderSettings.
-verification_for``: FabricAI through the portal, the firm's path; the provider itself in partner mode),
-the verdict is a ``Verification`` worded in one place (``provider.verification.messages``):
-- create: the portal's PUT verifies before it stores (partner mode verifies here first); a verification
-  that does not pass stores nothing and fails with the guide's fix. Then the ERP company id goes into the
-  client's record and the dimension predictions are ordered (``predictions``);
-- update: re-verifies with the new inputs first. A credentials change is a rotation: a PATCH the portal
-  verifies before it keeps the new credentials; a lost answer is settled by reading the connection back,
-  never reported as "nothing happened". A connection removed or replaced outside Pulumi fails the update
-  and says so (``pulumi refresh`` drops it, ``pulumi up`` connects again);
-- delete: disconnects this connection only, and says what is left to do in the ERP;
-- read: the connection, training progress and predictions; a connection whose ``credentialsRotatedAt`` is
-  not the one this stack recorded holds credentials the stack did not set (``CREDENTIALS_UNKNOWN``: the
-  next ``up`` sets the roster's again); then the ERP health (``erp_health``).
+Whoever verifies (FabricAI through the portal; the provider itself in partner mode), the verdict is a
+``Verification`` worded in one place (``provider.verification.messages``). Decisions:
+- create and update verify before the portal stores anything; a failed verification stores nothing;
+- a credentials change is a rotation: a verified PATCH, and a lost answer is settled by reading the
+  connection back, never reported as "nothing happened";
+- a connection removed or replaced outside Pulumi fails an update and is dropped by a refresh;
+- after connecting, the ERP company id and dimension predictions are best effort (never fail the create);
+- read flags credentials rotated elsewhere (``CREDENTIALS_UNKNOWN``), then reports the ERP health.
 """
 
 from __future__ import annotations
@@ -23,7 +16,7 @@ import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Mapping
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, UpdateResult
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,10 +32,12 @@ from provider.resources.erp_health import (
     CREDENTIALS_UNKNOWN,
     HEALTH_OK,
     HEALTH_UNKNOWN,
+    HealthOutputs,
     changed_health,
     health_outputs,
 )
 from provider.resources.predictions import PENDING_ORDER, Progress, order_predictions, waiting
+from provider.resources.schema import REPLACES, OutputsModel
 from provider.verification.findings import Verification
 from provider.verification.messages import Subject, VerifiedBy, explain, health, verified_rights
 
@@ -55,14 +50,33 @@ class IntegrationInputs(BaseModel):
     # Output seeds (None) may arrive with the inputs: ignore what is not an input.
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    client_id: int = Field(gt=0)
-    business_id: BusinessId
+    client_id: Annotated[int, Field(gt=0), REPLACES]
+    business_id: Annotated[BusinessId, REPLACES]
     client_name: str = Field(min_length=1)
-    dimensions: list[str] = []
+    dimensions: list[str] = Field(default=[], description="names of dimensions to predict")
 
     @property
     def label(self) -> str:
         return client_label(self.client_name, self.business_id)
+
+
+class ConnectionOutputs(OutputsModel):
+    """What every integration reports of its portal connection and of the client's progress."""
+
+    connection_id: str
+    erp_company_id: str
+    connected_at: str | None
+    credentials_rotated_at: str | None = Field(description="as this stack last set or read it")
+    status: str | None = Field(description="the portal connection's")
+    client_status: str | None = Field(description="the client's training, as `ClientCompany.training`")
+    dimension_predictions: dict[str, str] = Field(description="dimension -> its prediction's state")
+
+
+# Bases in this order: pydantic lists the connection outputs first, then the health.
+class IntegrationOutputs(HealthOutputs, ConnectionOutputs):
+    """The outputs every integration adds; each ERP adds its fingerprints."""
+
+    verified_rights: list[str]
 
 
 Inputs = TypeVar("Inputs", bound=IntegrationInputs)
@@ -71,7 +85,8 @@ Inputs = TypeVar("Inputs", bound=IntegrationInputs)
 class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
     """Create/read/update/delete of an integration; subclasses supply only what differs per ERP."""
 
-    replace_on = frozenset({"client_id", "business_id"})
+    outputs_model: ClassVar[type[IntegrationOutputs]]
+    id_is = "portal connection id"
     system: ClassVar[ErpSystem]
     erp_name: ClassVar[str]  # how messages name the ERP: "Procountor"
     # Inputs whose change is a rotation of the connection's credentials.
@@ -156,22 +171,24 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
         subject = dataclasses.replace(self.subject(inputs, {}), verified_by="portal")
         return explain(refused.verification, subject)
 
+    def erp_outputs(self, verification: Verification) -> dict[str, Any]:
+        """The outputs only this ERP's ``Outputs`` model has (Procountor: the company's name)."""
+        return {}
+
     def _outputs(
         self, inputs: Inputs, verification: Verification, connection: Connection, progress: Progress
     ) -> dict[str, Any]:
         secrets = {
             output: fingerprint(str(getattr(inputs, key))) for key, output in self.secret_fingerprints.items()
         }
-        company = verification.company
-        named = {"erp_company_name": company.name} if self.system == "procountor" and company else {}
-        return {
-            **inputs.model_dump(mode="json", exclude=set(self.secret_fingerprints)),
+        added = self.outputs_model(
             **secrets,
-            **named,
-            "verified_rights": verified_rights(verification),
+            **self.erp_outputs(verification),
+            verified_rights=verified_rights(verification),
             **connection_outputs(connection, progress),
             **health_outputs(HEALTH_OK, None),
-        }
+        )
+        return self.outputs_of(inputs, added)
 
     # ---- the lifecycle ----
 
@@ -454,33 +471,17 @@ def _outcome_unknown(error: PortalError) -> bool:
     return error.retryable or error.status_code is None or error.status_code >= 500
 
 
-# The outputs every integration has besides its inputs and its secrets' fingerprints.
-INTEGRATION_OUTPUTS = (
-    "connection_id",
-    "erp_company_id",
-    "verified_rights",
-    "connected_at",
-    "credentials_rotated_at",
-    "status",
-    "client_status",
-    "dimension_predictions",
-    "erp_health",
-    "erp_health_detail",
-    "erp_checked_at",
-)
-
-
 def connection_outputs(connection: Connection, progress: Progress) -> dict[str, Any]:
     """The outputs every integration has about its portal connection and the client's progress."""
-    return {
-        "connection_id": connection.id,
-        "erp_company_id": connection.erp_company_id,
-        "connected_at": connection.connected_at,
-        "credentials_rotated_at": connection.credentials_rotated_at,
-        "status": connection.status,
-        "client_status": progress.client_status,
-        "dimension_predictions": dict(progress.dimension_predictions),
-    }
+    return ConnectionOutputs(
+        connection_id=connection.id,
+        erp_company_id=connection.erp_company_id,
+        connected_at=connection.connected_at,
+        credentials_rotated_at=connection.credentials_rotated_at,
+        status=connection.status,
+        client_status=progress.client_status,
+        dimension_predictions=dict(progress.dimension_predictions),
+    ).model_dump(mode="json")
 
 
 def _same_instant(portal: str | None, stored: Any) -> bool:

@@ -1,31 +1,21 @@
-"""NetvisorCredentials: a firm's shared Netvisor software interface credentials (customer id + key).
+"""NetvisorCredentials: a firm's shared Netvisor credentials (customer id + key), verified once.
 
-- create verifies the pair with one signed request against ``verify_business_id`` (the first Netvisor
-  client of the set). Netvisor authenticates the keys before it checks the organisation and then the
-  resource right, so only a rejection of the keys fails here: a company the user cannot reach (or one
-  that left the firm) or a missing resource right still proves the pair, and that company's own
-  integration reports its problem.
-- update (a new customer id or key, or another company to verify against) verifies again. Every Netvisor
-  integration takes this resource's ``customer_key_fingerprint`` as its ``credentials_fingerprint`` input,
-  so the engine runs them after it: a wrong new key fails here, once, before any integration is touched.
-- read has nothing remote to read (Netvisor lists no credentials through its API), so refresh keeps the
-  state as it is; a key revoked in Netvisor shows at the next verification of an integration.
-- delete touches nothing remote: the credentials live in Netvisor, and only the firm can remove them
-  there, once no client uses them. It says so in the log.
-
-The id is the credential set's name (its key in ``roster:netvisorCredentials``). Outputs repeat the inputs
-except the key, which appears only as ``customer_key_fingerprint``.
+Decisions:
+- create and update verify the pair against ``verify_business_id`` (its first client); only a rejection of
+  the keys fails: an unreachable company or a missing right is that company's integration's problem;
+- every NetvisorIntegration takes ``customer_key_fingerprint`` as its ``credentials_fingerprint``, so a
+  rotated pair is verified here once, before any integration is touched;
+- read keeps the state (Netvisor's API lists no credentials); delete changes nothing in Netvisor and says
+  so: only the firm can remove the pair, once no client uses it.
+The id is the set's name (its key in ``roster:netvisorCredentials``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Annotated, Any
 
-import pulumi
-import pulumi.dynamic
 from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,15 +23,10 @@ from provider.business_id import BusinessId
 from provider.netvisor.checks import check_credentials, describe_credentials
 from provider.netvisor.client import Company
 from provider.netvisor.rights import CREDENTIALS_PAGE
-from provider.resources.base import (
-    RosterResource,
-    RosterResourceProvider,
-    fingerprint,
-    keep_secret,
-    resource_props,
-)
+from provider.resources.base import RosterResource, RosterResourceProvider, fingerprint
 from provider.resources.client_company import client_label
 from provider.resources.netvisor_inputs import CustomerId, CustomerKey, credentials
+from provider.resources.schema import REPLACES, OutputsModel
 from provider.verification.findings import Check, Verification
 from provider.verification.messages import Subject, explain
 
@@ -52,10 +37,10 @@ class NetvisorCredentialsInputs(BaseModel):
     # Output seeds (None) may arrive with the inputs: ignore what is not an input.
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    name: str = Field(min_length=1)
+    name: Annotated[str, Field(min_length=1), REPLACES]
     customer_id: CustomerId
     customer_key: CustomerKey
-    verify_business_id: BusinessId
+    verify_business_id: BusinessId = Field(description="the company the pair is verified with")
     # Only for messages ("Beta Oy (1572860-0)"); Netvisor has no resource that names a company.
     verify_client_name: str | None = None
 
@@ -68,20 +53,24 @@ class NetvisorCredentialsInputs(BaseModel):
         )
         return Company(business_id=self.verify_business_id, label=label)
 
-    def outputs(self, verified: bool) -> dict[str, Any]:
-        """Inputs without the key, its fingerprint, and when the pair was verified (None: not yet, the
-        portal verifies it with each client's connection)."""
-        return {
-            **self.model_dump(mode="json", exclude={"customer_key"}),
-            "customer_key_fingerprint": fingerprint(self.customer_key),
-            "verified_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds") if verified else None,
-        }
+
+class NetvisorCredentialsOutputs(OutputsModel):
+    customer_key_fingerprint: str = Field(description="feeds `NetvisorIntegration.credentials_fingerprint`")
+    # None: not verified yet (the portal verifies the pair with each client's connection).
+    verified_at: str | None = Field(description="ISO 8601, UTC")
 
 
 class NetvisorCredentialsProvider(RosterResourceProvider):
     inputs_model = NetvisorCredentialsInputs
-    replace_on = frozenset({"name"})
-    secret_fingerprints: ClassVar[Mapping[str, str]] = {"customer_key": "customer_key_fingerprint"}
+    outputs_model = NetvisorCredentialsOutputs
+    id_is = "the credential set's name"
+
+    def _outputs(self, inputs: NetvisorCredentialsInputs, *, verified: bool) -> dict[str, Any]:
+        added = NetvisorCredentialsOutputs(
+            customer_key_fingerprint=fingerprint(inputs.customer_key),
+            verified_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds") if verified else None,
+        )
+        return self.outputs_of(inputs, added)
 
     def _verify(self, inputs: NetvisorCredentialsInputs) -> dict[str, Any]:
         """The pair, verified once against its first client's company (here in partner mode, else by the
@@ -101,7 +90,7 @@ class NetvisorCredentialsProvider(RosterResourceProvider):
                     inputs.customer_id,
                     inputs.company.label,
                 )
-                return inputs.outputs(verified=False)
+                return self._outputs(inputs, verified=False)
         subject = Subject(
             label=inputs.company.label,
             business_id=str(inputs.verify_business_id),
@@ -123,7 +112,7 @@ class NetvisorCredentialsProvider(RosterResourceProvider):
                 inputs.company.label,
             )
         log.info("Netvisor credentials '%s' (customer id %s) verified", inputs.name, inputs.customer_id)
-        return inputs.outputs(verified=True)
+        return self._outputs(inputs, verified=True)
 
     def _verify_through_portal(self, inputs: NetvisorCredentialsInputs) -> Verification | None:
         """FabricAI's verdict on the pair, asked through the record of the client it is verified with; None
@@ -157,43 +146,7 @@ class NetvisorCredentialsProvider(RosterResourceProvider):
         )
 
 
-class NetvisorCredentials(RosterResource, module="fabricai", name="NetvisorCredentials"):
-    """Shared Netvisor API credentials, verified once.
-
-    Type token ``pulumi-python:dynamic/fabricai:NetvisorCredentials``.
-
-    Outputs besides the inputs (the key excepted): ``customer_key_fingerprint`` (feed it to every
-    NetvisorIntegration's ``credentials_fingerprint``; marked secret) and ``verified_at`` (ISO 8601, UTC).
-    """
-
-    name: pulumi.Output[str]
-    customer_id: pulumi.Output[str]
-    verify_business_id: pulumi.Output[str]
-    verify_client_name: pulumi.Output[str | None]
-    customer_key_fingerprint: pulumi.Output[str]
-    verified_at: pulumi.Output[str]
-
-    def __init__(
-        self,
-        resource_name: str,
-        *,
-        name: pulumi.Input[str],
-        customer_id: pulumi.Input[str],
-        customer_key: pulumi.Input[str],
-        verify_business_id: pulumi.Input[str],
-        verify_client_name: pulumi.Input[str] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        inputs = {
-            "name": name,
-            "customer_id": customer_id,
-            "customer_key": pulumi.Output.secret(customer_key),
-            "verify_business_id": verify_business_id,
-            "verify_client_name": verify_client_name,
-        }
-        super().__init__(
-            NetvisorCredentialsProvider(),
-            resource_name,
-            resource_props(inputs, ("customer_key_fingerprint", "verified_at")),
-            keep_secret(opts, "customer_key_fingerprint"),
-        )
+class NetvisorCredentials(
+    RosterResource, module="fabricai", name="NetvisorCredentials", provider=NetvisorCredentialsProvider
+):
+    """Shared Netvisor API credentials, verified once (``dynamic/fabricai:NetvisorCredentials``)."""

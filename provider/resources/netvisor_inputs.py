@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, SecretStr
 
 from provider.netvisor.signing import Credentials, NotLatin1, latin1
+from provider.resources.schema import Secret
 
 
 def _signable(field: str, *, secret: bool) -> AfterValidator:
@@ -24,7 +25,12 @@ def _signable(field: str, *, secret: bool) -> AfterValidator:
 
 CustomerId = Annotated[str, Field(min_length=1), _signable("customer id", secret=False)]
 # The key itself: plain inside the provider (the engine unwraps secrets), never an output or a message.
-CustomerKey = Annotated[str, Field(min_length=1, repr=False), _signable("customer key", secret=True)]
+CustomerKey = Annotated[
+    str,
+    Field(min_length=1, repr=False),
+    _signable("customer key", secret=True),
+    Secret(fingerprint="customer_key_fingerprint"),
+]
 
 
 def credentials(customer_id: str, customer_key: str) -> Credentials:

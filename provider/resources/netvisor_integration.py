@@ -1,35 +1,26 @@
-"""NetvisorIntegration: the live connection of one client company to its Netvisor company.
+"""NetvisorIntegration: one client's Netvisor connection; the lifecycle is ``integration``'s.
 
-The lifecycle is the one of every integration (``provider.resources.integration``). What is Netvisor's:
-- verification proves, for the client's company, the three API resource rights of the guide (purchase
-  invoices, accounting material, calculation targets; one request at a time per customer environment, all
-  missing ones reported together) and the requested dimensions; the portal gets ``system: netvisor`` and
-  ``credentials: {customerId, customerKey}`` (the ERP company id is the business ID: Netvisor names none);
-- a new customer id or key is a rotation;
-- the credentials are shared by the firm's clients, so rotation and deregistration say to remove them in
-  Netvisor only when no client uses them;
-- ERP health at refresh: the same checks (FabricAI re-verifies the stored pair; in partner mode, the pair
-  of ``roster:netvisorCredentials`` with the state's customer id and key fingerprint, one request at a
-  time); a failed check is KEY_REFUSED (the pair rejected), COMPANY_UNREACHABLE (its user cannot reach this
-  company), RESOURCE_RIGHTS_MISSING or DIMENSIONS_MISSING.
-
-The id is the portal connection id. The customer key is never an output: ``customer_key_fingerprint``
-stands for it.
+What is Netvisor's:
+- verification: the three API resource rights (purchase invoices, accounting material, calculation
+  targets; all missing ones at once) and the dimensions, one request at a time per customer environment;
+  the portal gets ``credentials: {customerId, customerKey}``; the ERP company id is the business ID;
+- a new customer id or key is a rotation; the pair is shared by the firm's clients, so the operator is told
+  to remove old credentials in Netvisor only when no client uses them;
+- ERP health failures: KEY_REFUSED, COMPANY_UNREACHABLE, RESOURCE_RIGHTS_MISSING, DIMENSIONS_MISSING.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
-import pulumi
-import pulumi.dynamic
+from pydantic import Field
 
 from provider.netvisor.checks import check_company, describe_credentials
 from provider.netvisor.client import Company
 from provider.netvisor.rights import CREDENTIALS_PAGE
-from provider.resources.base import RosterResource, fingerprint, keep_secret, resource_props
-from provider.resources.integration import INTEGRATION_OUTPUTS, IntegrationInputs, IntegrationProvider
+from provider.resources.base import RosterResource, fingerprint
+from provider.resources.integration import IntegrationInputs, IntegrationOutputs, IntegrationProvider
 from provider.resources.netvisor_inputs import CustomerId, CustomerKey, credentials
 from provider.verification.findings import Verification
 
@@ -38,15 +29,19 @@ class NetvisorIntegrationInputs(IntegrationInputs):
     customer_id: CustomerId
     customer_key: CustomerKey
     # The NetvisorCredentials output: makes the engine verify a rotated pair there first.
-    credentials_fingerprint: str | None = None
+    credentials_fingerprint: str | None = Field(default=None, description="`NetvisorCredentials`' output")
+
+
+class NetvisorIntegrationOutputs(IntegrationOutputs):
+    customer_key_fingerprint: str
 
 
 class NetvisorIntegrationProvider(IntegrationProvider[NetvisorIntegrationInputs]):
     inputs_model = NetvisorIntegrationInputs
+    outputs_model = NetvisorIntegrationOutputs
     system = "netvisor"
     erp_name = "Netvisor"
     credential_inputs = frozenset({"customer_id", "customer_key"})
-    secret_fingerprints: ClassVar[Mapping[str, str]] = {"customer_key": "customer_key_fingerprint"}
 
     def local_verification(self, inputs: NetvisorIntegrationInputs) -> Verification:
         return check_company(
@@ -80,62 +75,7 @@ class NetvisorIntegrationProvider(IntegrationProvider[NetvisorIntegrationInputs]
         )
 
 
-class NetvisorIntegration(RosterResource, module="fabricai", name="NetvisorIntegration"):
-    """One client's live Netvisor connection in the portal.
-
-    Type token ``pulumi-python:dynamic/fabricai:NetvisorIntegration``. Outputs besides the inputs (the key
-    excepted): ``customer_key_fingerprint``, ``connection_id``, ``erp_company_id`` (the business ID),
-    ``verified_rights`` (the three resource rights), ``connected_at``, ``credentials_rotated_at``,
-    ``status`` (the portal connection's), ``client_status``, ``dimension_predictions``, and the ERP health
-    at the last check (``erp_health``, ``erp_health_detail``, ``erp_checked_at``).
-    ``customer_key_fingerprint`` is marked secret.
-    """
-
-    client_id: pulumi.Output[int]
-    business_id: pulumi.Output[str]
-    client_name: pulumi.Output[str]
-    customer_id: pulumi.Output[str]
-    credentials_fingerprint: pulumi.Output[str | None]
-    dimensions: pulumi.Output[list[str]]
-    customer_key_fingerprint: pulumi.Output[str]
-    connection_id: pulumi.Output[str]
-    erp_company_id: pulumi.Output[str]
-    verified_rights: pulumi.Output[list[str]]
-    connected_at: pulumi.Output[str]
-    credentials_rotated_at: pulumi.Output[str | None]
-    status: pulumi.Output[str]
-    client_status: pulumi.Output[str | None]
-    dimension_predictions: pulumi.Output[dict[str, str]]
-    erp_health: pulumi.Output[str | None]
-    erp_health_detail: pulumi.Output[str | None]
-    erp_checked_at: pulumi.Output[str | None]
-
-    def __init__(
-        self,
-        resource_name: str,
-        *,
-        client_id: pulumi.Input[int] | pulumi.Input[str],
-        business_id: pulumi.Input[str],
-        client_name: pulumi.Input[str],
-        customer_id: pulumi.Input[str],
-        customer_key: pulumi.Input[str],
-        credentials_fingerprint: pulumi.Input[str] | None = None,
-        dimensions: pulumi.Input[list[str]] | None = None,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        inputs = {
-            "client_id": client_id,
-            "business_id": business_id,
-            "client_name": client_name,
-            "customer_id": customer_id,
-            "customer_key": pulumi.Output.secret(customer_key),
-            "credentials_fingerprint": credentials_fingerprint,
-            "dimensions": dimensions if dimensions is not None else [],
-        }
-        outputs = ("customer_key_fingerprint", *INTEGRATION_OUTPUTS)
-        super().__init__(
-            NetvisorIntegrationProvider(),
-            resource_name,
-            resource_props(inputs, outputs),
-            keep_secret(opts, "customer_key_fingerprint"),
-        )
+class NetvisorIntegration(
+    RosterResource, module="fabricai", name="NetvisorIntegration", provider=NetvisorIntegrationProvider
+):
+    """One client's live Netvisor connection (``pulumi-python:dynamic/fabricai:NetvisorIntegration``)."""

@@ -1,20 +1,11 @@
-"""StackIdentity: the id that makes a stack's portal records its own, made at its first run, kept in state.
+"""StackIdentity: the id that makes a stack's portal records its own (their ``rosterStack`` tag).
 
-A portal record says which stack registered it by its ``rosterStack`` tag, and a record with this stack's
-tag is taken back without ``adopt`` (a registration whose answer was lost; a client retained, then listed
-again). ``<project>/<stack>`` cannot be that tag: two stacks named ``prod`` (two backends, two
-organisations, a colleague's laptop) carry the same one. The identity is ``<stack name>-<24 random hex>``:
-
-- made by the program at the stack's first ``up`` (``resolve``) and kept in state by this resource, so a
-  renamed stack (``pulumi stack rename`` keeps the state) keeps it;
-- optionally pinned in stack config (``roster:stackId``): a stack whose state is lost, or moved to another
-  backend, finds its records again with it. A pin that differs from the identity in state is an error (a
-  settings file copied from another stack), never a silent switch. The first ``up`` without a pin warns
-  with the exact ``pulumi config set`` command;
-- the stack name (at its first run) in it is only a hint for people reading the portal; the random part
-  makes it unique.
-
-The resource makes no network call: create, update and read only keep the value; delete forgets it.
+Decisions:
+- not ``<project>/<stack>``: two stacks named ``prod`` would share it. The identity is ``<stack name>-<24
+  random hex>``, made by the program at the first ``up`` and kept in state (a renamed stack keeps it);
+- ``roster:stackId`` may pin it (a lost or moved state finds its records again); a pin that differs from
+  the state's is an error, never a silent switch; the first ``up`` without a pin prints the command;
+- no network call: create, update and read keep the value; delete forgets it.
 """
 
 from __future__ import annotations
@@ -28,7 +19,8 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, UpdateResult
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from provider.errors import ConfigurationError
-from provider.resources.base import RosterResource, RosterResourceProvider, resource_props
+from provider.resources.base import RosterResource, RosterResourceProvider
+from provider.resources.schema import OutputsModel
 
 STACK_ID_KEY: Final = "roster:stackId"
 RANDOM_HEX: Final = 24
@@ -95,8 +87,14 @@ class StackIdentityInputs(BaseModel):
         return stack_id
 
 
+class StackIdentityOutputs(OutputsModel):
+    """The identity is its only prop: nothing is added to it."""
+
+
 class StackIdentityProvider(RosterResourceProvider):
     inputs_model = StackIdentityInputs
+    outputs_model = StackIdentityOutputs
+    id_is = "the identity"
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = olds.get("stack_id") != news.get("stack_id")
@@ -104,10 +102,10 @@ class StackIdentityProvider(RosterResourceProvider):
 
     def _create(self, props: dict[str, Any]) -> CreateResult:
         inputs = StackIdentityInputs.model_validate(props)
-        return CreateResult(inputs.stack_id, {"stack_id": inputs.stack_id})
+        return CreateResult(inputs.stack_id, self.outputs_of(inputs, StackIdentityOutputs()))
 
     def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult({"stack_id": StackIdentityInputs.model_validate(news).stack_id})
+        return UpdateResult(self.outputs_of(StackIdentityInputs.model_validate(news), StackIdentityOutputs()))
 
     def _read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         return ReadResult(id_, {"stack_id": props.get("stack_id", id_)})
@@ -116,18 +114,14 @@ class StackIdentityProvider(RosterResourceProvider):
         return None
 
 
-class StackIdentity(RosterResource, module="fabricai", name="StackIdentity"):
+class StackIdentity(RosterResource, module="fabricai", name="StackIdentity", provider=StackIdentityProvider):
     """The stack's identity (``pulumi-python:dynamic/fabricai:StackIdentity``); output ``stack_id``.
 
     ``declared_id`` is the value as the program declared it: known in every preview, where the output of a
     resource being created is not."""
 
-    stack_id: pulumi.Output[str]
-
     def __init__(
         self, resource_name: str, *, stack_id: str, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__(
-            StackIdentityProvider(), resource_name, resource_props({"stack_id": stack_id}, ()), opts
-        )
+        super().__init__(resource_name, opts=opts, stack_id=stack_id)
         self.declared_id = stack_id

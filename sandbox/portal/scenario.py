@@ -20,7 +20,7 @@ The client's dimensions appear in ``GET /clients/{id}/dimensions`` ``dimensionsR
 connection was made, read from the ERP company of the same business ID in the scenario's procountor or
 netvisor section (as FabricAI reads them from the ERP). ``/admin`` can force both (docs/SANDBOX.md).
 
-``verifier`` is what FabricAI holds and a firm never does (DESIGN.md "Who holds which secret"): the
+``verifier`` is what FabricAI holds and a firm never does (docs/PORTAL_API.md, "Who verifies"): the
 extension's checks call the sandbox's own Procountor and Netvisor over HTTP with these credentials, at
 ``baseUrl`` when given, else at the address the sandbox itself listens on. An ERP without an entry here
 cannot be verified: its verifications are INCONCLUSIVE with ``partner_app`` not holding.

@@ -156,7 +156,7 @@ def test_init_in_a_terminal_then_pulumi_preview_shows_the_roster(
     backend = home / ".fabricai-roster" / "state"
     flat = " ".join(shown.split())
     assert f"export PULUMI_BACKEND_URL='file://{backend}'" in flat
-    assert "fabricai-roster --stack firm validate" in flat and "pulumi preview --stack firm" in flat
+    assert "fabricai-roster --stack firm validate" in flat and "fabricai-roster --stack firm preview" in flat
 
     # What init said every run needs, then the next commands it printed.
     env |= {"PULUMI_BACKEND_URL": f"file://{backend}", "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE}

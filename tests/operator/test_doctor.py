@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from sandbox.server import RunningSandbox
@@ -79,5 +80,41 @@ def test_a_netvisor_right_not_allowed_for_fabricai_is_named_with_netvisors_fix(
     # One request at a time per customer environment, as the integration itself keeps it.
     assert example_sandbox.admin.stats()["services"]["netvisor"]["concurrencyViolations"] == 0
     assert netvisor_before["concurrencyViolations"] == 0
+    for secret in ALL_SECRETS:
+        assert secret not in ran.out + ran.err
+
+
+def test_a_firms_stack_is_checked_by_the_portal_with_the_same_words(
+    fake_stack: dict[str, Any], example_sandbox: RunningSandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No partner secret in the stack: FabricAI verifies the keys of stack config through each client's
+    record (read-only), and doctor words its findings as `pulumi up` would."""
+    config = sandbox_config(example_sandbox.url, [KAHVILA, LASKU_LAISKA, KIRJA_KETTU])
+    for partner in (
+        "procountor:clientId",
+        "procountor:clientSecret",
+        "netvisor:partnerId",
+        "netvisor:partnerKey",
+    ):
+        config.pop(partner, None)
+    fake_stack["config"] = config
+    key = str(config["fabricai:apiKey"])
+    with httpx.Client(
+        base_url=f"{example_sandbox.url}/portal", headers={"Authorization": f"Bearer {key}"}
+    ) as portal:
+        for client in (KAHVILA, LASKU_LAISKA):  # registered, as a first `pulumi up` would have
+            vat = f"FI{client['businessId'].replace('-', '')}"
+            made = portal.post("/clients", json={"name": client["name"], "country": "FI", "businessId": vat})
+            assert made.status_code == 201, made.text
+    before = example_sandbox.admin.stats()["services"]["portal"]
+    ran = run_command(capsys, "doctor")
+    assert ran.code == 1, ran.out + ran.err
+    out = " ".join(ran.out.split())
+    assert "Allow the use of billable interfaces" in out  # Lasku-Laiska, from FabricAI's findings
+    assert "Kirja-Kettu Oy (1618033-3): its ERP credentials were not checked" in out  # no record yet
+    assert "Kahvila Kuppi Oy (2077474-0): has no ERP connection in the portal" in out
+    assert "3 of 3 clients have problems" in out
+    after = example_sandbox.admin.stats()["services"]["portal"]
+    assert after.get("connections", 0) == before.get("connections", 0) == 0
     for secret in ALL_SECRETS:
         assert secret not in ran.out + ran.err

@@ -73,6 +73,26 @@ def test_credentials_older_than_roster_rotate_after_days_are_a_problem() -> None
     assert rows["1618033-3"].problems == []
 
 
+def test_a_name_changed_in_the_portal_by_hand_is_a_problem_once_a_refresh_recorded_it() -> None:
+    outputs = load_fixture("stack-output.json")
+    resources = load_fixture("stack-export.json")["deployment"]["resources"]
+    # The roster's names as the last `up` gave them (stack output rosterClients).
+    outputs["rosterClients"] = {
+        "2077474-0": {"name": "Kahvila Kuppi Oy", "protect": False, "retain": False},
+        "1618033-3": {"name": "Kirja-Kettu Oy", "protect": False, "retain": False},
+    }
+    assert all(not row.problems for row in client_statuses(outputs, resources, None, now=NOW))
+    for resource in resources:
+        if resource["urn"].endswith("::1618033-3-company"):
+            resource["outputs"]["name"] = "Renamed By Hand Oy"  # what `pulumi refresh` records
+    rows = {row.business_id: row for row in client_statuses(outputs, resources, None, now=NOW)}
+    assert rows["1618033-3"].problems == [
+        "named 'Renamed By Hand Oy' in the portal, 'Kirja-Kettu Oy' in the roster (changed by hand? "
+        "`pulumi up` puts the roster's back)"
+    ]
+    assert rows["2077474-0"].problems == []
+
+
 def test_erp_health_is_shown_when_the_outputs_carry_it(fake_stack: dict[str, Any], capsys: Any) -> None:
     integration(fake_stack, "2077474-0-procountor")["erp_health"] = "billable interfaces are off"
     ran = run_command(capsys, "status", "--json", "--sort", "erp_health")

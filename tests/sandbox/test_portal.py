@@ -1,6 +1,6 @@
 """Conformance of the sandbox's portal: FabricAI's public "AI Inside" API, driven with plain httpx by
 public names only (an independent client would do the same), compared with the payloads of
-tests/fixtures/real/portal/, and the connection extension of DESIGN.md."""
+tests/fixtures/real/portal/, and the connection extension of docs/portal-connection-extension.openapi.yaml."""
 
 from __future__ import annotations
 

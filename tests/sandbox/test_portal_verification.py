@@ -272,7 +272,9 @@ def test_a_403_on_company_counts_basic_company_info_missing(portal: httpx.Client
     assert verification["verdict"] == "FAILED" and verification["company"] is None
     assert "company_identity" not in by_check(verification)  # not reached: the company could not be read
     assert by_check(verification)["user_rights"]["facts"]["missing"] == [
-        {"right": "management.basicCompanyInfo", "needed": "VIEWING_RIGHTS", "held": None}
+        # /users/rights reported the level: it stays as reported (only a level it claimed sufficient, which
+        # the 403 contradicts, becomes unknown)
+        {"right": "management.basicCompanyInfo", "needed": "VIEWING_RIGHTS", "held": "NO_ACCESS"}
     ]
 
 

@@ -450,7 +450,8 @@ def test_the_key_travels_only_in_the_authorization_header(example_sandbox: Runni
 
     portal = client_for(example_sandbox, transport=Recording())
     created = portal.register("2925630-9", BODY)
-    portal.connections.put(created.id, "procountor", {"apiKey": "FAKE-1"}, erp_company_id="101")
+    # The example's own key of this company: the portal verifies it (FabricAI's partner app) and connects.
+    portal.connections.put(created.id, "procountor", {"apiKey": "FAKE-pc-key-oljy-aijat-1"})
     assert urls and not any(PORTAL_KEY in url for url in urls)
     assert PORTAL_KEY not in repr(portal)
 

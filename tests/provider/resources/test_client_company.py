@@ -485,8 +485,10 @@ def test_a_new_stack_identity_re_tags_the_record_and_keeps_its_other_tags(stack:
     that writes only the provider's own tags; a tag someone set in the portal stays, and is no drift."""
     state = stack.company(*ACME, tags={"a": "b"})
     with portal(stack) as client:
-        tags = {**record_of(stack, state.id)["tags"], "costCentre": "42"}
-        assert client.patch(f"/clients/{state.id}", json={"tags": tags}).status_code == 200
+        record = record_of(stack, state.id)
+        tags = {**record["tags"], "costCentre": "42"}
+        # The public PATCH takes a whole ModextClient: the record with its tags edited.
+        assert client.patch(f"/clients/{state.id}", json={**record, "tags": tags}).status_code == 200
     identity = "test-0123456789abcdef01234567"
     wanted = company_inputs(*ACME, tags={"a": "b"}, stack=identity)
     checked = stack.engine.checked(ClientCompanyProvider(), wanted)

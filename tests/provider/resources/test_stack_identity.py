@@ -206,7 +206,8 @@ def test_a_stack_of_the_earlier_version_is_retagged_with_its_identity(sandbox: S
     record = portal.client(ACME)
     assert record is not None
     old_tags = {**record["tags"], "rosterStack": "fabricai-roster/sandbox", "costCentre": "42"}
-    portal.http.patch(f"/clients/{record['id']}", json={"tags": old_tags}).raise_for_status()
+    whole = portal.http.get(f"/clients/{record['id']}").raise_for_status().json()["data"]
+    portal.http.patch(f"/clients/{record['id']}", json={**whole, "tags": old_tags}).raise_for_status()
     for urn, entry in list(driver.state.items()):
         if entry.type.endswith(":" + IDENTITY):
             del driver.state[urn]

@@ -1,5 +1,5 @@
-"""A firm's stack: no partner secret anywhere, the FabricAI portal verifies (DESIGN.md "Who holds which
-secret"); and the same words whichever path verified.
+"""A firm's stack: no partner secret anywhere, the FabricAI portal verifies (docs/PORTAL_API.md, "Who
+verifies"); and the same words whichever path verified.
 
 The firm's engine holds only what a firm holds: the portal key and its clients' ERP credentials. The
 sandbox's portal plays FabricAI (its verifier, written apart from provider/, calls the sandbox's
