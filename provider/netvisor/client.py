@@ -362,7 +362,8 @@ def _about_organisation(text: str) -> bool:
     failures say "keys" or "MAC" (Netvisor's MAC echo contains the organisation id, never the word);
     the unreachable-company answer names the organisation. Risk: a wording Netvisor changes or that
     we have not seen falls on the "bad keys" side unless it names an organisation without mentioning
-    keys or a MAC. docs/SANDBOX_NETVISOR.md has the details; tests/provider/netvisor/test_netvisor_client.py the wordings.
+    keys or a MAC. docs/SANDBOX_NETVISOR.md has the details; tests/provider/netvisor/test_netvisor_client.py
+    the wordings.
     """
     lowered = text.lower()
     about_keys = "keys" in lowered or re.search(r"\bmac\b", lowered) is not None

@@ -20,7 +20,7 @@ from provider.resources.procountor_integration import ProcountorIntegration, Pro
 from provider.resources.schema import REPLACES, OutputsModel, Secret, resources_table
 from provider.resources.stack_identity import StackIdentity
 
-ARCHITECTURE = Path(__file__).parents[1] / "docs" / "ARCHITECTURE.md"
+ARCHITECTURE = Path(__file__).parents[3] / "docs" / "ARCHITECTURE.md"
 RESOURCES: tuple[type[RosterResource], ...] = (
     ClientCompany,
     ProcountorIntegration,
