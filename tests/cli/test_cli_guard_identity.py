@@ -25,6 +25,7 @@ from tests.cli.conftest import PulumiProject
 from tests.cli.test_cli_deregistration import StackFile, client_outputs
 from tests.cli.test_cli_lifecycle import Portal, stack_settings
 from tests.conftest import SandboxFactory
+from tests.support.example_roster import partner_settings
 
 pytestmark = pytest.mark.cli
 
@@ -105,7 +106,11 @@ def test_a_failed_first_day_erp_moves_and_the_drift_check(
     assert quiet.returncode == 0, quiet.stdout + quiet.stderr
     renamed = portal.client(MOVING[1])
     assert renamed is not None
-    portal.http.patch(f"/clients/{renamed['id']}", json={"name": "Renamed By Hand Oy"}).raise_for_status()
+    # The public PATCH takes a whole ModextClient: the record, renamed.
+    whole = portal.http.get(f"/clients/{renamed['id']}").raise_for_status().json()["data"]
+    portal.http.patch(
+        f"/clients/{renamed['id']}", json={**whole, "name": "Renamed By Hand Oy"}
+    ).raise_for_status()
     drifted = drift_check(project)
     assert drifted.returncode != 0, drifted.stdout
     assert "no changes were expected" in drifted.stderr and "1 to update" in drifted.stdout, drifted.stdout
@@ -219,7 +224,13 @@ def test_a_stack_made_by_the_earlier_version_stays_guarded(
     earlier = PulumiProject(
         project.directory, {**project.env, "PYTHONPATH": str(earlier_provider(tmp_path / "earlier"))}
     )
-    project.init_stack("sandbox", stack_settings("sandbox", running), demo_secrets("sandbox"))
+    # The earlier version verified with FabricAI's partner credentials itself (there was no other way).
+    partner = partner_settings()
+    project.init_stack(
+        "sandbox",
+        {**stack_settings("sandbox", running), **partner["plain"]},
+        {**demo_secrets("sandbox"), **partner["secret"]},
+    )
     made = earlier.run("up", "--yes", "--skip-preview", stack="sandbox").stdout
     assert "previous-run" in made  # the earlier version's guard: a StackReference to itself
     stack_file = StackFile(project)
