@@ -1,22 +1,19 @@
 """Killed at any point, nothing lost: `pulumi up` SIGKILLed through the real CLI, then the recovery.
 
     python -m benchmarks.cli_kill [--clients 200] [--netvisor 0] [--kills 5] [--seed 7]
-                                  [--checkpoints both|skip|keep] [--procountor-rps N]
+                                  [--checkpoints both|skip|keep] [--procountor-rps N] [--leave-leftovers]
 
-A firm's stack (no partner secret; the sandbox's portal verifies) of ``--clients`` Procountor clients, each
-with its own secret key (benchmarks/_roster.py, as cli_roster). Per round: a fresh stack and a reset
-sandbox; ``pulumi up`` is killed with SIGKILL of the CLI process alone once it has printed a seeded-random
-number of resources created (0 to all but one: any moment of the run) plus a random delay under a second.
-What is left alive of its processes (its process group, and the processes that descended from it just
-before the kill) is counted after a grace of ``--grace`` seconds, then killed by process group and pid, so
-no killed run still writes. Then the recovery: ``pulumi up`` again, with ``pulumi cancel --yes`` first when
-the backend says the stack is locked (the local and self-managed backends leave the killed run's lock);
-then ``pulumi refresh --clear-pending-creates`` when the state still holds pending CREATEs (the engine
-keeps them through every later ``up``; the recovery ``up`` took their records back). After each recovery
-it prints the sandbox's ``duplicateRegistrations``, records per business ID in the portal's list, orphan
-connections (a portal connection whose id no integration in ``pulumi stack export`` holds), and whether
-state equals the portal. Rounds run with ``PULUMI_SKIP_CHECKPOINTS=true`` (README "Large rosters") and
-without. Bounded: every command has a timeout, after which its process group is killed. Figures only.
+A firm's stack (no partner secret; the portal verifies; benchmarks/_roster.py), fresh per round with the
+sandbox reset. The CLI process alone gets SIGKILL once it printed a seeded-random number of resources
+created (any moment of the run) plus up to a second. Its leftovers (its process group, and what descended
+from it just before) are counted after ``--grace`` s with the portal requests they made meanwhile, then
+killed, so no killed run still writes (``--leave-leftovers``: the recovery runs beside them, as a firm's
+would today). The recovery, as found: ``pulumi up``; on "the stack is currently locked" (a killed run keeps
+the backend's lock) ``pulumi cancel --yes`` and ``up`` again; then, if the state keeps pending CREATEs
+(the engine carries them through every later ``up``), ``pulumi refresh --clear-pending-creates``. Then it
+prints ``duplicateRegistrations``, records per business ID, orphan connections (a portal connection no
+integration in ``pulumi stack export`` holds) and whether state equals the portal. With and without
+``PULUMI_SKIP_CHECKPOINTS=true``. Every command is bounded by a timeout. The exit code says whether all held.
 """
 
 from __future__ import annotations
@@ -167,6 +164,8 @@ class Outcome:
     created: int = 0
     left_alive: list[str] = field(default_factory=list)
     portal_requests_in_grace: int = 0  # received by the portal after the CLI died, before the cleanup
+    # With --leave-leftovers: the killed run's process group and processes, still running.
+    leftovers: tuple[int, list[ProcessInfo]] | None = None
 
 
 def run_cli(project: Project, *args: str) -> Outcome:
@@ -192,10 +191,17 @@ def run_cli(project: Project, *args: str) -> Outcome:
 
 
 def up_killed(
-    project: Project, after_created: int, delay: float, grace: float, portal_requests: Callable[[], int]
+    project: Project,
+    after_created: int,
+    delay: float,
+    grace: float,
+    portal_requests: Callable[[], int],
+    *,
+    leave: bool = False,
 ) -> Outcome:
     """``pulumi up`` killed with SIGKILL of the CLI process once it printed ``after_created`` resources
-    created, plus ``delay`` seconds; then what is left of its processes after ``grace`` seconds, killed."""
+    created, plus ``delay`` seconds; then what is left of its processes after ``grace`` seconds, killed
+    (with ``leave``, left running for the caller: ``Outcome.leftovers``)."""
     command = ["pulumi", "up", "--yes", "--skip-preview", "--stack", "bench", "--non-interactive"]
     started = time.monotonic()
     lines: list[str] = []
@@ -236,6 +242,11 @@ def up_killed(
         process.send_signal(signal.SIGKILL)  # the CLI alone, as a crash or an OOM kill would
         process.wait()
         killed_at = time.monotonic() - started
+        if leave:
+            outcome = Outcome(None, "".join(lines), killed_at, created)
+            outcome.left_alive = sorted(role(info) for info in alive(watched, process.pid))
+            outcome.leftovers = (process.pid, watched)
+            return outcome
         before = portal_requests()
         time.sleep(grace)
         left = sorted(role(info) for info in alive(watched, process.pid))  # named while they run
@@ -407,7 +418,12 @@ def one_round(
             project.env["PULUMI_SKIP_CHECKPOINTS"] = "true"
         set_up_stack(project, firm, url, verification, clients_file=firm.size > 500)
         killed = up_killed(
-            project, after_created, delay, args.grace, lambda: requests_by_service(admin.stats())["portal"]
+            project,
+            after_created,
+            delay,
+            args.grace,
+            lambda: requests_by_service(admin.stats())["portal"],
+            leave=args.leave_leftovers,
         )
         totals.rounds += 1
         if killed.code is not None:
@@ -422,15 +438,27 @@ def one_round(
         kept = export(project)  # what the killed run left in the backend: the recovery starts from it
         kept_resources = sum(str(r["type"]).startswith(DYNAMIC) for r in kept.get("resources") or [])
         left = ", ".join(f"{n} x{c}" for n, c in Counter(killed.left_alive).items()) or "none"
+        if killed.leftovers is None:
+            leftovers = (
+                f"left alive {args.grace:g} s after the CLI's SIGKILL: {len(killed.left_alive)} ({left}; "
+                f"portal requests received meanwhile {killed.portal_requests_in_grace}), then killed"
+            )
+        else:
+            leftovers = f"left alive at the CLI's SIGKILL: {len(killed.left_alive)} ({left}), LEFT RUNNING"
         print(
             f"  round {number}: killed after {killed.seconds:.1f} s, {killed.created} of {resources} "
-            f"resources reported created (target {after_created} + {delay:.2f} s); left alive "
-            f"{args.grace:g} s after the CLI's SIGKILL: {len(killed.left_alive)} ({left}; portal requests "
-            f"received meanwhile {killed.portal_requests_in_grace}), then killed; "
+            f"resources reported created (target {after_created} + {delay:.2f} s); {leftovers}; "
             f"state kept: {kept_resources} resources, {len(pending_operations(kept))} pending operations",
             flush=True,
         )
-        recovery = recover(project)
+        try:
+            recovery = recover(project)
+        finally:
+            if killed.leftovers is not None:
+                group, watched = killed.leftovers
+                still = sorted(role(info) for info in alive(watched, group))
+                kill_all(group, watched)
+                print(f"    alive when the recovery ended, then killed: {len(still)} ({', '.join(still)})")
         totals.failed_recoveries += not recovery.succeeded
         totals.cancels += sum(step.startswith("cancel") for step in recovery.steps)
         totals.pending_cleared += sum(step.startswith("refresh") for step in recovery.steps)
@@ -461,6 +489,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--grace", type=float, default=2.0, help="seconds before the leftovers are counted")
     parser.add_argument(
+        "--leave-leftovers",
+        action="store_true",
+        help="run the recovery while the killed run's processes still run (as a firm would today); they "
+        "are killed after it",
+    )
+    parser.add_argument(
         "--checkpoints",
         choices=("both", "skip", "keep"),
         default="both",
@@ -477,6 +511,7 @@ def main(argv: list[str]) -> int:
     print(
         f"{args.clients} Procountor + {args.netvisor} Netvisor clients; {verification.describe()}; "
         f"{args.kills} kills per setting, seed {args.seed}"
+        + ("; the recovery runs beside the killed run's leftovers" if args.leave_leftovers else "")
     )
     settings = {"both": (True, False), "skip": (True,), "keep": (False,)}[args.checkpoints]
     all_totals: list[tuple[str, Totals]] = []
