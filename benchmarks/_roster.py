@@ -247,6 +247,22 @@ def sandbox_process(scenario: dict[str, Any]) -> Iterator[tuple[str, AdminClient
                 process.wait(timeout=10)
 
 
+def sandbox_cpu_seconds() -> float:
+    """CPU seconds used so far by the sandboxes this process started (``sandbox_process``), from /proc
+    (Linux; 0 elsewhere): in firm mode FabricAI's verifier runs there, beside the ERPs and the portal."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    used = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            command = (stat.parent / "cmdline").read_bytes().split(b"\0")
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended between the listing and the read
+        if int(fields[1]) == os.getpid() and command[1:3] == [b"-m", b"sandbox"]:
+            used += (int(fields[11]) + int(fields[12])) / ticks
+    return used
+
+
 def machine() -> str:
     return (
         f"{platform.platform()}; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}; "

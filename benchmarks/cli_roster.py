@@ -44,6 +44,7 @@ from benchmarks._roster import (
     machine,
     requests_by_service,
     rps_argument,
+    sandbox_cpu_seconds,
     sandbox_process,
 )
 from harness.engine import Secret
@@ -340,7 +341,9 @@ def main(argv: list[str]) -> int:
             commands = (("first preview (every resource to create)", ("preview",), False),)
         for command, extra, first in commands:
             before_stats = admin.stats()
+            sandbox_before = sandbox_cpu_seconds()
             wall, first_created, cpu = project.run(*extra, first_created=first)
+            sandbox_cpu = sandbox_cpu_seconds() - sandbox_before
             stats = admin.stats()
             made = difference(requests_by_service(stats), requests_by_service(before_stats))
             lower = bounds(made, firm.size, args.latency_ms / 1000, verification.pace)
@@ -350,7 +353,7 @@ def main(argv: list[str]) -> int:
                 line += f"; first resource created after {first_created:.1f} s"
             line += (
                 f"; CPU: engine {cpu.total('engine'):.1f} s, program {cpu.total('program'):.1f} s, "
-                f"provider {cpu.total('provider'):.1f} s"
+                f"provider {cpu.total('provider'):.1f} s, sandbox {sandbox_cpu:.1f} s"
             )
             line += f"; requests {made}"
             if bound > 0:

@@ -40,6 +40,7 @@ from benchmarks._roster import (
     machine,
     requests_by_service,
     rps_argument,
+    sandbox_cpu_seconds,
     sandbox_process,
 )
 from harness.engine_path import PROVIDER_THREADS, EnginePath
@@ -118,12 +119,15 @@ def _engine_run(firm: Firm, args: argparse.Namespace, verification: Verification
     with sandbox_process(firm.scenario(verification)) as (url, admin):
         before = _with_latency(admin, args.latency_ms)
         path = EnginePath(firm.stack_config(url, verification), firm.roster())
+        sandbox_before = sandbox_cpu_seconds()
         report = path.up()
+        sandbox_cpu = sandbox_cpu_seconds() - sandbox_before
         stats = admin.stats()
     made = difference(requests_by_service(stats), before)
     print(
         f"up through the servicer, {PROVIDER_THREADS} threads: {report.wall:.1f} s wall; "
-        f"{report.resources - len(report.failures)} resources created, {len(report.failures)} failed"
+        f"{report.resources - len(report.failures)} resources created, {len(report.failures)} failed; "
+        f"sandbox CPU {sandbox_cpu:.1f} s"
     )
     for failure in report.failures[:5]:
         print(f"  failed: {failure}")
