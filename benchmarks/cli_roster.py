@@ -1,19 +1,24 @@
 """`pulumi up`, a no-op `pulumi preview` and `pulumi refresh` of a generated roster through the REAL CLI.
 
     python -m benchmarks.cli_roster [--clients 300] [--netvisor 0] [--latency-ms 0] [--procountor-rps N]
+                                    [--partner-mode] [--clients-file] [--skip-checkpoints]
 
 ``--clients`` Procountor clients, each with its own secret API key in stack config (set as secrets in one
 ``pulumi config set-all``; Pulumi is known to slow down with hundreds of secrets), plus ``--netvisor``
 Netvisor clients on one shared credential pair, against the sandbox in its own process (``python -m
-sandbox``, ``--latency-ms`` added to every request). The CLI is the one on PATH or built by
-tools/pulumi/build.sh; the project is a temporary copy of this one (local file backend, passphrase
-secrets), so nothing touches stacks/ or your Pulumi login.
+sandbox``, ``--latency-ms`` added to every request). The stack is a firm's: no partner secret, and the
+sandbox's portal verifies each connection as FabricAI, at ``--procountor-rps`` (default 20, also the
+sandbox Procountor's limit); ``--partner-mode`` configures the partner secrets instead (the provider
+checks; the portal stores unverified), for comparison (benchmarks/_roster.py). The CLI is the one on PATH
+or built by tools/pulumi/build.sh; the project is a temporary copy of this one (local file backend,
+passphrase secrets), so nothing touches stacks/ or your Pulumi login.
 
 Prints, per command: wall time, the time to the first resource created (up), the sandbox requests by
-service, and the lower bounds the run is held to: Procountor's pace; Netvisor's one request at a time
-(its requests x latency); and the round trips one after the other per client x latency x clients / 4
-(the dynamic provider serves 4 calls at once). Figures only; nothing asserts on time. The stand-in's
-figures for the same roster come from ``python -m benchmarks.roster_up``.
+service, and the lower bounds the run is held to: Procountor's pace (its requests, counted by the sandbox
+whoever made them, at the verifier's or the provider's pace); Netvisor's one request at a time (its
+requests x latency); and the round trips one after the other per client x latency x clients / 4 (the
+dynamic provider serves 4 calls at once). Also the machine's load average before and after. Figures only;
+nothing asserts on time. The stand-in's figures for the same roster come from ``benchmarks.roster_up``.
 """
 
 from __future__ import annotations
@@ -31,19 +36,18 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from benchmarks._roster import (
-    APP,
     NETVISOR_CREDENTIALS,
-    PARTNER,
-    PORTAL_KEY,
     Firm,
+    Verification,
     difference,
     generated_firm,
     machine,
     requests_by_service,
+    rps_argument,
+    sandbox_cpu_seconds,
     sandbox_process,
 )
-from provider.defaults import PROCOUNTOR_REQUESTS_PER_SECOND
-from scripts.example_config import sandbox_urls
+from harness.engine import Secret
 
 ROOT = Path(__file__).resolve().parents[1]
 PROVIDER_THREADS = 4
@@ -191,26 +195,40 @@ class Project:
         return time.perf_counter() - started, first, cpu
 
 
-def set_up_stack(
-    project: Project, firm: Firm, sandbox_url: str, procountor_rps: float | None, *, clients_file: bool
-) -> None:
-    roster: dict[str, Any] = {"roster:clients": firm.clients}
+def stack_settings(
+    firm: Firm, sandbox_url: str, verification: Verification, *, clients_file: bool
+) -> tuple[dict[str, Any], list[str]]:
+    """The stack's plain settings, and its secrets as ``PATH=VALUE`` for ``pulumi config set-all --path``:
+    the same stack config as the stand-in's (``Firm.stack_config``), the Netvisor customer id in plain text
+    as a firm writes it."""
+    plain: dict[str, Any] = {}
+    secrets: list[str] = []
+    for key, value in firm.stack_config(sandbox_url, verification).items():
+        if key == "roster:netvisorCredentials":
+            if not value.value:
+                continue  # no Netvisor client: an unused credential set is a roster error
+            plain[key] = {"firm": {"customerId": NETVISOR_CREDENTIALS["customerId"]}}
+            secrets.append(f'{key}["firm"]["customerKey"]={NETVISOR_CREDENTIALS["customerKey"]}')
+        elif isinstance(value, Secret) and isinstance(value.value, dict):
+            secrets += [f'{key}["{name}"]={leaf}' for name, leaf in value.value.items()]
+        elif isinstance(value, Secret):
+            secrets.append(f"{key}={value.value}")
+        else:
+            plain[key] = value
     if clients_file:
         # Beyond ~700 clients the roster cannot be inline: the engine hands all config to the program in
         # one environment string, which Linux caps at 128 KiB (README, "The roster").
+        del plain["roster:clients"]
+        plain["roster:clientsFile"] = "clients.yaml"
+    return plain, secrets
+
+
+def set_up_stack(
+    project: Project, firm: Firm, sandbox_url: str, verification: Verification, *, clients_file: bool
+) -> None:
+    plain, secrets = stack_settings(firm, sandbox_url, verification, clients_file=clients_file)
+    if clients_file:
         (project.directory / "clients.yaml").write_text(json.dumps(firm.clients), encoding="utf-8")
-        roster = {"roster:clientsFile": "clients.yaml"}
-    plain: dict[str, Any] = {
-        **sandbox_urls(sandbox_url),
-        "procountor:clientId": APP["clientId"],
-        "netvisor:partnerId": PARTNER["id"],
-        **roster,
-        "roster:netvisorCredentials": {"firm": {"customerId": NETVISOR_CREDENTIALS["customerId"]}},
-    }
-    if procountor_rps is not None:
-        plain["procountor:requestsPerSecond"] = f"{procountor_rps:g}"
-    if not any(client["erp"] == "netvisor" for client in firm.clients):
-        del plain["roster:netvisorCredentials"]
     (project.directory / "stacks" / "Pulumi.bench.yaml").write_text(json.dumps({"config": plain}), "utf-8")
     subprocess.run(
         ["pulumi", "stack", "init", "bench", "--secrets-provider", "passphrase", "--non-interactive"],
@@ -220,20 +238,16 @@ def set_up_stack(
         capture_output=True,
     )
     # Benchmark keys are fake: on the command line here; a firm's go through stdin one by one.
-    secrets = [
-        f"fabricai:apiKey={PORTAL_KEY}",
-        f"procountor:clientSecret={APP['clientSecret']}",
-        f"netvisor:partnerKey={PARTNER['key']}",
-        *(f'roster:procountorApiKeys["{business_id}"]={key}' for business_id, key in firm.api_keys.items()),
-    ]
-    if "roster:netvisorCredentials" in plain:
-        secrets.append(
-            f'roster:netvisorCredentials["firm"]["customerKey"]={NETVISOR_CREDENTIALS["customerKey"]}'
-        )
     command = ["pulumi", "config", "set-all", "--stack", "bench", "--path"]
     for secret in secrets:
         command += ["--secret", secret]
     subprocess.run(command, cwd=project.directory, env=project.env, check=True, capture_output=True)
+
+
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages (other developers' runs share it)."""
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
 
 
 def bounds(requests: dict[str, int], clients: int, latency_s: float, rps: float) -> dict[str, float]:
@@ -246,12 +260,33 @@ def bounds(requests: dict[str, int], clients: int, latency_s: float, rps: float)
     }
 
 
+def procountor_limit(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """The Procountor app's 429s in the command (its limit is FabricAI's, whoever called), and its peak."""
+
+    def refused(stats: dict[str, Any]) -> int:
+        return sum(stats["services"]["procountor"]["rateLimited"].values())
+
+    peak = sum(after["services"]["procountor"]["peakRequestsPerSecond"].values())
+    return f"Procountor 429s {refused(after) - refused(before)} (peak so far {peak} in one second)"
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=300, help="Procountor clients, each with its own key")
     parser.add_argument("--netvisor", type=int, default=0, help="Netvisor clients on one credential pair")
     parser.add_argument("--latency-ms", type=float, default=0.0)
-    parser.add_argument("--procountor-rps", type=float, default=None)
+    parser.add_argument(
+        "--procountor-rps",
+        type=rps_argument,
+        default=None,
+        help="Procountor's pace: the sandbox's limit and the verifier's pace (default 20); in partner mode "
+        "also procountor:requestsPerSecond",
+    )
+    parser.add_argument(
+        "--partner-mode",
+        action="store_true",
+        help="partner secrets in the stack (the provider checks); the portal stores unverified",
+    )
     parser.add_argument("--pulumi-bin", type=Path, default=None, help="the folder holding pulumi")
     parser.add_argument(
         "--clients-file", action="store_true", help="the client list in roster:clientsFile, not inline"
@@ -273,18 +308,21 @@ def main(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
     firm = generated_firm(args.clients, args.netvisor)
-    rps = args.procountor_rps or PROCOUNTOR_REQUESTS_PER_SECOND
+    verification = Verification(partner_mode=args.partner_mode, procountor_rps=args.procountor_rps)
     bin_dir = args.pulumi_bin or pulumi_bin()
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; load average {load_average()}")
     version = subprocess.run([str(bin_dir / "pulumi"), "version"], capture_output=True, text=True, check=True)
     print(
         f"Pulumi CLI {version.stdout.strip()}; {args.clients} Procountor + {args.netvisor} Netvisor clients; "
-        f"latency {args.latency_ms:g} ms; Procountor pace {rps:g}/s"
+        f"latency {args.latency_ms:g} ms; {verification.describe()}"
         + ("; the program as before the yield fix" if args.synchronous_program else "")
         + ("; clients in roster:clientsFile" if args.clients_file else "")
         + ("; PULUMI_SKIP_CHECKPOINTS=true" if args.skip_checkpoints else "")
     )
-    with sandbox_process(firm) as (url, admin), tempfile.TemporaryDirectory(prefix="fabricai-cli-") as tmp:
+    with (
+        sandbox_process(firm.scenario(verification)) as (url, admin),
+        tempfile.TemporaryDirectory(prefix="fabricai-cli-") as tmp,
+    ):
         admin.set_faults("portal", latencyMs=args.latency_ms)
         admin.set_faults("procountor", latencyMs=args.latency_ms)
         admin.set_faults("netvisor", latencyMs=args.latency_ms)
@@ -292,7 +330,7 @@ def main(argv: list[str]) -> int:
         if args.skip_checkpoints:
             project.env["PULUMI_SKIP_CHECKPOINTS"] = "true"
         started = time.perf_counter()
-        set_up_stack(project, firm, url, args.procountor_rps, clients_file=args.clients_file)
+        set_up_stack(project, firm, url, verification, clients_file=args.clients_file)
         print(
             f"stack config with {len(firm.api_keys)} secret API keys: {time.perf_counter() - started:.1f} s"
         )
@@ -304,23 +342,28 @@ def main(argv: list[str]) -> int:
         if args.preview_only:
             commands = (("first preview (every resource to create)", ("preview",), False),)
         for command, extra, first in commands:
-            before = requests_by_service(admin.stats())
+            before_stats = admin.stats()
+            sandbox_before = sandbox_cpu_seconds()
             wall, first_created, cpu = project.run(*extra, first_created=first)
-            made = difference(requests_by_service(admin.stats()), before)
-            lower = bounds(made, firm.size, args.latency_ms / 1000, rps)
+            sandbox_cpu = sandbox_cpu_seconds() - sandbox_before
+            stats = admin.stats()
+            made = difference(requests_by_service(stats), requests_by_service(before_stats))
+            lower = bounds(made, firm.size, args.latency_ms / 1000, verification.pace)
             bound = max(lower.values())
             line = f"{command}: {wall:.1f} s"
             if first_created is not None:
                 line += f"; first resource created after {first_created:.1f} s"
             line += (
                 f"; CPU: engine {cpu.total('engine'):.1f} s, program {cpu.total('program'):.1f} s, "
-                f"provider {cpu.total('provider'):.1f} s"
+                f"provider {cpu.total('provider'):.1f} s, sandbox {sandbox_cpu:.1f} s"
             )
             line += f"; requests {made}"
             if bound > 0:
                 which = max(lower, key=lower.__getitem__)
                 line += f"; lower bound {bound:.1f} s ({which}), ratio {wall / bound:.2f}"
+            line += f"; {procountor_limit(before_stats, stats)}"
             print(line, flush=True)
+    print(f"load average after: {load_average()}")
     return 0
 
 

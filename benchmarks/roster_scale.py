@@ -1,6 +1,6 @@
 """A large roster: no-op preview and refresh of 2,000 clients, and the peak memory of the provider side.
 
-    python -m benchmarks.roster_scale [--clients 2000]
+    python -m benchmarks.roster_scale [--clients 2000] [--partner-mode]
 
 Half the clients are Procountor, half Netvisor (one shared credential set), taking turns in the roster.
 Three processes, as in a real run the provider, the engine and the services are apart: this one (starts
@@ -9,16 +9,18 @@ dynamic-provider servicer driven by 4 threads as the engine drives it (benchmark
 the engine's part of the harness (the stack's state, protobuf requests). Its peak RSS is printed, so the
 memory figure is the provider's and that harness's, not the sandbox's and not the program's.
 
-On the provider side:
-- setup: ``up`` of the whole roster with ``procountor:requestsPerSecond`` 60 (a faster setup only; the
-  stack keeps it for the later commands);
+The stack is a firm's (no partner secret; the sandbox's portal verifies as FabricAI, its pace 60 requests/s
+for the whole run, and the sandbox's Procountor limit 60); ``--partner-mode`` puts the partner secrets in
+the stack and the portal stores unverified (benchmarks/_roster.py). On the provider side:
+- setup: ``up`` of the whole roster at 60 Procountor requests/s (a faster setup only; in partner mode
+  ``procountor:requestsPerSecond`` 60);
 - a no-op ``preview`` (Check + Diff of every resource): total and per-resource time, and the sandbox's
   request counts before and after, proving no request left the provider;
-- two ``refresh`` runs (Read of every resource), each in a provider process of its own at the default
-  Procountor pace (20 requests/s): portal only (``fabricai:refreshErp`` false), then with the ERP health
-  (the guide's checks again, read-only): wall time, portal and ERP requests per client, drift found, and
-  for the ERP side the wall time against the pace bound (Procountor's requests at 20/s; Netvisor one
-  request at a time, shown by the sandbox's most requests in flight per customer).
+- two ``refresh`` runs (Read of every resource), each in a provider process of its own: portal only
+  (``fabricai:refreshErp`` false), then with the ERP health (the guide's checks again, read-only): wall
+  time, portal and ERP requests per client, drift found, and for the ERP side the wall time against the
+  pace bound (Procountor's requests at the verifier's 60/s, or in partner mode at the provider's default
+  20/s; Netvisor one request at a time, shown by the sandbox's most requests in flight per customer).
 Figures only; nothing asserts on time.
 """
 
@@ -35,6 +37,7 @@ from dataclasses import dataclass
 
 from benchmarks._roster import (
     Firm,
+    Verification,
     difference,
     generated_firm,
     machine,
@@ -43,11 +46,10 @@ from benchmarks._roster import (
 )
 from harness.engine import Engine
 from harness.engine_path import PROVIDER_THREADS, EnginePath, PhaseReport
-from provider import defaults
 from provider.context import reset as reset_process_context
 from sandbox.server import AdminClient
 
-SETUP_PROCOUNTOR_RPS = 60.0
+SETUP_PROCOUNTOR_RPS = 60
 
 
 @dataclass(frozen=True)
@@ -71,12 +73,13 @@ def _phase_line(report: PhaseReport, what: str) -> str:
     )
 
 
-def provider_side(url: str, procountor: int, netvisor: int) -> ProviderSideOutcome:
+def provider_side(url: str, procountor: int, netvisor: int, *, partner_mode: bool) -> ProviderSideOutcome:
     """Set the roster up, preview it, refresh it; runs in its own process (the dynamic-provider's)."""
     lines = [f"provider side: peak RSS after imports {peak_rss_mib():.0f} MiB"]
     firm = generated_firm(procountor, netvisor)
     admin = AdminClient(url)
-    path = EnginePath(firm.stack_config(url, SETUP_PROCOUNTOR_RPS), firm.roster())
+    setup_pace = Verification(partner_mode=partner_mode, procountor_rps=SETUP_PROCOUNTOR_RPS)
+    path = EnginePath(firm.stack_config(url, setup_pace), firm.roster())
 
     setup = path.up()
     lines.append(_phase_line(setup, "created") + f"; peak RSS {peak_rss_mib():.0f} MiB")
@@ -93,7 +96,7 @@ def provider_side(url: str, procountor: int, netvisor: int) -> ProviderSideOutco
 
     refreshes = []
     for refresh_erp in (False, True):
-        refresh, refresh_lines = _refresh(path, admin, firm, url, refresh_erp=refresh_erp)
+        refresh, refresh_lines = _refresh(path, admin, firm, url, setup_pace, refresh_erp=refresh_erp)
         refreshes.append(refresh)
         lines += refresh_lines
     lines.append(
@@ -111,12 +114,15 @@ def provider_side(url: str, procountor: int, netvisor: int) -> ProviderSideOutco
 
 
 def _refresh(
-    path: EnginePath, admin: AdminClient, firm: Firm, url: str, *, refresh_erp: bool
+    path: EnginePath, admin: AdminClient, firm: Firm, url: str, setup: Verification, *, refresh_erp: bool
 ) -> tuple[PhaseReport, list[str]]:
-    """One ``pulumi refresh`` in a provider process of its own, at the stack's default Procountor pace (the
-    setup's faster pace is not kept): portal only (``fabricai:refreshErp`` false), or with the ERP health."""
+    """One ``pulumi refresh`` in a provider process of its own: portal only (``fabricai:refreshErp`` false),
+    or with the ERP health. In partner mode at the provider's default Procountor pace (the setup's faster
+    pace is not kept); in firm mode the verifier's pace is the sandbox's, the setup's."""
     reset_process_context()
-    path.engine = Engine({**firm.stack_config(url), "fabricai:refreshErp": str(refresh_erp).lower()})
+    verification = setup if not setup.partner_mode else Verification(partner_mode=True)
+    config = firm.stack_config(url, verification)
+    path.engine = Engine({**config, "fabricai:refreshErp": str(refresh_erp).lower()})
     stats = admin.stats()
     before = requests_by_service(stats)
     violations_before = stats["services"]["netvisor"]["concurrencyViolations"]
@@ -139,7 +145,7 @@ def _refresh(
         f"{netvisor_requests} Netvisor requests = {nv_each:.2f} per Netvisor client"
     )
     if refresh_erp:
-        pace = defaults.PROCOUNTOR_REQUESTS_PER_SECOND
+        pace = verification.pace
         bound = procountor / pace
         lines.append(
             f"  pace bound: Procountor {procountor} requests at {pace:g}/s "
@@ -160,22 +166,29 @@ def _refresh(
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=2000, help="clients in all (half per ERP)")
+    parser.add_argument(
+        "--partner-mode",
+        action="store_true",
+        help="partner secrets in the stack (the provider checks); the portal stores unverified",
+    )
     args = parser.parse_args(argv)
+    verification = Verification(partner_mode=args.partner_mode, procountor_rps=SETUP_PROCOUNTOR_RPS)
     procountor, netvisor = args.clients // 2, args.clients - args.clients // 2
     firm = generated_firm(procountor, netvisor)
     print(f"machine: {machine()}")
     print(
         f"roster: {firm.size} clients ({procountor} Procountor, {netvisor} Netvisor, one shared Netvisor "
-        f"credential set); sandbox in its own process, no latency; setup at Procountor pace "
-        f"{SETUP_PROCOUNTOR_RPS:g} requests/s"
+        f"credential set); sandbox in its own process, no latency; setup at {verification.describe()}"
     )
     started = time.perf_counter()
     with (
-        sandbox_process(firm) as (url, _),
+        sandbox_process(firm.scenario(verification)) as (url, _),
         ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as provider_process,
     ):
         print(f"sandbox started in {time.perf_counter() - started:.1f} s")
-        outcome = provider_process.submit(provider_side, url, procountor, netvisor).result()
+        outcome = provider_process.submit(
+            provider_side, url, procountor, netvisor, partner_mode=args.partner_mode
+        ).result()
     print("\n".join(outcome.lines))
     return 0 if outcome.succeeded else 1
 

@@ -1,18 +1,22 @@
 """`pulumi up` of a generated roster through the dynamic-provider servicer, the sandbox adding latency.
 
-    python -m benchmarks.roster_up [--clients 200] [--latency-ms 20] [--procountor-rps N] [--whole-program]
+    python -m benchmarks.roster_up [--clients 200] [--latency-ms 20] [--procountor-rps N] [--partner-mode]
+                                   [--whole-program]
 
 ``--clients`` Procountor clients plus as many Netvisor clients (one shared credential pair, the two ERPs
 taking turns in the roster) are created through the servicer as the engine drives the dynamic-provider
 process: 4 worker threads, the NetvisorCredentials first, then one job per client (its ClientCompany, then
-its integration); see benchmarks/_engine_path.py. The sandbox runs in its own process (``python -m
-sandbox``) and adds ``--latency-ms`` to every request. ``--procountor-rps`` sets
-``procountor:requestsPerSecond``; without it the provider's default pace is in force.
+its integration); see harness/engine_path.py. The sandbox runs in its own process (``python -m
+sandbox``) and adds ``--latency-ms`` to every request. The stack is a firm's (no partner secret; the
+sandbox's portal verifies, as FabricAI, at ``--procountor-rps``, default 20); ``--partner-mode`` puts the
+partner secrets in the stack (the provider checks, at ``procountor:requestsPerSecond`` when
+``--procountor-rps`` is given) and the portal stores unverified. ``--procountor-rps`` is also the sandbox
+Procountor's limit (benchmarks/_roster.py).
 
 Prints wall time, requests per client by service, and the lower bounds the run is held to: the round trips
 one after the other per client (portal look-up and registration, the ERP checks, the portal connection and
 status; counted from the requests made) x latency x clients / 4 threads; Netvisor's one-request-at-a-time
-rule for the shared credentials; Procountor's pace.
+rule for the shared credentials; Procountor's pace (its requests, whoever made them, at the pace above).
 
 ``--whole-program`` also runs the real program (stacks/__main__.py) under Pulumi's mocks with the same
 servicer (sandbox/roster_driver.py) against a fresh sandbox, as a second, separately labelled figure.
@@ -30,14 +34,16 @@ from typing import Any
 
 from benchmarks._roster import (
     Firm,
+    Verification,
     difference,
     generated_firm,
     machine,
     requests_by_service,
+    rps_argument,
+    sandbox_cpu_seconds,
     sandbox_process,
 )
 from harness.engine_path import PROVIDER_THREADS, EnginePath
-from provider.defaults import PROCOUNTOR_REQUESTS_PER_SECOND as DEFAULT_REQUESTS_PER_SECOND
 
 SERVICES = ("portal", "procountor", "netvisor")
 # Procountor's company, rights and dimensions reads go at once after the token: 3 requests, 1 round trip.
@@ -51,9 +57,15 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--latency-ms", type=float, default=20.0, help="added to every sandbox request")
     parser.add_argument(
         "--procountor-rps",
-        type=float,
+        type=rps_argument,
         default=None,
-        help="procountor:requestsPerSecond (default 20, Procountor's published pace)",
+        help="Procountor's pace: the sandbox's limit and the verifier's pace (default 20, Procountor's "
+        "published pace); in partner mode also procountor:requestsPerSecond",
+    )
+    parser.add_argument(
+        "--partner-mode",
+        action="store_true",
+        help="partner secrets in the stack (the provider checks); the portal stores unverified",
     )
     parser.add_argument(
         "--whole-program", action="store_true", help="also time the program under mocks (includes the SDK)"
@@ -103,38 +115,51 @@ def _print_bounds(
     print(f"ratio to the largest bound: {wall / max(bounds.values()):.2f}")
 
 
-def _engine_run(firm: Firm, args: argparse.Namespace, pace: float) -> bool:
-    with sandbox_process(firm) as (url, admin):
+def _engine_run(firm: Firm, args: argparse.Namespace, verification: Verification) -> bool:
+    with sandbox_process(firm.scenario(verification)) as (url, admin):
         before = _with_latency(admin, args.latency_ms)
-        path = EnginePath(firm.stack_config(url, args.procountor_rps), firm.roster())
+        path = EnginePath(firm.stack_config(url, verification), firm.roster())
+        sandbox_before = sandbox_cpu_seconds()
         report = path.up()
+        sandbox_cpu = sandbox_cpu_seconds() - sandbox_before
         stats = admin.stats()
     made = difference(requests_by_service(stats), before)
     print(
         f"up through the servicer, {PROVIDER_THREADS} threads: {report.wall:.1f} s wall; "
-        f"{report.resources - len(report.failures)} resources created, {len(report.failures)} failed"
+        f"{report.resources - len(report.failures)} resources created, {len(report.failures)} failed; "
+        f"sandbox CPU {sandbox_cpu:.1f} s"
     )
     for failure in report.failures[:5]:
         print(f"  failed: {failure}")
     print("  provider-call time per resource (waits for the pace and the Netvisor lock included):")
     print("\n".join(report.per_resource_lines()))
     _print_requests(made, args.clients, args.netvisor)
-    _print_bounds(report.wall, made, args.clients, args.netvisor, args.latency_ms / 1000, pace)
+    _print_bounds(report.wall, made, args.clients, args.netvisor, args.latency_ms / 1000, verification.pace)
     netvisor = stats["services"]["netvisor"]
     print(
         f"Netvisor: max in flight per customer {netvisor['maxInFlightPerCustomer']}, "
         f"violations {netvisor['concurrencyViolations']}"
     )
+    print(procountor_pace_line(stats))
     return not report.failures
 
 
-def _whole_program_run(firm: Firm, args: argparse.Namespace) -> bool:
+def procountor_pace_line(stats: dict[str, Any]) -> str:
+    """What the sandbox's Procountor saw of the app's pace: its peak per second and the 429s it answered."""
+    procountor = stats["services"]["procountor"]
+    return (
+        f"Procountor: peak requests in one second {sum(procountor['peakRequestsPerSecond'].values())}, "
+        f"refused over its limit (429) {sum(procountor['rateLimited'].values())}"
+    )
+
+
+def _whole_program_run(firm: Firm, args: argparse.Namespace, verification: Verification) -> bool:
     from harness.driver import RosterDriver  # only this figure needs the SDK's runtime
     from scripts.example_config import PROGRAM
 
-    with sandbox_process(firm) as (url, admin):
+    with sandbox_process(firm.scenario(verification)) as (url, admin):
         before = _with_latency(admin, args.latency_ms)
-        driver = RosterDriver(firm.stack_config(url, args.procountor_rps), program=PROGRAM)
+        driver = RosterDriver(firm.stack_config(url, verification), program=PROGRAM)
         started = time.perf_counter()
         report = driver.up()
         wall = time.perf_counter() - started
@@ -152,17 +177,15 @@ def main(argv: list[str]) -> int:
     if args.netvisor is None:
         args.netvisor = args.clients
     firm = generated_firm(args.clients, args.netvisor)
-    pace = args.procountor_rps or DEFAULT_REQUESTS_PER_SECOND
-    setting = "procountor:requestsPerSecond" if args.procountor_rps else "the provider's default"
+    verification = Verification(partner_mode=args.partner_mode, procountor_rps=args.procountor_rps)
     print(f"machine: {machine()}")
     print(
         f"roster: {args.clients} Procountor + {args.netvisor} Netvisor clients; sandbox (own process) "
-        f"latency "
-        f"{args.latency_ms:g} ms per request; Procountor pace {pace:g} requests/s ({setting})"
+        f"latency {args.latency_ms:g} ms per request; {verification.describe()}"
     )
-    succeeded = _engine_run(firm, args, pace)
+    succeeded = _engine_run(firm, args, verification)
     if args.whole_program:
-        succeeded = _whole_program_run(firm, args) and succeeded
+        succeeded = _whole_program_run(firm, args, verification) and succeeded
     return 0 if succeeded else 1
 
 
