@@ -25,7 +25,7 @@ import threading
 import time
 from pathlib import Path
 
-from benchmarks._roster import generated_firm, machine, sandbox_process
+from benchmarks._roster import Verification, generated_firm, machine, sandbox_process
 from benchmarks.cli_roster import ProcessCpu, Project, pulumi_bin, set_up_stack
 
 # Pulumi takes any of these as a CI system and then never shows the interactive display.
@@ -116,12 +116,16 @@ def main(argv: list[str]) -> int:
         f"{args.clients} Procountor clients; `pulumi up --yes --skip-preview`"
         + ("; PULUMI_SKIP_CHECKPOINTS=true" if args.skip_checkpoints else "")
     )
+    verification = Verification()  # a firm's stack: the sandbox's portal verifies
     for terminal in (False, True):
-        with sandbox_process(firm) as (url, _), tempfile.TemporaryDirectory(prefix="fabricai-ui-") as tmp:
+        with (
+            sandbox_process(firm.scenario(verification)) as (url, _),
+            tempfile.TemporaryDirectory(prefix="fabricai-ui-") as tmp,
+        ):
             project = Project(Path(tmp), bin_dir)
             if args.skip_checkpoints:
                 project.env["PULUMI_SKIP_CHECKPOINTS"] = "true"
-            set_up_stack(project, firm, url, None, clients_file=False)
+            set_up_stack(project, firm, url, verification, clients_file=False)
             wall, cpu, written = up(project, terminal=terminal)
             name = f"default display on a {COLUMNS}x{ROWS} terminal" if terminal else "--non-interactive"
             print(
