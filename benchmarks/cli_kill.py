@@ -526,9 +526,14 @@ def main(argv: list[str]) -> int:
                 one_round(number, firm, url, admin, bin_dir, rng, args, skip_checkpoints=skip, totals=totals)
             all_totals.append((label, totals))
     for label, totals in all_totals:
+        grace_requests = (
+            "left running through the recovery"
+            if args.leave_leftovers
+            else f"portal requests from them {totals.requests_in_grace}"
+        )
         print(
             f"{label}: {totals.killed} of {totals.rounds} runs killed; processes left alive after the "
-            f"CLI's SIGKILL {totals.left_alive} (portal requests from them {totals.requests_in_grace}); "
+            f"CLI's SIGKILL {totals.left_alive} ({grace_requests}); "
             f"recoveries failed {totals.failed_recoveries}, with pulumi cancel {totals.cancels}, pending "
             f"CREATEs cleared {totals.pending_cleared}; duplicate registrations {totals.duplicates}; "
             f"orphan connections {totals.orphans}; state unequal to the portal {totals.unequal}"
