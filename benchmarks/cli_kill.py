@@ -48,6 +48,8 @@ from benchmarks._roster import (
 )
 from benchmarks._roster import sandbox_process as start_sandbox
 from benchmarks.cli_roster import Project, load_average, pulumi_bin, set_up_stack
+from provider.cli.apply import pin_identity
+from provider.cli.stack import Stack
 from sandbox.server import AdminClient
 
 COMMAND_TIMEOUT_SECONDS = 900.0
@@ -417,6 +419,9 @@ def one_round(
         if skip_checkpoints:
             project.env["PULUMI_SKIP_CHECKPOINTS"] = "true"
         set_up_stack(project, firm, url, verification, clients_file=firm.size > 500)
+        # As `fabricai-roster up` does before it runs pulumi (README): the identity pinned in the settings,
+        # so a first run killed before its state was saved still finds its records by their tag.
+        pin_identity(Stack(name="bench", cwd=project.directory, env=project.env))
         killed = up_killed(
             project,
             after_created,

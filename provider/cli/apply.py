@@ -10,8 +10,11 @@ display to redraw every row). Skipping checkpoints is free for a preview, which 
 state, and the next run finds every record this stack registered by its identity tag and hands each
 connection over again (a PUT replaces), so nothing is registered twice or left behind
 (benchmarks/cli_kill.py). ``up`` shows the plan first (``pulumi preview``), asks before it changes
-anything (``--yes`` for scripts), then applies it (``pulumi up --yes --skip-preview``). A plain
-``pulumi up`` still works; it is only slower on large rosters. Exit status: pulumi's failure is 1.
+anything (``--yes`` for scripts), then applies it (``pulumi up --yes --skip-preview``). Before that, ``up``
+pins the stack's identity in its settings (``roster:stackId``: the one in state, else a new one): without
+checkpoints, a first run killed half-way would lose the identity it made with its state, and its records,
+tagged with it, would be nobody's (benchmarks/cli_kill.py found this). A plain ``pulumi up`` still works; it
+is only slower on large rosters. Exit status: pulumi's failure is 1.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from collections.abc import Sequence
 
 from provider.cli import render
 from provider.cli.stack import OperatorError, Stack, find_pulumi
+from provider.program import STACK_ID_OUTPUT
+from provider.resources.stack_identity import STACK_ID_KEY, new_identity
 
 # What every run gets (the reasons are in the module docstring).
 ENVIRONMENT = {"PULUMI_SKIP_CHECKPOINTS": "true"}
@@ -74,9 +79,46 @@ def _confirmed() -> bool:
     return answer.strip().casefold() in ("y", "yes")
 
 
+def identity_in_state(stack: Stack) -> str | None:
+    """The identity the stack's state holds: its output, else its StackIdentity resource (a run that failed
+    before its outputs were written); None for a stack that has none yet."""
+    try:
+        shown = stack.outputs().get(STACK_ID_OUTPUT)
+    except OperatorError:
+        shown = None
+    if isinstance(shown, str) and shown:
+        return shown
+    try:
+        resources = stack.resources()
+    except OperatorError:  # unreadable: a new pin that differs from the state's stops the run, named
+        resources = []
+    for resource in resources:
+        if str(resource.get("type", "")).endswith(":StackIdentity"):
+            kept = (resource.get("outputs") or {}).get("stack_id") or resource.get("id")
+            if isinstance(kept, str) and kept:
+                return kept
+    return None
+
+
+def pin_identity(stack: Stack) -> str | None:
+    """Pin the stack's identity in its settings unless it is; the identity pinned now, or None."""
+    if stack.config(secrets=False).get(STACK_ID_KEY):
+        return None
+    identity = identity_in_state(stack) or new_identity(stack.stack_name())
+    stack.set_config(STACK_ID_KEY, identity)
+    return identity
+
+
 def run(args: argparse.Namespace, stack: Stack) -> int:
     extra = [arg for arg in args.pulumi_args if arg != "--"]
     err = render.stderr()
+    if args.command == "up":
+        pinned = pin_identity(stack)
+        if pinned is not None:
+            err.print(
+                f"The stack's identity {pinned} is now pinned in its settings ({STACK_ID_KEY}): commit "
+                "stacks/Pulumi.<stack>.yaml, so that a lost state still finds this stack's portal records."
+            )
     preview = _run(stack, pulumi_command(stack, ["preview"], extra))
     if preview != 0:
         err.print(f"[bold red]pulumi preview failed (exit status {preview}); nothing was changed.[/]")

@@ -98,6 +98,15 @@ class Stack:
             self._config = config
         return config
 
+    def set_config(self, key: str, value: str) -> None:
+        """``pulumi config set KEY VALUE`` (a plain value: never a secret)."""
+        self._run("config", "set", key, value)
+        self._config = None
+
+    def stack_name(self) -> str:
+        """The stack's name: ``--stack``, else the selected one."""
+        return self.name or self._run("stack", "--show-name").strip()
+
     def outputs(self) -> dict[str, Any]:
         """The stack's outputs; anything but a mapping is an OperatorError (never read as "no clients")."""
         raw = self._json("stack", "output", "--json")

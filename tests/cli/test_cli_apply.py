@@ -43,6 +43,11 @@ def test_up_shows_the_plan_then_applies_it_and_a_second_preview_is_quiet(
     assert "+ 24 to create" in plan or "24 to create" in plan, plan[-2000:]
     assert "24 created" in applied, applied[-2000:]
     assert running.admin.stats()["services"]["portal"]["connections"] == len(HEALTHY)
+    # The identity was pinned in the settings before the run (a killed first run keeps it) and is the one
+    # the run carried.
+    pinned = pulumi_project.run("config", "get", "roster:stackId", stack="sandbox").stdout.strip()
+    shown = pulumi_project.run("stack", "output", "rosterStackId", stack="sandbox").stdout.strip()
+    assert pinned and pinned == shown
     again = roster_command(pulumi_project, "preview")
     assert again.returncode == 0, again.stderr
     assert "to create" not in again.stdout and "to update" not in again.stdout and "unchanged" in again.stdout

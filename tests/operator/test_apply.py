@@ -25,26 +25,35 @@ def test_up_previews_then_applies_without_checkpoints_or_live_display(
     pulumi = install_fake_pulumi(fake_bin)
     ran = run_command(capsys, "--stack", "production", "up", "--yes", "--", "--diff")
     assert ran.code == 0, ran.err
-    calls = pulumi.calls()
+    calls = [call for call in pulumi.calls() if call["args"][0] in ("preview", "up")]
     assert [call["args"] for call in calls] == [
         ["preview", "--non-interactive", "--diff", "--stack", "production"],
         ["up", "--yes", "--skip-preview", "--non-interactive", "--diff", "--stack", "production"],
     ]
     assert all(call["env"].get("PULUMI_SKIP_CHECKPOINTS") == "true" for call in calls)
+    # Before anything runs, the identity is pinned (a stack with none in state gets a new one): a first
+    # run killed half-way without checkpoints must not lose it.
+    (pin,) = [call["args"] for call in pulumi.calls() if call["args"][:2] == ["config", "set"]]
+    assert (
+        pin[2] == "roster:stackId"
+        and pin[3].startswith("production-")
+        and len(pin[3]) == len("production-") + 24
+    )
+    assert pulumi.calls()[-2]["args"][0] == "preview"
 
 
 def test_a_failed_preview_applies_nothing(fake_bin: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pulumi = install_fake_pulumi(fake_bin, fail_on="preview")
     ran = run_command(capsys, "up", "--yes")
     assert ran.code == 1 and "nothing was changed" in ran.err
-    assert [call["args"][0] for call in pulumi.calls()] == ["preview"]
+    assert [call["args"][0] for call in pulumi.calls() if call["args"][0] in ("preview", "up")] == ["preview"]
 
 
 def test_up_asks_first_and_scripts_must_say_yes(fake_bin: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pulumi = install_fake_pulumi(fake_bin)
     ran = run_command(capsys, "up")  # stdin is not a terminal under pytest
     assert ran.code == 2 and "pass --yes" in ran.err
-    assert [call["args"][0] for call in pulumi.calls()] == ["preview"]
+    assert [call["args"][0] for call in pulumi.calls() if call["args"][0] in ("preview", "up")] == ["preview"]
 
 
 def test_a_failed_up_says_running_it_again_is_safe(
