@@ -27,7 +27,6 @@ import io
 import json
 import os
 import re
-import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,7 +40,7 @@ from provider.business_id import BusinessId, InvalidBusinessId
 from provider.cli import generate, render
 from provider.cli.config import settings_of
 from provider.cli.csv_import import HEADERS, ClientList, decode, read_client_list
-from provider.cli.stack import PULUMI_TIMEOUT_SECONDS, OperatorError, Stack, find_pulumi
+from provider.cli.stack import OperatorError, Stack, find_pulumi, run_pulumi
 from provider.defaults import PORTAL_URL
 from provider.errors import FabricaiRosterError, RosterInvalid
 from provider.portal import ListedClient, PortalClient
@@ -778,47 +777,11 @@ def _secrets(plan: Plan) -> list[tuple[str, str]]:
     return found
 
 
-def run_pulumi(
-    project: Path,
-    env: Mapping[str, str],
-    args: Sequence[str],
-    *,
-    stdin: str | None = None,
-    hide: Sequence[str] = (),
-) -> str:
-    """One ``pulumi`` run, its stdout: arguments as a list, a secret only ever on stdin (the passphrase: in
-    the environment); an OperatorError with the CLI's last lines if it fails, each of ``hide`` masked."""
-    command = [find_pulumi(), *args, "--non-interactive"]
-    shown = " ".join(["pulumi", *args])
-    try:
-        done = subprocess.run(  # noqa: S603 - the pulumi found on PATH, an argument list
-            command,
-            cwd=project,
-            env=dict(env),
-            input=stdin if stdin is not None else "",  # never the operator's stdin (a piped secret)
-            capture_output=True,
-            text=True,
-            timeout=PULUMI_TIMEOUT_SECONDS,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise OperatorError(f"`{shown}` did not finish in {PULUMI_TIMEOUT_SECONDS} s") from None
-    except OSError as error:
-        raise OperatorError(f"`{shown}` could not be run: {error.strerror}") from None
-    if done.returncode != 0:
-        said = [line for line in done.stderr.strip().splitlines() if line.strip()][-3:]
-        text = " ".join(said) or "no message"
-        # Pulumi does not echo a value read on stdin; a backend URL it quotes may hold a password.
-        for secret in (*hide, env.get(PASSPHRASE_ENV, "")):
-            if secret:
-                text = text.replace(secret, "***")
-        raise OperatorError(f"`{shown}` failed (exit status {done.returncode}): {text}")
-    return done.stdout
-
-
 def _pulumi(plan: Plan, *args: str, stdin: str | None = None) -> None:
     """``pulumi ARGS --stack S`` for the new stack."""
     hide = [plan.api_key, *_password(plan.backend), *(value for _, value in _secrets(plan))]
+    # The passphrase is in the environment: masked too, should the CLI quote it.
+    hide = [*hide, plan.env.get(PASSPHRASE_ENV, "")]
     run_pulumi(plan.project, plan.env, [*args, "--stack", plan.stack], stdin=stdin, hide=hide)
 
 

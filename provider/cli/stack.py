@@ -54,32 +54,8 @@ class Stack:
     _config: dict[str, Any] | None = field(default=None, repr=False)
 
     def _run(self, *args: str) -> str:
-        command = [find_pulumi(), *args, "--non-interactive"]
-        if self.name:
-            command += ["--stack", self.name]
-        shown = " ".join(["pulumi", *args, *(["--stack", self.name] if self.name else [])])
-        try:
-            done = subprocess.run(  # noqa: S603 - the pulumi binary found on PATH, fixed arguments
-                command,
-                cwd=self.cwd,
-                env=dict(self.env) if self.env is not None else dict(os.environ),
-                capture_output=True,
-                text=True,
-                timeout=PULUMI_TIMEOUT_SECONDS,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise OperatorError(f"`{shown}` did not finish in {PULUMI_TIMEOUT_SECONDS} s") from None
-        except OSError as error:
-            raise OperatorError(f"`{shown}` could not be run: {error.strerror}") from None
-        if done.returncode != 0:
-            said = [line for line in done.stderr.strip().splitlines() if line.strip()][-3:]
-            raise OperatorError(
-                f"`{shown}` failed (exit status {done.returncode}): "
-                + (" ".join(said) or "no message")
-                + _hint(done.stderr)
-            )
-        return done.stdout
+        stack = ["--stack", self.name] if self.name else []
+        return run_pulumi(self.cwd, self.env if self.env is not None else os.environ, [*args, *stack])
 
     def _json(self, *args: str) -> Any:
         text = self._run(*args)
@@ -130,6 +106,45 @@ class Stack:
         if not isinstance(resources, list) or not all(isinstance(r, dict) for r in resources):
             raise OperatorError("`pulumi stack export` answered resources that cannot be read")
         return resources
+
+
+def run_pulumi(
+    cwd: Path | None,
+    env: Mapping[str, str],
+    args: Sequence[str],
+    *,
+    stdin: str | None = None,
+    hide: Sequence[str] = (),
+) -> str:
+    """One ``pulumi ARGS --non-interactive`` run, its stdout: arguments as a list, a secret only ever on stdin
+    (the operator's own stdin never: it may be a piped secret); an OperatorError with the CLI's last lines
+    when it fails, each of ``hide`` masked (pulumi echoes no value read on stdin, but a backend URL it quotes
+    may hold a password)."""
+    command = [find_pulumi(), *args, "--non-interactive"]
+    shown = " ".join(["pulumi", *args])
+    try:
+        done = subprocess.run(  # noqa: S603 - the pulumi binary found on PATH, an argument list
+            command,
+            cwd=cwd,
+            env=dict(env),
+            input=stdin if stdin is not None else "",
+            capture_output=True,
+            text=True,
+            timeout=PULUMI_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise OperatorError(f"`{shown}` did not finish in {PULUMI_TIMEOUT_SECONDS} s") from None
+    except OSError as error:
+        raise OperatorError(f"`{shown}` could not be run: {error.strerror}") from None
+    if done.returncode != 0:
+        said = [line for line in done.stderr.strip().splitlines() if line.strip()][-3:]
+        text = " ".join(said) or "no message"
+        for secret in hide:
+            if secret:
+                text = text.replace(secret, "***")
+        raise OperatorError(f"`{shown}` failed (exit status {done.returncode}): {text}{_hint(done.stderr)}")
+    return done.stdout
 
 
 def _hint(stderr: str) -> str:
