@@ -22,11 +22,9 @@ No secret may appear in anything printed or written in plain text.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -37,6 +35,7 @@ from scripts.example_config import demo_secrets
 from tests.cli.test_cli_lifecycle import Portal
 from tests.conftest import SandboxFactory
 from tests.support.project_copy import roster_program
+from tests.support.pulumi_cli import firm_shell
 
 pytestmark = pytest.mark.cli
 
@@ -116,22 +115,6 @@ class Firm:
         return resources
 
 
-def environment(pulumi_bin: Path, home: Path) -> dict[str, str]:
-    """A firm's shell: the CLI and ``fabricai-roster`` on PATH, the test's home, no backend or passphrase."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PULUMI_")}
-    env.update(
-        {
-            "PATH": f"{pulumi_bin}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-            "HOME": str(home),
-            "PULUMI_HOME": str(home / ".pulumi"),
-            "PULUMI_SKIP_UPDATE_CHECK": "true",
-            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-            "NO_COLOR": "1",
-        }
-    )
-    return env
-
-
 def exports(printed: str) -> dict[str, str]:
     """The ``export NAME='value'`` lines init printed."""
     return dict(re.findall(r"^\s*export (PULUMI_BACKEND_URL)='([^']+)'", printed, flags=re.MULTILINE))
@@ -209,7 +192,7 @@ def test_a_firms_first_day(pulumi_bin: Path, sandbox: SandboxFactory, tmp_path: 
     portal_url = f"{running.url}/portal"
     home = tmp_path / "home"
     home.mkdir()
-    firm = Firm(roster_program(tmp_path / "project"), environment(pulumi_bin, home))
+    firm = Firm(roster_program(tmp_path / "project"), firm_shell(pulumi_bin, home))
     (tmp_path / "asiakkaat.csv").write_text(CLIENT_LIST, encoding="utf-8")
     passphrase = home / ".config" / "fabricai" / "passphrase"
     passphrase.parent.mkdir(parents=True)

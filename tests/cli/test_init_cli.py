@@ -7,7 +7,6 @@ against the sandbox, and shows the roster. Each test works in a temporary copy o
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from provider.portal import ClientBody, PortalClient
 from provider.settings import PortalSettings
 from tests.conftest import SandboxFactory
 from tests.support.project_copy import roster_program
+from tests.support.pulumi_cli import firm_shell
 
 pytestmark = pytest.mark.cli
 
@@ -31,23 +31,6 @@ NETVISOR_KEY = "FAKE-nv-customer-key-tase-1"
 PASSPHRASE = "kahvi-ja-pulla-2026"
 PARTNER_SECRETS = ("clientSecret", "partnerKey", "client secret", "partner key")
 ANSWER_SECONDS = 60
-
-
-def _environment(pulumi_bin: Path, home: Path) -> dict[str, str]:
-    """The test process's environment for a firm's shell: the CLI on PATH, the home folder the test's, and
-    no backend or passphrase set, so that init asks for them."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PULUMI_")}
-    env.update(
-        {
-            "PATH": f"{pulumi_bin}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-            "HOME": str(home),
-            "PULUMI_HOME": str(home / ".pulumi"),
-            "PULUMI_SKIP_UPDATE_CHECK": "true",
-            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-            "NO_COLOR": "1",
-        }
-    )
-    return env
 
 
 def _pulumi(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -103,7 +86,7 @@ def test_init_in_a_terminal_then_pulumi_preview_shows_the_roster(
         "1618033-3;Kirja-Kettu Oy;Netvisor\n",
         encoding="utf-8",
     )
-    env = _environment(pulumi_bin, home)
+    env = firm_shell(pulumi_bin, home)
     transcript = tmp_path / "terminal.txt"
     with transcript.open("w", encoding="utf-8") as screen:
         terminal = pexpect.spawn(
@@ -186,7 +169,7 @@ def test_init_with_flags_from_the_portal_then_preview_and_it_never_overwrites(
     project = roster_program(tmp_path / "project")
     home = tmp_path / "home"
     home.mkdir()
-    env = _environment(pulumi_bin, home)
+    env = firm_shell(pulumi_bin, home)
     passphrase = tmp_path / "passphrase"
     passphrase.write_text(PASSPHRASE, encoding="utf-8")
     keys = tmp_path / "keys.yaml"

@@ -279,23 +279,17 @@ def test_adding_and_removing_a_client_changes_only_that_clients_resources(monito
         assert with_[urn].compared_inputs() == without[urn].compared_inputs(), with_[urn].name
 
 
-def test_an_invalid_roster_declares_nothing_and_shows_every_problem_once(
-    monitor: RecordingMonitor, caplog: pytest.LogCaptureFixture
-) -> None:
-    config = stack_config("sandbox", SANDBOX_URL, lambda value: value)
-    clients = list(config["roster:clients"])
-    clients[0] = {**clients[0], "businessId": "2925630-8"}  # wrong check digit
-    clients[1] = {**clients[1], "process": "sometimes"}
+def refusal(
+    monitor: RecordingMonitor,
+    caplog: pytest.LogCaptureFixture,
+    config: dict[str, str],
+    secret_keys: list[str],
+) -> list[str]:
+    """Run the program with this config under Pulumi's mocks; it must stop with its message shown (exit
+    code MESSAGE_SHOWN_EXIT_CODE), declaring nothing: the one error message it logged."""
     logger = logging.getLogger("roster-program-test")
     pulumi.runtime.set_mocks(RecordingMocks(), "fabricai-roster", "test", False, logger, monitor)
-    pulumi.runtime.set_all_config(
-        {
-            "roster:clients": json.dumps(clients),
-            "roster:procountorApiKeys": json.dumps(config["roster:procountorApiKeys"]),
-            "roster:netvisorCredentials": json.dumps(config["roster:netvisorCredentials"]),
-        },
-        ["roster:procountorApiKeys", "roster:netvisorCredentials"],
-    )
+    pulumi.runtime.set_all_config(config, secret_keys)
     exits: list[int] = []
 
     def program() -> None:
@@ -310,6 +304,26 @@ def test_an_invalid_roster_declares_nothing_and_shows_every_problem_once(
     assert monitor.registrations == {}
     errors = [record.getMessage() for record in caplog.records if record.name == "roster-program-test"]
     assert len(errors) == 1
+    return errors
+
+
+def test_an_invalid_roster_declares_nothing_and_shows_every_problem_once(
+    monitor: RecordingMonitor, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = stack_config("sandbox", SANDBOX_URL, lambda value: value)
+    clients = list(config["roster:clients"])
+    clients[0] = {**clients[0], "businessId": "2925630-8"}  # wrong check digit
+    clients[1] = {**clients[1], "process": "sometimes"}
+    errors = refusal(
+        monitor,
+        caplog,
+        {
+            "roster:clients": json.dumps(clients),
+            "roster:procountorApiKeys": json.dumps(config["roster:procountorApiKeys"]),
+            "roster:netvisorCredentials": json.dumps(config["roster:netvisorCredentials"]),
+        },
+        ["roster:procountorApiKeys", "roster:netvisorCredentials"],
+    )
     message = errors[0]
     assert message.startswith("The roster has")
     assert "2925630-8" in message and "sometimes" in message
@@ -325,9 +339,9 @@ def test_missing_provider_settings_declare_nothing_and_are_named_all_at_once(
     """Issue 19: no `fabricai:apiKey`, and a Procountor partner secret without its client id (so `auto`
     verifies Procountor locally): the program names both, with their commands, before declaring anything."""
     config = stack_config("sandbox", SANDBOX_URL, lambda value: value)
-    logger = logging.getLogger("roster-program-test")
-    pulumi.runtime.set_mocks(RecordingMocks(), "fabricai-roster", "test", False, logger, monitor)
-    pulumi.runtime.set_all_config(
+    errors = refusal(
+        monitor,
+        caplog,
         {
             "roster:clients": json.dumps(config["roster:clients"]),
             "roster:procountorApiKeys": json.dumps(config["roster:procountorApiKeys"]),
@@ -336,20 +350,6 @@ def test_missing_provider_settings_declare_nothing_and_are_named_all_at_once(
         },
         ["roster:procountorApiKeys", "roster:netvisorCredentials", "procountor:clientSecret"],
     )
-    exits: list[int] = []
-
-    def program() -> None:
-        try:
-            run()
-        except SystemExit as exit_:
-            exits.append(int(str(exit_.code)))
-
-    with caplog.at_level(logging.ERROR, logger="roster-program-test"):
-        under_mocks(program)
-    assert exits == [MESSAGE_SHOWN_EXIT_CODE]
-    assert monitor.registrations == {}
-    errors = [record.getMessage() for record in caplog.records if record.name == "roster-program-test"]
-    assert len(errors) == 1
     assert "pulumi config set --secret fabricai:apiKey <key>" in errors[0]
     assert "pulumi config set procountor:clientId <client id>" in errors[0]
     assert "netvisor:partner" not in errors[0]  # Netvisor verifies at FabricAI: no partner secret is set

@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,3 +191,20 @@ def roster_project(pulumi_project: PulumiProject, monkeypatch: pytest.MonkeyPatc
     for key, value in pulumi_project.settings.items():
         monkeypatch.setenv(key, value)
     return pulumi_project
+
+
+def firm_shell(pulumi_bin: Path, home: Path) -> dict[str, str]:
+    """A firm's shell: the CLI and ``fabricai-roster`` on PATH, ``home`` as the home folder, and no backend or
+    passphrase set (``init`` asks for them, or prints them)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PULUMI_")}
+    env.update(
+        {
+            "PATH": f"{pulumi_bin}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+            "HOME": str(home),
+            "PULUMI_HOME": str(home / ".pulumi"),
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            "NO_COLOR": "1",
+        }
+    )
+    return env
