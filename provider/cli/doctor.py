@@ -156,6 +156,11 @@ def subject_of(context: ProviderContext, roster: Roster, client: ClientEntry) ->
         if client.erp is Erp.NETVISOR
         else ""
     )
+    secret = (
+        roster.credentials_for(client).customer_key
+        if client.erp is Erp.NETVISOR
+        else roster.api_key_for(client)
+    )
     return Subject(
         label=client.label,
         business_id=str(client.business_id),
@@ -163,6 +168,7 @@ def subject_of(context: ProviderContext, roster: Roster, client: ClientEntry) ->
         verified_by=context.settings.verification_for(system),
         credentials_name=named,
         access_key=context.settings.netvisor_access_key,
+        hide=(secret.get_secret_value(),),
     )
 
 

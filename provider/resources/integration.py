@@ -109,8 +109,21 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
             business_id=business_id,
             system=self.system,
             verified_by=self.verified_by,
+            hide=self._secrets(inputs),
             **self.subject_words(values),
         )
+
+    def _secrets(self, inputs: Inputs | None) -> tuple[str, ...]:
+        """What no verification's words may show: the credentials verified, and the keys stack config holds
+        (a refresh's re-verification knows only those)."""
+        settings = self._settings
+        known = [key.get_secret_value() for key in settings.stored_procountor_keys]
+        known += [key.get_secret_value() for _, key in settings.stored_netvisor_credentials]
+        if settings.portal_api_key is not None:
+            known.append(settings.portal_api_key.get_secret_value())
+        if inputs is not None:
+            known += [value for key, value in self.portal_credentials(inputs).items() if key != "customerId"]
+        return tuple(value for value in known if value)
 
     def subject_words(self, values: Mapping[str, Any]) -> dict[str, str]:
         """What else this ERP's words name (Netvisor: the credential pair, FabricAI's access key)."""

@@ -98,6 +98,7 @@ class NetvisorCredentialsProvider(RosterResourceProvider):
             verified_by=verified_by,
             credentials_name=describe_credentials(inputs.customer_id, inputs.name),
             access_key=self._settings.netvisor_access_key,
+            hide=(inputs.customer_key,),
         )
         keys = verification.finding(Check.CREDENTIALS)
         if keys is None or not keys.holds:  # refused, or not decided (Netvisor or FabricAI unreachable)

@@ -12,7 +12,7 @@ own partner app refused) is reported only when nothing was decided against the c
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from provider.errors import (
@@ -31,6 +31,7 @@ from provider.netvisor.rights import (
     USER_RIGHTS,
 )
 from provider.procountor.rights import BY_DOTTED, GUIDE_RIGHTS, MissingRight, RightLevel
+from provider.redaction import redact, redact_error
 from provider.verification.findings import Check, Finding, Verification, text_list
 
 VerifiedBy = Literal["portal", "local"]
@@ -77,6 +78,9 @@ class Subject:
     verified_by: VerifiedBy
     credentials_name: str = ""  # Netvisor: "'firm' (customer id 1234)" or "(customer id 1234)"
     access_key: str = ""  # Netvisor: FabricAI's access key on the "API resource rights" page
+    # The secrets a verification's facts must never carry into the words (the credentials verified, the
+    # stack's keys): a portal echoing one in a fact (a company "name") is redacted like any quote.
+    hide: tuple[str, ...] = field(default=(), repr=False)
 
 
 def set_key_command(business_id: str) -> str:
@@ -84,7 +88,17 @@ def set_key_command(business_id: str) -> str:
 
 
 def explain(verification: Verification, subject: Subject) -> FabricaiRosterError:
-    """The error for a verification that did not pass (its first failure in the guide's order)."""
+    """The error for a verification that did not pass (its first failure in the guide's order), with every
+    secret of ``subject.hide`` redacted in any form."""
+    error = _explain(verification, subject)
+    if subject.hide:
+        redact_error(error, subject.hide)
+        if isinstance(error, PrerequisiteFailed):
+            error.cause, error.fix = redact(error.cause, subject.hide), redact(error.fix, subject.hide)
+    return error
+
+
+def _explain(verification: Verification, subject: Subject) -> FabricaiRosterError:
     failures = verification.failures()
     if not failures:  # a verdict without a failing finding: say what is known, never invent a cause
         return _service(

@@ -36,7 +36,7 @@ from tests.support.erp_stack import (
     fresh_process,
 )
 from tests.support.openapi_contract import ContractTransport
-from tests.support.secret_scan import leaks
+from tests.support.secret_scan import ECHO_FORM_NAMES, echo_forms, leaks
 
 ACME = "2925630-9"
 # Every broken client of examples/sandbox.yaml: business ID -> (name, ERP, its credentials).
@@ -224,3 +224,27 @@ def test_a_portal_that_does_not_verify_is_never_trusted_in_firm_mode(partner_san
     message = procountor_failure(engine, ACME, name, key)
     assert "does not verify" in message  # the portal's own words, quoted
     assert partner_sandbox.admin.stats()["services"]["portal"].get("connections", 0) == 0
+
+
+@pytest.mark.parametrize("form", range(len(ECHO_FORM_NAMES)), ids=ECHO_FORM_NAMES)
+def test_a_key_the_portal_echoes_in_its_findings_never_reaches_the_words(form: int) -> None:
+    """A portal that quotes the key it was sent inside a finding's facts (here the company "name" the key
+    opened), in any form: the operator's message is built from those facts, and redacts the key."""
+    key = "FAKE-pc-key/echoed+Ä=1"
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert request.method == "PUT" and request.url.path == "/portal/clients/7/connection"
+        finding = {
+            "check": "company_identity",
+            "holds": False,
+            "facts": {"reportedName": f"Muu Oy {echo_forms(key)[form]}", "reportedKind": "NONE"},
+        }
+        verification = {"verdict": "FAILED", "system": "procountor", "findings": [finding]}
+        return httpx.Response(422, json={"error": "verification failed", "data": verification})
+
+    fresh_process(transport=httpx.MockTransport(answer))
+    engine = Engine({"fabricai:portalUrl": "http://portal.test/portal", "fabricai:apiKey": Secret("FAKE-k")})
+    inputs = {"client_id": 7, "business_id": ACME, "client_name": "Acme Oy", "api_key": Secret(key)}
+    message = message_of(lambda: engine.up(ProcountorIntegrationProvider(), inputs))
+    assert "the API key for 2925630-9 belongs to Muu Oy" in message and "[redacted]" in message
+    assert not leaks(message.lower(), [key])
