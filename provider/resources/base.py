@@ -197,8 +197,9 @@ class RosterResource(pulumi.dynamic.Resource):
     """Base of the resource classes: declared by their provider's schema, annotations evaluated once.
 
     ``class X(RosterResource, module=..., name=..., provider=XProvider)`` gets from the provider's two
-    models its ``pulumi.Output`` annotations, the outputs registered as None (an output the engine is not
-    told about at registration is no attribute of the resource) and its secret inputs and outputs.
+    models its ``pulumi.Output`` annotations, the outputs the program reads (``Read``) registered as None
+    (an output the engine is not told about at registration is no attribute of the resource, though it is
+    in the state) and its secret inputs and outputs.
     The SDK reads a resource class's annotations at every registration (``typing.get_type_hints``);
     made here as types, not strings, each registration only reads them (about 0.3 ms per resource saved).
     """
@@ -218,7 +219,7 @@ class RosterResource(pulumi.dynamic.Resource):
         if provider is not None:
             cls.provider_class = provider
             cls.__annotations__ = provider.schema.annotations()
-            cls._seeds = dict.fromkeys(provider.schema.added_outputs)
+            cls._seeds = dict.fromkeys(provider.schema.read_outputs)
             # Made once here, not at each registration (the SDK only reads them).
             fields = provider.schema.inputs.model_fields
             cls._required = frozenset(key for key, field in fields.items() if field.is_required())

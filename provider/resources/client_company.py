@@ -39,7 +39,7 @@ from provider.resources.base import (
     comparable,
     is_unknown,
 )
-from provider.resources.schema import REPLACES, OutputsModel
+from provider.resources.schema import READ, REPLACES, OutputsModel
 from provider.roster import Erp, Process, VatMode
 
 log = logging.getLogger(__name__)
@@ -216,11 +216,13 @@ def _differing(wanted: Mapping[str, Any], current: Mapping[str, Any]) -> tuple[s
 
 
 class ClientCompanyOutputs(OutputsModel):
-    portal_id: int
+    portal_id: Annotated[int, READ]
     vat_number: str | None = Field(description="`FI` + digits")
     status: str | None = Field(description="ACTIVE or INACTIVE")
     system: str | None = Field(description="as the portal holds it")
-    training: str | None = Field(description="CONNECTING, TRAINING, IN_PRODUCTION, FAILED or INACTIVE")
+    training: Annotated[str | None, READ] = Field(
+        description="CONNECTING, TRAINING, IN_PRODUCTION, FAILED or INACTIVE"
+    )
     accounting_system_company_id: str | None = Field(description="set when the integration connects")
     registration: str | None = Field(description="the registration's tag")
     adopted: bool

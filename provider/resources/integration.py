@@ -37,7 +37,7 @@ from provider.resources.erp_health import (
     health_outputs,
 )
 from provider.resources.predictions import PENDING_ORDER, Progress, order_predictions, waiting
-from provider.resources.schema import REPLACES, OutputsModel
+from provider.resources.schema import READ, REPLACES, OutputsModel
 from provider.verification.findings import Verification
 from provider.verification.messages import Subject, VerifiedBy, explain, health, verified_rights
 
@@ -67,9 +67,13 @@ class ConnectionOutputs(OutputsModel):
     erp_company_id: str
     connected_at: str | None
     credentials_rotated_at: str | None = Field(description="as this stack last set or read it")
-    status: str | None = Field(description="the portal connection's")
-    client_status: str | None = Field(description="the client's training, as `ClientCompany.training`")
-    dimension_predictions: dict[str, str] = Field(description="dimension -> its prediction's state")
+    status: Annotated[str | None, READ] = Field(description="the portal connection's")
+    client_status: Annotated[str | None, READ] = Field(
+        description="the client's training, as `ClientCompany.training`"
+    )
+    dimension_predictions: Annotated[dict[str, str], READ] = Field(
+        description="dimension -> its prediction's state"
+    )
 
 
 # Bases in this order: pydantic lists the connection outputs first, then the health.

@@ -26,7 +26,7 @@ from provider.netvisor.rights import CREDENTIALS_PAGE
 from provider.resources.base import RosterResource, RosterResourceProvider, fingerprint
 from provider.resources.client_company import client_label
 from provider.resources.netvisor_inputs import CustomerId, CustomerKey, credentials
-from provider.resources.schema import REPLACES, OutputsModel
+from provider.resources.schema import READ, REPLACES, OutputsModel
 from provider.verification.findings import Check, Verification
 from provider.verification.messages import Subject, explain
 
@@ -55,7 +55,9 @@ class NetvisorCredentialsInputs(BaseModel):
 
 
 class NetvisorCredentialsOutputs(OutputsModel):
-    customer_key_fingerprint: str = Field(description="feeds `NetvisorIntegration.credentials_fingerprint`")
+    customer_key_fingerprint: Annotated[str, READ] = Field(
+        description="feeds `NetvisorIntegration.credentials_fingerprint`"
+    )
     # None: not verified yet (the portal verifies the pair with each client's connection).
     verified_at: str | None = Field(description="ISO 8601, UTC")
 

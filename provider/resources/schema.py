@@ -2,10 +2,16 @@
 
 As terraform-plugin-framework's ``Schema``: an input is marked replace-triggering (``Replaces``) or secret
 (``Secret``, naming the output that holds its fingerprint) in its pydantic field's metadata, and the
-``Outputs`` model lists what the provider adds to the inputs. From the two come the resource class's
-``pulumi.Output`` annotations and None-seeded output props, its secret inputs and outputs, the provider's
-``replace_on`` and ``secret_fingerprints``, and docs/ARCHITECTURE.md's resources table (a test holds the
-document to ``resources_table``). A fingerprint the ``Outputs`` model lacks fails at import.
+``Outputs`` model lists what the provider adds to the inputs, an output the program reads from the resource
+object marked ``Read``. From the two come the resource class's ``pulumi.Output`` annotations and None-seeded
+output props (the ``Read`` outputs only), its secret inputs and outputs, the provider's ``replace_on`` and
+``secret_fingerprints``, and docs/ARCHITECTURE.md's resources table (a test holds the document to
+``resources_table``). A fingerprint the ``Outputs`` model lacks fails at import.
+
+Why only the ``Read`` outputs are attributes: every output is in the state and in ``pulumi stack output``
+either way (the engine keeps what the provider returns), but the SDK makes an ``Output`` (four futures and
+their callbacks) for every prop it was given at each registration, a roster's thousands of times; seeding
+only what the program reads cut the program's CPU by about 2.5 ms per client (docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -28,6 +34,15 @@ class Replaces:
 
 
 REPLACES = Replaces()
+
+
+@dataclass(frozen=True)
+class Read:
+    """Field metadata of an output: the program reads it from the resource object (``company.portal_id``),
+    so it is an attribute of the resource class. Unmarked outputs are in the state all the same."""
+
+
+READ = Read()
 
 
 @dataclass(frozen=True)
@@ -79,8 +94,15 @@ class Schema:
 
     @functools.cached_property
     def added_outputs(self) -> tuple[str, ...]:
-        """The outputs besides the inputs: the props registered as None for the provider to fill in."""
+        """The outputs besides the inputs."""
         return tuple(self.outputs.model_fields)
+
+    @functools.cached_property
+    def read_outputs(self) -> tuple[str, ...]:
+        """The added outputs the program reads: the props registered as None for the provider to fill in."""
+        return tuple(
+            name for name, field in self.outputs.model_fields.items() if _marker(field, Read) is not None
+        )
 
     def validate(self) -> None:
         """A half-declared contract fails at import: a fingerprint with no output, an output named as an
@@ -94,11 +116,11 @@ class Schema:
             )
 
     def annotations(self) -> dict[str, Any]:
-        """``pulumi.Output[...]`` of every output prop (the inputs but secrets, then the added outputs),
-        in the types the wire gives back (an enum or ``BusinessId`` is a ``str``, a nested model a dict)."""
+        """``pulumi.Output[...]`` of every attribute (the inputs but secrets, then the ``Read`` outputs), in
+        the types the wire gives back (an enum or ``BusinessId`` is a ``str``, a nested model a dict)."""
         fields = {
             **{n: f for n, f in self.inputs.model_fields.items() if n not in self.secret_fingerprints},
-            **self.outputs.model_fields,
+            **{n: f for n, f in self.outputs.model_fields.items() if n in self.read_outputs},
         }
         return {name: pulumi.Output[wire_type(field.annotation)] for name, field in fields.items()}  # type: ignore[misc]
 
@@ -149,6 +171,8 @@ def resources_table(schemas: Mapping[str, tuple[Schema, str]]) -> str:
             notes = [field.description] if field.description else []
             if field_name in schema.secret_outputs:
                 notes.append("marked secret")
+            if field_name in schema.read_outputs:
+                notes.append("read by the program")
             outputs.append(_described(field_name, notes))
         rows.append(f"| `{name}` | {', '.join(inputs)} | {', '.join(outputs) or 'none'} | {id_is} |")
     return "\n".join(rows) + "\n"

@@ -50,15 +50,35 @@ def test_the_type_tokens_and_the_annotations_come_from_the_models() -> None:
         assert cls._resource_type_name == f"dynamic/fabricai:{cls.__name__}"
         schema = cls.provider_class.schema
         expected = [name for name in schema.inputs.model_fields if name not in schema.secret_fingerprints]
-        assert list(cls.__annotations__) == [*expected, *schema.added_outputs]
+        assert list(cls.__annotations__) == [*expected, *schema.read_outputs]
+        assert cls._seeds == dict.fromkeys(schema.read_outputs)
         # Types, not strings: the SDK reads them at every registration without evaluating anything.
         assert not any(isinstance(hint, str) for hint in cls.__annotations__.values())
         assert set(resource_types(cls)) == set(cls.__annotations__)
     hints = ProcountorIntegration.__annotations__
     assert "api_key" not in hints
-    assert hints["api_key_fingerprint"] == pulumi.Output[str]
+    assert hints["status"] == pulumi.Output[str | None]
+    assert "api_key_fingerprint" not in hints  # in the state, not read by the program
     assert hints["client_id"] == pulumi.Output[int]  # the SDK casts the wire's float back to int
     assert ClientCompany.__annotations__["erp"] == pulumi.Output[str | None]  # an enum on the wire is a str
+
+
+def test_the_attributes_are_the_outputs_the_program_reads() -> None:
+    """Only ``Read`` outputs are registered as None (each attribute costs the SDK an Output per
+    registration); the program's reads are exactly those."""
+    assert ClientCompany.provider_class.schema.read_outputs == ("portal_id", "training")
+    assert ProcountorIntegration.provider_class.schema.read_outputs == (
+        "status",
+        "client_status",
+        "dimension_predictions",
+    )
+    assert NetvisorIntegration.provider_class.schema.read_outputs == (
+        "status",
+        "client_status",
+        "dimension_predictions",
+    )
+    assert NetvisorCredentials.provider_class.schema.read_outputs == ("customer_key_fingerprint",)
+    assert StackIdentity.provider_class.schema.read_outputs == ()
 
 
 def test_secrets_and_replace_triggers_are_the_markers() -> None:

@@ -92,7 +92,8 @@ def test_the_resource_classes_have_their_type_tokens_and_mark_the_fingerprint_se
         (ProcountorIntegration, ["api_key_fingerprint", "connection_id", "verified_rights"]),
     ):
         for output in outputs:
-            assert output in cls.__annotations__
+            assert output in cls.provider_class.schema.added_outputs
+    assert ProcountorIntegration.provider_class.schema.secret_outputs == ("api_key_fingerprint",)
 
 
 def test_check_and_diff_make_no_network_call(stack: Stack) -> None:
