@@ -64,6 +64,7 @@ from provider.roster.stack_config import (
     read_engine_config,
     read_stack_config,
 )
+from provider.sdk_overhead import skip_sdk_overhead
 
 CLIENT_TYPE: Final = "fabricai:roster:Client"
 # pulumi-language-python-exec exits with this code to tell the CLI "the error was shown already": the CLI
@@ -159,6 +160,8 @@ class RosterClient(pulumi.ComponentResource):
 
     company: ClientCompany
     integration: Integration
+    status: pulumi.Output[str]
+    summary_outputs: dict[str, Any]
 
     def __init__(
         self,
@@ -192,7 +195,12 @@ class RosterClient(pulumi.ComponentResource):
                 **inputs,
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[verified])),
             )
-        self.register_outputs(self.summary())
+        # Made once: the component's outputs and the stack's both use them.
+        self.status = pulumi.Output.all(self.integration.client_status, self.company.training).apply(
+            _progress
+        )
+        self.summary_outputs = self.summary()
+        self.register_outputs(self.summary_outputs)
 
     def summary(self) -> dict[str, Any]:
         """What the stack outputs say about this client.
@@ -211,16 +219,14 @@ class RosterClient(pulumi.ComponentResource):
         }
 
     @property
-    def status(self) -> pulumi.Output[str]:
-        """The progress the integration saw after connecting (or at refresh); until it has connected, the
-        company's (CONNECTING for a new client)."""
-        return pulumi.Output.all(self.integration.client_status, self.company.training).apply(
-            lambda statuses: statuses[0] or statuses[1] or "CONNECTING"
-        )
-
-    @property
     def erp(self) -> Erp:
         return Erp.PROCOUNTOR if isinstance(self.integration, ProcountorIntegration) else Erp.NETVISOR
+
+
+def _progress(statuses: list[Any]) -> str:
+    """A client's status: the progress the integration saw after connecting (or at refresh); until it has
+    connected, the company's (CONNECTING for a new client)."""
+    return str(statuses[0] or statuses[1] or "CONNECTING")
 
 
 def declare_credentials(roster: Roster) -> dict[str, NetvisorCredentials]:
@@ -273,7 +279,7 @@ def stack_outputs(clients: Mapping[str, RosterClient]) -> dict[str, Any]:
     by_erp = Counter(client.erp.value for client in clients.values())
     statuses: Sequence[pulumi.Output[Any]] = [client.status for client in clients.values()]
     return {
-        "clients": {business_id: client.summary() for business_id, client in clients.items()},
+        "clients": {business_id: client.summary_outputs for business_id, client in clients.items()},
         "clientsByStatus": pulumi.Output.all(*statuses).apply(_count),
         "clientsByErp": dict(sorted(by_erp.items())),
     }
@@ -316,6 +322,8 @@ def run() -> None:
     except RosterInvalid as invalid:
         pulumi.log.error(str(invalid))
         raise SystemExit(MESSAGE_SHOWN_EXIT_CODE) from None
+
+    skip_sdk_overhead()  # before the first resource: see provider/sdk_overhead.py
 
     async def program() -> None:
         await declare(roster)
