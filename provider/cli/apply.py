@@ -75,7 +75,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             parser.add_argument("--yes", "-y", action="store_true", help="apply without asking (scripts)")
         parser.add_argument("pulumi_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         parser.set_defaults(run=run, command=name)
-    summary = "show what `pulumi refresh` would record, ask, then record it (fast at any roster size)"
+    summary = (
+        "show what a refresh would record, ask, then record it (pulumi refresh, fast at any roster size)"
+    )
     parser = commands.add_parser(
         "refresh",
         help=summary,
@@ -187,11 +189,12 @@ def run_refresh(args: argparse.Namespace, stack: Stack) -> int:
         stack, pulumi_command(stack, ["refresh", "--preview-only"], extra), without=NOT_FOR_PREVIEW_ONLY
     )
     if shown == PULUMI_CHANGES_NOT_EXPECTED:
+        command = render.escape(f"fabricai-roster --stack {stack.name}" if stack.name else "fabricai-roster")
         err.print(
             f"[bold red]Drift: the portal or a client's ERP no longer matches the state[/] (pulumi's exit "
             f"status {shown}: changes where --expect-no-changes expected none, each listed above); nothing "
-            "was recorded. `fabricai-roster refresh --yes` records them (then `fabricai-roster status` shows "
-            "each client that differs, with its fix); `fabricai-roster up` puts the roster's values back."
+            f"was recorded. `{command} refresh --yes` records them (then `{command} status` shows each "
+            f"client that differs, with its fix); `{command} up` puts the roster's values back."
         )
         return render.PROBLEMS
     if shown != 0:

@@ -127,10 +127,13 @@ def test_refresh_preview_only_only_shows(fake_bin: Path, capsys: pytest.CaptureF
 def test_the_drift_check_exits_1_on_drift(fake_bin: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Pulumi's 7 (changes where --expect-no-changes expected none): the nightly job must see non-zero."""
     pulumi = install_fake_pulumi(fake_bin, fail_on="--preview-only", fail_status=7)
-    ran = run_command(capsys, "refresh", "--preview-only", "--", "--expect-no-changes")
+    ran = run_command(
+        capsys, "--stack", "production", "refresh", "--preview-only", "--", "--expect-no-changes"
+    )
     assert ran.code == 1, ran.err
     text = " ".join(ran.err.split())  # as rich wrapped it
     assert "Drift:" in text and "exit status 7" in text and "nothing was recorded" in text
+    assert "`fabricai-roster --stack production refresh --yes` records them" in text
     assert len(refresh_calls(pulumi)) == 1
 
 
