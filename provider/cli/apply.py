@@ -1,20 +1,32 @@
-"""``fabricai-roster preview`` and ``fabricai-roster up``: the Pulumi commands, run the way a roster of any
-size should be run.
+"""``fabricai-roster preview``, ``up`` and ``refresh``: the Pulumi commands, run the way a roster of any size
+should be run.
 
 The local and self-managed backends (a folder, PostgreSQL, S3) save the whole state after every step at
 Pulumi v3.274.0, so the work of a run grows with the square of the roster (docs/PERFORMANCE.md); a preview
-even saves and throws away its own. Both commands therefore run ``pulumi`` with
-``PULUMI_SKIP_CHECKPOINTS=true`` (the state is saved once, at the end) and ``--non-interactive`` (no live
-display to redraw every row). Skipping checkpoints is free for a preview, which saves nothing. For an
-``up`` it is safe because the portal is the truth: a run killed half-way leaves its changes out of the
-state, and the next run finds every record this stack registered by its identity tag and hands each
-connection over again (a PUT replaces), so nothing is registered twice or left behind
-(benchmarks/cli_kill.py). ``up`` shows the plan first (``pulumi preview``), asks before it changes
-anything (``--yes`` for scripts), then applies it (``pulumi up --yes --skip-preview``). Before that, ``up``
-pins the stack's identity in its settings (``roster:stackId``: the one in state, else a new one): without
-checkpoints, a first run killed half-way would lose the identity it made with its state, and its records,
-tagged with it, would be nobody's (benchmarks/cli_kill.py found this). A plain ``pulumi up`` still works; it
-is only slower on large rosters. Exit status: pulumi's failure is 1.
+even saves and throws away its own, and a refresh is an update too (``pulumi refresh --preview-only`` as
+much as a preview). The three commands therefore run ``pulumi`` with ``PULUMI_SKIP_CHECKPOINTS=true`` (the
+state is saved once, at the end) and ``--non-interactive`` (no live display to redraw every row). Skipping
+checkpoints is free for a preview, which saves nothing. For an ``up`` it is safe because the portal is the
+truth: a run killed half-way leaves its changes out of the state, and the next run finds every record this
+stack registered by its identity tag and hands each connection over again (a PUT replaces), so nothing is
+registered twice or left behind (benchmarks/cli_kill.py). ``up`` shows the plan first (``pulumi preview``),
+asks before it changes anything (``--yes`` for scripts), then applies it (``pulumi up --yes --skip-preview``).
+Before that, ``up`` pins the stack's identity in its settings (``roster:stackId``: the one in state, else a
+new one): without checkpoints, a first run killed half-way would lose the identity it made with its state, and
+its records, tagged with it, would be nobody's (benchmarks/cli_kill.py found this). A plain ``pulumi up``
+still works; it is only slower on large rosters. Exit status: pulumi's failure is 1.
+
+``refresh`` shows what a refresh would record (``pulumi refresh --preview-only``), asks (``--yes`` for
+scripts), then records it (``pulumi refresh --yes --skip-preview``); with ``--preview-only`` it only shows,
+which with ``-- --expect-no-changes`` is the nightly drift check. Skipping checkpoints is safe for a refresh:
+it only reads (the provider's ``read``: the portal's records, and the ERP side through a re-verification) and
+never calls create, update or delete, so it changes no client, connection or key in the portal; a refresh
+killed half-way records nothing in the state (one that fails, what it read before it failed), and is simply
+run again. ``--preview-only`` runs without ``PULUMI_SKIP_CONFIRMATIONS`` (pulumi takes it for ``--yes``,
+which ``--preview-only`` refuses). Exit status, as every operator command's (0 all well, 1 problems found, 2
+the command could not do its job): drift found with ``-- --expect-no-changes`` (pulumi's exit status 7) is 1,
+the changes listed above it; any other failure of pulumi is 2 (the refresh could not be done: its message
+says why). A nightly job alerts on both.
 """
 
 from __future__ import annotations
@@ -37,6 +49,15 @@ AGAIN = (
     "Run the same command again when the cause is fixed: a killed or failed run leaves nothing twice in the "
     "portal (the next run finds this stack's records by their tag)."
 )
+REFRESH_AGAIN = (
+    "Nothing in the portal was changed (a refresh only reads it): run the same command again when the cause "
+    "is fixed."
+)
+# What `pulumi refresh --preview-only` must not be given: pulumi takes it for --yes, which it refuses.
+NOT_FOR_PREVIEW_ONLY = ("PULUMI_SKIP_CONFIRMATIONS",)
+# Pulumi's exit status for changes found where `--expect-no-changes` expected none (ExitNoChanges in the CLI's
+# exit code taxonomy, cmd/pulumi/cmd/exit_codes.go, "stable once released"): for a refresh, drift.
+PULUMI_CHANGES_NOT_EXPECTED = 7
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -54,6 +75,24 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             parser.add_argument("--yes", "-y", action="store_true", help="apply without asking (scripts)")
         parser.add_argument("pulumi_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         parser.set_defaults(run=run, command=name)
+    summary = (
+        "show what a refresh would record, ask, then record it (pulumi refresh, fast at any roster size)"
+    )
+    parser = commands.add_parser(
+        "refresh",
+        help=summary,
+        description=f"{summary}. It reads the portal and the ERPs, and changes no client, connection or "
+        "key there. Pulumi's own output follows. Anything after `--` goes to pulumi as it is: the nightly "
+        "drift check is `refresh --preview-only -- --expect-no-changes` (exit 1 on drift, 2 when the "
+        "refresh failed).",
+    )
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--yes", "-y", action="store_true", help="record without asking (scripts)")
+    only.add_argument(
+        "--preview-only", action="store_true", help="only show what it would record (the drift check)"
+    )
+    parser.add_argument("pulumi_args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    parser.set_defaults(run=run_refresh, command="refresh")
 
 
 def pulumi_command(stack: Stack, verb: Sequence[str], extra: Sequence[str]) -> list[str]:
@@ -63,8 +102,9 @@ def pulumi_command(stack: Stack, verb: Sequence[str], extra: Sequence[str]) -> l
     return command
 
 
-def _run(stack: Stack, command: list[str]) -> int:
-    environment = {**(stack.env if stack.env is not None else os.environ), **ENVIRONMENT}
+def _run(stack: Stack, command: list[str], *, without: Sequence[str] = ()) -> int:
+    given = stack.env if stack.env is not None else os.environ
+    environment = {**{k: v for k, v in given.items() if k not in without}, **ENVIRONMENT}
     try:
         # Pulumi's own output goes straight to the operator (stdout and stderr inherited).
         return subprocess.run(command, cwd=stack.cwd, env=environment, check=False).returncode  # noqa: S603
@@ -72,10 +112,13 @@ def _run(stack: Stack, command: list[str]) -> int:
         raise OperatorError(f"`pulumi` could not be run: {error.strerror}") from None
 
 
-def _confirmed() -> bool:
+def _confirmed(
+    question: str = "Apply these changes?",
+    refusal: str = "`fabricai-roster up` asks before it changes anything",
+) -> bool:
     if not sys.stdin.isatty():
-        raise OperatorError("`fabricai-roster up` asks before it changes anything: pass --yes in scripts")
-    answer = input("Apply these changes? [y/N] ")
+        raise OperatorError(f"{refusal}: pass --yes in scripts")
+    answer = input(f"{question} [y/N] ")
     return answer.strip().casefold() in ("y", "yes")
 
 
@@ -109,8 +152,12 @@ def pin_identity(stack: Stack) -> str | None:
     return identity
 
 
+def _pulumi_args(args: argparse.Namespace) -> list[str]:
+    return [arg for arg in args.pulumi_args if arg != "--"]
+
+
 def run(args: argparse.Namespace, stack: Stack) -> int:
-    extra = [arg for arg in args.pulumi_args if arg != "--"]
+    extra = _pulumi_args(args)
     err = render.stderr()
     if args.command == "up":
         pinned = pin_identity(stack)
@@ -132,4 +179,41 @@ def run(args: argparse.Namespace, stack: Stack) -> int:
     if applied != 0:
         err.print(f"[bold red]pulumi up failed (exit status {applied}).[/] {AGAIN}")
         return render.PROBLEMS
+    return render.OK
+
+
+def run_refresh(args: argparse.Namespace, stack: Stack) -> int:
+    extra = _pulumi_args(args)
+    err = render.stderr()
+    shown = _run(
+        stack, pulumi_command(stack, ["refresh", "--preview-only"], extra), without=NOT_FOR_PREVIEW_ONLY
+    )
+    if shown == PULUMI_CHANGES_NOT_EXPECTED:
+        command = render.escape(f"fabricai-roster --stack {stack.name}" if stack.name else "fabricai-roster")
+        err.print(
+            f"[bold red]Drift: the portal or a client's ERP no longer matches the state[/] (pulumi's exit "
+            f"status {shown}: changes where --expect-no-changes expected none, each listed above); nothing "
+            f"was recorded. `{command} refresh --yes` records them (then `{command} status` shows each "
+            f"client that differs, with its fix); `{command} up` puts the roster's values back."
+        )
+        return render.PROBLEMS
+    if shown != 0:
+        err.print(
+            f"[bold red]pulumi refresh --preview-only failed (exit status {shown}); nothing was recorded.[/] "
+            f"{REFRESH_AGAIN}"
+        )
+        return render.FAILED
+    if args.preview_only:
+        return render.OK
+    question, refusal = (
+        "Record these changes in the state?",
+        "`fabricai-roster refresh` asks before it records",
+    )
+    if not args.yes and not _confirmed(question, refusal):
+        err.print("Nothing was recorded.")
+        return render.OK
+    recorded = _run(stack, pulumi_command(stack, ["refresh", "--yes", "--skip-preview"], extra))
+    if recorded != 0:
+        err.print(f"[bold red]pulumi refresh failed (exit status {recorded}).[/] {REFRESH_AGAIN}")
+        return render.FAILED
     return render.OK

@@ -1,8 +1,10 @@
-"""``fabricai-roster up`` / ``preview`` through the real Pulumi CLI: the way README tells a firm to run a
-roster (no checkpoints, no live display, the plan shown before anything changes)."""
+"""``fabricai-roster up`` / ``preview`` / ``refresh`` through the real Pulumi CLI: the way README tells a
+firm to run a roster (no checkpoints, no live display, the plan shown before anything changes), and README's
+nightly drift check (``fabricai-roster refresh --preview-only -- --expect-no-changes``)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +14,7 @@ import pytest
 
 from scripts.example_config import demo_secrets, plain_config, sandbox_urls
 from tests.cli.conftest import PulumiProject
+from tests.cli.test_cli_lifecycle import Portal
 from tests.conftest import SandboxFactory
 from tests.support.example_roster import HEALTHY
 
@@ -20,8 +23,15 @@ pytestmark = pytest.mark.cli
 FABRICAI_ROSTER = str(Path(sys.executable).with_name("fabricai-roster"))
 
 
+DRIFT_CHECK = ("refresh", "--preview-only", "--", "--expect-no-changes")
+RENAMED = "2077474-0"
+
+
 def roster_command(project: PulumiProject, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    # The project's environment sets PULUMI_SKIP_CONFIRMATIONS, as a CI job's often does: pulumi takes it for
+    # --yes, which its refresh --preview-only refuses, so `refresh` must run without it.
+    assert project.env.get("PULUMI_SKIP_CONFIRMATIONS") == "true"
+    done = subprocess.run(
         [FABRICAI_ROSTER, "--cwd", str(project.directory), "--stack", "sandbox", *args],
         env=project.env,
         capture_output=True,
@@ -29,9 +39,11 @@ def roster_command(project: PulumiProject, *args: str) -> subprocess.CompletedPr
         timeout=600,
         check=False,
     )
+    project.transcript.append(f"$ fabricai-roster {' '.join(args)}\n{done.stdout}{done.stderr}")
+    return done
 
 
-def test_up_shows_the_plan_then_applies_it_and_a_second_preview_is_quiet(
+def test_up_shows_the_plan_then_applies_it_and_refresh_finds_then_records_drift(
     pulumi_project: PulumiProject, sandbox: SandboxFactory, example_scenario: dict[str, Any]
 ) -> None:
     running = sandbox(example_scenario)
@@ -51,3 +63,32 @@ def test_up_shows_the_plan_then_applies_it_and_a_second_preview_is_quiet(
     again = roster_command(pulumi_project, "preview")
     assert again.returncode == 0, again.stderr
     assert "to create" not in again.stdout and "to update" not in again.stdout and "unchanged" in again.stdout
+
+    # README's drift check: quiet right after `up`.
+    quiet = roster_command(pulumi_project, *DRIFT_CHECK)
+    assert quiet.returncode == 0, quiet.stdout[-3000:] + quiet.stderr
+
+    # A client renamed in the portal by hand (the public PATCH takes the whole record): drift, exit 1, the
+    # resource and field named, nothing recorded (the check still sees it the next time).
+    portal = Portal(running)
+    listed = portal.client(RENAMED)
+    assert listed is not None
+    record = portal.http.get(f"/clients/{listed['id']}").raise_for_status().json()["data"]
+    portal.http.patch(
+        f"/clients/{listed['id']}", json={**record, "name": "Renamed By Hand Oy"}
+    ).raise_for_status()
+    for _ in range(2):
+        drifted = roster_command(pulumi_project, *DRIFT_CHECK)
+        listing = drifted.stdout[-3000:]
+        assert drifted.returncode == 1, listing + drifted.stderr
+        assert f"ClientCompany {RENAMED}-company update [diff: ~name]" in drifted.stdout, listing
+        assert "Drift:" in drifted.stderr and "nothing was recorded" in " ".join(drifted.stderr.split())
+
+    # `refresh --yes` shows it, then records it: the state holds the portal's name and the check is quiet.
+    recorded = roster_command(pulumi_project, "refresh", "--yes")
+    assert recorded.returncode == 0, recorded.stdout[-3000:] + recorded.stderr
+    exported = json.loads(pulumi_project.run("stack", "export", stack="sandbox").stdout)
+    (company,) = [r for r in exported["deployment"]["resources"] if r["urn"].endswith(f"::{RENAMED}-company")]
+    assert company["outputs"]["name"] == "Renamed By Hand Oy"
+    settled = roster_command(pulumi_project, *DRIFT_CHECK)
+    assert settled.returncode == 0, settled.stdout[-3000:] + settled.stderr

@@ -2,8 +2,8 @@
 
 - A first ``up`` that fails leaves records in state and no outputs: removing three clients is still refused.
 - ``erp`` moves count as deregistrations: three at once are refused until confirmed.
-- README's drift check (``pulumi refresh --preview-only --expect-no-changes``) exits 0 right after ``up``
-  and non-zero once a client is renamed in the portal by hand.
+- README's drift check (``fabricai-roster --stack S refresh --preview-only -- --expect-no-changes``) exits 0
+  right after ``up`` and 1 once a client is renamed in the portal by hand.
 - One stack's records are its own: a second stack of the same name (another backend) does not take them; a
   renamed stack takes its own back.
 - A stack made by an earlier version (the commit ``FABRICAI_ROSTER_EARLIER_REF``, its ``provider`` package
@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +33,13 @@ pytestmark = pytest.mark.cli
 PROTECTED = "2358253-3"
 MOVING = ["0174592-8", "2077474-0", "2925630-9"]  # the three unprotected Procountor clients, in order
 WRONG_KEY = "FAKE-pc-key-not-this-one"
-DRIFT_CHECK = ("refresh", "--preview-only", "--expect-no-changes")
+DRIFT_CHECK = ("refresh", "--preview-only", "--", "--expect-no-changes")
+FABRICAI_ROSTER = str(Path(sys.executable).with_name("fabricai-roster"))
 # The version before the stack identity (the main line when this work began); its `provider` package is
 # taken from git and put first on the program's and the dynamic provider's PYTHONPATH.
 EARLIER_REF = os.environ.get("FABRICAI_ROSTER_EARLIER_REF", "6e016c8")
 ROOT = Path(__file__).resolve().parents[2]
+COMMAND_SECONDS = 600
 
 
 def companies_in_state(project: PulumiProject, stack: str = "sandbox") -> set[str]:
@@ -49,10 +52,21 @@ def companies_in_state(project: PulumiProject, stack: str = "sandbox") -> set[st
 
 
 def drift_check(project: PulumiProject, stack: str = "sandbox") -> subprocess.CompletedProcess[str]:
-    """README's scheduled drift check, as a CI job runs it (no PULUMI_SKIP_CONFIRMATIONS: it implies --yes,
-    which --preview-only refuses)."""
-    env = {key: value for key, value in project.env.items() if key != "PULUMI_SKIP_CONFIRMATIONS"}
-    return PulumiProject(project.directory, env).run(*DRIFT_CHECK, stack=stack, check=False)
+    """README's scheduled drift check as written, run in the project folder. The project's environment sets
+    PULUMI_SKIP_CONFIRMATIONS, as a CI job's may: pulumi takes it for --yes, which --preview-only refuses, so
+    the command must leave it out itself."""
+    command = [FABRICAI_ROSTER, "--stack", stack, *DRIFT_CHECK]
+    done = subprocess.run(
+        command,
+        cwd=project.directory,
+        env=project.env,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_SECONDS,
+        check=False,
+    )
+    project.transcript.append(f"$ {' '.join(command)}\n{done.stdout}{done.stderr}")
+    return done
 
 
 def outputs_of(project: PulumiProject, stack: str = "sandbox") -> dict[str, Any]:
@@ -112,8 +126,9 @@ def test_a_failed_first_day_erp_moves_and_the_drift_check(
         f"/clients/{renamed['id']}", json={**whole, "name": "Renamed By Hand Oy"}
     ).raise_for_status()
     drifted = drift_check(project)
-    assert drifted.returncode != 0, drifted.stdout
+    assert drifted.returncode == 1, drifted.stdout + drifted.stderr
     assert "no changes were expected" in drifted.stderr and "1 to update" in drifted.stdout, drifted.stdout
+    assert "Drift:" in drifted.stderr, drifted.stderr
     project.run("refresh", "--yes", "--skip-preview", stack="sandbox")
     project.run("up", "--yes", "--skip-preview", stack="sandbox")
     records = {business_id: portal.client(business_id) for business_id in MOVING}

@@ -8,9 +8,9 @@ The docs' commands are checked against what the test ran.
 2. ``fabricai-roster validate`` reports every missing key in one go, each with its ``pulumi config set``
    command; the keys are set with exactly those commands (value on stdin), and validate passes;
 3. ``pulumi up`` connects all 5 (each integration ACTIVE, ``erp_health`` OK in the state);
-4. the drift check (``pulumi refresh --preview-only --expect-no-changes``) exits 0;
+4. the drift check (``fabricai-roster --stack firm refresh --preview-only -- --expect-no-changes``) exits 0;
 5. a client is renamed in the portal by hand (the public PATCH, sending the whole record);
-6. the drift check exits non-zero, naming the client;
+6. the drift check exits 1, naming the client;
 7. ``pulumi refresh --yes`` records it, and ``fabricai-roster status --html FILE`` shows it;
 8. ``pulumi up`` puts the roster's name back: the drift check and status are quiet again.
 
@@ -100,13 +100,7 @@ class Firm:
     def drift_check(self) -> subprocess.CompletedProcess[str]:
         """The docs' scheduled drift check, as the cron line runs it."""
         return self.run(
-            "pulumi",
-            "refresh",
-            "--preview-only",
-            "--expect-no-changes",
-            "--non-interactive",
-            "--stack",
-            "firm",
+            "fabricai-roster", "--stack", "firm", "refresh", "--preview-only", "--", "--expect-no-changes"
         )
 
     def state(self) -> list[dict[str, Any]]:
@@ -299,9 +293,9 @@ def _first_day(firm: Firm, running: Any, portal_url: str, passphrase: Path, tmp_
 
     # 6. The drift check finds it, naming the client and the field.
     drifted = firm.drift_check()
-    assert drifted.returncode == 7, drifted.stdout + drifted.stderr
+    assert drifted.returncode == 1, drifted.stdout + drifted.stderr
     assert f"ClientCompany {RENAMED}-company update [diff: ~name]" in drifted.stdout
-    assert "no changes were expected" in drifted.stderr
+    assert "no changes were expected" in drifted.stderr and "Drift:" in drifted.stderr
 
     # 7. Recorded by a refresh, it shows in status and its HTML report.
     firm.ok("pulumi", "refresh", "--yes", "--stack", "firm")

@@ -1,15 +1,18 @@
-"""``fabricai-roster preview`` / ``up``: pulumi run the way a roster of any size should be, against a
-stand-in ``pulumi`` that records each call (tests/support/fake_pulumi.py); the real CLI runs it in
+"""``fabricai-roster preview`` / ``up`` / ``refresh``: pulumi run the way a roster of any size should be,
+against a stand-in ``pulumi`` that records each call (tests/support/fake_pulumi.py); the real CLI runs it in
 tests/cli/test_cli_apply.py."""
 
 from __future__ import annotations
 
+import builtins
+import io
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.operator.conftest import run_command
-from tests.support.fake_pulumi import install_fake_pulumi
+from tests.support.fake_pulumi import FakePulumi, install_fake_pulumi
 
 
 @pytest.fixture
@@ -62,3 +65,143 @@ def test_a_failed_up_says_running_it_again_is_safe(
     install_fake_pulumi(fake_bin, fail_on="skip-preview")
     ran = run_command(capsys, "up", "--yes")
     assert ran.code == 1 and "Run the same command again" in ran.err
+
+
+# ---- refresh -----------------------------------------------------------------------------------------------
+
+
+def refresh_calls(pulumi: FakePulumi) -> list[list[str]]:
+    return [call["args"] for call in pulumi.calls() if call["args"][0] == "refresh"]
+
+
+class Terminal(io.StringIO):
+    """Standard input at a terminal (pytest's is not one)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def answer_at_a_terminal(monkeypatch: pytest.MonkeyPatch, answer: str) -> list[str]:
+    """The operator at a terminal answers ``answer`` to every question; the questions asked, in order."""
+    asked: list[str] = []
+
+    def typed(question: str = "") -> str:
+        asked.append(question)
+        return answer
+
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    monkeypatch.setattr(builtins, "input", typed)
+    return asked
+
+
+def test_refresh_shows_what_it_would_record_then_records_it_without_checkpoints(
+    fake_bin: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A CI environment often sets PULUMI_SKIP_CONFIRMATIONS: pulumi takes it for --yes, which its
+    # --preview-only refuses, so the first call runs without it.
+    monkeypatch.setenv("PULUMI_SKIP_CONFIRMATIONS", "true")
+    pulumi = install_fake_pulumi(fake_bin)
+    ran = run_command(capsys, "--stack", "production", "refresh", "--yes", "--", "--diff")
+    assert ran.code == 0, ran.err
+    assert refresh_calls(pulumi) == [
+        ["refresh", "--preview-only", "--non-interactive", "--diff", "--stack", "production"],
+        ["refresh", "--yes", "--skip-preview", "--non-interactive", "--diff", "--stack", "production"],
+    ]
+    shown, recorded = [call["env"] for call in pulumi.calls()]  # nothing else is run: no identity pinned
+    assert shown == {"PULUMI_SKIP_CHECKPOINTS": "true"}
+    assert recorded == {"PULUMI_SKIP_CHECKPOINTS": "true", "PULUMI_SKIP_CONFIRMATIONS": "true"}
+
+
+def test_refresh_preview_only_only_shows(fake_bin: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pulumi = install_fake_pulumi(fake_bin)
+    ran = run_command(
+        capsys, "--stack", "production", "refresh", "--preview-only", "--", "--expect-no-changes"
+    )
+    assert ran.code == 0, ran.err
+    assert [call["args"] for call in pulumi.calls()] == [
+        ["refresh", "--preview-only", "--non-interactive", "--expect-no-changes", "--stack", "production"]
+    ]
+    assert pulumi.calls()[0]["env"]["PULUMI_SKIP_CHECKPOINTS"] == "true"
+
+
+def test_the_drift_check_exits_1_on_drift(fake_bin: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Pulumi's 7 (changes where --expect-no-changes expected none): the nightly job must see non-zero."""
+    pulumi = install_fake_pulumi(fake_bin, fail_on="--preview-only", fail_status=7)
+    ran = run_command(
+        capsys, "--stack", "production", "refresh", "--preview-only", "--", "--expect-no-changes"
+    )
+    assert ran.code == 1, ran.err
+    text = " ".join(ran.err.split())  # as rich wrapped it
+    assert "Drift:" in text and "exit status 7" in text and "nothing was recorded" in text
+    assert "`fabricai-roster --stack production refresh --yes` records them" in text
+    assert len(refresh_calls(pulumi)) == 1
+
+
+@pytest.mark.parametrize("status", [1, 255])
+def test_a_failed_drift_check_exits_2_and_says_run_it_again(
+    fake_bin: Path, capsys: pytest.CaptureFixture[str], status: int
+) -> None:
+    pulumi = install_fake_pulumi(fake_bin, fail_on="--preview-only", fail_status=status)
+    ran = run_command(capsys, "refresh", "--preview-only", "--", "--expect-no-changes")
+    assert ran.code == 2, ran.err
+    text = " ".join(ran.err.split())
+    assert f"failed (exit status {status}); nothing was recorded" in text
+    assert "Nothing in the portal was changed" in text and "run the same command again" in text
+    assert "Drift" not in text
+    assert len(refresh_calls(pulumi)) == 1
+
+
+def test_refresh_asks_first_and_scripts_must_say_yes(
+    fake_bin: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pulumi = install_fake_pulumi(fake_bin)
+    ran = run_command(capsys, "refresh")  # stdin is not a terminal under pytest
+    assert ran.code == 2 and "pass --yes" in ran.err and "refresh" in ran.err
+    assert [call[1] for call in refresh_calls(pulumi)] == ["--preview-only"]
+
+
+@pytest.mark.parametrize(("answer", "recorded"), [("y", True), ("n", False), ("", False)])
+def test_refresh_records_only_what_the_operator_confirms(
+    fake_bin: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    answer: str,
+    recorded: bool,
+) -> None:
+    pulumi = install_fake_pulumi(fake_bin)
+    asked = answer_at_a_terminal(monkeypatch, answer)
+    ran = run_command(capsys, "refresh")
+    assert ran.code == 0, ran.err
+    assert asked == ["Record these changes in the state? [y/N] "]
+    expected = ["--preview-only", "--yes"] if recorded else ["--preview-only"]
+    assert [call[1] for call in refresh_calls(pulumi)] == expected
+    assert ("Nothing was recorded" in ran.err) is not recorded
+
+
+def test_a_failed_preview_of_the_refresh_records_nothing(
+    fake_bin: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pulumi = install_fake_pulumi(fake_bin, fail_on="--preview-only")
+    ran = run_command(capsys, "refresh", "--yes")
+    assert ran.code == 2 and "nothing was recorded" in ran.err
+    assert [call[1] for call in refresh_calls(pulumi)] == ["--preview-only"]
+
+
+def test_a_failed_refresh_says_the_portal_is_untouched_and_to_run_it_again(
+    fake_bin: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    install_fake_pulumi(fake_bin, fail_on="--skip-preview")
+    ran = run_command(capsys, "refresh", "--yes")
+    assert ran.code == 2, ran.err
+    text = " ".join(ran.err.split())
+    assert "pulumi refresh failed (exit status 1)" in text
+    assert "Nothing in the portal was changed" in text and "run the same command again" in text
+
+
+def test_refresh_yes_and_preview_only_do_not_go_together(
+    fake_bin: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pulumi = install_fake_pulumi(fake_bin)
+    ran = run_command(capsys, "refresh", "--yes", "--preview-only")
+    assert ran.code == 2 and "not allowed with" in ran.err
+    assert pulumi.calls() == []

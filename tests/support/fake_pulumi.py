@@ -1,9 +1,10 @@
 """A stand-in ``pulumi`` executable that records every call, for fast tests of commands that run the CLI.
 
 Each call is recorded as one JSON line: its arguments (as the list the program passed), what it read on stdin
-and the passphrase variables it was given, so a test can prove a secret went on stdin and never on a command
-line. ``stack ls --json`` answers the stacks named in ``stacks``; a call whose arguments contain ``fail_on``
-fails as the CLI does (a message on stderr, exit status 1); the stack's reads answer what a test serves
+and the passphrase variables and a few other PULUMI_ settings it was given, so a test can prove a secret went
+on stdin and never on a command line. ``stack ls --json`` answers the stacks named in ``stacks``; a call whose
+arguments contain ``fail_on`` fails as the CLI does (a message on stderr, exit status ``fail_status``: 1, or 7
+as for changes found where ``--expect-no-changes`` expected none); the stack's reads answer what a test serves
 (``answers_url``); every other call succeeds and prints nothing.
 It plays no engine: tests of what the real CLI makes of the result run it (tests/cli/test_init_cli.py).
 """
@@ -26,7 +27,7 @@ record = {{
     "args": args,
     "stdin": stdin,
     "env": {{k: v for k, v in os.environ.items() if k.startswith("PULUMI_CONFIG_PASSPHRASE")
-            or k in ("PULUMI_BACKEND_URL", "PULUMI_SKIP_CHECKPOINTS")}},
+            or k in ("PULUMI_BACKEND_URL", "PULUMI_SKIP_CHECKPOINTS", "PULUMI_SKIP_CONFIRMATIONS")}},
 }}
 with open(os.path.join(here, "calls.jsonl"), "a", encoding="utf-8") as log:
     log.write(json.dumps(record) + "\\n")
@@ -35,7 +36,7 @@ with open(os.path.join(here, "settings.json"), encoding="utf-8") as settings:
 fail_on = settings["fail_on"]
 if fail_on and fail_on in " ".join(args):
     sys.stderr.write("error: the stand-in fails on " + fail_on + " as asked\\n")
-    sys.exit(1)
+    sys.exit(settings["fail_status"])
 if args[:2] == ["stack", "ls"]:
     print(json.dumps([{{"name": name}} for name in settings["stacks"]]))
 stack_reads = (["stack", "output"], ["stack", "export"])
@@ -76,6 +77,7 @@ def install_fake_pulumi(
     *,
     stacks: tuple[str, ...] = (),
     fail_on: str | None = None,
+    fail_status: int = 1,
     answers_url: str | None = None,
 ) -> FakePulumi:
     """Writes ``folder/pulumi``; put ``folder`` first on PATH. With ``answers_url``, the stack's reads
@@ -86,7 +88,15 @@ def install_fake_pulumi(
     script.write_text(_SCRIPT.format(python=sys.executable, folder=str(folder)), encoding="utf-8")
     script.chmod(0o755)
     (folder / "settings.json").write_text(
-        json.dumps({"stacks": list(stacks), "fail_on": fail_on, "answers_url": answers_url}), encoding="utf-8"
+        json.dumps(
+            {
+                "stacks": list(stacks),
+                "fail_on": fail_on,
+                "fail_status": fail_status,
+                "answers_url": answers_url,
+            }
+        ),
+        encoding="utf-8",
     )
     assert os.access(script, os.X_OK)
     return FakePulumi(folder)
