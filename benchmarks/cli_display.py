@@ -67,7 +67,7 @@ def up(project: Project, *, terminal: bool) -> tuple[float, ProcessCpu, int]:
             preexec_fn=_controlling_terminal,
         )
         os.close(follower)
-        cpu.engine_pid = process.pid
+        cpu.root_pid = process.pid
         tail = b""
         while True:
             try:
@@ -84,7 +84,7 @@ def up(project: Project, *, terminal: bool) -> tuple[float, ProcessCpu, int]:
         with subprocess.Popen(
             command, cwd=project.directory, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         ) as piped:
-            cpu.engine_pid = piped.pid
+            cpu.root_pid = piped.pid
             assert piped.stdout is not None
             tail = b""
             for line in piped.stdout:

@@ -1,37 +1,53 @@
-"""`pulumi up`, a no-op `pulumi preview` and `pulumi refresh` of a generated roster through the REAL CLI.
+"""A generated roster through the REAL CLI, run the way README tells a firm to run it.
 
     python -m benchmarks.cli_roster [--clients 300] [--netvisor 0] [--latency-ms 0] [--procountor-rps N]
-                                    [--partner-mode] [--clients-file] [--skip-checkpoints]
+                                    [--partner-mode] [--clients-file] [--backend file|postgres|both]
+                                    [--raw-pulumi [--skip-checkpoints]] [--preview-only]
+
+By default the commands are README's: ``fabricai-roster up --yes`` (it pins the stack's identity, shows the
+plan with ``pulumi preview``, then applies it with ``pulumi up``; both with ``PULUMI_SKIP_CHECKPOINTS=true``
+and ``--non-interactive``), then ``fabricai-roster preview`` (nothing to do) and ``fabricai-roster refresh
+--yes``. The ``up``'s plan is printed as the **first preview** (every resource to create), before the ``up``
+itself. ``--raw-pulumi`` runs ``pulumi up --yes --skip-preview``, ``pulumi preview`` and ``pulumi refresh
+--yes --skip-preview`` instead, with the state saved after every step unless ``--skip-checkpoints``.
 
 ``--clients`` Procountor clients, each with its own secret API key in stack config (set as secrets in one
-``pulumi config set-all``; Pulumi is known to slow down with hundreds of secrets), plus ``--netvisor``
-Netvisor clients on one shared credential pair, against the sandbox in its own process (``python -m
-sandbox``, ``--latency-ms`` added to every request). The stack is a firm's: no partner secret, and the
-sandbox's portal verifies each connection as FabricAI, at ``--procountor-rps`` (default 20, also the
-sandbox Procountor's limit); ``--partner-mode`` configures the partner secrets instead (the provider
-checks; the portal stores unverified), for comparison (benchmarks/_roster.py). The CLI is the one on PATH
-or built by tools/pulumi/build.sh; the project is a temporary copy of this one (local file backend,
-passphrase secrets), so nothing touches stacks/ or your Pulumi login.
+``pulumi config set-all``), plus ``--netvisor`` Netvisor clients on one shared credential pair, against the
+sandbox in its own process (``python -m sandbox``, ``--latency-ms`` added to every request). The stack is a
+firm's: no partner secret, and the sandbox's portal verifies each connection as FabricAI, at
+``--procountor-rps`` (default 20, also the sandbox Procountor's limit); ``--partner-mode`` configures the
+partner secrets instead (the provider checks; the portal stores unverified), for comparison
+(benchmarks/_roster.py). The CLI is the one on PATH or built by tools/pulumi/build.sh; the project is a
+temporary copy of this one (passphrase secrets), so nothing touches stacks/ or your Pulumi login. The state
+is in a local folder (``--backend file``), in a PostgreSQL server the benchmark starts (``postgres``: the
+team backend of docs/TEAM.md), or the whole run on each, the second's figures as ratios to the first's
+(``both``; a fresh sandbox for each).
 
-Prints, per command: wall time, the time to the first resource created (up), the sandbox requests by
-service, and the lower bounds the run is held to: Procountor's pace (its requests, counted by the sandbox
-whoever made them, at the verifier's or the provider's pace); Netvisor's one request at a time (its
-requests x latency); and the round trips one after the other per client x latency x clients / 4 (the
-dynamic provider serves 4 calls at once). Also the machine's load average before and after. Figures only;
-nothing asserts on time. The stand-in's figures for the same roster come from ``benchmarks.roster_up``.
+Prints, per command: wall time, the time to the first resource created (up), the CPU of the CLI (engine),
+program and provider processes, the sandbox requests by service, and the lower bounds the run is held to:
+Procountor's pace (its requests, counted by the sandbox whoever made them, at the verifier's or the
+provider's pace); Netvisor's one request at a time (its requests x latency); and the round trips one after
+the other per client x latency x clients / 4 (the dynamic provider serves 4 calls at once). A preview's
+ratio is to the ``up``'s bound. After the ``up``, the state's size (``pulumi stack export``) per client and
+per resource. Also the machine's load average before and after. Figures only; nothing asserts on time.
+The stand-in's figures for the same roster come from ``benchmarks.roster_up``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -69,9 +85,11 @@ def pulumi_bin() -> Path:
 class ProcessCpu:
     """CPU seconds of the engine (the CLI), program and provider processes of one command, from /proc.
 
-    The CLI starts the program (through the language host's exec helper) and the dynamic provider as
-    processes of their own; each is polled while the command runs and its last reading kept (Linux only;
-    elsewhere the figures are left out).
+    The command (``pulumi`` itself, or ``fabricai-roster`` running ``pulumi`` twice) starts the program
+    (through the language host's exec helper) and the dynamic provider as processes of their own; each
+    process descending from the command is polled while it runs and its last reading kept (Linux only;
+    elsewhere the figures are left out). ``mark()`` notes the totals so far, so that one command's phases
+    (the plan, then the up) can be told apart.
     """
 
     # The provider runs as `python -m pulumi.dynamic` (Pulumi's launcher) or through tools/pulumi's
@@ -80,37 +98,41 @@ class ProcessCpu:
 
     def __init__(self) -> None:
         self.seconds: dict[str, dict[int, float]] = {role: {} for role in (*self.MARKS, "engine")}
-        self.engine_pid: int | None = None  # the pulumi CLI process itself
+        self.root_pid: int | None = None  # the command started
+        self.marks: list[dict[str, float]] = []
         self._ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self._lock = threading.Lock()
 
     def poll(self) -> None:
-        if self.engine_pid is None:
+        if self.root_pid is None:
             return
-        seen: dict[int, tuple[int, str, float]] = {}  # pid -> (parent pid, command line, CPU seconds)
+        seen: dict[int, tuple[int, list[str], float]] = {}  # pid -> (parent pid, arguments, CPU seconds)
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
-                command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                arguments = (stat.parent / "cmdline").read_bytes().decode(errors="replace").split("\0")
                 fields = stat.read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue  # the process ended between the listing and the read
             # After the name: state, ppid, ...; utime and stime are fields 14 and 15 of the whole line.
             seen[int(stat.parent.name)] = (
                 int(fields[1]),
-                command,
+                arguments,
                 (int(fields[11]) + int(fields[12])) / self._ticks,
             )
-        for pid, (_, command, used) in seen.items():
-            if not self._descends_from_engine(pid, seen):
-                continue  # another Pulumi run on this machine: not ours
-            roles = [role for role, mark in self.MARKS.items() if mark in command]
-            if pid == self.engine_pid:
-                roles.append("engine")
-            for role in roles:
-                self.seconds[role][pid] = used
+        with self._lock:
+            for pid, (_, arguments, used) in seen.items():
+                if not self._descends_from_root(pid, seen):
+                    continue  # another Pulumi run on this machine: not ours
+                command = " ".join(arguments)
+                roles = [role for role, mark in self.MARKS.items() if mark in command]
+                if Path(arguments[0]).name == "pulumi":
+                    roles.append("engine")
+                for role in roles:
+                    self.seconds[role][pid] = used
 
-    def _descends_from_engine(self, pid: int, seen: dict[int, tuple[int, str, float]]) -> bool:
+    def _descends_from_root(self, pid: int, seen: dict[int, tuple[int, list[str], float]]) -> bool:
         for _ in range(32):  # a bounded walk up the process tree
-            if pid == self.engine_pid:
+            if pid == self.root_pid:
                 return True
             if pid not in seen or pid <= 1:
                 return False
@@ -121,8 +143,20 @@ class ProcessCpu:
         while not stop.wait(0.2):
             self.poll()
 
+    def mark(self) -> None:
+        self.poll()
+        with self._lock:
+            self.marks.append({role: self.total(role) for role in self.seconds})
+
     def total(self, role: str) -> float:
         return sum(self.seconds[role].values())
+
+    def describe(self, since: dict[str, float] | None = None, until: dict[str, float] | None = None) -> str:
+        """``engine 1.0 s, program 2.0 s, provider 3.0 s`` between two marks (default: the whole run)."""
+        start = since or {}
+        end = until or {role: self.total(role) for role in self.seconds}
+        used = {role: end[role] - start.get(role, 0.0) for role in ("engine", "program", "provider")}
+        return ", ".join(f"{role} {seconds:.1f} s" for role, seconds in used.items())
 
 
 # The program as it was before it yielded to the event loop (provider.program.declare): for comparison.
@@ -134,10 +168,35 @@ for name, value in stack_outputs(declare_roster(read_roster())).items():
 """
 
 
-class Project:
-    """A temporary copy of the project driven through the CLI."""
+FABRICAI_ROSTER = str(Path(sys.executable).with_name("fabricai-roster"))
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
-    def __init__(self, directory: Path, bin_dir: Path, *, synchronous_program: bool = False) -> None:
+
+@dataclass
+class Run:
+    """One command: its wall time, the seconds to the first client created, the CPU of its processes, and,
+    for a command of two phases (``fabricai-roster up``: the plan, then the up), when the second began,
+    with the CPU and the sandbox's statistics at that moment."""
+
+    wall: float
+    first_created: float | None
+    cpu: ProcessCpu
+    second_phase: float | None = None
+    stats_at_second_phase: dict[str, Any] | None = None
+
+
+class Project:
+    """A temporary copy of the project driven through the CLI; its state in ``backend_url`` (default: a
+    folder of its own)."""
+
+    def __init__(
+        self,
+        directory: Path,
+        bin_dir: Path,
+        *,
+        synchronous_program: bool = False,
+        backend_url: str | None = None,
+    ) -> None:
         self.directory = directory
         (directory / "stacks").mkdir(parents=True)
         if synchronous_program:
@@ -152,47 +211,84 @@ class Project:
             **os.environ,
             "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
             "PULUMI_HOME": str(directory / ".pulumi-home"),
-            "PULUMI_BACKEND_URL": f"file://{directory / '.state'}",
+            "PULUMI_BACKEND_URL": backend_url or f"file://{directory / '.state'}",
             "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
             "PULUMI_SKIP_UPDATE_CHECK": "true",
         }
 
     def run(self, *args: str, first_created: bool = False) -> tuple[float, float | None, ProcessCpu]:
         """Wall time of ``pulumi ARGS``, with ``first_created`` the seconds to the first resource created,
-        and the CPU its program and provider processes used."""
-        command = ["pulumi", *args, "--stack", "bench", "--non-interactive", "--color", "never"]
+        and the CPU its processes used."""
+        done = self.pulumi(*args)
+        return done.wall, done.first_created if first_created else None, done.cpu
+
+    def pulumi(self, *args: str) -> Run:
+        """``pulumi ARGS`` on the stack, without the live display."""
+        return self._run(["pulumi", *args, "--stack", "bench", "--non-interactive", "--color", "never"])
+
+    def roster(self, *args: str, second_phase: str | None = None, on_second_phase: Any = None) -> Run:
+        """``fabricai-roster --stack bench ARGS`` as README writes it; ``second_phase`` is the start of the
+        line pulumi prints as the command's second phase begins (``Updating (``)."""
+        command = [FABRICAI_ROSTER, "--cwd", str(self.directory), "--stack", "bench", *args]
+        return self._run(command, second_phase=second_phase, on_second_phase=on_second_phase)
+
+    def _run(
+        self, command: list[str], *, second_phase: str | None = None, on_second_phase: Any = None
+    ) -> Run:
         started = time.perf_counter()
-        first: float | None = None
         cpu = ProcessCpu()
         stop = threading.Event()
         poller = threading.Thread(target=cpu.poll_until, args=(stop,))
-        poller.start()
+        done = Run(wall=0.0, first_created=None, cpu=cpu)
         with subprocess.Popen(
             command,
             cwd=self.directory,
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             text=True,
         ) as process:
-            cpu.engine_pid = process.pid
+            cpu.root_pid = process.pid
+            poller.start()
             assert process.stdout is not None
             tail: list[str] = []
-            for line in process.stdout:
-                if (
-                    first_created
-                    and first is None
-                    and "fabricai:ClientCompany" in line
-                    and " created" in line
-                ):
-                    first = time.perf_counter() - started
+            for raw in process.stdout:
+                line = ANSI.sub("", raw)
+                now = time.perf_counter() - started
+                if second_phase is not None and done.second_phase is None and line.startswith(second_phase):
+                    done.second_phase = now
+                    cpu.mark()
+                    if on_second_phase is not None:
+                        done.stats_at_second_phase = on_second_phase()
+                if done.first_created is None and "fabricai:ClientCompany" in line and " created" in line:
+                    done.first_created = now
                 tail = [*tail[-40:], line]
             code = process.wait()
         stop.set()
         poller.join()
         if code != 0:
-            raise SystemExit(f"cli_roster: pulumi {' '.join(args)} failed:\n{''.join(tail)}")
-        return time.perf_counter() - started, first, cpu
+            raise SystemExit(f"cli_roster: {' '.join(command[:6])} ... failed:\n{''.join(tail)}")
+        done.wall = time.perf_counter() - started
+        return done
+
+    def state_size(self) -> tuple[int, dict[str, tuple[int, int]]]:
+        """The stack's state as ``pulumi stack export`` gives it: its bytes, and per resource type the count
+        and the bytes of its resources (each resource's JSON)."""
+        exported = subprocess.run(
+            ["pulumi", "stack", "export", "--stack", "bench"],
+            cwd=self.directory,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        by_type: dict[str, tuple[int, int]] = {}
+        for resource in json.loads(exported)["deployment"].get("resources") or []:
+            kind = str(resource["type"]).removeprefix("pulumi-python:dynamic/fabricai:")
+            count, size = by_type.get(kind, (0, 0))
+            by_type[kind] = (count + 1, size + len(json.dumps(resource)))
+        return len(exported.encode()), by_type
 
 
 def stack_settings(
@@ -270,6 +366,169 @@ def procountor_limit(before: dict[str, Any], after: dict[str, Any]) -> str:
     return f"Procountor 429s {refused(after) - refused(before)} (peak so far {peak} in one second)"
 
 
+@contextlib.contextmanager
+def backend(kind: str) -> Iterator[str | None]:
+    """The state's place: None for a folder of the project's own, or a PostgreSQL server's URL."""
+    if kind == "file":
+        yield None
+        return
+
+    def unavailable(reason: str) -> None:
+        raise SystemExit(f"cli_roster: no PostgreSQL backend: {reason}")
+
+    # The team test's server (Debian's binaries, run by pytest-postgresql's executor), outside pytest.
+    from tests.support.postgres import postgres_server
+
+    with postgres_server(unavailable) as url:
+        yield url
+
+
+class Figures:
+    """What one command printed and what it is compared by: wall times by label."""
+
+    def __init__(self, firm: Firm, args: argparse.Namespace, verification: Verification) -> None:
+        self.firm = firm
+        self.latency_s = args.latency_ms / 1000
+        self.pace = verification.pace
+        self.walls: dict[str, float] = {}
+        self.up_bound: float | None = None
+
+    def line(
+        self,
+        label: str,
+        wall: float,
+        cpu: str,
+        made: dict[str, int],
+        *,
+        first_created: float | None = None,
+        limit: str = "",
+    ) -> str:
+        self.walls[label] = wall
+        lower = bounds(made, self.firm.size, self.latency_s, self.pace)
+        bound = max(lower.values())
+        line = f"{label}: {wall:.1f} s"
+        if first_created is not None:
+            line += f"; first resource created after {first_created:.1f} s"
+        line += f"; CPU: {cpu}; requests {made}"
+        if bound > 0:
+            which = max(lower, key=lower.__getitem__)
+            line += f"; lower bound {bound:.1f} s ({which}), ratio {wall / bound:.2f}"
+            if label == "up":
+                self.up_bound = bound
+        elif self.up_bound:
+            line += f"; {wall / self.up_bound:.2f} of the up's bound ({self.up_bound:.1f} s)"
+        return line + (f"; {limit}" if limit else "")
+
+
+def run_roster(
+    args: argparse.Namespace, firm: Firm, verification: Verification, bin_dir: Path, kind: str
+) -> Figures:
+    """The whole run on one backend: a fresh sandbox and stack, then the commands; prints as it goes."""
+    figures = Figures(firm, args, verification)
+    with (
+        sandbox_process(firm.scenario(verification)) as (url, admin),
+        tempfile.TemporaryDirectory(prefix="fabricai-cli-") as tmp,
+        backend(kind) as backend_url,
+    ):
+        admin.set_faults("portal", latencyMs=args.latency_ms)
+        admin.set_faults("procountor", latencyMs=args.latency_ms)
+        admin.set_faults("netvisor", latencyMs=args.latency_ms)
+        project = Project(
+            Path(tmp), bin_dir, synchronous_program=args.synchronous_program, backend_url=backend_url
+        )
+        if args.skip_checkpoints:
+            project.env["PULUMI_SKIP_CHECKPOINTS"] = "true"
+        started = time.perf_counter()
+        set_up_stack(project, firm, url, verification, clients_file=args.clients_file)
+        print(
+            f"[{kind} backend] stack config with {len(firm.api_keys)} secret API keys: "
+            f"{time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
+        if args.preview_only:
+            done = project.pulumi("preview") if args.raw_pulumi else project.roster("preview")
+            print(
+                figures.line("first preview (every resource to create)", done.wall, done.cpu.describe(), {})
+            )
+            return figures
+
+        def measured(label: str, command: Any) -> None:
+            before = admin.stats()
+            sandbox_before = sandbox_cpu_seconds()
+            done: Run = command()
+            after = admin.stats()
+            sandbox_cpu = f"sandbox {sandbox_cpu_seconds() - sandbox_before:.1f} s"
+            limit = procountor_limit(before, after)
+            if done.second_phase is not None and done.stats_at_second_phase is not None:
+                (at_split,) = done.cpu.marks
+                plan = requests_by_service(done.stats_at_second_phase)
+                print(
+                    figures.line(
+                        "first preview (every resource to create)",
+                        done.second_phase,
+                        done.cpu.describe(until=at_split),
+                        difference(plan, requests_by_service(before)),
+                    ),
+                    flush=True,
+                )
+                # The plan's ratio needs the up's bound: printed again below once it is known.
+                applied = difference(requests_by_service(after), plan)
+                print(
+                    figures.line(
+                        label,
+                        done.wall - done.second_phase,
+                        f"{done.cpu.describe(since=at_split)}, {sandbox_cpu}",
+                        applied,
+                        first_created=None
+                        if done.first_created is None
+                        else done.first_created - done.second_phase,
+                        limit=limit,
+                    ),
+                    flush=True,
+                )
+                first = figures.walls["first preview (every resource to create)"]
+                if figures.up_bound:
+                    print(f"  first preview: {first / figures.up_bound:.2f} of the up's bound", flush=True)
+            else:
+                made = difference(requests_by_service(after), requests_by_service(before))
+                print(
+                    figures.line(
+                        label,
+                        done.wall,
+                        f"{done.cpu.describe()}, {sandbox_cpu}",
+                        made,
+                        first_created=done.first_created if label == "up" else None,
+                        limit=limit,
+                    ),
+                    flush=True,
+                )
+            if label == "up":
+                size, by_type = project.state_size()
+                kinds = ", ".join(
+                    f"{kind_} {count} x {total / count / 1024:.2f} KiB"
+                    for kind_, (count, total) in by_type.items()
+                )
+                per_client = size / max(firm.size, 1) / 1024
+                print(
+                    f"  state after up: {size / 2**20:.1f} MiB, {per_client:.2f} KiB per client; per "
+                    f"resource: {kinds}",
+                    flush=True,
+                )
+
+        if args.raw_pulumi:
+            measured("up", lambda: project.pulumi("up", "--yes", "--skip-preview"))
+            measured("no-op preview", lambda: project.pulumi("preview"))
+            measured("refresh", lambda: project.pulumi("refresh", "--yes", "--skip-preview"))
+        else:
+            measured(
+                "up",
+                lambda: project.roster("up", "--yes", second_phase="Updating (", on_second_phase=admin.stats),
+            )
+            measured("no-op preview", lambda: project.roster("preview"))
+            measured("refresh", lambda: project.roster("refresh", "--yes"))
+    return figures
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=300, help="Procountor clients, each with its own key")
@@ -292,9 +551,20 @@ def main(argv: list[str]) -> int:
         "--clients-file", action="store_true", help="the client list in roster:clientsFile, not inline"
     )
     parser.add_argument(
+        "--backend",
+        choices=("file", "postgres", "both"),
+        default="file",
+        help="where the state is: a folder, a PostgreSQL server started for the run, or each in turn",
+    )
+    parser.add_argument(
+        "--raw-pulumi",
+        action="store_true",
+        help="run pulumi's commands directly (up --skip-preview, preview, refresh), not fabricai-roster's",
+    )
+    parser.add_argument(
         "--skip-checkpoints",
         action="store_true",
-        help="PULUMI_SKIP_CHECKPOINTS=true: the backend saves the state once, at the end",
+        help="with --raw-pulumi: PULUMI_SKIP_CHECKPOINTS=true (fabricai-roster's commands always set it)",
     )
     parser.add_argument(
         "--preview-only",
@@ -307,62 +577,38 @@ def main(argv: list[str]) -> int:
         help="run the program as it was before it yielded to the event loop once (for the before figure)",
     )
     args = parser.parse_args(argv)
+    if args.skip_checkpoints and not args.raw_pulumi:
+        parser.error(
+            "--skip-checkpoints goes with --raw-pulumi (fabricai-roster's commands always skip them)"
+        )
     firm = generated_firm(args.clients, args.netvisor)
     verification = Verification(partner_mode=args.partner_mode, procountor_rps=args.procountor_rps)
     bin_dir = args.pulumi_bin or pulumi_bin()
     print(f"machine: {machine()}; load average {load_average()}")
     version = subprocess.run([str(bin_dir / "pulumi"), "version"], capture_output=True, text=True, check=True)
+    how = (
+        "pulumi's commands"
+        + ("; PULUMI_SKIP_CHECKPOINTS=true" if args.skip_checkpoints else "; checkpoints on")
+        if args.raw_pulumi
+        else "README's commands (fabricai-roster up --yes, preview, refresh --yes)"
+    )
     print(
         f"Pulumi CLI {version.stdout.strip()}; {args.clients} Procountor + {args.netvisor} Netvisor clients; "
-        f"latency {args.latency_ms:g} ms; {verification.describe()}"
+        f"latency {args.latency_ms:g} ms; {verification.describe()}; {how}"
         + ("; the program as before the yield fix" if args.synchronous_program else "")
         + ("; clients in roster:clientsFile" if args.clients_file else "")
-        + ("; PULUMI_SKIP_CHECKPOINTS=true" if args.skip_checkpoints else "")
     )
-    with (
-        sandbox_process(firm.scenario(verification)) as (url, admin),
-        tempfile.TemporaryDirectory(prefix="fabricai-cli-") as tmp,
-    ):
-        admin.set_faults("portal", latencyMs=args.latency_ms)
-        admin.set_faults("procountor", latencyMs=args.latency_ms)
-        admin.set_faults("netvisor", latencyMs=args.latency_ms)
-        project = Project(Path(tmp), bin_dir, synchronous_program=args.synchronous_program)
-        if args.skip_checkpoints:
-            project.env["PULUMI_SKIP_CHECKPOINTS"] = "true"
-        started = time.perf_counter()
-        set_up_stack(project, firm, url, verification, clients_file=args.clients_file)
-        print(
-            f"stack config with {len(firm.api_keys)} secret API keys: {time.perf_counter() - started:.1f} s"
+    kinds = ("file", "postgres") if args.backend == "both" else (args.backend,)
+    runs = {kind: run_roster(args, firm, verification, bin_dir, kind) for kind in kinds}
+    if len(runs) == 2:
+        file_walls, postgres_walls = runs["file"].walls, runs["postgres"].walls
+        ratios = ", ".join(
+            f"{label} {postgres_walls[label] / file_walls[label]:.2f} ({postgres_walls[label]:.1f} s vs "
+            f"{file_walls[label]:.1f} s)"
+            for label in file_walls
+            if label in postgres_walls and file_walls[label] > 0
         )
-        commands: tuple[tuple[str, tuple[str, ...], bool], ...] = (
-            ("up", ("up", "--yes", "--skip-preview"), True),
-            ("no-op preview", ("preview",), False),
-            ("refresh", ("refresh", "--yes", "--skip-preview"), False),
-        )
-        if args.preview_only:
-            commands = (("first preview (every resource to create)", ("preview",), False),)
-        for command, extra, first in commands:
-            before_stats = admin.stats()
-            sandbox_before = sandbox_cpu_seconds()
-            wall, first_created, cpu = project.run(*extra, first_created=first)
-            sandbox_cpu = sandbox_cpu_seconds() - sandbox_before
-            stats = admin.stats()
-            made = difference(requests_by_service(stats), requests_by_service(before_stats))
-            lower = bounds(made, firm.size, args.latency_ms / 1000, verification.pace)
-            bound = max(lower.values())
-            line = f"{command}: {wall:.1f} s"
-            if first_created is not None:
-                line += f"; first resource created after {first_created:.1f} s"
-            line += (
-                f"; CPU: engine {cpu.total('engine'):.1f} s, program {cpu.total('program'):.1f} s, "
-                f"provider {cpu.total('provider'):.1f} s, sandbox {sandbox_cpu:.1f} s"
-            )
-            line += f"; requests {made}"
-            if bound > 0:
-                which = max(lower, key=lower.__getitem__)
-                line += f"; lower bound {bound:.1f} s ({which}), ratio {wall / bound:.2f}"
-            line += f"; {procountor_limit(before_stats, stats)}"
-            print(line, flush=True)
+        print(f"PostgreSQL backend / file backend, same roster, this run: {ratios}")
     print(f"load average after: {load_average()}")
     return 0
 

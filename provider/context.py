@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # the clients import this module for their registries; they a
     from provider.procountor.client import ProcountorClient
     from provider.procountor.pace import RateLimiter
 
+
 @dataclass(frozen=True)
 class ClientOptions:
     """How every API client of the process is built (the defaults are production's)."""

@@ -16,17 +16,19 @@ new one): without checkpoints, a first run killed half-way would lose the identi
 its records, tagged with it, would be nobody's (benchmarks/cli_kill.py found this). A plain ``pulumi up``
 still works; it is only slower on large rosters. Exit status: pulumi's failure is 1.
 
-``refresh`` shows what a refresh would record (``pulumi refresh --preview-only``), asks (``--yes`` for
-scripts), then records it (``pulumi refresh --yes --skip-preview``); with ``--preview-only`` it only shows,
-which with ``-- --expect-no-changes`` is the nightly drift check. Skipping checkpoints is safe for a refresh:
-it only reads (the provider's ``read``: the portal's records, and the ERP side through a re-verification) and
-never calls create, update or delete, so it changes no client, connection or key in the portal; a refresh
-killed half-way records nothing in the state (one that fails, what it read before it failed), and is simply
-run again. ``--preview-only`` runs without ``PULUMI_SKIP_CONFIRMATIONS`` (pulumi takes it for ``--yes``,
-which ``--preview-only`` refuses). Exit status, as every operator command's (0 all well, 1 problems found, 2
-the command could not do its job): drift found with ``-- --expect-no-changes`` (pulumi's exit status 7) is 1,
-the changes listed above it; any other failure of pulumi is 2 (the refresh could not be done: its message
-says why). A nightly job alerts on both.
+``refresh`` shows what a refresh would record (``pulumi refresh --preview-only``), asks, then records it
+(``pulumi refresh --yes --skip-preview``); with ``--preview-only`` it only shows, which with
+``-- --expect-no-changes`` is the nightly drift check. ``--yes`` (scripts) records in one pass, without
+showing first: unlike an ``up``'s plan, a refresh's preview does the refresh's whole work (each client's
+record read, each connection re-verified at the ERPs' pace), so showing first would double it. Skipping
+checkpoints is safe for a refresh: it only reads (the provider's ``read``: the portal's records, and the ERP
+side through a re-verification) and never calls create, update or delete, so it changes no client, connection
+or key in the portal; a refresh killed half-way records nothing in the state (one that fails, what it read
+before it failed), and is simply run again. ``--preview-only`` runs without ``PULUMI_SKIP_CONFIRMATIONS``
+(pulumi takes it for ``--yes``, which ``--preview-only`` refuses). Exit status, as every operator command's (0
+all well, 1 problems found, 2 the command could not do its job): drift found with ``-- --expect-no-changes``
+(pulumi's exit status 7) is 1, the changes listed above it; any other failure of pulumi is 2 (the refresh
+could not be done: its message says why). A nightly job alerts on both.
 """
 
 from __future__ import annotations
@@ -185,6 +187,8 @@ def run(args: argparse.Namespace, stack: Stack) -> int:
 def run_refresh(args: argparse.Namespace, stack: Stack) -> int:
     extra = _pulumi_args(args)
     err = render.stderr()
+    if args.yes:  # one pass: its preview would read and re-verify everything a second time
+        return _record(stack, extra)
     shown = _run(
         stack, pulumi_command(stack, ["refresh", "--preview-only"], extra), without=NOT_FOR_PREVIEW_ONLY
     )
@@ -209,11 +213,15 @@ def run_refresh(args: argparse.Namespace, stack: Stack) -> int:
         "Record these changes in the state?",
         "`fabricai-roster refresh` asks before it records",
     )
-    if not args.yes and not _confirmed(question, refusal):
+    if not _confirmed(question, refusal):
         err.print("Nothing was recorded.")
         return render.OK
+    return _record(stack, extra)
+
+
+def _record(stack: Stack, extra: Sequence[str]) -> int:
     recorded = _run(stack, pulumi_command(stack, ["refresh", "--yes", "--skip-preview"], extra))
     if recorded != 0:
-        err.print(f"[bold red]pulumi refresh failed (exit status {recorded}).[/] {REFRESH_AGAIN}")
+        render.stderr().print(f"[bold red]pulumi refresh failed (exit status {recorded}).[/] {REFRESH_AGAIN}")
         return render.FAILED
     return render.OK

@@ -94,22 +94,32 @@ def answer_at_a_terminal(monkeypatch: pytest.MonkeyPatch, answer: str) -> list[s
     return asked
 
 
-def test_refresh_shows_what_it_would_record_then_records_it_without_checkpoints(
+def test_refresh_in_a_script_records_in_one_pass_without_checkpoints(
     fake_bin: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A CI environment often sets PULUMI_SKIP_CONFIRMATIONS: pulumi takes it for --yes, which its
-    # --preview-only refuses, so the first call runs without it.
+    # A refresh's preview re-verifies every connection as the refresh does: --yes does not show first.
     monkeypatch.setenv("PULUMI_SKIP_CONFIRMATIONS", "true")
     pulumi = install_fake_pulumi(fake_bin)
     ran = run_command(capsys, "--stack", "production", "refresh", "--yes", "--", "--diff")
     assert ran.code == 0, ran.err
     assert refresh_calls(pulumi) == [
-        ["refresh", "--preview-only", "--non-interactive", "--diff", "--stack", "production"],
         ["refresh", "--yes", "--skip-preview", "--non-interactive", "--diff", "--stack", "production"],
     ]
-    shown, recorded = [call["env"] for call in pulumi.calls()]  # nothing else is run: no identity pinned
-    assert shown == {"PULUMI_SKIP_CHECKPOINTS": "true"}
+    (recorded,) = [call["env"] for call in pulumi.calls()]  # nothing else is run: no identity pinned
     assert recorded == {"PULUMI_SKIP_CHECKPOINTS": "true", "PULUMI_SKIP_CONFIRMATIONS": "true"}
+
+
+def test_refresh_shows_what_it_would_record_without_the_skip_confirmations_variable(
+    fake_bin: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A CI environment often sets PULUMI_SKIP_CONFIRMATIONS: pulumi takes it for --yes, which its
+    # --preview-only refuses, so the showing call runs without it.
+    monkeypatch.setenv("PULUMI_SKIP_CONFIRMATIONS", "true")
+    pulumi = install_fake_pulumi(fake_bin)
+    ran = run_command(capsys, "--stack", "production", "refresh", "--preview-only")
+    assert ran.code == 0, ran.err
+    (shown,) = [call["env"] for call in pulumi.calls()]
+    assert shown == {"PULUMI_SKIP_CHECKPOINTS": "true"}
 
 
 def test_refresh_preview_only_only_shows(fake_bin: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -182,7 +192,7 @@ def test_a_failed_preview_of_the_refresh_records_nothing(
     fake_bin: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pulumi = install_fake_pulumi(fake_bin, fail_on="--preview-only")
-    ran = run_command(capsys, "refresh", "--yes")
+    ran = run_command(capsys, "refresh")
     assert ran.code == 2 and "nothing was recorded" in ran.err
     assert [call[1] for call in refresh_calls(pulumi)] == ["--preview-only"]
 

@@ -3,6 +3,9 @@
     def test_x(postgres_backend: str) -> None:   # postgres://postgres@127.0.0.1:<port>/pulumi_state?sslmode=disable
         ...
 
+    with postgres_server() as url:  # the same server outside pytest (benchmarks/cli_roster.py)
+        ...
+
 The server is run by pytest-postgresql's executor (the library starts ``pg_ctl``, waits until the server
 accepts connections, stops it and removes its data folder) with the binaries of Debian's ``postgresql``
 package, which lie off PATH in /usr/lib/postgresql/<version>/bin. Only one thing is ours: PostgreSQL refuses
@@ -21,7 +24,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -50,20 +54,21 @@ def find_pg_ctl() -> Path | None:
     return Path(on_path) if on_path else None
 
 
-def _as_postgres_user(pg_ctl: Path, folder: Path) -> Path:
+def _as_postgres_user(pg_ctl: Path, folder: Path, unavailable: Callable[[str], None]) -> Path:
     """A ``pg_ctl`` that runs the real one as the ``postgres`` user (PostgreSQL refuses root)."""
     runuser = shutil.which("runuser")
     if runuser is None:
-        _unavailable("running as root, and no runuser to start PostgreSQL as the postgres user")
+        unavailable("running as root, and no runuser to start PostgreSQL as the postgres user")
     wrapper = folder / "pg_ctl"
     wrapper.write_text(f'#!/bin/sh\nexec {runuser} -u postgres -- {pg_ctl} "$@"\n', encoding="utf-8")
     wrapper.chmod(0o755)
     return wrapper
 
 
-@pytest.fixture
-def postgres_backend() -> Iterator[str]:
-    """A PostgreSQL server of this test's own, with an empty database; yields Pulumi's backend URL for it."""
+@contextmanager
+def postgres_server(unavailable: Callable[[str], None] = _unavailable) -> Iterator[str]:
+    """A PostgreSQL server of its own, with an empty database; yields Pulumi's backend URL for it.
+    ``unavailable(reason)`` is called (and must raise) where no server can be run."""
     # Imported here: a machine without the dev extras still collects the other tests.
     from port_for import get_port
     from pytest_postgresql.executors.proc import PostgreSQLExecutor
@@ -71,13 +76,13 @@ def postgres_backend() -> Iterator[str]:
 
     pg_ctl = find_pg_ctl()
     if pg_ctl is None:
-        _unavailable("no PostgreSQL server binaries (Debian: apt-get install postgresql)")
+        unavailable("no PostgreSQL server binaries (Debian: apt-get install postgresql)")
         return
     # Not under pytest's temporary folder (root only): the postgres user must reach the data and the socket.
     folder = Path(tempfile.mkdtemp(prefix="fabricai-postgres-"))
     executable = pg_ctl
     if os.geteuid() == 0:
-        executable = _as_postgres_user(pg_ctl, folder)
+        executable = _as_postgres_user(pg_ctl, folder, unavailable)
         shutil.chown(folder, user="postgres")
     port = get_port(None)
     assert isinstance(port, int)
@@ -102,3 +107,10 @@ def postgres_backend() -> Iterator[str]:
         if executor.running():
             executor.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_backend() -> Iterator[str]:
+    """A PostgreSQL server of this test's own (``postgres_server``)."""
+    with postgres_server() as url:
+        yield url

@@ -155,9 +155,7 @@ def refused(status: int, body: Any) -> Answer:
 
 
 def verify(answer: Answer) -> None:
-    procountor_verdict(
-        client(answer), api_key=API_KEY, business_id=BUSINESS_ID, label=LABEL, dimensions=[]
-    )
+    procountor_verdict(client(answer), api_key=API_KEY, business_id=BUSINESS_ID, label=LABEL, dimensions=[])
 
 
 def refusal(answer: Answer) -> TokenRefused:
