@@ -31,16 +31,7 @@ def roster_command(project: PulumiProject, *args: str) -> subprocess.CompletedPr
     # The project's environment sets PULUMI_SKIP_CONFIRMATIONS, as a CI job's often does: pulumi takes it for
     # --yes, which its refresh --preview-only refuses, so `refresh` must run without it.
     assert project.env.get("PULUMI_SKIP_CONFIRMATIONS") == "true"
-    done = subprocess.run(
-        [FABRICAI_ROSTER, "--cwd", str(project.directory), "--stack", "sandbox", *args],
-        env=project.env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    project.transcript.append(f"$ fabricai-roster {' '.join(args)}\n{done.stdout}{done.stderr}")
-    return done
+    return project.execute([FABRICAI_ROSTER, "--cwd", str(project.directory), "--stack", "sandbox", *args])
 
 
 def test_up_shows_the_plan_then_applies_it_and_refresh_finds_then_records_drift(

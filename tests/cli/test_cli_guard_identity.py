@@ -39,7 +39,6 @@ FABRICAI_ROSTER = str(Path(sys.executable).with_name("fabricai-roster"))
 # taken from git and put first on the program's and the dynamic provider's PYTHONPATH.
 EARLIER_REF = os.environ.get("FABRICAI_ROSTER_EARLIER_REF", "6e016c8")
 ROOT = Path(__file__).resolve().parents[2]
-COMMAND_SECONDS = 600
 
 
 def companies_in_state(project: PulumiProject, stack: str = "sandbox") -> set[str]:
@@ -55,18 +54,7 @@ def drift_check(project: PulumiProject, stack: str = "sandbox") -> subprocess.Co
     """README's scheduled drift check as written, run in the project folder. The project's environment sets
     PULUMI_SKIP_CONFIRMATIONS, as a CI job's may: pulumi takes it for --yes, which --preview-only refuses, so
     the command must leave it out itself."""
-    command = [FABRICAI_ROSTER, "--stack", stack, *DRIFT_CHECK]
-    done = subprocess.run(
-        command,
-        cwd=project.directory,
-        env=project.env,
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_SECONDS,
-        check=False,
-    )
-    project.transcript.append(f"$ {' '.join(command)}\n{done.stdout}{done.stderr}")
-    return done
+    return project.execute([FABRICAI_ROSTER, "--stack", stack, *DRIFT_CHECK])
 
 
 def outputs_of(project: PulumiProject, stack: str = "sandbox") -> dict[str, Any]:

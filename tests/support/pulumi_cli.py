@@ -24,7 +24,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,8 +96,18 @@ class PulumiProject:
         command = ["pulumi", *args, "--non-interactive", "--color", "never"]
         if stack is not None:
             command += ["--stack", stack]
+        result = self.execute(command, stdin=stdin)
+        if expect_failure:
+            assert result.returncode != 0, f"expected {args} to fail:\n{result.stdout}\n{result.stderr}"
+        elif check:
+            assert result.returncode == 0, f"{args} failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+        return result
+
+    def execute(self, command: Sequence[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        """Any command (``pulumi``, ``fabricai-roster``) in the project folder with its environment, kept in
+        the transcript; the result whatever it is."""
         result = subprocess.run(
-            command,
+            list(command),
             cwd=self.directory,
             env=self.env,
             input=stdin,
@@ -107,10 +117,6 @@ class PulumiProject:
             check=False,
         )
         self.transcript.append(f"$ {' '.join(command)}\n{result.stdout}{result.stderr}")
-        if expect_failure:
-            assert result.returncode != 0, f"expected {args} to fail:\n{result.stdout}\n{result.stderr}"
-        elif check:
-            assert result.returncode == 0, f"{args} failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
         return result
 
     def pulumi(
