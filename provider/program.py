@@ -158,10 +158,7 @@ def credential_sets(roster: Roster) -> dict[str, ClientEntry]:
 class RosterClient(pulumi.ComponentResource):
     """One client of the roster: its portal record and its ERP integration, shown as one tree."""
 
-    company: ClientCompany
-    integration: Integration
-    status: pulumi.Output[str]
-    summary_outputs: dict[str, Any]
+    # No class annotations: the SDK evaluates a resource class's annotations at every registration.
 
     def __init__(
         self,
@@ -176,12 +173,13 @@ class RosterClient(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, retain_on_delete=client.retain)
         # The identity is in state before any record carries it (a record tagged with an identity the state
         # lost would be someone else's to the next run).
-        self.company = ClientCompany(
+        self.company: ClientCompany = ClientCompany(
             company_name(client),
             **company_inputs(client, identity.declared_id),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[identity])),
         )
         inputs = integration_inputs(client, roster, pulumi.Output.secret)
+        self.integration: Integration
         if client.erp is Erp.PROCOUNTOR:
             self.integration = ProcountorIntegration(
                 integration_name(client), client_id=self.company.portal_id, **inputs, opts=child
@@ -196,10 +194,10 @@ class RosterClient(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[verified])),
             )
         # Made once: the component's outputs and the stack's both use them.
-        self.status = pulumi.Output.all(self.integration.client_status, self.company.training).apply(
-            _progress
-        )
-        self.summary_outputs = self.summary()
+        self.status: pulumi.Output[str] = pulumi.Output.all(
+            self.integration.client_status, self.company.training
+        ).apply(_progress)
+        self.summary_outputs: dict[str, Any] = self.summary()
         self.register_outputs(self.summary_outputs)
 
     def summary(self) -> dict[str, Any]:

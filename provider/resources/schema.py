@@ -3,10 +3,10 @@
 As terraform-plugin-framework's ``Schema``: an input is marked replace-triggering (``Replaces``) or secret
 (``Secret``, naming the output that holds its fingerprint) in its pydantic field's metadata, and the
 ``Outputs`` model lists what the provider adds to the inputs, an output the program reads from the resource
-object marked ``Read``. From the two come the resource class's ``pulumi.Output`` annotations and None-seeded
-output props (the ``Read`` outputs only), its secret inputs and outputs, the provider's ``replace_on`` and
-``secret_fingerprints``, and docs/ARCHITECTURE.md's resources table (a test holds the document to
-``resources_table``). A fingerprint the ``Outputs`` model lacks fails at import.
+object marked ``Read``. From the two come the resource class's ``pulumi.Output`` annotations and its props
+registered as None (both for the ``Read`` outputs only), its secret inputs and outputs, the provider's
+``replace_on`` and ``secret_fingerprints``, and docs/ARCHITECTURE.md's resources table (a test holds the
+document to ``resources_table``). A fingerprint the ``Outputs`` model lacks fails at import.
 
 Why only the ``Read`` outputs are attributes: every output is in the state and in ``pulumi stack output``
 either way (the engine keeps what the provider returns), but the SDK makes an ``Output`` (four futures and
@@ -116,12 +116,11 @@ class Schema:
             )
 
     def annotations(self) -> dict[str, Any]:
-        """``pulumi.Output[...]`` of every attribute (the inputs but secrets, then the ``Read`` outputs), in
-        the types the wire gives back (an enum or ``BusinessId`` is a ``str``, a nested model a dict)."""
-        fields = {
-            **{n: f for n, f in self.inputs.model_fields.items() if n not in self.secret_fingerprints},
-            **{n: f for n, f in self.outputs.model_fields.items() if n in self.read_outputs},
-        }
+        """``pulumi.Output[...]`` of each ``Read`` output, in the types the wire gives back (an enum or
+        ``BusinessId`` is a ``str``, a nested model a dict). The SDK reads a resource class's annotations at
+        every registration, to type what the engine returns (without one an ``int`` comes back a float); the
+        program reads no input back, so the inputs are not annotated."""
+        fields = {n: f for n, f in self.outputs.model_fields.items() if n in self.read_outputs}
         return {name: pulumi.Output[wire_type(field.annotation)] for name, field in fields.items()}  # type: ignore[misc]
 
     def outputs_of(self, inputs: BaseModel | Mapping[str, Any], added: OutputsModel) -> dict[str, Any]:

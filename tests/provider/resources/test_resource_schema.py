@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,6 +13,7 @@ import pytest
 from pulumi._types import resource_types
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from provider.program import RosterClient
 from provider.resources.base import RosterResource, RosterResourceProvider
 from provider.resources.client_company import ClientCompany, ClientCompanyOutputs
 from provider.resources.netvisor_credentials import NetvisorCredentials
@@ -49,18 +51,23 @@ def test_the_type_tokens_and_the_annotations_come_from_the_models() -> None:
     for cls in RESOURCES:
         assert cls._resource_type_name == f"dynamic/fabricai:{cls.__name__}"
         schema = cls.provider_class.schema
-        expected = [name for name in schema.inputs.model_fields if name not in schema.secret_fingerprints]
-        assert list(cls.__annotations__) == [*expected, *schema.read_outputs]
+        assert list(cls.__annotations__) == list(schema.read_outputs)
         assert cls._seeds == dict.fromkeys(schema.read_outputs)
         # Types, not strings: the SDK reads them at every registration without evaluating anything.
         assert not any(isinstance(hint, str) for hint in cls.__annotations__.values())
         assert set(resource_types(cls)) == set(cls.__annotations__)
     hints = ProcountorIntegration.__annotations__
-    assert "api_key" not in hints
+    assert "api_key" not in hints and "client_id" not in hints  # inputs: the program reads none back
     assert hints["status"] == pulumi.Output[str | None]
     assert "api_key_fingerprint" not in hints  # in the state, not read by the program
-    assert hints["client_id"] == pulumi.Output[int]  # the SDK casts the wire's float back to int
-    assert ClientCompany.__annotations__["erp"] == pulumi.Output[str | None]  # an enum on the wire is a str
+    assert hints["dimension_predictions"] == pulumi.Output[dict[str, str]]
+    assert ClientCompany.__annotations__["portal_id"] == pulumi.Output[int]  # the wire's float cast back
+
+
+def test_the_program_resources_carry_no_annotations_to_evaluate() -> None:
+    # The SDK evaluates a resource class's annotations at every registration (strings, under
+    # `from __future__ import annotations`): the component has none.
+    assert inspect.get_annotations(RosterClient) == {}
 
 
 def test_the_attributes_are_the_outputs_the_program_reads() -> None:
