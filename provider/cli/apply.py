@@ -89,7 +89,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "refresh failed).",
     )
     only = parser.add_mutually_exclusive_group()
-    only.add_argument("--yes", "-y", action="store_true", help="record without asking (scripts)")
+    only.add_argument(
+        "--yes",
+        "-y",
+        action="store_true",
+        help="record in one pass, without showing or asking first (scripts)",
+    )
     only.add_argument(
         "--preview-only", action="store_true", help="only show what it would record (the drift check)"
     )
