@@ -46,7 +46,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -226,14 +226,23 @@ class Project:
         """``pulumi ARGS`` on the stack, without the live display."""
         return self._run(["pulumi", *args, "--stack", "bench", "--non-interactive", "--color", "never"])
 
-    def roster(self, *args: str, second_phase: str | None = None, on_second_phase: Any = None) -> Run:
+    def roster(
+        self,
+        *args: str,
+        second_phase: str | None = None,
+        on_second_phase: Callable[[], dict[str, Any]] | None = None,
+    ) -> Run:
         """``fabricai-roster --stack bench ARGS`` as README writes it; ``second_phase`` is the start of the
         line pulumi prints as the command's second phase begins (``Updating (``)."""
         command = [FABRICAI_ROSTER, "--cwd", str(self.directory), "--stack", "bench", *args]
         return self._run(command, second_phase=second_phase, on_second_phase=on_second_phase)
 
     def _run(
-        self, command: list[str], *, second_phase: str | None = None, on_second_phase: Any = None
+        self,
+        command: list[str],
+        *,
+        second_phase: str | None = None,
+        on_second_phase: Callable[[], dict[str, Any]] | None = None,
     ) -> Run:
         started = time.perf_counter()
         cpu = ProcessCpu()
@@ -384,7 +393,8 @@ def backend(kind: str) -> Iterator[str | None]:
 
 
 class Figures:
-    """What one command printed and what it is compared by: wall times by label."""
+    """The figures of one run (one backend): each command's line, and its wall time by label for comparing
+    runs; a preview's ratio is to the ``up``'s bound."""
 
     def __init__(self, firm: Firm, args: argparse.Namespace, verification: Verification) -> None:
         self.firm = firm
@@ -452,7 +462,7 @@ def run_roster(
             )
             return figures
 
-        def measured(label: str, command: Any) -> None:
+        def measured(label: str, command: Callable[[], Run]) -> None:
             before = admin.stats()
             sandbox_before = sandbox_cpu_seconds()
             done: Run = command()
