@@ -216,12 +216,6 @@ class Project:
             "PULUMI_SKIP_UPDATE_CHECK": "true",
         }
 
-    def run(self, *args: str, first_created: bool = False) -> tuple[float, float | None, ProcessCpu]:
-        """Wall time of ``pulumi ARGS``, with ``first_created`` the seconds to the first resource created,
-        and the CPU its processes used."""
-        done = self.pulumi(*args)
-        return done.wall, done.first_created if first_created else None, done.cpu
-
     def pulumi(self, *args: str) -> Run:
         """``pulumi ARGS`` on the stack, without the live display."""
         return self._run(["pulumi", *args, "--stack", "bench", "--non-interactive", "--color", "never"])
