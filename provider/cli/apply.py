@@ -119,12 +119,18 @@ def _run(stack: Stack, command: list[str], *, without: Sequence[str] = ()) -> in
         raise OperatorError(f"`pulumi` could not be run: {error.strerror}") from None
 
 
-def _confirmed(
-    question: str = "Apply these changes?",
-    refusal: str = "`fabricai-roster up` asks before it changes anything",
-) -> bool:
+UP_ASKS = "`fabricai-roster up` asks before it changes anything"
+REFRESH_ASKS = "`fabricai-roster refresh` asks before it records"
+
+
+def _can_ask(refusal: str) -> None:
+    """Refuse at once, before any pin or preview, where the question could not be answered (no terminal)."""
     if not sys.stdin.isatty():
         raise OperatorError(f"{refusal}: pass --yes in scripts")
+
+
+def _confirmed(question: str, refusal: str) -> bool:
+    _can_ask(refusal)
     answer = input(f"{question} [y/N] ")
     return answer.strip().casefold() in ("y", "yes")
 
@@ -167,6 +173,8 @@ def run(args: argparse.Namespace, stack: Stack) -> int:
     extra = _pulumi_args(args)
     err = render.stderr()
     if args.command == "up":
+        if not args.yes:
+            _can_ask(UP_ASKS)
         pinned = pin_identity(stack)
         if pinned is not None:
             err.print(
@@ -179,7 +187,7 @@ def run(args: argparse.Namespace, stack: Stack) -> int:
         return render.PROBLEMS
     if args.command == "preview":
         return render.OK
-    if not args.yes and not _confirmed():
+    if not args.yes and not _confirmed("Apply these changes?", UP_ASKS):
         err.print("Nothing was changed.")
         return render.OK
     applied = _run(stack, pulumi_command(stack, ["up", "--yes", "--skip-preview"], extra))
@@ -194,6 +202,8 @@ def run_refresh(args: argparse.Namespace, stack: Stack) -> int:
     err = render.stderr()
     if args.yes:  # one pass: its preview would read and re-verify everything a second time
         return _record(stack, extra)
+    if not args.preview_only:
+        _can_ask(REFRESH_ASKS)
     shown = _run(
         stack, pulumi_command(stack, ["refresh", "--preview-only"], extra), without=NOT_FOR_PREVIEW_ONLY
     )
@@ -214,11 +224,7 @@ def run_refresh(args: argparse.Namespace, stack: Stack) -> int:
         return render.FAILED
     if args.preview_only:
         return render.OK
-    question, refusal = (
-        "Record these changes in the state?",
-        "`fabricai-roster refresh` asks before it records",
-    )
-    if not _confirmed(question, refusal):
+    if not _confirmed("Record these changes in the state?", REFRESH_ASKS):
         err.print("Nothing was recorded.")
         return render.OK
     return _record(stack, extra)

@@ -262,8 +262,8 @@ def _first_day(firm: Firm, running: Any, portal_url: str, passphrase: Path, tmp_
     assert config["roster:netvisorCredentials"]["secret"] is True
 
     # 3. up: every client connected, its ERP side healthy, in the state.
-    firm.ok("pulumi", "preview", "--stack", "firm")
-    up = firm.ok("pulumi", "up", "--yes", "--stack", "firm")
+    firm.ok("fabricai-roster", "--stack", "firm", "preview")
+    up = firm.ok("fabricai-roster", "--stack", "firm", "up", "--yes")
     assert "error" not in up.stdout.lower()
     integrations = {
         r["urn"].rsplit("::", 1)[1]: r["outputs"] for r in firm.state() if r["type"].endswith("Integration")
@@ -298,7 +298,7 @@ def _first_day(firm: Firm, running: Any, portal_url: str, passphrase: Path, tmp_
     assert "no changes were expected" in drifted.stderr and "Drift:" in drifted.stderr
 
     # 7. Recorded by a refresh, it shows in status and its HTML report.
-    firm.ok("pulumi", "refresh", "--yes", "--stack", "firm")
+    firm.ok("fabricai-roster", "--stack", "firm", "refresh", "--yes")
     report = tmp_path / "report.html"
     shown = firm.run("fabricai-roster", "--stack", "firm", "status", "--html", str(report))
     assert shown.returncode == 1, shown.stdout + shown.stderr
@@ -311,7 +311,7 @@ def _first_day(firm: Firm, running: Any, portal_url: str, passphrase: Path, tmp_
     assert "5 clients, 1 with problems" in report.read_text(encoding="utf-8")
 
     # 8. up puts the roster's name back: the drift check and status are quiet again.
-    firm.ok("pulumi", "up", "--yes", "--stack", "firm")
+    firm.ok("fabricai-roster", "--stack", "firm", "up", "--yes")
     back = portal.client(RENAMED)
     assert back is not None and back["name"] == "Kirja-Kettu Oy"
     again = firm.drift_check()

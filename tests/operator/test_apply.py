@@ -52,11 +52,14 @@ def test_a_failed_preview_applies_nothing(fake_bin: Path, capsys: pytest.Capture
     assert [call["args"][0] for call in pulumi.calls() if call["args"][0] in ("preview", "up")] == ["preview"]
 
 
-def test_up_asks_first_and_scripts_must_say_yes(fake_bin: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_up_without_a_terminal_or_yes_refuses_before_it_pins_or_previews(
+    fake_bin: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     pulumi = install_fake_pulumi(fake_bin)
     ran = run_command(capsys, "up")  # stdin is not a terminal under pytest
     assert ran.code == 2 and "pass --yes" in ran.err
-    assert [call["args"][0] for call in pulumi.calls() if call["args"][0] in ("preview", "up")] == ["preview"]
+    # Nothing written to the settings and no preview run for a question nobody can answer.
+    assert pulumi.calls() == []
 
 
 def test_a_failed_up_says_running_it_again_is_safe(
@@ -167,7 +170,7 @@ def test_refresh_asks_first_and_scripts_must_say_yes(
     pulumi = install_fake_pulumi(fake_bin)
     ran = run_command(capsys, "refresh")  # stdin is not a terminal under pytest
     assert ran.code == 2 and "pass --yes" in ran.err and "refresh" in ran.err
-    assert [call[1] for call in refresh_calls(pulumi)] == ["--preview-only"]
+    assert refresh_calls(pulumi) == []  # refused before its preview re-verified every client for nothing
 
 
 @pytest.mark.parametrize(("answer", "recorded"), [("y", True), ("n", False), ("", False)])
@@ -189,12 +192,14 @@ def test_refresh_records_only_what_the_operator_confirms(
 
 
 def test_a_failed_preview_of_the_refresh_records_nothing(
-    fake_bin: Path, capsys: pytest.CaptureFixture[str]
+    fake_bin: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pulumi = install_fake_pulumi(fake_bin, fail_on="--preview-only")
+    asked = answer_at_a_terminal(monkeypatch, "y")
     ran = run_command(capsys, "refresh")
     assert ran.code == 2 and "nothing was recorded" in ran.err
     assert [call[1] for call in refresh_calls(pulumi)] == ["--preview-only"]
+    assert asked == []  # nothing to confirm after a failed preview
 
 
 def test_a_failed_refresh_says_the_portal_is_untouched_and_to_run_it_again(
