@@ -93,12 +93,20 @@ class ServiceError(FabricaiRosterError):
     """
 
     service = "service"
+    # The message may quote a service whole (the portal's ``error`` text): each layer that knows a secret the
+    # request carried redacts it from the whole text, and only what is shown is shortened, so a key is never
+    # cut in half before its redaction (a half no longer matches, and would show).
+    SHOWN_LIMIT = 1_000
 
     def __init__(self, message: str, *, status_code: int | None = None, retryable: bool = False) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.retryable = retryable
         self.client: str | None = None
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return text if len(text) <= self.SHOWN_LIMIT else text[: self.SHOWN_LIMIT - 3] + "..."
 
     def about(self, label: str) -> Self:
         """Name the client this error is about: ``label: message``. Returns the same error, to re-raise."""

@@ -42,6 +42,13 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return re.sub(pattern, REDACTED, text, flags=re.IGNORECASE)
 
 
+def redacted_quote(text: str, secrets: Iterable[str], limit: int) -> str:
+    """What a service said, fit to quote: redacted first, then shortened to ``limit`` characters. Never the
+    other way round: a key cut in half no longer matches any of its forms, and its first part would show."""
+    text = redact(text, secrets)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def redact_error(error: BaseException, secrets: Iterable[str]) -> None:
     """Redact ``error``'s message in place (its class and fields stay), before it is raised on."""
     if error.args:

@@ -1,6 +1,6 @@
 """``python -m sandbox --port 8765 --scenario examples/sandbox.yaml --state .work/sandbox.sqlite3``
 
-Serves /procountor, /netvisor, /portal and /admin on 127.0.0.1. The first stdout line is
+Serves /procountor, /netvisor, /portal and /admin on 127.0.0.1 (or --host). The first stdout line is
 ``sandbox listening on http://HOST:PORT`` (useful with ``--port 0``). The state file keeps what the
 services wrote across restarts; a new state file (and its folder) starts from the scenario's seed.
 A startup problem (scenario, state file, port) is reported on stderr without a traceback, exit code 2

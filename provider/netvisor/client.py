@@ -47,7 +47,7 @@ from provider.netvisor import models as xml
 from provider.netvisor.models import AUTHENTICATION_FAILED, REQUEST_NOT_UNIQUE, SERVICE_ACCESS_ERROR
 from provider.netvisor.pace import EnvironmentGate, LockTimeout, LockUnavailable
 from provider.netvisor.signing import Credentials, NotLatin1, Partner, StampSource, new_stamp, sign
-from provider.redaction import redact
+from provider.redaction import redacted_quote
 from provider.retry import RetryableStatus, RetryPolicy
 from provider.settings import NetvisorSettings
 
@@ -344,10 +344,8 @@ class NetvisorClient:
         Netvisor's MAC errors echo the signed string; a proxy or a hostile host may echo a request back:
         the keys are removed as sent, percent-encoded, XML/HTML-escaped or base64, in any letter case.
         """
-        text = redact(
-            text, (credentials.customer_key.get_secret_value(), self._partner.partner_key.get_secret_value())
-        )
-        return text if len(text) <= _MAX_QUOTED else text[:_MAX_QUOTED] + "..."
+        secrets = (credentials.customer_key.get_secret_value(), self._partner.partner_key.get_secret_value())
+        return redacted_quote(text, secrets, _MAX_QUOTED)
 
 
 def _customer(credentials: Credentials) -> str:

@@ -150,7 +150,8 @@ def refused(response: httpx.Response, what: str) -> PortalError:
     if not isinstance(detail, str):
         return unexpected(response, what)
     return PortalError(
-        f"The FabricAI portal refused {what} (HTTP {response.status_code}): {detail[:300]}",
+        # Whole: call() and the connection calls redact what they sent from it; it is shortened when shown.
+        f"The FabricAI portal refused {what} (HTTP {response.status_code}): {detail}",
         status_code=response.status_code,
     )
 

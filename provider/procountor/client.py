@@ -57,7 +57,7 @@ from provider.http import TRANSPORT_ERRORS, build_client, transport_failure
 from provider.http_body import Limits, NotStrictJson, TooLarge, Undecodable, send_bounded, strict_json
 from provider.procountor.models import Company, Dimension, UserRights
 from provider.procountor.pace import limiter_for
-from provider.redaction import redact
+from provider.redaction import redacted_quote
 from provider.retry import RetryableStatus, RetryPolicy
 from provider.settings import ProcountorSettings
 
@@ -253,7 +253,7 @@ class ProcountorClient:
         """The refusal with its cause where the answer tells it; what Procountor said, scrubbed."""
         body = _json_object(response)
         oauth_error = body.get("error") if isinstance(body.get("error"), str) else None
-        said = redact(_what_procountor_said(body), secrets_sent)
+        said = redacted_quote(_what_procountor_said(body), secrets_sent, _QUOTE_LIMIT)
         if oauth_error in _OAUTH_CLIENT_ERRORS:
             cause: str | None = "client_id"
         elif oauth_error in _OAUTH_GRANT_ERRORS or self._client_credentials_accepted:
@@ -371,12 +371,11 @@ def _what_procountor_said(body: dict[str, Any]) -> str:
     errors = body.get("errors")
     if isinstance(errors, list):
         parts += [e["message"] for e in errors if isinstance(e, dict) and isinstance(e.get("message"), str)]
-    text = " / ".join(part.strip() for part in parts if part.strip())
-    return text if len(text) <= _QUOTE_LIMIT else text[: _QUOTE_LIMIT - 3] + "..."
+    return " / ".join(part.strip() for part in parts if part.strip())
 
 
 def _refused(response: httpx.Response, what: str, secrets_sent: Iterable[str]) -> ProcountorError:
-    said = redact(_what_procountor_said(_json_object(response)), secrets_sent)
+    said = redacted_quote(_what_procountor_said(_json_object(response)), secrets_sent, _QUOTE_LIMIT)
     detail = f": {said}" if said else ""
     return ProcountorError(
         f"Procountor refused {what} (HTTP {response.status_code}){detail}", status_code=response.status_code

@@ -26,6 +26,7 @@ from provider.errors import FabricaiRosterError, PortalError, ServiceError, Veri
 from provider.portal import Connection, ErpSystem
 from provider.portal.models import ClientBody
 from provider.portal.training import prediction_states, training_state
+from provider.redaction import redact_error
 from provider.resources.base import RosterResourceProvider, fingerprint
 from provider.resources.client_company import about_client, client_label
 from provider.resources.erp_health import (
@@ -448,6 +449,9 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
                     return changed_health(props, HEALTH_UNKNOWN, self._no_stored_credentials())
                 verification = self.local_verification(inputs)
         except ServiceError as error:
+            # The portal may quote the credentials it holds for this connection: none of the keys this stack
+            # knows may reach an output that is not secret (redacted whole, before the message is shortened).
+            redact_error(error, self._secrets(None))
             unchecked = (
                 f"{self.erp_name} could not be checked: {_without_label(str(error), label)} (the next "
                 "`pulumi refresh` checks again)."
