@@ -445,9 +445,26 @@ class ClientCompanyProvider(RosterResourceProvider):
         return ReadResult(id_, outputs, inputs)
 
     def _delete(self, id_: str, props: dict[str, Any]) -> None:
+        """Remove the record, unless another stack has taken it over since (its ``rosterStack`` tag names
+        another identity, e.g. after that stack's ``adopt: true``): that stack's client is never removed by
+        this one; it only leaves this stack's state."""
         label = client_label(str(props.get("name", "?")), str(props.get("business_id", "?")))
+        portal = self.context.portal
         with about_client(label):
-            removed = self.context.portal.delete_client(int(id_))
+            record = portal.get_client(int(id_))
+            owner = record.tag_map.get(PORTAL_STACK_TAG) if record is not None else None
+            if owner and owner != props.get(STACK_INPUT):
+                log.warning(
+                    "%s: portal client %s now belongs to another stack (its %s tag is %s, this stack's "
+                    "identity is %s): left in the portal, only dropped from this stack's state.",
+                    label,
+                    id_,
+                    PORTAL_STACK_TAG,
+                    owner,
+                    props.get(STACK_INPUT) or "none",
+                )
+                return
+            removed = record is not None and portal.delete_client(int(id_))
         log.info(
             "%s: %s", label, "removed from the FabricAI portal" if removed else "already gone from the portal"
         )

@@ -254,6 +254,21 @@ def test_delete_is_idempotent(stack: Stack) -> None:
     stack.engine.destroy(state)  # already gone: success
 
 
+def test_a_record_another_stack_has_adopted_since_is_never_removed_by_this_one(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    state = stack.company(*ACME)
+    Engine(engine_config(stack.running)).up(
+        ClientCompanyProvider(), company_inputs(*ACME, stack="fabricai-roster/prod-2f1c", adopt=True)
+    )
+    with caplog.at_level("WARNING"):
+        stack.engine.destroy(state)  # this stack's client removed from its roster: its delete runs
+    record = record_of(stack, state.id)  # still in the portal, the other stack's
+    assert record["tags"]["rosterStack"] == "fabricai-roster/prod-2f1c"
+    assert "now belongs to another stack" in caplog.text and "fabricai-roster/prod-2f1c" in caplog.text
+    assert stack.stats()["services"]["portal"]["clients"] == 1
+
+
 def test_refresh_reports_drift_as_inputs_to_restore(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     state = stack.company(*ACME, teams=["Team North"], vat={"mode": "exempt"}, tags={"a": "b"})
     with portal(stack) as client:
