@@ -4,7 +4,8 @@ Decisions:
 - not ``<project>/<stack>``: two stacks named ``prod`` would share it. The identity is ``<stack name>-<24
   random hex>``, made by the program at the first ``up`` and kept in state (a renamed stack keeps it);
 - ``roster:stackId`` may pin it (a lost or moved state finds its records again); a pin that differs from
-  the state's is an error, never a silent switch; the first ``up`` without a pin prints the command;
+  the state's is an error, never a silent switch, and so is a pin made for another stack's name where there
+  is no state to compare with (a copied settings file); the first ``up`` without a pin prints the command;
 - no network call: create, update and read keep the value; delete forgets it.
 """
 
@@ -31,10 +32,14 @@ def valid(stack_id: str) -> bool:
     return bool(_FORM.fullmatch(stack_id))
 
 
+def _name_part(stack: str) -> str:
+    """What an identity made for the stack named ``stack`` starts with."""
+    return re.sub(r"[^A-Za-z0-9._-]", "-", stack)[:100].lstrip("._-") or "stack"
+
+
 def new_identity(stack: str) -> str:
     """A fresh identity for the stack named ``stack``."""
-    hint = re.sub(r"[^A-Za-z0-9._-]", "-", stack)[:100].lstrip("._-") or "stack"
-    return f"{hint}-{secrets.token_hex(RANDOM_HEX // 2)}"
+    return f"{_name_part(stack)}-{secrets.token_hex(RANDOM_HEX // 2)}"
 
 
 def resolve(pinned: object, in_state: str | None, stack: str) -> tuple[str, bool]:
@@ -55,6 +60,19 @@ def resolve(pinned: object, in_state: str | None, stack: str) -> tuple[str, bool
                 "its first run: the pin was likely copied from another stack's settings, and with it this "
                 "stack would take that stack's portal records for its own. Nothing was changed. Fix: "
                 f"`pulumi config set {STACK_ID_KEY} {in_state}` (or `pulumi config rm {STACK_ID_KEY}`)."
+            )
+        made_for = pinned.rsplit("-", 1)[0]
+        if in_state is None and made_for != _name_part(stack):
+            # No state to compare with: a pin made for another stack's name is that stack's identity, copied
+            # with its settings (`pulumi stack init --copy-config-from`, a copied file). Taken, this stack's
+            # first run would take that stack's portal records for its own, and could later remove them.
+            raise ConfigurationError(
+                f"{STACK_ID_KEY} is {pinned}, the identity of a stack named {made_for!r}, and this stack "
+                f"({stack}) has no state yet: the pin was likely copied with another stack's settings, and "
+                "with it this stack would take that stack's portal records for its own. Nothing was changed. "
+                f"Fix: `pulumi config rm {STACK_ID_KEY}` (this stack gets an identity of its own at its "
+                "first `up`). Only if this is that same stack, renamed, with its state lost: give it its old "
+                f"name again (`pulumi stack rename {made_for}`) and run `up`."
             )
         return pinned, False
     if in_state is not None:

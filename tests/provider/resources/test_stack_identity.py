@@ -50,6 +50,19 @@ def test_the_pin_the_state_and_a_new_one() -> None:
             resolve(malformed, None, "prod")
 
 
+def test_a_pin_made_for_another_stack_name_is_refused_where_there_is_no_state() -> None:
+    """`pulumi stack init staging --copy-config-from prod` copies prod's pin: staging has no state to
+    compare it with, and would take prod's records for its own."""
+    prods = new_identity("prod")
+    with pytest.raises(ConfigurationError, match="copied with another stack's settings") as caught:
+        resolve(prods, None, "staging")
+    assert "pulumi config rm roster:stackId" in str(caught.value)
+    assert "pulumi stack rename prod" in str(caught.value)
+    assert resolve(prods, None, "prod") == (prods, False)  # its own name: a lost state, taken back
+    dotted = new_identity("team.prod_2")
+    assert resolve(dotted, None, "team.prod_2") == (dotted, False)
+
+
 # --- the program through the engine stand-in -------------------------------------------------------------
 
 
@@ -186,6 +199,15 @@ def test_a_lost_state_finds_its_records_again_with_the_pinned_identity(sandbox: 
     assert report.succeeded, report.summary()
     assert identity_of(pinned) == stack_id
     assert portal.client(ACME)["id"] == record["id"]  # type: ignore[index]
+    assert running.admin.stats()["services"]["portal"]["clients"] == 1
+
+    # The same pin copied into a new stack of another name (its settings copied): refused, nothing made.
+    copied = RosterDriver({**config, "roster:stackId": stack_id}, program=PROGRAM)
+    copied.stack = "staging"
+    not_taken = copied.up()
+    (message,) = not_taken.program_errors
+    assert "copied with another stack's settings" in message
+    assert not not_taken.of_kind("create", "update", "replace", "delete")
     assert running.admin.stats()["services"]["portal"]["clients"] == 1
 
     # A pin copied from another stack into a stack that has an identity of its own changes nothing.
