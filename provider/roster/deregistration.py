@@ -131,9 +131,13 @@ def deregistrations(record: StackRecord, roster: Roster) -> list[Deregistration]
     declared = {str(client.business_id): client for client in roster.clients}
     found: list[Deregistration] = []
     for business_id, held in sorted(record.clients.items()):
-        if held.kept:
-            continue
         client = declared.get(business_id)
+        # A client the last run kept (retain or protect) leaves the state without a delete. One that moves to
+        # another ERP is kept only if this run keeps it too: with protect turned off in the same edit, the
+        # engine replaces it (it refuses only a resource protected before and after), removing its record.
+        kept = held.kept and (client is None or client.retain or client.protect)
+        if kept:
+            continue
         if client is None:
             found.append(Deregistration(business_id, held.name))
         elif held.erp is not None and held.erp != client.erp.value:

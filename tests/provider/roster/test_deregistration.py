@@ -45,10 +45,16 @@ def entry(business_id: str, name: str, **extra: Any) -> dict[str, Any]:
 NAMES = {"2925630-9": "Öljy-Äijät Oy", "2077474-0": "Kahvila Kuppi Oy", "0174592-8": "Pelti-Pete Oy"}
 
 
-def roster_of(business_ids: list[str], erp: str = "procountor", **keys: Any) -> Any:
+def roster_of(
+    business_ids: list[str],
+    erp: str = "procountor",
+    fields: dict[str, dict[str, Any]] | None = None,
+    **keys: Any,
+) -> Any:
+    """A roster of these clients on ``erp``; ``fields`` adds roster fields per business ID."""
     return parse_roster(
         [
-            {**entry(business_id, NAMES[business_id]), "erp": erp}
+            {**entry(business_id, NAMES[business_id]), "erp": erp, **(fields or {}).get(business_id, {})}
             | ({"netvisorCredentials": "firm"} if erp == "netvisor" else {})
             for business_id in business_ids
         ],
@@ -135,8 +141,24 @@ def test_an_erp_move_is_a_deregistration() -> None:
     check(record, one)
     said = notice(record, one)
     assert said is not None and "Öljy-Äijät Oy (2925630-9): moves from procountor to netvisor" in said
-    # A retained or protected client's move replaces nothing the portal loses: it does not count.
-    check(previous_of(every, retain=frozenset(every[:1]), protect=frozenset(every[1:2])), moving)
+    # A client retained or protected by the last run and by this one: its move removes nothing the portal
+    # loses (the engine refuses to replace a protected resource), so it does not count.
+    kept_still = roster_of(
+        every, erp="netvisor", fields={every[0]: {"retain": True}, every[1]: {"protect": True}}
+    )
+    check(previous_of(every, retain=frozenset(every[:1]), protect=frozenset(every[1:2])), kept_still)
+
+
+def test_an_erp_move_in_the_edit_that_turns_protect_off_counts() -> None:
+    """protect: false and a new erp in one edit: the engine replaces the client (it refuses only a resource
+    protected before and after), so its record is removed; the last run's protect does not keep it."""
+    every = list(NAMES)
+    was_protected = previous_of(every, protect=frozenset(every))
+    with pytest.raises(DeregistrationUnconfirmed) as refused:
+        check(was_protected, roster_of(every, erp="netvisor"))
+    assert "would deregister 3 clients" in str(refused.value)
+    # Leaving the roster outright while protected by the last run: still no delete (the engine refuses it).
+    check(was_protected, roster_of([]))
 
 
 def test_a_state_written_before_erp_was_an_input_moves_nothing() -> None:
