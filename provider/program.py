@@ -110,6 +110,7 @@ def company_inputs(client: ClientEntry, stack: str) -> dict[str, Any]:
         "teams": list(client.teams),
         "tags": dict(client.tags),
         "adopt": client.adopt,
+        "kept_on_removal": client.retain or client.protect,
         "stack": stack,
     }
 

@@ -41,6 +41,7 @@ from provider.resources.base import (
 )
 from provider.resources.schema import READ, REPLACES, OutputsModel
 from provider.roster import Erp, Process, VatMode
+from provider.roster.deregistration import KEPT_ON_REMOVAL
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ PORTAL_FIELDS = ("name", "process", "vat", "teams", "tags")
 OWN_TAGS = frozenset({PORTAL_MANAGED_BY_TAG, PORTAL_REGISTRATION_TAG, PORTAL_STACK_TAG, PORTAL_PROCESS_TAG})
 # The input that is the provider's own tag: a change re-tags the record (see ClientCompanyProvider.diff).
 STACK_INPUT = "stack"
+KEPT_INPUT = KEPT_ON_REMOVAL
 RETRAIN_NOTE = (
     "the portal cannot change a client's system, so the record is replaced (the old one removed first) "
     "and the client's models will be trained again from the new ERP's data"
@@ -126,6 +128,12 @@ class ClientCompanyInputs(BaseModel):
     teams: list[str] = Field(default=[], description="names, sent as team ids")
     tags: dict[str, str] = {}
     adopt: StrictBool = False
+    # Set by the program (retain or protect). Recorded by this resource's own step, with the engine's
+    # retainOnDelete and protect: the guard reads it, so a run that did not step this resource (`--target`)
+    # cannot make the guard believe a removal keeps a record that the engine would delete.
+    kept_on_removal: StrictBool = Field(
+        default=False, description="set by the program: `retain` or `protect`"
+    )
     # The registering stack's identity, written as the record's ``rosterStack`` tag.
     stack: str | None = Field(default=None, description="the stack's identity, tag `rosterStack`")
 
@@ -264,6 +272,8 @@ class ClientCompanyProvider(RosterResourceProvider):
                 and not is_unknown(news[STACK_INPUT])
             )
         ]
+        if KEPT_INPUT in changes and not olds.get(KEPT_INPUT) and news.get(KEPT_INPUT) is False:
+            changes.remove(KEPT_INPUT)  # a state from before the flag: not kept, as now (no update)
         replaces = [key for key in changes if key in self.replace_on]
         # A state written before `erp` was an input knows no system to protect: an update records it.
         if "erp" in replaces and olds.get("erp") is None:

@@ -38,6 +38,8 @@ IDENTITY_TYPE: Final = "pulumi-python:dynamic/fabricai:StackIdentity"
 # The program names each ClientCompany ``<business ID>-company`` (a state older than the type tokens has
 # ``pulumi-python:dynamic:Resource`` for every dynamic resource: the name tells them apart).
 COMPANY_SUFFIX: Final = "-company"
+# The ClientCompany input (and output) saying the roster keeps its record when it leaves (retain, protect).
+KEPT_ON_REMOVAL: Final = "kept_on_removal"
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class StackRecord:
     @classmethod
     def from_state(cls, resources: Mapping[str, Any]) -> StackRecord:
         """The record from ``readStackResourceOutputs``' ``outputs``: ``{urn: {type, outputs}}``."""
-        companies: dict[str, tuple[str, str | None]] = {}
+        companies: dict[str, tuple[str, str | None, bool]] = {}
         stack_id: str | None = None
         outputs: Mapping[str, Any] = {}
         for urn, entry in resources.items():
@@ -76,17 +78,24 @@ class StackRecord:
                 stack_id = values["stack_id"]
             elif _is_company(str(urn), kind) and isinstance(values.get("business_id"), str):
                 erp, name = values.get("erp"), values.get("name")
+                # The company's own record of being kept; a state from before it has none (then the stack
+                # output alone says).
+                own = values.get(KEPT_ON_REMOVAL, True)
                 companies[values["business_id"]] = (
                     name if isinstance(name, str) else "",
                     erp if isinstance(erp, str) else None,
+                    own is True,
                 )
         details = outputs.get(ROSTER_CLIENTS_OUTPUT)
         recorded: Mapping[str, Any] = details if isinstance(details, Mapping) else {}
         clients = {}
-        for business_id, (name, erp) in companies.items():
+        for business_id, (name, erp, kept_by_itself) in companies.items():
             detail = recorded.get(business_id)
             detail = detail if isinstance(detail, Mapping) else {}
-            kept = detail.get("retain") is True or detail.get("protect") is True
+            # Kept only when both say so: the stack output is written by every run, the company's own flag
+            # only by a run that stepped it (as the engine's retainOnDelete and protect), so after a
+            # `--target` run that left the company out the output alone could claim a keep the state lacks.
+            kept = kept_by_itself and (detail.get("retain") is True or detail.get("protect") is True)
             clients[business_id] = HeldClient(name, erp, kept)
         return cls(clients, stack_id, outputs)
 

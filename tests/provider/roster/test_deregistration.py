@@ -227,6 +227,23 @@ def test_retained_and_protected_clients_never_count_as_leaving() -> None:
     check(previous, roster_of([]))
 
 
+def test_a_keep_the_company_itself_does_not_record_is_no_keep() -> None:
+    """`pulumi up --target` (of anything but the client) writes the stack output, with this run's retain,
+    but leaves the ClientCompany as it was, retainOnDelete included: the company's own flag decides."""
+    every = list(NAMES)
+    state = state_of(every, retain=set(every))  # the stack output says all three are retained
+    for business_id in every:
+        state[company_urn(business_id)]["outputs"]["kept_on_removal"] = business_id == every[0]
+    record = StackRecord.from_state(state)
+    assert leaving(record, roster_of([])) == sorted((b, NAMES[b]) for b in every[1:])
+    with pytest.raises(DeregistrationUnconfirmed):
+        check(record, roster_of([]))
+    # A state from before the company recorded it: the stack output alone says (as before).
+    for business_id in every:
+        del state[company_urn(business_id)]["outputs"]["kept_on_removal"]
+    check(StackRecord.from_state(state), roster_of([]))
+
+
 def test_a_stack_from_before_the_guard_is_guarded_by_business_id() -> None:
     # A state without names or rosterClients: every client counts, named by its business ID.
     state = state_of(list(NAMES), outputs=False)
@@ -389,10 +406,16 @@ def test_a_retained_client_is_forgotten_and_stays_registered_and_connected(sandb
     driver, config = deployed(running)
     kept = THREE[:2]
     retained = [{**c, "retain": True} if c["businessId"] in kept else c for c in config["roster:clients"]]
+    before = {business_id: portal.client(business_id) for business_id in kept}
     report = driver.up({**config, "roster:clients": retained})
-    assert not report.program_errors and not report.of_kind("update", "replace", "delete", "failed")
+    assert not report.program_errors and not report.of_kind("replace", "delete", "failed")
+    # Each kept company records it in its own step (as the engine records retainOnDelete): nothing else.
+    updates = report.of_kind("update")
+    assert {op.name for op in updates} == {f"{business_id}-company" for business_id in kept}
+    assert all(op.changed == ("kept_on_removal",) for op in updates)
     assert all(entry.retain for entry in driver.state.values() if entry.name.startswith(tuple(kept)))
     records = {business_id: portal.client(business_id) for business_id in kept}
+    assert records == before  # no portal write
     deletes_before = driver.calls.get("delete", 0)
 
     # Both leave in one edit, with a third unretained client: only that one counts, so no confirmation.
