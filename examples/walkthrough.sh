@@ -100,7 +100,7 @@ find_pulumi() {
 step "1. Tools: the project's virtualenv (.venv) and the Pulumi CLI"
 # The virtualenv comes first: whatever happens next, the project is installed.
 if [[ ! -x "$ROOT/.venv/bin/python" ]]; then
-    python3 -m venv "$ROOT/.venv"
+    "${PYTHON:-python3}" -m venv "$ROOT/.venv"    # PYTHON: another interpreter (3.11 or later) than python3
 fi
 PYTHON="$ROOT/.venv/bin/python"
 if ! "$PYTHON" -c 'import provider, sandbox, uvicorn' 2>/dev/null; then
