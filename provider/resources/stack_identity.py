@@ -33,8 +33,10 @@ def valid(stack_id: str) -> bool:
 
 
 def _name_part(stack: str) -> str:
-    """What an identity made for the stack named ``stack`` starts with."""
-    return re.sub(r"[^A-Za-z0-9._-]", "-", stack)[:100].lstrip("._-") or "stack"
+    """What an identity made for the stack named ``stack`` starts with: its bare name (``--stack
+    org/project/prod`` and the program's ``prod`` make the same), in the identity's alphabet."""
+    bare = stack.rsplit("/", 1)[-1]
+    return re.sub(r"[^A-Za-z0-9._-]", "-", bare)[:100].lstrip("._-") or "stack"
 
 
 def new_identity(stack: str) -> str:

@@ -61,6 +61,9 @@ def test_a_pin_made_for_another_stack_name_is_refused_where_there_is_no_state() 
     assert resolve(prods, None, "prod") == (prods, False)  # its own name: a lost state, taken back
     dotted = new_identity("team.prod_2")
     assert resolve(dotted, None, "team.prod_2") == (dotted, False)
+    # `fabricai-roster --stack organization/fabricai-roster/prod up` pins what the program (`prod`) accepts.
+    qualified = new_identity("organization/fabricai-roster/prod")
+    assert qualified.startswith("prod-") and resolve(qualified, None, "prod") == (qualified, False)
 
 
 # --- the program through the engine stand-in -------------------------------------------------------------
