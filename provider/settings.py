@@ -127,6 +127,12 @@ class ProviderSettings(_Settings):
     stored_procountor_keys: tuple[SecretStr, ...] = ()
     stored_netvisor_credentials: tuple[tuple[str, SecretStr], ...] = ()
 
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret stack config gave: the organisation key, the partner secrets, the clients' keys."""
+        held = [self.portal_api_key, self.procountor_client_secret, self.netvisor_partner_key]
+        held += [*self.stored_procountor_keys, *(key for _, key in self.stored_netvisor_credentials)]
+        return tuple(value for secret in held if secret is not None and (value := secret.get_secret_value()))
+
     @classmethod
     def from_config(cls, get: Callable[[str], Any]) -> ProviderSettings:
         """Build from a config getter such as ``ConfigureRequest.config.get`` (``fabricai:apiKey``...)."""

@@ -15,7 +15,7 @@ not run (config unreadable, an unknown business ID...).
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -30,6 +30,7 @@ from provider.netvisor.checks import check_company, describe_credentials
 from provider.netvisor.client import Company
 from provider.portal.models import ListedClient
 from provider.procountor.checks import check_api_key
+from provider.redaction import redact_error
 from provider.resources.netvisor_inputs import credentials
 from provider.roster import ClientEntry, Erp, Roster
 from provider.verification.findings import Verification
@@ -98,7 +99,7 @@ def check_client(context: ProviderContext, roster: Roster, client: ClientEntry) 
             if context.portal.connections.get(record.id) is None:
                 findings.append(Finding(label, "has no ERP connection in the portal", "run `pulumi up`"))
     except FabricaiRosterError as error:
-        findings.append(_finding(label, error))
+        findings.append(_finding(label, error, context.settings.secrets()))
     try:
         verification = erp_verification(context, roster, client, record)
         if verification is None:
@@ -113,7 +114,7 @@ def check_client(context: ProviderContext, roster: Roster, client: ClientEntry) 
         elif not verification.passed:
             findings.append(_finding(label, explain(verification, subject_of(context, roster, client))))
     except FabricaiRosterError as error:
-        findings.append(_finding(label, error))
+        findings.append(_finding(label, error, context.settings.secrets()))
     return findings
 
 
@@ -172,9 +173,11 @@ def subject_of(context: ProviderContext, roster: Roster, client: ClientEntry) ->
     )
 
 
-def _finding(label: str, error: FabricaiRosterError) -> Finding:
+def _finding(label: str, error: FabricaiRosterError, secrets: Iterable[str] = ()) -> Finding:
+    """The finding an error makes, without any of ``secrets`` (the portal may quote a key it holds)."""
     if isinstance(error, PrerequisiteFailed):
         return Finding(label, error.cause, error.fix)
+    redact_error(error, secrets)
     message = str(error)
     prefix = f"{label}: "
     return Finding(label, message.removeprefix(prefix), None)

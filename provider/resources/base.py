@@ -14,7 +14,7 @@ it once per resource would only cost time on large rosters. A test proves the pi
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import pulumi
@@ -37,6 +37,7 @@ from pydantic_core import to_jsonable_python
 from provider import logs
 from provider.context import ProviderContext
 from provider.errors import FabricaiRosterError
+from provider.redaction import redact_error
 from provider.resources import engine_messages
 from provider.resources.schema import OutputsModel, Schema
 from provider.settings import ProviderSettings
@@ -78,8 +79,10 @@ def keep_secret(opts: pulumi.ResourceOptions | None, *outputs: str) -> pulumi.Re
     return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=list(outputs)))
 
 
-def operator_call(call: Callable[[], T]) -> T:
-    """Run ``call``; an operator-facing error leaves with its message and no trail behind it.
+def operator_call(call: Callable[[], T], secrets: Callable[[], Iterable[str]] = tuple) -> T:
+    """Run ``call``; an operator-facing error leaves with its message and no trail behind it, and without
+    any of ``secrets`` (every key the provider knows: a service may quote one it holds, not only one the
+    request carried).
 
     The engine shows the user ``traceback.format_exc()`` of whatever a provider raises. Re-raised here with
     its traceback dropped (and no chained cause), an error shows the servicer's frames and this one, then
@@ -88,6 +91,7 @@ def operator_call(call: Callable[[], T]) -> T:
     try:
         return call()
     except FabricaiRosterError as error:
+        redact_error(error, secrets())
         raise error.with_traceback(None) from None
 
 
@@ -167,18 +171,26 @@ class RosterResourceProvider(ResourceProvider):
         replaces = [key for key in changes if key in self.replace_on]
         return DiffResult(changes=bool(changes), replaces=replaces, stables=None, delete_before_replace=False)
 
+    def known_secrets(self, *props: Mapping[str, Any]) -> tuple[str, ...]:
+        """What no message may show: every secret of stack config, and the secret inputs in ``props``."""
+        settings = getattr(self, "_settings", None)
+        held = list(settings.secrets()) if settings is not None else []
+        for values in props:
+            held += [str(values[key]) for key in self.secret_fingerprints if isinstance(values.get(key), str)]
+        return tuple(held)
+
     # The engine calls these; subclasses implement the underscored versions.
     def create(self, props: dict[str, Any]) -> CreateResult:
-        return operator_call(lambda: self._create(props))
+        return operator_call(lambda: self._create(props), lambda: self.known_secrets(props))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        return operator_call(lambda: self._read(id_, props))
+        return operator_call(lambda: self._read(id_, props), lambda: self.known_secrets(props))
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return operator_call(lambda: self._update(id_, olds, news))
+        return operator_call(lambda: self._update(id_, olds, news), lambda: self.known_secrets(olds, news))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        operator_call(lambda: self._delete(id_, props))
+        operator_call(lambda: self._delete(id_, props), lambda: self.known_secrets(props))
 
     def _create(self, props: dict[str, Any]) -> CreateResult:
         raise NotImplementedError

@@ -7,6 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
+from provider.cli.doctor import _finding
+from provider.errors import PortalError
 from sandbox.server import RunningSandbox
 from tests.operator.conftest import ALL_SECRETS, KAHVILA, KIRJA_KETTU, run_command, sandbox_config
 
@@ -118,3 +120,14 @@ def test_a_firms_stack_is_checked_by_the_portal_with_the_same_words(
     assert after.get("connections", 0) == before.get("connections", 0) == 0
     for secret in ALL_SECRETS:
         assert secret not in ran.out + ran.err
+
+
+def test_a_finding_never_quotes_a_key_the_stack_holds() -> None:
+    """The portal may quote a key it holds in an error; doctor's finding leaves it out, in any form."""
+    key = "FAKE-pc-key-doctor-9x8y7z"
+    error = PortalError(
+        f"Acme Oy (2925630-9): the portal refused it (HTTP 400): stored {{'apiKey': '{key}'}}"
+    )
+    finding = _finding("Acme Oy (2925630-9)", error, (key,))
+    assert key not in finding.message and "[redacted]" in finding.message
+    assert finding.message.startswith("the portal refused it")

@@ -148,3 +148,48 @@ def test_a_refresh_whose_reverification_quotes_the_stored_key_keeps_it_out_of_th
     assert refreshed.outputs["erp_health"] == "UNKNOWN" and "HTTP 400" in detail
     assert "erp_health_detail" not in refreshed.secret_keys  # a plain output: the key must not be in it
     assert no_part_of(key, detail)
+
+
+@pytest.fixture
+def echoing_on_every_connection_call() -> Iterator[dict[str, bool]]:
+    """Once on, every call on a client's connection answers 400 quoting the key the portal holds."""
+    echo = {"on": False}
+    key = HEALTHY[ACME][1]
+
+    def before(request: httpx.Request) -> httpx.Response | None:
+        if echo["on"] and "/connection" in request.url.path:
+            return httpx.Response(400, json={"error": f"stored credentials {{'apiKey': '{key}'}} refused"})
+        return None
+
+    fresh_process(transport=Intercept(before=before))
+    yield echo
+
+
+@pytest.mark.parametrize("step", ["update", "refresh", "destroy"])
+def test_no_step_quotes_a_stored_key_the_portal_echoes(
+    example_sandbox: RunningSandbox, echoing_on_every_connection_call: dict[str, bool], step: str
+) -> None:
+    """Not only the request's own secrets: every key stack config holds is kept out of every message
+    (an update that re-verifies, a refresh that reads the connection, a delete that disconnects it)."""
+    name, key, dimensions = HEALTHY[ACME]
+    engine = Engine({**firm_config(example_sandbox), "roster:procountorApiKeys": Secret({ACME: key})})
+    company = engine.up(ClientCompanyProvider(), company_inputs(ACME, name))
+    inputs = {
+        "client_id": company.outputs["portal_id"],
+        "business_id": ACME,
+        "client_name": name,
+        "api_key": Secret(key),
+        "dimensions": dimensions,
+    }
+    provider = ProcountorIntegrationProvider()
+    created = engine.up(provider, inputs)
+    echoing_on_every_connection_call["on"] = True
+    with pytest.raises(EngineCallFailed) as failure:
+        if step == "update":
+            engine.up(provider, {**inputs, "dimensions": [*dimensions, "Projekti"]}, state=created)
+        elif step == "refresh":
+            engine.refresh(created)
+        else:
+            engine.destroy(created)
+    assert "HTTP 400" in failure.value.details
+    assert no_part_of(key, failure.value.details)
