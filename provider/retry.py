@@ -2,8 +2,12 @@
 
 What is retried: transport faults (connection refused or dropped, timeouts), 429 and the 5xx statuses a
 client names. A call that is not idempotent (a POST that may have been processed before its answer was
-lost) is retried only after its ``recover`` hook found nothing: e.g. creating a portal client first looks
-the business ID up, so a lost 201 never leads to a second registration.
+lost) is sent again only after a failure that proves it was not processed (the connection never made, or
+429); after any other failure (a timeout, a dropped answer, a proxy's 502/504) the server may still be
+processing it, so it is never sent again in the same run: its ``recover`` hook looks for its result before
+each retry (e.g. the business ID in the client list), and if the result has not appeared when the retries
+run out, the last error is raised and the caller says the write may or may not have happened (the next run
+finds it). A lost 201, or a POST that lands after its timeout, never leads to a second registration.
 
 Waits grow exponentially with full jitter, a Retry-After header is honoured (capped), and both the number
 of attempts and the total time are bounded.
@@ -91,6 +95,11 @@ class RetryPolicy:
         When retries are exhausted the last error is raised as it was.
         """
 
+        def proves_not_processed(error: BaseException) -> bool:
+            if isinstance(error, RetryableStatus):
+                return error.response.status_code == 429
+            return isinstance(error, _NOT_SENT)
+
         def retryable(error: BaseException) -> bool:
             if isinstance(error, RetryableStatus):
                 return idempotent or recover is not None or error.response.status_code == 429
@@ -109,15 +118,25 @@ class RetryPolicy:
             )
 
         tries = 0
+        # A failure after which a non-idempotent attempt may still be processed by the server: from then on
+        # it is only looked for (``recover``), never sent again.
+        maybe_processed: BaseException | None = None
 
         def run_once() -> T:
-            nonlocal tries
+            nonlocal tries, maybe_processed
             tries += 1
             if recover is not None and tries > 1:
                 found = recover()
                 if found is not None:
                     return found
-            return attempt()
+            if maybe_processed is not None:
+                raise maybe_processed
+            try:
+                return attempt()
+            except BaseException as error:
+                if not idempotent and not proves_not_processed(error):
+                    maybe_processed = error
+                raise
 
         attempts = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.max_attempts)

@@ -204,6 +204,10 @@ class ConnectionApi:
             json=body,
             handle=lambda r: self._connection_or_404(r, what),
             reads_statuses=_REFUSED_WITH_FINDINGS if method != "GET" else frozenset(),
+            # Each PUT makes a new connection: one that lands after its timeout would replace the one a
+            # resend made, leaving the state on a connection the portal no longer has. Never sent twice in a
+            # run; the next run's PUT replaces whatever the lost one left.
+            idempotent=method != "PUT",
         )
         if isinstance(found, _NotFound):
             explain_404(client_id)

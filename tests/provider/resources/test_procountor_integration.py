@@ -357,12 +357,20 @@ def test_sixteen_creates_at_once(stack: Stack, monkeypatch: pytest.MonkeyPatch) 
     def run(business_id: str) -> None:
         try:
             company = stack.company(business_id, f"Asiakas {business_id}")
-            integration = stack.integration(acme, HEALTHY[ACME][1])
-            with lock:
-                companies.append(company)
-                integrations.append(integration)
         except BaseException as error:  # noqa: BLE001 - collected and asserted below
             errors.append(error)
+            return
+        with lock:
+            companies.append(company)
+        for _ in range(3):  # a PUT whose answer was lost is not sent again in its run: the next up does
+            try:
+                integration = stack.integration(acme, HEALTHY[ACME][1])
+            except EngineCallFailed as failed:
+                assert "may or may not have applied the change" in failed.details, failed.details
+                continue
+            with lock:
+                integrations.append(integration)
+            return
 
     threads = [threading.Thread(target=run, args=(b,)) for b in business_ids(16, start=3000000)]
     for thread in threads:
@@ -370,6 +378,7 @@ def test_sixteen_creates_at_once(stack: Stack, monkeypatch: pytest.MonkeyPatch) 
     for thread in threads:
         thread.join()
     assert errors == []
+    assert len(integrations) == 16
     stats = stack.stats()["services"]
     assert stats["portal"]["clients"] == 17
     assert stats["portal"].get("duplicateRegistrations", 0) == 0
