@@ -12,7 +12,7 @@ every failure once. No finding ever holds a credential or a service's free text.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -115,6 +115,13 @@ def fails(check: Check, **facts: Any) -> Finding:
 def _wire_facts(facts: dict[str, Any]) -> dict[str, Any]:
     """Facts as the wire names them (``expected_business_id`` -> ``expectedBusinessId``); None dropped."""
     return {to_camel(key): value for key, value in facts.items() if value is not None}
+
+
+def mappings(value: Any) -> list[Mapping[str, Any]]:
+    """The objects of a list read off the wire (anything that is not a list of objects gives none)."""
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        return []
+    return [item for item in value if isinstance(item, Mapping)]
 
 
 def text_list(value: Any) -> list[str]:

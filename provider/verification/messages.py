@@ -32,7 +32,7 @@ from provider.netvisor.rights import (
 )
 from provider.procountor.rights import BY_DOTTED, GUIDE_RIGHTS, MissingRight, RightLevel
 from provider.redaction import redact, redact_error
-from provider.verification.findings import Check, Finding, Verification, text_list
+from provider.verification.findings import Check, Finding, Verification, mappings, text_list
 
 VerifiedBy = Literal["portal", "local"]
 
@@ -140,9 +140,9 @@ def verified_rights(verification: Verification) -> list[str]:
         return [right for right in RESOURCE_RIGHTS if right in words]
     held = verification.facts(Check.USER_RIGHTS).get("held")
     levels = {
-        str(item.get("right")): str(item.get("level"))
-        for item in held or []
-        if isinstance(item, Mapping) and item.get("right") in BY_DOTTED
+        str(item["right"]): str(item.get("level"))
+        for item in mappings(held)
+        if isinstance(item.get("right"), str) and item["right"] in BY_DOTTED
     }
     return [
         f"{right.ui_path}: {RightLevel(levels[right.dotted]).ui_words}"
@@ -253,9 +253,7 @@ def _company_identity(finding: Finding, subject: Subject) -> FabricaiRosterError
 
 def _user_rights(finding: Finding, subject: Subject) -> FabricaiRosterError:
     missing_facts = {
-        str(item.get("right")): item.get("held")
-        for item in finding.facts.get("missing") or []
-        if isinstance(item, Mapping)
+        str(item.get("right")): item.get("held") for item in mappings(finding.facts.get("missing"))
     }
     missing = [
         MissingRight(right, _level(missing_facts[right.dotted]))
@@ -290,8 +288,7 @@ def _procountor_dimensions(finding: Finding, subject: Subject) -> FabricaiRoster
 
 
 def _dimension_items(finding: Finding) -> list[Mapping[str, Any]]:
-    items = finding.facts.get("existing") or []
-    return [item for item in items if isinstance(item, Mapping) and item.get("name") is not None]
+    return [item for item in mappings(finding.facts.get("existing")) if item.get("name") is not None]
 
 
 def _netvisor_credentials(finding: Finding, subject: Subject) -> FabricaiRosterError:
