@@ -19,6 +19,9 @@ from provider.resources.schema import OutputsModel
 HEALTH_OK = "OK"
 # The ERP could not be checked (no answer after the retries, or no credentials to check with).
 HEALTH_UNKNOWN = "UNKNOWN"
+# The portal's credentials were changed outside this stack (a rotation whose answers were lost, or a change
+# in the portal): a problem until the next `up` sets the roster's again, never a quiet UNKNOWN.
+HEALTH_CREDENTIALS_CHANGED = "CREDENTIALS_CHANGED"
 # The fingerprint read stores when the portal's credentials were changed outside this stack: it matches no
 # key, so the next `up` rotates to the roster's credentials whatever they are.
 CREDENTIALS_UNKNOWN = "unknown: changed outside this stack"

@@ -31,6 +31,7 @@ from provider.resources.base import RosterResourceProvider, fingerprint
 from provider.resources.client_company import about_client, client_label
 from provider.resources.erp_health import (
     CREDENTIALS_UNKNOWN,
+    HEALTH_CREDENTIALS_CHANGED,
     HEALTH_OK,
     HEALTH_UNKNOWN,
     HealthOutputs,
@@ -412,7 +413,7 @@ class IntegrationProvider(RosterResourceProvider, Generic[Inputs]):
                 "the ERP was not checked. Fix: run `pulumi up`: it sets the roster's credentials again."
             )
             if self._settings.refresh_erp:  # refreshErp: false keeps the previous health
-                health_now = health_outputs(HEALTH_UNKNOWN, detail)
+                health_now = health_outputs(HEALTH_CREDENTIALS_CHANGED, detail)
         elif self._settings.refresh_erp:
             health_now = self._erp_health(id_, props, wanted)
         return ReadResult(id_, {**outputs, **health_now})

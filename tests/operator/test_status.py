@@ -73,6 +73,19 @@ def test_credentials_older_than_roster_rotate_after_days_are_a_problem() -> None
     assert rows["1618033-3"].problems == []
 
 
+def test_credentials_changed_outside_the_stack_are_a_problem_for_the_nightly_status() -> None:
+    """What a refresh records when the portal's credentials were changed outside the stack (a rotation whose
+    answers were lost): a problem, so that `status` exits 1, not a quiet UNKNOWN."""
+    outputs = load_fixture("stack-output.json")
+    resources = load_fixture("stack-export.json")["deployment"]["resources"]
+    for resource in resources:
+        if resource["urn"].endswith("::2077474-0-procountor"):
+            resource["outputs"]["erp_health"] = "CREDENTIALS_CHANGED"
+    rows = {row.business_id: row for row in client_statuses(outputs, resources, None, now=NOW)}
+    assert rows["2077474-0"].problems == ["ERP health: CREDENTIALS_CHANGED"]
+    assert rows["1618033-3"].problems == []
+
+
 def test_a_name_changed_in_the_portal_by_hand_is_a_problem_once_a_refresh_recorded_it() -> None:
     outputs = load_fixture("stack-output.json")
     resources = load_fixture("stack-export.json")["deployment"]["resources"]
