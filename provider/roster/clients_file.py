@@ -66,6 +66,10 @@ _NOT_TEXT: Final = re.compile("|".join(f"(?:{p.pattern})" for p in (_NULL, _BOOL
 _TAG: Final = "tag:yaml.org,2002:"
 # Deeper than this, an entry is a mistake (or an attack on the reader's stack).
 MAX_DEPTH: Final = 64
+# Values aliases may add to the file, in all. Shared dimensions or tags add a few per client; aliases of
+# aliases can make a 1 KB file stand for billions of values ("billion laughs"), and every later walk of the
+# roster would pay for each of them.
+MAX_ALIASED_VALUES: Final = 200_000
 # Bytes read from the file at a time.
 CHUNK: Final = 1 << 16
 
@@ -215,6 +219,10 @@ class _Builder:
     def __init__(self, events: Any) -> None:
         self._events = events
         self._anchors: dict[str, object] = {}
+        # Values built so far, each alias counted as the values it stands for; per anchor, that count.
+        self._built = 0
+        self._aliased = 0
+        self._sizes: dict[str, int] = {}
         self._scalars: dict[str, Callable[[str], object]] = {
             f"{_TAG}str": str,
             f"{_TAG}int": _int,
@@ -230,12 +238,24 @@ class _Builder:
     def value(self, event: Any, depth: int) -> object:
         """The value of the node that starts with ``event`` (its other events are read here)."""
         kind = type(event)
+        start = self._built
+        self._built += 1
         if kind is yaml.ScalarEvent:
             # The common case inline: a plain, untagged scalar.
             value = _plain(event.value) if event.tag is None and not event.style else self._scalar(event)
         elif kind is yaml.AliasEvent:
             if event.anchor not in self._anchors:
                 raise _fail(f"found undefined alias {event.anchor!r}", event)
+            if event.anchor not in self._sizes:  # the alias is inside its own anchor's node
+                raise _fail(f"alias {event.anchor!r} refers to a node that contains it (a loop)", event)
+            self._aliased += self._sizes[event.anchor]
+            self._built += self._sizes[event.anchor] - 1
+            if self._aliased > MAX_ALIASED_VALUES:
+                raise _fail(
+                    f"its aliases stand for more than {MAX_ALIASED_VALUES:,} values (aliases of aliases?); "
+                    "write the entries out, or alias only small parts such as a list of dimensions",
+                    event,
+                )
             return self._anchors[event.anchor]
         elif depth > MAX_DEPTH:
             raise _fail(f"nested deeper than {MAX_DEPTH} levels", event)
@@ -261,6 +281,7 @@ class _Builder:
             raise _fail(f"unexpected {kind.__name__}", event)
         if event.anchor is not None:
             self._anchors[event.anchor] = value
+            self._sizes[event.anchor] = self._built - start
         return value
 
     def _mapping(self, mapping: dict[object, object], depth: int) -> None:

@@ -66,6 +66,19 @@ def test_anchors_aliases_and_merge_keys_work_as_in_pyyaml(tmp_path: Path) -> Non
     assert yaml.safe_load(text)[1] == second  # what PyYAML's own loader builds
 
 
+def test_aliases_shared_by_two_thousand_clients_are_read(tmp_path: Path) -> None:
+    """Shared dimensions and tags by alias, a few values per client: well within the aliases' budget."""
+    lines = [
+        "- {businessId: 2925630-9, name: Acme Oy, erp: procountor, dimensions: &dims [Kustannuspaikka, "
+        "Projekti, Osasto], tags: &tags {office: Tampere, team: North}}"
+    ]
+    lines += [
+        f"- {{name: Asiakas {n}, erp: procountor, dimensions: *dims, tags: *tags}}" for n in range(1999)
+    ]
+    entries = entries_of(tmp_path, "\n".join(lines) + "\n")
+    assert len(entries) == 2000 and entries[-1]["dimensions"] == ["Kustannuspaikka", "Projekti", "Osasto"]
+
+
 @pytest.mark.parametrize(
     ("text", "says"),
     [
@@ -74,6 +87,17 @@ def test_anchors_aliases_and_merge_keys_work_as_in_pyyaml(tmp_path: Path) -> Non
         ("- " + "[" * 80 + "]" * 80 + "\n", "nested deeper than 64 levels"),
         ("- {a: 1}\n---\n- {b: 2}\n", "more than one YAML document"),
         ("- {[x]: 1}\n", "a key that is a list or a mapping"),
+        (
+            "- &loop {businessId: 2925630-9, self: *loop}\n",
+            "line 1, column 39: alias 'loop' refers to a node",
+        ),
+        # "Billion laughs": 30 levels of aliases of aliases, 2^30 values from 1 KB.
+        (
+            "- {x0: &a0 {p: 1, q: 1}, "
+            + ", ".join(f"x{i}: &a{i} {{p: *a{i - 1}, q: *a{i - 1}}}" for i in range(1, 31))
+            + "}\n",
+            "aliases stand for more than 200,000 values",
+        ),
     ],
 )
 def test_what_the_reader_refuses_is_one_problem_with_its_place(tmp_path: Path, text: str, says: str) -> None:
