@@ -345,8 +345,9 @@ def run(args: argparse.Namespace, stack: Stack) -> int:
             err.print(f"[yellow]note:[/] {args.csv}: {render.escape(str(note))}")
         if listed.problems:
             for problem in listed.problems:
-                err.print(f"[bold red]✗[/] {args.csv}: {render.escape(str(problem))}")
-            err.print(f"[bold red]{len(listed.problems)} problem(s) in {args.csv}; nothing written.[/]")
+                err.print(f"[bold red]✗[/] {render.escape(str(args.csv))}: {render.escape(str(problem))}")
+            where = render.escape(str(args.csv))
+            err.print(f"[bold red]{len(listed.problems)} problem(s) in {where}; nothing written.[/]")
             return render.PROBLEMS
     known: dict[str, Any] = {}
     records: list[ListedClient] | None = None
@@ -384,7 +385,9 @@ def run(args: argparse.Namespace, stack: Stack) -> int:
                 write_roster_yaml(generated.entries, out, generated.whose)
         except OSError as error:
             raise OperatorError(f"cannot write {args.output}: {error.strerror}") from None
-        err.print(f"[green]✓[/] {len(generated.entries)} clients written to {args.output}")
+        err.print(
+            f"[green]✓[/] {len(generated.entries)} clients written to {render.escape(str(args.output))}"
+        )
     else:
         write_roster_yaml(generated.entries, sys.stdout, generated.whose)
     _report(err, generated)

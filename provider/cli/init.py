@@ -550,7 +550,9 @@ def _client_list(path: Path | None, err: Any) -> ClientList | bool | None:
     if listed.problems:
         for problem in listed.problems:
             err.print(f"[bold red]✗[/] {path}: {render.escape(str(problem))}")
-        err.print(f"[bold red]{len(listed.problems)} problem(s) in {path}; nothing was made.[/]")
+        err.print(
+            f"[bold red]{len(listed.problems)} problem(s) in {render.escape(str(path))}; nothing was made.[/]"
+        )
         return False
     return listed
 

@@ -154,7 +154,7 @@ def run(args: argparse.Namespace, stack: Stack) -> int:
     else:
         render.stdout().print(table(rows))
         if args.html is not None:
-            render.stderr().print(f"HTML report written to {args.html}")
+            render.stderr().print(f"HTML report written to {render.escape(str(args.html))}")
     return render.PROBLEMS if any(row.problems for row in rows) else render.OK
 
 

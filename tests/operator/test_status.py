@@ -151,6 +151,15 @@ def chromium() -> str | None:
     )
 
 
+def test_a_report_path_with_brackets_is_printed_as_it_is(
+    fake_stack: dict[str, Any], capsys: Any, tmp_path: Path
+) -> None:
+    report = tmp_path / "report [bold]x[red].html"  # what rich would read as markup
+    ran = run_command(capsys, "status", "--html", str(report))
+    assert ran.code == 0, ran.err
+    assert report.is_file() and f"HTML report written to {report}" in " ".join(ran.err.split())
+
+
 def test_the_html_report_is_self_contained_escaped_and_renders_in_a_real_browser(
     fake_stack: dict[str, Any], capsys: Any, tmp_path: Path
 ) -> None:
