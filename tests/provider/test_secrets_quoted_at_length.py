@@ -8,12 +8,13 @@ straddles every limit the messages use, and asserts that not even eight of its c
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 from pydantic import SecretStr
 
-from harness.engine import Engine, EngineCallFailed, Secret
+from harness.engine import Engine, EngineCallFailed, ResourceState, Secret
 from provider.errors import PortalError, TokenRefused
 from provider.procountor.client import ProcountorClient
 from provider.redaction import redacted_quote
@@ -110,6 +111,22 @@ def test_a_procountor_token_refusal_quoting_the_form_shows_no_part_of_either_sec
     assert no_part_of(CLIENT_KEY, str(refused.value)) and no_part_of(PARTNER_SECRET, str(refused.value))
 
 
+def connected_acme(running: RunningSandbox) -> tuple[Engine, dict[str, Any], ResourceState]:
+    """Acme registered and connected on a firm's stack whose config holds its key (as the program hands the
+    roster's keys to the provider): the engine, the integration's inputs and its state."""
+    name, key, dimensions = HEALTHY[ACME]
+    engine = Engine({**firm_config(running), "roster:procountorApiKeys": Secret({ACME: key})})
+    company = engine.up(ClientCompanyProvider(), company_inputs(ACME, name))
+    inputs = {
+        "client_id": company.outputs["portal_id"],
+        "business_id": ACME,
+        "client_name": name,
+        "api_key": Secret(key),
+        "dimensions": dimensions,
+    }
+    return engine, inputs, engine.up(ProcountorIntegrationProvider(), inputs)
+
+
 @pytest.fixture
 def echoing_stored_credentials() -> Iterator[dict[str, bool]]:
     """The portal's re-verification of a stored connection answers 400 quoting the key it holds, once on."""
@@ -129,18 +146,8 @@ def echoing_stored_credentials() -> Iterator[dict[str, bool]]:
 def test_a_refresh_whose_reverification_quotes_the_stored_key_keeps_it_out_of_the_health_detail(
     example_sandbox: RunningSandbox, echoing_stored_credentials: dict[str, bool]
 ) -> None:
-    name, key, dimensions = HEALTHY[ACME]
-    # A firm's stack config holds its clients' keys (the roster's), as the program hands them to the provider.
-    engine = Engine({**firm_config(example_sandbox), "roster:procountorApiKeys": Secret({ACME: key})})
-    company = engine.up(ClientCompanyProvider(), company_inputs(ACME, name))
-    inputs = {
-        "client_id": company.outputs["portal_id"],
-        "business_id": ACME,
-        "client_name": name,
-        "api_key": Secret(key),
-        "dimensions": dimensions,
-    }
-    created = engine.up(ProcountorIntegrationProvider(), inputs)
+    key = HEALTHY[ACME][1]
+    engine, _, created = connected_acme(example_sandbox)
     echoing_stored_credentials["on"] = True
     refreshed = engine.refresh(created)
     assert refreshed is not None
@@ -171,18 +178,9 @@ def test_no_step_quotes_a_stored_key_the_portal_echoes(
 ) -> None:
     """Not only the request's own secrets: every key stack config holds is kept out of every message
     (an update that re-verifies, a refresh that reads the connection, a delete that disconnects it)."""
-    name, key, dimensions = HEALTHY[ACME]
-    engine = Engine({**firm_config(example_sandbox), "roster:procountorApiKeys": Secret({ACME: key})})
-    company = engine.up(ClientCompanyProvider(), company_inputs(ACME, name))
-    inputs = {
-        "client_id": company.outputs["portal_id"],
-        "business_id": ACME,
-        "client_name": name,
-        "api_key": Secret(key),
-        "dimensions": dimensions,
-    }
+    key, dimensions = HEALTHY[ACME][1:]
+    engine, inputs, created = connected_acme(example_sandbox)
     provider = ProcountorIntegrationProvider()
-    created = engine.up(provider, inputs)
     echoing_on_every_connection_call["on"] = True
     with pytest.raises(EngineCallFailed) as failure:
         if step == "update":
