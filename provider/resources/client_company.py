@@ -33,6 +33,7 @@ from provider.defaults import (
 from provider.errors import AlreadyRegistered, PortalError, ProcountorError
 from provider.portal import ClientBody, ClientRecord, Overrides, PortalClient
 from provider.portal.training import training_state
+from provider.redaction import redact
 from provider.resources.base import (
     RosterResource,
     RosterResourceProvider,
@@ -255,6 +256,13 @@ def _outputs(
     return ClientCompanyProvider.schema.outputs_of(inputs, added)
 
 
+def other_owner(record: ClientRecord | None, *ours: object) -> str | None:
+    """The identity of another stack whose tag the record carries (it took the record over since, with its
+    ``adopt: true``); None when the record is this stack's (its tag one of ``ours``), untagged, or gone."""
+    owner = record.tag_map.get(PORTAL_STACK_TAG) if record is not None else None
+    return owner if owner and owner not in ours else None
+
+
 class ClientCompanyProvider(RosterResourceProvider):
     inputs_model = ClientCompanyInputs
     outputs_model = ClientCompanyOutputs
@@ -390,7 +398,8 @@ class ClientCompanyProvider(RosterResourceProvider):
         try:
             return training_state(record.status, self.context.portal.models(record.id))
         except PortalError as error:
-            log.warning("%s: the client's models could not be read now (%s)", record.name, error)
+            said = redact(str(error), self.known_secrets())
+            log.warning("%s: the client's models could not be read now (%s)", record.name, said)
             return None
 
     def _update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -412,12 +421,21 @@ class ClientCompanyProvider(RosterResourceProvider):
             own[PORTAL_STACK_TAG] = inputs.stack
         with about_client(inputs.label):
             foreign: dict[str, str] = {}
-            if "tags" in changes or "process" in changes:
+            current = portal.get_client(int(id_))
+            owner = other_owner(current, olds.get(STACK_INPUT), inputs.stack)
+            if owner is not None and not inputs.adopt:
+                mine = inputs.stack or olds.get(STACK_INPUT) or "none"
+                raise PortalError(
+                    f"portal client {id_} now belongs to another stack (its {PORTAL_STACK_TAG} tag is "
+                    f"{owner}; this stack's identity is {mine}): nothing was changed. Fix: if that stack "
+                    "took it over on purpose (its `adopt: true`), remove the client from this roster and run "
+                    "`pulumi refresh` (this stack then lets it go); to take it back, set `adopt: true` for "
+                    "it here and run `pulumi up`."
+                )
+            if current is not None and ("tags" in changes or "process" in changes):
                 # A PATCH replaces the whole tag map: the record's tags outside the roster's keys (old and
                 # new) and the provider's own are read first and written back as they are.
-                current = portal.get_client(int(id_))
-                if current is not None:
-                    foreign = foreign_tags(current, olds.get("tags"), inputs.tags)
+                foreign = foreign_tags(current, olds.get("tags"), inputs.tags)
             record = portal.update_client(int(id_), inputs.body(portal, changes, own, foreign))
         if record is None:
             raise PortalError(
@@ -442,6 +460,18 @@ class ClientCompanyProvider(RosterResourceProvider):
             if record is None:
                 log.info("%s: portal client %s is gone; dropping it from state", label, id_)
                 return ReadResult("", {})
+            owner = other_owner(record, props.get(STACK_INPUT))
+            if owner is not None:
+                log.warning(
+                    "%s: portal client %s now belongs to another stack (its %s tag is %s): dropped from this "
+                    "stack's state, left in the portal. The next `pulumi up` of a roster that still lists it "
+                    "stops and asks for `adopt: true` to take it back.",
+                    label,
+                    id_,
+                    PORTAL_STACK_TAG,
+                    owner,
+                )
+                return ReadResult("", {})
             current = _current(portal, record, props.get("process"), props.get("tags"))
             training = training_state(record.status, portal.models(record.id))
         # Inputs as the portal has them now: the next preview shows what `pulumi up` will restore.
@@ -462,8 +492,8 @@ class ClientCompanyProvider(RosterResourceProvider):
         portal = self.context.portal
         with about_client(label):
             record = portal.get_client(int(id_))
-            owner = record.tag_map.get(PORTAL_STACK_TAG) if record is not None else None
-            if owner and owner != props.get(STACK_INPUT):
+            owner = other_owner(record, props.get(STACK_INPUT))
+            if owner is not None:
                 log.warning(
                     "%s: portal client %s now belongs to another stack (its %s tag is %s, this stack's "
                     "identity is %s): left in the portal, only dropped from this stack's state.",

@@ -78,9 +78,9 @@ class StackRecord:
                 stack_id = values["stack_id"]
             elif _is_company(str(urn), kind) and isinstance(values.get("business_id"), str):
                 erp, name = values.get("erp"), values.get("name")
-                # The company's own record of being kept; a state from before it has none (then the stack
-                # output alone says).
-                own = values.get(KEPT_ON_REMOVAL, True)
+                # The company's own record of being kept. A state from before it has none: not kept (the
+                # guard asks once); the first `up` records it for every client the roster keeps.
+                own = values.get(KEPT_ON_REMOVAL)
                 companies[values["business_id"]] = (
                     name if isinstance(name, str) else "",
                     erp if isinstance(erp, str) else None,

@@ -269,6 +269,32 @@ def test_a_record_another_stack_has_adopted_since_is_never_removed_by_this_one(
     assert stack.stats()["services"]["portal"]["clients"] == 1
 
 
+def test_a_record_another_stack_has_adopted_is_let_go_by_refresh_and_never_retagged_by_update(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Stack A's client, adopted since by stack B: A's refresh lets it go (no silent take-back by A's next
+    `up`), and an update from A's stale state changes nothing unless A sets `adopt: true` itself."""
+    state = stack.company(*ACME)
+    other = "fabricai-roster/prod-2f1c"
+    Engine(engine_config(stack.running)).up(
+        ClientCompanyProvider(), company_inputs(*ACME, stack=other, adopt=True)
+    )
+    with caplog.at_level("WARNING"):
+        assert stack.engine.refresh(state) is None
+    assert "now belongs to another stack" in caplog.text and "adopt: true" in caplog.text
+    with pytest.raises(EngineCallFailed) as refused:
+        stack.engine.up(ClientCompanyProvider(), company_inputs(*ACME, process="background"), state=state)
+    assert (
+        "now belongs to another stack" in refused.value.details
+        and "nothing was changed" in refused.value.details
+    )
+    assert record_of(stack, state.id)["tags"]["rosterStack"] == other
+    taken = stack.engine.up(
+        ClientCompanyProvider(), company_inputs(*ACME, process="background", adopt=True), state=state
+    )
+    assert record_of(stack, taken.id)["tags"]["rosterStack"] == company_inputs(*ACME)["stack"]
+
+
 def test_refresh_reports_drift_as_inputs_to_restore(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
     state = stack.company(*ACME, teams=["Team North"], vat={"mode": "exempt"}, tags={"a": "b"})
     with portal(stack) as client:

@@ -76,11 +76,18 @@ def company_urn(business_id: str) -> str:
 
 
 def state_of(business_ids: list[str], *, outputs: bool = True, **flags: set[str]) -> dict[str, Any]:
-    """``readStackResourceOutputs``' answer for a stack holding these clients' ClientCompanies."""
+    """``readStackResourceOutputs``' answer for a stack holding these clients' ClientCompanies (each one
+    retained or protected in ``flags`` records it, as this version's companies do)."""
+    kept = set().union(*flags.values()) if flags else set()
     state: dict[str, Any] = {
         company_urn(business_id): {
             "type": COMPANY,
-            "outputs": {"business_id": business_id, "name": NAMES[business_id], "erp": "procountor"},
+            "outputs": {
+                "business_id": business_id,
+                "name": NAMES[business_id],
+                "erp": "procountor",
+                "kept_on_removal": business_id in kept,
+            },
         }
         for business_id in business_ids
     }
@@ -238,10 +245,10 @@ def test_a_keep_the_company_itself_does_not_record_is_no_keep() -> None:
     assert leaving(record, roster_of([])) == sorted((b, NAMES[b]) for b in every[1:])
     with pytest.raises(DeregistrationUnconfirmed):
         check(record, roster_of([]))
-    # A state from before the company recorded it: the stack output alone says (as before).
+    # A state from before the company recorded it: not kept (the guard asks once); the first `up` records it.
     for business_id in every:
         del state[company_urn(business_id)]["outputs"]["kept_on_removal"]
-    check(StackRecord.from_state(state), roster_of([]))
+    assert len(leaving(StackRecord.from_state(state), roster_of([]))) == 3
 
 
 def test_a_stack_from_before_the_guard_is_guarded_by_business_id() -> None:
