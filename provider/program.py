@@ -138,12 +138,20 @@ def credentials_inputs(
 ) -> dict[str, Any]:
     """The NetvisorCredentials inputs of a credential set, verified against its first client."""
     pair = roster.credentials_for(first_client)
+    others = [
+        str(client.business_id)
+        for client in roster.clients
+        if client.netvisor_credentials == set_name
+        and client is not first_client
+        and client.erp is Erp.NETVISOR
+    ]
     return {
         "name": set_name,
         "customer_id": pair.customer_id,
         "customer_key": secret(pair.customer_key.get_secret_value()),
         "verify_business_id": str(first_client.business_id),
         "verify_client_name": first_client.name,
+        "verify_alternatives": others,
     }
 
 

@@ -16,7 +16,7 @@ import datetime as dt
 import logging
 from typing import Annotated, Any
 
-from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, UpdateResult
 from pydantic import BaseModel, ConfigDict, Field
 
 from provider.business_id import BusinessId
@@ -32,6 +32,8 @@ from provider.verification.messages import Subject, explain
 
 log = logging.getLogger(__name__)
 
+ALTERNATIVES = "verify_alternatives"
+
 
 class NetvisorCredentialsInputs(BaseModel):
     # Output seeds (None) may arrive with the inputs: ignore what is not an input.
@@ -43,6 +45,11 @@ class NetvisorCredentialsInputs(BaseModel):
     verify_business_id: BusinessId = Field(description="the company the pair is verified with")
     # Only for messages ("Beta Oy (1572860-0)"); Netvisor has no resource that names a company.
     verify_client_name: str | None = None
+    # The set's other clients, in roster order (set by the program, never a change by itself): the portal
+    # verifies a pair through a client's record, and the first client may have left since.
+    verify_alternatives: list[BusinessId] = Field(
+        default=[], description="the set's other clients: the portal verifies through the first with a record"
+    )
 
     @property
     def company(self) -> Company:
@@ -80,22 +87,22 @@ class NetvisorCredentialsProvider(RosterResourceProvider):
         pair = credentials(inputs.customer_id, inputs.customer_key)
         verified_by = self._settings.verification_for("netvisor")
         verification: Verification | None
+        company = inputs.company
         if verified_by == "local":
-            verification = check_credentials(self.context.netvisor, pair, inputs.company)
+            verification = check_credentials(self.context.netvisor, pair, company)
         else:
-            verification = self._verify_through_portal(inputs)
+            verification, company = self._verify_through_portal(inputs)
             if verification is None:
                 log.info(
-                    "Netvisor credentials '%s' (customer id %s): %s is not registered in the portal yet, so "
-                    "the portal verifies the pair with each client's connection.",
+                    "Netvisor credentials '%s' (customer id %s): none of its clients is registered in the "
+                    "portal yet, so the portal verifies the pair with each client's connection.",
                     inputs.name,
                     inputs.customer_id,
-                    inputs.company.label,
                 )
                 return self._outputs(inputs, verified=False)
         subject = Subject(
-            label=inputs.company.label,
-            business_id=str(inputs.verify_business_id),
+            label=company.label,
+            business_id=str(company.business_id),
             system="netvisor",
             verified_by=verified_by,
             credentials_name=describe_credentials(inputs.customer_id, inputs.name),
@@ -112,20 +119,38 @@ class NetvisorCredentialsProvider(RosterResourceProvider):
                 "Netvisor credentials '%s': keys accepted; %s is not reachable by their user (its own "
                 "integration reports what to fix).",
                 inputs.name,
-                inputs.company.label,
+                company.label,
             )
         log.info("Netvisor credentials '%s' (customer id %s) verified", inputs.name, inputs.customer_id)
         return self._outputs(inputs, verified=True)
 
-    def _verify_through_portal(self, inputs: NetvisorCredentialsInputs) -> Verification | None:
-        """FabricAI's verdict on the pair, asked through the record of the client it is verified with; None
-        when that client has no record yet (a new stack: each connection's PUT verifies the pair)."""
+    def _verify_through_portal(
+        self, inputs: NetvisorCredentialsInputs
+    ) -> tuple[Verification | None, Company]:
+        """FabricAI's verdict on the pair, asked through the record of the client it is verified with, else
+        of the first of the set's other clients that has one (the first may have left the roster); None when
+        none has a record yet (a new stack: each connection's PUT verifies the pair). With the company."""
         portal = self.context.portal
-        record = portal.find(str(inputs.verify_business_id))
-        if record is None:
-            return None
         pair = {"customerId": inputs.customer_id, "customerKey": inputs.customer_key}
-        return portal.connections.verify(record.id, "netvisor", pair, [])
+        candidates = [inputs.company]
+        candidates += [
+            Company(business_id=other, label=f"the company {other}")
+            for other in inputs.verify_alternatives
+            if other != inputs.verify_business_id
+        ]
+        for company in candidates:
+            record = portal.find(str(company.business_id))
+            if record is not None:
+                label = client_label(record.name, company.business_id) if record.name else company.label
+                verified = portal.connections.verify(record.id, "netvisor", pair, [])
+                return verified, Company(business_id=company.business_id, label=label)
+        return None, inputs.company
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        # Who else uses the set is no change of the set: recorded with the next step, verified on rotation.
+        changes = [key for key in self.changed_keys(olds, news) if key != ALTERNATIVES]
+        replaces = [key for key in changes if key in self.replace_on]
+        return DiffResult(changes=bool(changes), replaces=replaces, stables=None, delete_before_replace=False)
 
     def _create(self, props: dict[str, Any]) -> CreateResult:
         inputs = NetvisorCredentialsInputs.model_validate(props)

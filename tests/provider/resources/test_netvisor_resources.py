@@ -10,19 +10,23 @@ import httpx
 import pytest
 
 from harness.engine import Engine, EngineCallFailed, ResourceState, Secret, all_text
+from provider.resources.client_company import ClientCompanyProvider
 from provider.resources.netvisor_credentials import NetvisorCredentialsProvider
 from sandbox.netvisor.scenario import NetvisorCustomer
-from sandbox.server import AdminClient
+from sandbox.server import AdminClient, RunningSandbox
 from tests.conftest import SandboxFactory
 from tests.sandbox.conftest import business_ids
 from tests.support.erp_stack import (
+    BETA,
     EXAMPLE,
     FIRM,
     PARTNER,
     PORTAL_KEY,
     SECOND,
     Stack,
+    company_inputs,
     engine_config,
+    firm_config,
     fresh_process,
 )
 
@@ -401,3 +405,47 @@ def test_no_secret_anywhere(
     assert "__provider" in all_text(published)  # the serialized provider is part of the scan
     for secret in SECRETS:
         assert secret not in text
+
+
+def test_a_rotation_is_verified_through_another_client_of_the_set_once_the_first_has_left(
+    example_sandbox: RunningSandbox,
+) -> None:
+    """A firm's stack (the portal verifies): the set's first client left the roster and the portal, so its
+    record cannot verify the new pair; one of the set's other clients does, and a wrong key fails there,
+    once, before any integration is touched."""
+    fresh_process()
+    engine = Engine(firm_config(example_sandbox))
+    others = [("1618033-3", "Kirja-Kettu Oy"), ("1414213-0", "Tili-Tiira Oy")]
+    beta = engine.up(ClientCompanyProvider(), company_inputs(BETA[0], BETA[1]))
+    companies = [engine.up(ClientCompanyProvider(), company_inputs(*other)) for other in others]
+    inputs = {
+        "name": "firm",
+        "customer_id": FIRM.id,
+        "customer_key": Secret(FIRM.key),
+        "verify_business_id": BETA[0],
+        "verify_client_name": BETA[1],
+        "verify_alternatives": [business_id for business_id, _ in others],
+    }
+    credentials = engine.up(NetvisorCredentialsProvider(), inputs)
+    assert credentials.outputs["verified_at"] is not None
+    engine.destroy(beta)  # Beta leaves: the set's pinned first client has no record any more
+    with pytest.raises(EngineCallFailed) as refused:
+        engine.up(
+            NetvisorCredentialsProvider(), {**inputs, "customer_key": Secret("FAKE-wrong-key")}, credentials
+        )
+    assert "Kirja-Kettu Oy (1618033-3)" in refused.value.details
+    rotated = engine.up(
+        NetvisorCredentialsProvider(),
+        {**inputs, "customer_id": SECOND.id, "customer_key": Secret(SECOND.key)},
+        credentials,
+    )
+    assert rotated.outputs["verified_at"] is not None
+    assert len(companies) == 2
+    # Who else uses the set is no change by itself.
+    assert not engine.diff(
+        "firm",
+        credentials.outputs,
+        engine.checked(
+            NetvisorCredentialsProvider(), {**inputs, "verify_alternatives": []}, credentials.inputs
+        ),
+    ).has_changes
