@@ -9,6 +9,7 @@ passes the text it quotes through ``redact`` with the secrets it sent, before th
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import json
 import re
@@ -35,11 +36,20 @@ def secret_forms(value: str) -> set[str]:
 
 def redact(text: str, secrets: Iterable[str]) -> str:
     """``text`` with every form of every non-empty secret replaced by ``[redacted]``."""
-    forms = {form for secret in secrets if secret for form in secret_forms(secret)}
+    pattern = _pattern(frozenset(secret for secret in secrets if secret))
+    return text if pattern is None else pattern.sub(REDACTED, text)
+
+
+@functools.lru_cache(maxsize=16)
+def _pattern(secrets: frozenset[str]) -> re.Pattern[str] | None:
+    """One pattern for every form of ``secrets``, made once per set: a stack's config may hold thousands of
+    keys, and every message of a run is redacted with all of them."""
+    forms = {form for secret in secrets for form in secret_forms(secret)}
     if not forms:
-        return text
-    pattern = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
-    return re.sub(pattern, REDACTED, text, flags=re.IGNORECASE)
+        return None
+    return re.compile(
+        "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True)), re.IGNORECASE
+    )
 
 
 def redacted_quote(text: str, secrets: Iterable[str], limit: int) -> str:
