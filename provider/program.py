@@ -240,7 +240,9 @@ def declare_credentials(roster: Roster) -> dict[str, NetvisorCredentials]:
     """One NetvisorCredentials per credential set a client uses, verified against its first client.
 
     The verifying client is kept from the first run (``ignore_changes``): a rotation is verified against
-    the same company, and roster edits elsewhere leave the credential set alone.
+    the same company, and roster edits elsewhere leave the credential set alone. Its other clients go with
+    it (``verify_alternatives``, never a change by itself): on a firm's stack the portal verifies through the
+    first that has a record, should the first client have left.
     """
     return {
         name: NetvisorCredentials(

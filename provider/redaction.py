@@ -3,7 +3,9 @@
 A service that quotes the request it refused (a proxy, a careless error page, Netvisor's MAC errors quoting
 the signed string) can give back our keys: as sent, percent-encoded (UTF-8 or Latin-1, ``+`` or ``%20``
 for a space), HTML- or XML-escaped, JSON-escaped (``\\u00e4``, ``\\/``) or base64. Each service client
-passes the text it quotes through ``redact`` with the secrets it sent, before the text reaches a message.
+passes the text it quotes through ``redact`` with the secrets it sent, before the text is shortened and
+reaches a message (``redacted_quote``); the resources and ``doctor`` then redact every secret of the stack's
+config from each error too (a portal may quote a key it holds).
 """
 
 from __future__ import annotations

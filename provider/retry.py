@@ -7,7 +7,8 @@ lost) is sent again only after a failure that proves it was not processed (the c
 processing it, so it is never sent again in the same run: its ``recover`` hook looks for its result before
 each retry (e.g. the business ID in the client list), and if the result has not appeared when the retries
 run out, the last error is raised and the caller says the write may or may not have happened (the next run
-finds it). A lost 201, or a POST that lands after its timeout, never leads to a second registration.
+finds it). A call without ``recover`` (the connection PUT) is not retried after such a failure. A lost 201,
+or a POST that lands after its timeout, never leads to a second registration.
 
 Waits grow exponentially with full jitter, a Retry-After header is honoured (capped), and both the number
 of attempts and the total time are bounded.

@@ -10,7 +10,8 @@ checkpoints is free for a preview, which saves nothing. For an ``up`` it is safe
 truth: a run killed half-way leaves its changes out of the state, and the next run finds every record this
 stack registered by its identity tag and hands each connection over again (a PUT replaces), so nothing is
 registered twice or left behind (benchmarks/cli_kill.py). ``up`` shows the plan first (``pulumi preview``),
-asks before it changes anything (``--yes`` for scripts), then applies it (``pulumi up --yes --skip-preview``).
+asks before it changes anything (``--yes`` for scripts; without a terminal and without ``--yes`` it refuses at
+once, before it pins or previews), then applies it (``pulumi up --yes --skip-preview``).
 Before that, ``up`` pins the stack's identity in its settings (``roster:stackId``: the one in state, else a
 new one): without checkpoints, a first run killed half-way would lose the identity it made with its state, and
 its records, tagged with it, would be nobody's (benchmarks/cli_kill.py found this). A plain ``pulumi up``

@@ -221,7 +221,8 @@ class ConnectionApi:
             refusal = _refusal_with_findings(response, what)
             if refusal is not None:
                 raise refusal
-            if response.status_code == 503:  # an overloaded portal, not a verdict: retried as ever
+            # An overloaded portal, not a verdict: as any 503 (a PATCH is retried, a PUT not sent again).
+            if response.status_code == 503:
                 raise RetryableStatus(response)
         return api.data(response, Connection, what)
 

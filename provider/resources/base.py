@@ -4,7 +4,8 @@ It does the parts that are the same for every resource:
 - settings arrive through ``configure`` (never as inputs), so the pickled provider holds nothing;
 - ``check`` validates inputs against the resource's pydantic model and normalises them, offline;
 - ``diff`` compares inputs with the previous outputs, offline, secrets by fingerprint;
-- errors meant for the operator leave without chained tracebacks.
+- errors meant for the operator leave without chained tracebacks, and without any secret the provider
+  knows (``known_secrets``).
 
 Why ``serialize_as_secret_always = False``: providers are pickled by reference (the class lives in this
 installed package) and configured at run time, so ``__provider`` is a short, secret-free string; encrypting

@@ -8,7 +8,12 @@ Decisions:
 - create refuses a business ID already registered unless ``adopt: true``, except a record tagged with this
   stack's identity: its own lost registration or a retained client, taken back (never a second record);
 - update patches only what changed; delete of a record already gone is success; read reports drift in the
-  outputs and the returned inputs, so the next preview shows what ``up`` restores.
+  outputs and the returned inputs, so the next preview shows what ``up`` restores;
+- a record another stack has taken over since (its ``rosterStack`` names another identity) is never this
+  stack's again by accident: update refuses it unless ``adopt: true``, read drops it from the state and
+  delete leaves it in the portal, each with a warning;
+- ``kept_on_removal`` (retain or protect, set by the program) is recorded by this resource's own step, for
+  the deregistration guard.
 """
 
 from __future__ import annotations

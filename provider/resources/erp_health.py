@@ -1,7 +1,8 @@
 """ERP health: what the guide's checks say of a connected client at ``pulumi refresh``.
 
-Outputs ``erp_health`` (OK, a check's code such as RIGHTS_MISSING, or UNKNOWN when the ERP could not be
-checked), ``erp_health_detail`` (the check's words with its fix, never a secret) and ``erp_checked_at``.
+Outputs ``erp_health`` (OK, a check's code such as RIGHTS_MISSING, CREDENTIALS_CHANGED when the portal's
+credentials were changed outside this stack, or UNKNOWN when the ERP could not be checked),
+``erp_health_detail`` (the check's words with its fix, never a secret) and ``erp_checked_at``.
 A later check finding the same health keeps the earlier ``erp_checked_at``, so a healthy roster's refresh
 shows no change. The checks are the create's: FabricAI re-verifies the connection's stored credentials
 (``POST .../connection/{id}/verify``), or, in partner mode, the provider runs them with the key of stack

@@ -7,7 +7,8 @@ Whoever verifies (FabricAI through the portal; the provider itself in partner mo
   connection back, never reported as "nothing happened";
 - a connection removed or replaced outside Pulumi fails an update and is dropped by a refresh;
 - after connecting, the ERP company id and dimension predictions are best effort (never fail the create);
-- read flags credentials rotated elsewhere (``CREDENTIALS_UNKNOWN``), then reports the ERP health.
+- read flags credentials rotated elsewhere (fingerprint ``CREDENTIALS_UNKNOWN``, health
+  ``CREDENTIALS_CHANGED``, the ERP not checked); otherwise it reports the ERP health.
 """
 
 from __future__ import annotations

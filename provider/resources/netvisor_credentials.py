@@ -1,8 +1,10 @@
 """NetvisorCredentials: a firm's shared Netvisor credentials (customer id + key), verified once.
 
 Decisions:
-- create and update verify the pair against ``verify_business_id`` (its first client); only a rejection of
-  the keys fails: an unreachable company or a missing right is that company's integration's problem;
+- create and update verify the pair against ``verify_business_id`` (its first client; on a firm's stack,
+  where the portal verifies through a client's record, the first of ``verify_alternatives`` that has one if
+  the first client has none); only a rejection of the keys fails: an unreachable company or a missing right
+  is that company's integration's problem;
 - every NetvisorIntegration takes ``customer_key_fingerprint`` as its ``credentials_fingerprint``, so a
   rotated pair is verified here once, before any integration is touched;
 - read keeps the state (Netvisor's API lists no credentials); delete changes nothing in Netvisor and says
@@ -83,7 +85,8 @@ class NetvisorCredentialsProvider(RosterResourceProvider):
 
     def _verify(self, inputs: NetvisorCredentialsInputs) -> dict[str, Any]:
         """The pair, verified once against its first client's company (here in partner mode, else by the
-        portal through that client's record); a rejection fails here, before any integration is touched."""
+        portal through that client's record, or another client's of the set); a rejection fails here, before
+        any integration is touched."""
         pair = credentials(inputs.customer_id, inputs.customer_key)
         verified_by = self._settings.verification_for("netvisor")
         verification: Verification | None

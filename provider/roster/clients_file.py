@@ -16,7 +16,9 @@ YAML 1.1: ``yes``, ``on`` or ``2024-01-31`` stay text, so a file and ``roster:cl
 A big file stays cheap: the file is read in chunks by libyaml's event parser and each top-level entry is built
 from its events and handed on (``ClientsStream``) before the next is read: no whole-file text, node graph or
 list of raw entries is ever held, and the time is linear (docs/PERFORMANCE.md, "Big files"). Anchors,
-aliases and ``<<`` merge keys work as in PyYAML's safe loader; a tag it would not construct is a problem.
+aliases and ``<<`` merge keys work as in PyYAML's safe loader; a tag it would not construct is a problem. The
+aliases may stand for at most 200,000 values in all ("billion laughs"), and an alias inside its own anchor
+(a loop) is refused.
 """
 
 from __future__ import annotations

@@ -13,9 +13,12 @@ ClientCompany of the last checkpoint (``StackRecord.from_state``, read by the pr
 (records in state, no outputs), or outputs lost or written by another version, still leave the guard on.
 
 A client with ``retain: true`` or ``protect: true`` in the last run's record (the ``rosterClients`` output)
-does not count: retained, its record stays when its resources go (an ``erp`` move then takes the same record
-back); protected, the engine refuses to delete or replace it. Where that record is missing (a failed first
-``up`` exports nothing), every client in state counts: the guard errs on the side of asking.
+does not count, provided its ClientCompany's own ``kept_on_removal`` agrees (written only by a run that
+stepped it, with the engine's retainOnDelete and protect, so a ``--target`` run cannot fake a keep; a state
+without the flag is not kept): retained, its record stays when its resources go; protected, the engine
+refuses to delete it. An ``erp`` move counts unless this run keeps the client too (protect turned off in the
+same edit lets the engine replace it). Where that record is missing (a failed first ``up`` exports
+nothing), every client in state counts: the guard errs on the side of asking.
 """
 
 from __future__ import annotations
@@ -44,8 +47,8 @@ KEPT_ON_REMOVAL: Final = "kept_on_removal"
 
 @dataclass(frozen=True)
 class HeldClient:
-    """A client whose ClientCompany the stack's state holds: its name and ERP as registered, and whether the
-    last run's record kept it (``retain`` or ``protect``)."""
+    """A client whose ClientCompany the stack's state holds: its name and ERP as registered, and whether it
+    is kept (``retain`` or ``protect`` in the last run's record, and ``kept_on_removal`` in its own)."""
 
     name: str
     erp: str | None
