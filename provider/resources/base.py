@@ -110,6 +110,9 @@ class RosterResourceProvider(ResourceProvider):
     schema: ClassVar[Schema]
     replace_on: ClassVar[frozenset[str]] = frozenset()
     secret_fingerprints: ClassVar[Mapping[str, str]] = {}
+    # Inputs the provider keeps current but that are never a change by themselves (the engine records them
+    # with the next step): e.g. who else uses a Netvisor credential set.
+    not_a_change: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -156,6 +159,8 @@ class RosterResourceProvider(ResourceProvider):
     def changed_keys(self, olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
         changed = []
         for key in self.inputs_model.model_fields:
+            if key in self.not_a_change:
+                continue
             new = news.get(key)
             if is_unknown(new):
                 changed.append(key)

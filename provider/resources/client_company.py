@@ -57,7 +57,6 @@ PORTAL_FIELDS = ("name", "process", "vat", "teams", "tags")
 OWN_TAGS = frozenset({PORTAL_MANAGED_BY_TAG, PORTAL_REGISTRATION_TAG, PORTAL_STACK_TAG, PORTAL_PROCESS_TAG})
 # The input that is the provider's own tag: a change re-tags the record (see ClientCompanyProvider.diff).
 STACK_INPUT = "stack"
-KEPT_INPUT = KEPT_ON_REMOVAL
 RETRAIN_NOTE = (
     "the portal cannot change a client's system, so the record is replaced (the old one removed first) "
     "and the client's models will be trained again from the new ERP's data"
@@ -285,8 +284,12 @@ class ClientCompanyProvider(RosterResourceProvider):
                 and not is_unknown(news[STACK_INPUT])
             )
         ]
-        if KEPT_INPUT in changes and not olds.get(KEPT_INPUT) and news.get(KEPT_INPUT) is False:
-            changes.remove(KEPT_INPUT)  # a state from before the flag: not kept, as now (no update)
+        if (
+            KEPT_ON_REMOVAL in changes
+            and not olds.get(KEPT_ON_REMOVAL)
+            and news.get(KEPT_ON_REMOVAL) is False
+        ):
+            changes.remove(KEPT_ON_REMOVAL)  # a state from before the flag: not kept, as now (no update)
         replaces = [key for key in changes if key in self.replace_on]
         # A state written before `erp` was an input knows no system to protect: an update records it.
         if "erp" in replaces and olds.get("erp") is None:

@@ -18,7 +18,7 @@ import datetime as dt
 import logging
 from typing import Annotated, Any
 
-from pulumi.dynamic import CreateResult, DiffResult, ReadResult, UpdateResult
+from pulumi.dynamic import CreateResult, ReadResult, UpdateResult
 from pydantic import BaseModel, ConfigDict, Field
 
 from provider.business_id import BusinessId
@@ -75,6 +75,8 @@ class NetvisorCredentialsProvider(RosterResourceProvider):
     inputs_model = NetvisorCredentialsInputs
     outputs_model = NetvisorCredentialsOutputs
     id_is = "the credential set's name"
+    # Who else uses the set is no change of the set: recorded with the next step, verified on rotation.
+    not_a_change = frozenset({ALTERNATIVES})
 
     def _outputs(self, inputs: NetvisorCredentialsInputs, *, verified: bool) -> dict[str, Any]:
         added = NetvisorCredentialsOutputs(
@@ -148,12 +150,6 @@ class NetvisorCredentialsProvider(RosterResourceProvider):
                 verified = portal.connections.verify(record.id, "netvisor", pair, [])
                 return verified, Company(business_id=company.business_id, label=label)
         return None, inputs.company
-
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        # Who else uses the set is no change of the set: recorded with the next step, verified on rotation.
-        changes = [key for key in self.changed_keys(olds, news) if key != ALTERNATIVES]
-        replaces = [key for key in changes if key in self.replace_on]
-        return DiffResult(changes=bool(changes), replaces=replaces, stables=None, delete_before_replace=False)
 
     def _create(self, props: dict[str, Any]) -> CreateResult:
         inputs = NetvisorCredentialsInputs.model_validate(props)

@@ -22,7 +22,7 @@ from provider.program import (
     run,
     stack_outputs,
 )
-from provider.resources.netvisor_credentials import ALTERNATIVES
+from provider.resources.netvisor_credentials import NetvisorCredentialsProvider
 from provider.roster import Roster, parse_roster
 from scripts.example_config import stack_config
 from tests.sandbox.conftest import business_ids
@@ -50,7 +50,7 @@ class Registration:
         return {
             key: value
             for key, value in self.inputs.items()
-            if key not in self.ignore_changes and key != ALTERNATIVES
+            if key not in self.ignore_changes and key not in NetvisorCredentialsProvider.not_a_change
         }
 
 
